@@ -1,0 +1,89 @@
+/** `autoresearch status [dir] [--json]`: where a study stands. */
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import type { Experiment, FinalStatus, Study } from '../../ledger/types.js';
+import { liveLockHolder, studyLockPath } from '../../loop/lock.js';
+import { STATE_DIR } from '../../workspace/workspace.js';
+import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
+import { fmtDuration, fmtValue } from '../terminal-view.js';
+import { noStudyMessage } from './results.js';
+
+export interface StudyStatus {
+  tag: string;
+  branch: string;
+  metric: string;
+  direction: string;
+  live: { pid: number; since: number } | null;
+  baseline: { value: number | null; commit: string } | null;
+  best: { number: number; commit: string; value: number; description: string } | null;
+  improvement: number | null;
+  counts: Record<FinalStatus | 'running', number>;
+  finished: number;
+  runHours: number;
+  recent: Array<Pick<Experiment, 'number' | 'status' | 'value' | 'description' | 'commit' | 'reason'>>;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show a study: best so far, counts per status, recent experiments, whether it is running')
+    .argument('[dir]', 'workspace', '.')
+    .option('--tag <tag>', 'study tag (default: [study].tag)')
+    .option('--json', 'print JSON')
+    .option('--recent <n>', 'how many recent experiments to list', (v) => Number(v), 10)
+    .action(async (dir: string, flags: { tag?: string; json?: boolean; recent: number }) => {
+      const config = mustLoadConfig(dir, { tag: flags.tag });
+      const ledger = await mustOpenLedger(config);
+      try {
+        const study = await ledger.getStudy(config.study.tag);
+        if (!study) throw new UserError(noStudyMessage(config.study.tag, (await ledger.listStudies()).map((s) => s.tag)));
+        const status = summarise(study, await ledger.listExperiments(study.id), liveHolder(config.root, study.tag), flags.recent);
+        process.stdout.write(flags.json ? JSON.stringify(status, null, 2) + '\n' : render(status));
+      } finally {
+        await ledger.close();
+      }
+    });
+}
+
+export function summarise(study: Study, all: Experiment[], live: StudyStatus['live'], recentN = 10): StudyStatus {
+  const counts: StudyStatus['counts'] = { keep: 0, discard: 0, crash: 0, timeout: 0, rejected: 0, running: 0 };
+  for (const e of all) if (!e.baseline || e.status === 'running') counts[e.status]++;
+  const base = all.find((e) => e.baseline && e.status === 'keep');
+  const bestExp = study.bestNumber !== null ? all.find((e) => e.number === study.bestNumber) : undefined;
+  const runMs = all.reduce((s, e) => s + (e.runMs ?? 0), 0);
+  return {
+    tag: study.tag,
+    branch: study.branch,
+    metric: study.metric,
+    direction: study.direction,
+    live,
+    baseline: base ? { value: base.value, commit: base.parentCommit } : null,
+    best:
+      study.bestCommit && study.bestValue !== null && study.bestNumber !== null
+        ? { number: study.bestNumber, commit: study.bestCommit, value: study.bestValue, description: bestExp?.description ?? '' }
+        : null,
+    improvement: base?.value != null && study.bestValue !== null ? study.bestValue - base.value : null,
+    counts,
+    finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
+    runHours: runMs / 3600_000,
+    recent: all.slice(-recentN).map(({ number, status, value, description, commit, reason }) => ({ number, status, value, description, commit, reason })),
+  };
+}
+
+function render(s: StudyStatus): string {
+  const lines = [
+    `study ${s.tag} (branch ${s.branch}) — ${s.metric}, ${s.direction}${s.live ? ` — RUNNING (pid ${s.live.pid}, for ${fmtDuration(Date.now() - s.live.since)})` : ''}`,
+    `baseline: ${s.baseline ? fmtValue(s.baseline.value) : '-'}   best: ${s.best ? `${fmtValue(s.best.value)} (#${s.best.number} ${s.best.commit.slice(0, 7)} ${s.best.description})` : '-'}` +
+      (s.improvement !== null ? `   change: ${s.improvement >= 0 ? '+' : ''}${s.improvement.toFixed(6)}` : ''),
+    `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.running ? `, ${s.counts.running} running/interrupted` : ''}; ${s.runHours.toFixed(2)} h of runs`,
+    '',
+    ...s.recent.map((e) => `  #${String(e.number).padStart(3)} ${e.status.padEnd(8)} ${fmtValue(e.value).padStart(10)}  ${e.description}${e.status === 'crash' || e.status === 'rejected' || e.status === 'timeout' ? `  (${e.reason.slice(0, 100)})` : ''}`),
+  ];
+  if (s.best) lines.push('', `best code: git show ${s.best.commit.slice(0, 7)}   ·   all kept changes: git log --oneline ${s.branch}`);
+  return lines.join('\n') + '\n';
+}
+
+function liveHolder(root: string, tag: string): StudyStatus['live'] {
+  const h = liveLockHolder(studyLockPath(join(root, STATE_DIR), tag));
+  return h ? { pid: h.pid, since: h.startedAt } : null;
+}

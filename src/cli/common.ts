@@ -1,0 +1,77 @@
+/**
+ * What every command needs: load the config once, open the workspace and the ledger. Failures
+ * are `UserError`s: main.ts prints their message as one line (no stack trace) and exits 1.
+ */
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
+import { openLedger } from '../ledger/open.js';
+import type { Ledger } from '../ledger/types.js';
+import { Workspace } from '../workspace/workspace.js';
+
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+export function mustLoadConfig(dir: string, overrides: ConfigOverrides = {}): Config {
+  const r = loadConfig(dir, overrides);
+  if (!r.ok) throw new UserError(r.message);
+  return r.config;
+}
+
+export async function mustOpenWorkspace(dir: string): Promise<Workspace> {
+  const r = await Workspace.open(dir);
+  if (!r.ok) throw new UserError(r.message);
+  return r.workspace;
+}
+
+export async function mustOpenLedger(config: Config): Promise<Ledger> {
+  try {
+    return await openLedger(config.ledger.url, { root: config.root });
+  } catch (err) {
+    throw new UserError(`cannot open the ledger ${config.ledger.url}: ${(err as Error).message}`);
+  }
+}
+
+/** Parses a flag value as a number, with a message naming the flag. */
+export function numberFlag(name: string, integer = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < 0) {
+      throw new UserError(`${name} expects a ${integer ? 'whole ' : ''}number >= 0, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+const SHELL_WORDS = new Set(['cd', 'exec', 'env', 'time', 'nice', 'timeout', 'if', 'for', 'while', '{', '(', '!', 'set', 'export', '.', 'source', 'true', 'test', '[']);
+
+/**
+ * Checks that the first word of the run command can be found, so "command not found" is one
+ * clear line before the baseline rather than a crashed baseline. Returns a message or null.
+ */
+export function checkCommand(command: string, cwd: string, pathVar: string): string | null {
+  const words = command.trim().split(/\s+/);
+  let first = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  if (!first || SHELL_WORDS.has(first) || /[$`'"|&;<>()*?]/.test(first)) return null;
+  first = first.replace(/^~(?=\/)/, process.env.HOME ?? '~');
+  const candidates = first.includes('/')
+    ? [isAbsolute(first) ? first : join(cwd, first)]
+    : pathVar.split(delimiter).filter(Boolean).map((d) => join(d, first!));
+  for (const c of candidates) {
+    if (!existsSync(c)) continue;
+    try {
+      accessSync(c, constants.X_OK);
+      return null;
+    } catch {
+      if (first.includes('/')) return `${first} (the first word of [run].command) is not executable: chmod +x ${first}, or run it through its interpreter`;
+    }
+  }
+  return `command not found: ${first} (the first word of [run].command "${command}"). Install it, or change [run].command in autoresearch.toml (or pass --command).`;
+}

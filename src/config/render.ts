@@ -1,0 +1,48 @@
+/** Writes a commented autoresearch.toml for `init` (values escaped by smol-toml). */
+import { stringify } from 'smol-toml';
+
+export interface InitAnswers {
+  tag: string;
+  command: string;
+  metric: string;
+  direction: 'minimize' | 'maximize';
+  editable: string[];
+  protected: string[];
+  timeoutS: number;
+  timeBudgetS?: number;
+  env?: Record<string, string>;
+}
+
+const v = (x: unknown): string => stringify({ x }).replace(/^x = /, '').trim();
+
+export function renderConfigToml(a: InitAnswers): string {
+  const lines = [
+    '# autoresearch study configuration. Reference: `autoresearch --help` and the README.',
+    '',
+    '[study]',
+    `tag = ${v(a.tag)}                 # the study branch is autoresearch/<tag>`,
+    'seed = 0                        # proposer seed; also passed to runs as AUTORESEARCH_SEED',
+    '',
+    '[objective]',
+    `metric = ${v(a.metric)}          # printed by the command: "---" then "${a.metric}: <number>", or "METRIC ${a.metric}=<number>"`,
+    `direction = ${v(a.direction)}     # minimize or maximize`,
+    '',
+    '[run]',
+    `command = ${v(a.command)}`,
+    `timeout_s = ${a.timeoutS}                # hard kill of the whole process group`,
+    ...(a.timeBudgetS !== undefined ? [`time_budget_s = ${a.timeBudgetS}            # passed as AUTORESEARCH_TIME_BUDGET`] : []),
+    ...(a.env && Object.keys(a.env).length ? [`env = ${v(a.env)}`] : []),
+    '',
+    '[files]',
+    `editable = ${v(a.editable)}     # the only files a proposal may change`,
+    `protected = ${v(a.protected)}    # hashed before every run; a change touching them is rejected`,
+    '',
+    '[proposer]',
+    'kind = "search"                 # offline search over UPPER_CASE constants; LLM agents come later',
+    '',
+    '[judge]',
+    'min_delta = 0.0                 # keep only when the metric improves by more than this',
+    '',
+  ];
+  return lines.join('\n');
+}

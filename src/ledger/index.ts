@@ -1,0 +1,12 @@
+/** Public surface of the ledger module. */
+export * from './types.js';
+export { SqliteLedger } from './sqlite.js';
+export { openLedger, type OpenLedgerOptions } from './open.js';
+export { formatResultsTsv, NO_COMMIT, type ResultsTsvOptions } from './results-tsv.js';
+export {
+  MIGRATIONS,
+  LATEST_SCHEMA_VERSION,
+  renderMigrationSql,
+  type Migration,
+  type SqlDialect,
+} from './migrations/index.js';

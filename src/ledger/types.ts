@@ -1,0 +1,142 @@
+/**
+ * Ledger seam: the durable record of studies and experiments.
+ *
+ * Contract (every backend: SQLite now, PostgreSQL later; see ledger.contract.ts):
+ * - Every method is async and safe to call from several processes on the same ledger
+ *   (SQLite in WAL mode with a busy timeout; PostgreSQL with transactions).
+ * - Writes are durable when the promise resolves: the loop writes the ledger before it moves git,
+ *   so after a `kill -9` the ledger is never behind git.
+ * - `createExperiment` assigns numbers atomically: per study 0, 1, 2, ... with no gaps and no
+ *   duplicates, even with concurrent callers.
+ * - `finishExperiment` is one transaction: the experiment's final fields and, for a keep, the
+ *   study's best commit/value change together or not at all.
+ * - Returned objects are plain data, fresh copies; mutating them changes nothing.
+ * - Methods reject with `LedgerError` for misuse (unknown id, finishing a finished experiment).
+ */
+export type Direction = 'minimize' | 'maximize';
+
+/** Final statuses (the original's keep/discard/crash plus timeout and rejected). */
+export type FinalStatus = 'keep' | 'discard' | 'crash' | 'timeout' | 'rejected';
+/** `running` = started and not finished (a kill -9 can leave one behind; `run` resumes it). */
+export type ExperimentStatus = FinalStatus | 'running';
+
+export interface StudySpec {
+  tag: string;
+  branch: string;
+  metric: string;
+  direction: Direction;
+  /** Commit the study started from (the user's HEAD). */
+  baseCommit: string;
+  /** sha256 of each protected file at baseCommit, path -> hex. */
+  protectedHashes: Record<string, string>;
+  /** The resolved config, as JSON, for the record. */
+  config: unknown;
+}
+
+export interface Study extends StudySpec {
+  id: number;
+  createdAt: number; // epoch ms
+  /** Current best (frontier) commit: the last keep, or the baseline commit; null before baseline. */
+  bestCommit: string | null;
+  bestValue: number | null;
+  /** Experiment number of the current best. */
+  bestNumber: number | null;
+}
+
+export interface NewExperiment {
+  /** True for the baseline run (unchanged code). */
+  baseline: boolean;
+  /** Commit the change is made on (the best at the time). */
+  parentCommit: string;
+  /** Proposer name, e.g. "search" or "anthropic:claude-sonnet-4-5"; "baseline" for baselines. */
+  proposer: string;
+  startedAt?: number;
+}
+
+/** Fields filled in while an experiment goes on (each optional; undefined = leave as is). */
+export interface ExperimentPatch {
+  description?: string;
+  /** Unified diff of the change against parentCommit (kept for discarded ones too). */
+  diff?: string;
+  /** Proposer-specific structured record of the change (e.g. {file, name, from, to}). */
+  change?: unknown;
+  commit?: string | null;
+  /** Process group of the running command (so a resumed study can kill a survivor). */
+  pgid?: number | null;
+  logPath?: string;
+  proposeMs?: number;
+  /** How many times this experiment was (re)started (1 normally; +1 per resume). */
+  attempts?: number;
+  /** Proposer usage: tokens and cost. */
+  usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number } | null;
+}
+
+export interface ExperimentResult {
+  status: FinalStatus;
+  /** Objective value when the run produced one. */
+  value: number | null;
+  /** All parsed metrics. */
+  metrics: Record<string, number>;
+  /** Human reason: why rejected / crashed / discarded / kept. */
+  reason?: string;
+  logTail?: string;
+  exitCode?: number | null;
+  runMs?: number | null;
+  endedAt?: number;
+  /** Environment facts for this run (e.g. {gpu: "NVIDIA H100", gpuCount: 1, host}). */
+  env?: Record<string, unknown>;
+}
+
+export interface Experiment {
+  id: number;
+  studyId: number;
+  number: number;
+  baseline: boolean;
+  status: ExperimentStatus;
+  parentCommit: string;
+  commit: string | null;
+  description: string;
+  diff: string;
+  change: unknown;
+  proposer: string;
+  value: number | null;
+  metrics: Record<string, number>;
+  reason: string;
+  logPath: string | null;
+  logTail: string;
+  exitCode: number | null;
+  pgid: number | null;
+  attempts: number;
+  usage: { inputTokens?: number; outputTokens?: number; costUsd?: number } | null;
+  env: Record<string, unknown>;
+  startedAt: number;
+  endedAt: number | null;
+  proposeMs: number | null;
+  runMs: number | null;
+}
+
+export interface Ledger {
+  /** Creates the study, or returns the existing one with this tag (spec ignored then). */
+  openStudy(spec: StudySpec): Promise<Study>;
+  getStudy(tag: string): Promise<Study | null>;
+  listStudies(): Promise<Study[]>;
+  createExperiment(studyId: number, e: NewExperiment): Promise<Experiment>;
+  updateExperiment(id: number, patch: ExperimentPatch): Promise<Experiment>;
+  /**
+   * Records the outcome. When `result.status` is 'keep' (a baseline that ran ok is recorded as
+   * 'keep', as in the original), the study's best becomes this experiment's commit (parentCommit
+   * when commit is null, as for a baseline), value and number, in the same transaction.
+   */
+  finishExperiment(id: number, result: ExperimentResult): Promise<Experiment>;
+  getExperiment(id: number): Promise<Experiment | null>;
+  /** All experiments of a study ordered by number. */
+  listExperiments(studyId: number): Promise<Experiment[]>;
+  close(): Promise<void>;
+}
+
+export class LedgerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LedgerError';
+  }
+}

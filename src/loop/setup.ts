@@ -1,0 +1,103 @@
+/**
+ * Opens (or creates) a study and brings git in line with the ledger before any experiment runs.
+ *
+ * Contract: returns `{ok: false, message}` for every condition the user must fix (dirty tree,
+ * missing files, branch conflicts, a config that no longer matches the study); never throws for
+ * them. Order of writes: the ledger records the study before the branch is created, so a kill
+ * between the two is repaired on the next run (the branch is created from the recorded base).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/load.js';
+import type { Ledger, Study } from '../ledger/types.js';
+import { STATE_DIR, studyBranch, type Workspace } from '../workspace/workspace.js';
+import type { Worktree } from '../workspace/worktree.js';
+import type { EmitEvent } from './events.js';
+
+export interface Session {
+  study: Study;
+  worktree: Worktree;
+  resumed: boolean;
+}
+
+export type SetupResult = { ok: true; session: Session } | { ok: false; message: string };
+
+export async function openSession(config: Config, workspace: Workspace, ledger: Ledger, emit: EmitEvent): Promise<SetupResult> {
+  const tag = config.study.tag;
+  const branch = studyBranch(tag);
+  await workspace.ensureExcluded([`/${STATE_DIR}/`, '/results.tsv']);
+
+  let study = await ledger.getStudy(tag);
+  const resumed = study !== null;
+  if (!study) {
+    const problem = await checkFreshStart(config, workspace, branch);
+    if (problem) return { ok: false, message: problem };
+    const baseCommit = await workspace.head();
+    study = await ledger.openStudy({
+      tag,
+      branch,
+      metric: config.objective.metric,
+      direction: config.objective.direction,
+      baseCommit,
+      protectedHashes: hashFiles(config.root, config.files.protected),
+      config: { ...config },
+    });
+  } else {
+    const problem = checkSameObjective(config, study);
+    if (problem) return { ok: false, message: problem };
+  }
+
+  if (!(await workspace.branchExists(branch))) {
+    const at = study.bestCommit ?? study.baseCommit;
+    if (!(await workspace.resolveCommit(at))) {
+      return { ok: false, message: `the study's commit ${at.slice(0, 7)} is missing from the repository; was the branch ${branch} deleted and garbage-collected? Start a new study with --tag.` };
+    }
+    await workspace.createBranch(branch, at);
+    if (resumed) emit({ type: 'notice', t: Date.now(), level: 'warn', message: `branch ${branch} was missing; recreated it at ${at.slice(0, 7)} from the ledger` });
+  }
+
+  const opened = await workspace.openWorktree(branch, workspace.worktreePath(tag));
+  if (!opened.ok) return opened;
+  const worktree = opened.worktree;
+  const linkProblems = worktree.linkFrom(config.root, config.files.link);
+  if (linkProblems.length) return { ok: false, message: linkProblems.join('\n') };
+  return { ok: true, session: { study, worktree, resumed } };
+}
+
+async function checkFreshStart(config: Config, workspace: Workspace, branch: string): Promise<string | null> {
+  const dirty = await workspace.uncommittedChanges();
+  if (dirty.length) {
+    const list = dirty.slice(0, 5).join(', ') + (dirty.length > 5 ? `, ... (${dirty.length} files)` : '');
+    return `the working tree has uncommitted changes (${list}). The baseline is your last commit, so commit them (git commit -am "...") or stash them (git stash) first.`;
+  }
+  const files = [...config.files.editable, ...config.files.protected];
+  const missing = files.filter((f) => !existsSync(join(config.root, f)));
+  if (missing.length) {
+    return `file(s) listed in [files] do not exist: ${missing.join(', ')}. Fix [files].editable / [files].protected in autoresearch.toml.`;
+  }
+  const untracked = await workspace.untrackedAtHead(files);
+  if (untracked.length) {
+    return `file(s) listed in [files] are not committed: ${untracked.join(', ')}. Commit them first: git add ${untracked.join(' ')} && git commit -m "add training files"`;
+  }
+  if (await workspace.branchExists(branch)) {
+    return `branch ${branch} already exists, but the ledger has no study "${config.study.tag}". Choose another tag (--tag ${config.study.tag}b) or delete the branch (git branch -D ${branch}).`;
+  }
+  return null;
+}
+
+function checkSameObjective(config: Config, study: Study): string | null {
+  if (study.metric !== config.objective.metric || study.direction !== config.objective.direction) {
+    return `study "${study.tag}" optimises ${study.metric} (${study.direction}) but the config now says ${config.objective.metric} (${config.objective.direction}). Results would not be comparable: start a new study with --tag.`;
+  }
+  return null;
+}
+
+export function hashFiles(root: string, paths: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of paths) {
+    const abs = join(root, p);
+    if (existsSync(abs)) out[p] = createHash('sha256').update(readFileSync(abs)).digest('hex');
+  }
+  return out;
+}

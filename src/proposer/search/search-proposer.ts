@@ -1,0 +1,174 @@
+/**
+ * The offline `search` proposer: no LLM. It finds the UPPER_CASE constants of the editable
+ * files and makes one principled change per experiment (see moves.ts), e.g.
+ * "MATRIX_LR 0.04 -> 0.05".
+ *
+ * Choice, given the untried moves from `ctx.parentCommit` (a (parent, file, name, to) change is
+ * never repeated):
+ * (a) when the current best is a keep of a search change with a direction, continue on that
+ *     constant in that direction, small step first, then big;
+ * (b) otherwise the highest score wins. With N the number of movable constants and age the
+ *     experiments since the constant was last changed (any parent) divided by N (infinite when
+ *     never): 1.2 when age >= 1 (not tried in the last N experiments: every constant gets a turn
+ *     before any gets a second, unless penalised) + 0.3 * min(1, age) + 0.6 for a big step + a
+ *     pseudo-random 0..0.5 from hash(seed, parent, file, name, direction, step, to) - 0.5 per
+ *     unit of evidence against that (file, constant, direction) anywhere in the history (1 per
+ *     discard/crash/timeout, 3 per keep in the opposite direction), counting at most 3.
+ *     Ties go to source order.
+ *
+ * Contract (see ../types.ts): deterministic for the same context and seed (no Math.random, no
+ * clock, no memory between calls); edits only the chosen file in `ctx.worktree`; returns
+ * 'failed' when the editable files hold no constants, 'exhausted' when every move was tried,
+ * 'failed' with reason 'aborted' when the signal aborts.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ProposalContext, ProposalResult, Proposer } from '../types.js';
+import { findConstants, langOf, type Constant } from './constants.js';
+import {
+  constantKey,
+  directionKey,
+  failureCounts,
+  followUps,
+  keptChange,
+  lastTried,
+  moveKey,
+  triedFrom,
+  type SearchChange,
+} from './history.js';
+import { candidateMoves, type Move } from './moves.js';
+import { rewriteConstant } from './rewrite.js';
+
+export interface SearchProposerOptions {
+  /** Seed of the deterministic choice (`--seed`). */
+  seed: number;
+  /** Constant names never touched, on top of SEED / BUDGET / EVAL / VERSION names. */
+  exclude?: string[];
+}
+
+interface Located {
+  move: Move;
+  constant: Constant;
+  source: string;
+}
+
+const FRESH_BONUS = 1.2;
+const AGE_WEIGHT = 0.3;
+const BIG_BONUS = 0.6;
+const HASH_WEIGHT = 0.5;
+const FAILURE_PENALTY = 0.5;
+const MAX_COUNTED_FAILURES = 3;
+
+export class SearchProposer implements Proposer {
+  readonly name = 'search';
+  private readonly seed: number;
+  private readonly exclude: readonly string[];
+
+  constructor(options: SearchProposerOptions) {
+    this.seed = options.seed;
+    this.exclude = [...(options.exclude ?? [])];
+  }
+
+  async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<ProposalResult> {
+    if (signal?.aborted) return { kind: 'failed', reason: 'aborted' };
+    const files = ctx.editable.length > 0 ? ctx.editable.join(', ') : '(no editable files)';
+    const found = await this.collect(ctx);
+    if (signal?.aborted) return { kind: 'failed', reason: 'aborted' };
+    if (found.constants === 0) {
+      return {
+        kind: 'failed',
+        reason: `no UPPER_CASE constants found in ${files}; the search proposer needs knobs like LR = 0.01`,
+      };
+    }
+    const tried = triedFrom(ctx.history, ctx.parentCommit);
+    const open = found.moves.filter((l) => !tried.has(moveKey(l.move)));
+    if (open.length === 0) {
+      const what = found.moves.length === 0 ? 'none of' : 'every move of';
+      const tail = found.moves.length === 0 ? 'can be moved (excluded names or strings without listed alternatives)' : `was tried from ${ctx.parentCommit.slice(0, 7)}`;
+      return { kind: 'exhausted', reason: `${what} the ${found.constants} constants in ${files} ${tail}` };
+    }
+    const chosen = this.choose(ctx, open, found.movable);
+    const { move, constant, source } = chosen;
+    await writeFile(join(ctx.worktree, move.file), rewriteConstant(source, constant, move.value));
+    const change: SearchChange = {
+      file: move.file,
+      name: move.name,
+      from: move.from,
+      to: move.to,
+      direction: move.direction,
+      step: move.step,
+    };
+    const where = found.filesWithConstants > 1 ? ` (${move.file})` : '';
+    return { kind: 'ok', description: `${move.name} ${move.from} -> ${move.to}${where}`, change };
+  }
+
+  /** Constants and moves of every readable editable file in a supported language. */
+  private async collect(ctx: ProposalContext): Promise<{
+    moves: Located[];
+    constants: number;
+    movable: number;
+    filesWithConstants: number;
+  }> {
+    const moves: Located[] = [];
+    let constants = 0;
+    let movable = 0;
+    let filesWithConstants = 0;
+    for (const file of ctx.editable) {
+      const lang = langOf(file);
+      if (lang === null) continue;
+      let source: string;
+      try {
+        source = await readFile(join(ctx.worktree, file), 'utf8');
+      } catch {
+        continue;
+      }
+      const found = findConstants(source, lang);
+      constants += found.length;
+      if (found.length > 0) filesWithConstants++;
+      for (const constant of found) {
+        const ms = candidateMoves(constant, { file, exclude: this.exclude });
+        if (ms.length > 0) movable++;
+        for (const move of ms) moves.push({ move, constant, source });
+      }
+    }
+    return { moves, constants, movable, filesWithConstants };
+  }
+
+  private choose(ctx: ProposalContext, open: Located[], movable: number): Located {
+    const kept = keptChange(ctx.history, ctx.best.number);
+    if (kept) {
+      const next = followUps(open.map((l) => l.move), kept)[0];
+      const hit = next && open.find((l) => l.move === next);
+      if (hit) return hit;
+    }
+    const failures = failureCounts(ctx.history);
+    const last = lastTried(ctx.history);
+    const scored = open.map((l, index) => {
+      const m = l.move;
+      const lastNumber = last.get(constantKey(m));
+      const age = lastNumber === undefined ? Infinity : (ctx.number - lastNumber) / Math.max(1, movable);
+      const recency = (age >= 1 ? FRESH_BONUS : 0) + AGE_WEIGHT * Math.min(1, age);
+      const fails = Math.min(MAX_COUNTED_FAILURES, failures.get(directionKey(m)) ?? 0);
+      const noise = hash01([String(this.seed), ctx.parentCommit, m.file, m.name, m.direction, m.step, m.to]);
+      const score = recency + (m.step === 'big' ? BIG_BONUS : 0) + HASH_WEIGHT * noise - FAILURE_PENALTY * fails;
+      return { l, score, index };
+    });
+    scored.sort((a, b) => b.score - a.score || a.index - b.index);
+    return (scored[0] as (typeof scored)[number]).l;
+  }
+}
+
+/** Deterministic pseudo-random number in [0, 1) from strings (FNV-1a, then a murmur3 finalizer). */
+export function hash01(parts: readonly string[]): number {
+  let h = 0x811c9dc5;
+  for (const ch of parts.join('\u0000')) {
+    h ^= ch.codePointAt(0) ?? 0;
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
+}

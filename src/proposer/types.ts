@@ -1,0 +1,60 @@
+/**
+ * Proposer seam: produces one change in a worktree plus a one-line description.
+ *
+ * Contract:
+ * - `propose` edits files only inside `ctx.worktree` and only through the filesystem; it never
+ *   runs git and never commits (the harness checks the changed files, commits, runs and judges).
+ * - It never throws for expected failures (an LLM that answers garbage, a search space that is
+ *   exhausted): those are `ProposalResult` values. It throws only for bugs.
+ * - It must be deterministic given the same context and its own options (seed), so that a
+ *   resumed study behaves as if it had never stopped. State comes from `ctx.history`, never from
+ *   memory of earlier calls.
+ * - When `signal` aborts it returns promptly (kind 'failed', reason 'aborted').
+ */
+import type { Direction, Experiment } from '../ledger/types.js';
+
+export interface ProposalContext {
+  /** Absolute path of the git worktree holding the current best commit; edit files here. */
+  worktree: string;
+  /** Files (relative to the worktree) the proposer may change. */
+  editable: string[];
+  /** Files (relative) it must not change; may be read. */
+  protected: string[];
+  objective: { metric: string; direction: Direction };
+  /** Commit the change is made on (the current best). */
+  parentCommit: string;
+  best: { commit: string; value: number; number: number };
+  /** Number this experiment will get. */
+  number: number;
+  /** Every finished experiment of the study so far, ordered by number (baseline included). */
+  history: Experiment[];
+  /** The human-written research strategy (program.md), when present. */
+  program: string | null;
+  /** Remaining budget, when bounded. */
+  budget: { experimentsLeft: number | null; secondsLeft: number | null };
+}
+
+export interface ProposalUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  costUsd?: number;
+}
+
+export type ProposalResult =
+  | {
+      kind: 'ok';
+      /** One line, e.g. "MATRIX_LR 0.04 -> 0.05". */
+      description: string;
+      /** Structured record of the change, stored in the ledger (proposer-specific JSON). */
+      change?: unknown;
+      usage?: ProposalUsage;
+    }
+  | { kind: 'failed'; reason: string; usage?: ProposalUsage }
+  /** Nothing left to try (e.g. the search proposer tried every move from this parent). */
+  | { kind: 'exhausted'; reason: string };
+
+export interface Proposer {
+  /** Name recorded in the ledger, e.g. "search" or "anthropic:claude-sonnet-4-5". */
+  readonly name: string;
+  propose(ctx: ProposalContext, signal?: AbortSignal): Promise<ProposalResult>;
+}

@@ -1,0 +1,76 @@
+/**
+ * Runner seam: runs the study's command for one experiment.
+ *
+ * Contract:
+ * - `Runner.run` never throws for anything the training command does (non-zero exit, crash,
+ *   hang, flood of output, missing metric, NaN). Those are values: `RunResult.kind`.
+ *   It throws only for harness bugs (e.g. the log directory cannot be created).
+ * - The command runs in its own process group; at the hard timeout, or when `signal` aborts,
+ *   the whole group gets SIGTERM, then SIGKILL after `killGraceMs`. When the command's main
+ *   process exits, any process it left behind in its group is killed too: no orphan survives.
+ * - stdout and stderr go (interleaved, in arrival order) to `logPath`, capped at `logCapBytes`:
+ *   the head and the tail are kept, with a marker line saying how many bytes were dropped.
+ */
+export interface RunSpec {
+  /** Shell command line, run with `/bin/sh -c`. */
+  command: string;
+  cwd: string;
+  /** Full environment for the child (the caller merges process.env, config env, AUTORESEARCH_*). */
+  env: Record<string, string>;
+  /** Hard wall-clock limit; the process group is killed when it passes. */
+  timeoutMs: number;
+  /** Delay between SIGTERM and SIGKILL. Default 5000. */
+  killGraceMs?: number;
+  /** Where the combined output is written (parent directories are created). */
+  logPath: string;
+  /** Cap for the log file in bytes. Default 50 MiB. */
+  logCapBytes?: number;
+  /** Name of the objective metric, e.g. "val_bpb". Its absence makes the run a crash. */
+  metric: string;
+  /** Called once with the child's pid (== its process group id) right after spawn. */
+  onSpawn?: (pgid: number) => void;
+  /** Called with chunks of output as they arrive (for live views); must not throw. */
+  onOutput?: (chunk: string) => void;
+}
+
+export type RunKind = 'ok' | 'crash' | 'timeout';
+
+/** Why a run is not ok, machine-readable. */
+export type RunFailure =
+  | 'exit' // non-zero exit code
+  | 'signal' // killed by a signal it did not get from us
+  | 'not-found' // the shell could not find the command (exit 127/126)
+  | 'spawn' // could not spawn at all
+  | 'missing-metric' // exited 0 but never printed the objective metric
+  | 'non-finite' // the objective metric is NaN or infinite
+  | 'oom' // out of memory (CUDA OOM or killed by the kernel OOM killer)
+  | 'timeout' // killed at the hard timeout
+  | 'aborted'; // killed because the caller aborted (Ctrl-C)
+
+export interface RunResult {
+  kind: RunKind;
+  /** Set when kind !== 'ok'. */
+  failure?: RunFailure;
+  /** One line for humans, e.g. "exit code 1: ModuleNotFoundError: No module named 'x'". */
+  reason?: string;
+  exitCode: number | null;
+  signal: string | null;
+  /** Every parsed metric (from the `---` block and METRIC lines), finite or not. */
+  metrics: Record<string, number>;
+  /** The objective metric's value when finite, else null. */
+  value: number | null;
+  startedAt: number; // epoch ms
+  endedAt: number; // epoch ms
+  durationMs: number;
+  logPath: string;
+  /** Last ~4 KB of the output (for the ledger and crash reports). */
+  logTail: string;
+  /** Total bytes the command wrote (before capping). */
+  outputBytes: number;
+  /** True when the log file was capped. */
+  truncated: boolean;
+}
+
+export interface Runner {
+  run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult>;
+}

@@ -1,0 +1,147 @@
+/**
+ * Worktree: the harness's own checkout of the study branch, where proposers edit and runs run.
+ *
+ * Contract: everything here may discard uncommitted state in the worktree (it belongs to the
+ * harness, never to the user). Expected outcomes are values; `GitError` only when git fails.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { Git } from './git.js';
+import { parsePorcelainZ } from './workspace.js';
+
+/** Stored diffs are capped so that a proposer writing a huge file can't bloat the ledger. */
+export const DIFF_CAP_BYTES = 1024 * 1024;
+
+export interface ChangeCheck {
+  /** Every path the proposal created, modified or deleted (relative to the worktree). */
+  changed: string[];
+  /** Changed paths outside the editable files. */
+  forbidden: string[];
+}
+
+export class Worktree {
+  readonly git: Git;
+  /** Paths symlinked in by `linkFrom`: never reported as changes, never cleaned. */
+  private links: string[] = [];
+
+  constructor(readonly path: string) {
+    this.git = new Git(path);
+  }
+
+  async head(): Promise<string> {
+    return (await this.git.ok(['rev-parse', 'HEAD'])).trim();
+  }
+
+  /** Moves the branch and the files to `commit`, dropping every uncommitted change. */
+  async resetHard(commit: string): Promise<void> {
+    await this.git.ok(['reset', '--hard', '--quiet', commit]);
+    await this.git.ok(['clean', '-fdq', ...this.links.flatMap((l) => ['-e', `/${l}`])]);
+  }
+
+  /** Ignored files present now (a snapshot, to spot ignored files a proposer creates). */
+  async ignoredFiles(): Promise<Set<string>> {
+    const out = await this.git.ok(['status', '--porcelain=v1', '-z', '--ignored=traditional', '--untracked-files=all']);
+    const set = new Set<string>();
+    for (const entry of out.split('\0')) if (entry.startsWith('!! ')) set.add(entry.slice(3));
+    return set;
+  }
+
+  /**
+   * Lists what changed since HEAD (tracked edits, new untracked files, and ignored files that
+   * were not in `ignoredBefore`) and which of those are outside `editable`.
+   */
+  async checkChanges(editable: string[], ignoredBefore: Set<string>): Promise<ChangeCheck> {
+    const out = await this.git.ok(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+    const linked = new Set(this.links);
+    const changed = parsePorcelainZ(out).filter((p) => !linked.has(normalise(p).replace(/\/$/, '')));
+    for (const p of await this.ignoredFiles()) if (!ignoredBefore.has(p)) changed.push(p);
+    const allowed = new Set(editable.map(normalise));
+    const forbidden = changed.filter((p) => !allowed.has(normalise(p)));
+    return { changed, forbidden };
+  }
+
+  /** Unified diff of `paths` (from checkChanges) against HEAD, new files included (capped). */
+  async diff(paths: string[]): Promise<string> {
+    if (paths.length === 0) return '';
+    await this.git.ok(['add', '-A', '-f', '--', ...paths]);
+    const d = await this.git.ok(['diff', '--cached', '--no-color', '--no-ext-diff', 'HEAD']);
+    await this.git.ok(['reset', '--quiet']);
+    if (Buffer.byteLength(d) <= DIFF_CAP_BYTES) return d;
+    return `${d.slice(0, DIFF_CAP_BYTES)}\n[autoresearch: diff truncated at ${DIFF_CAP_BYTES} bytes]\n`;
+  }
+
+  /** Removes ignored files that appeared since `ignoredBefore` (after a rejected proposal). */
+  async removeNewIgnored(ignoredBefore: Set<string>): Promise<void> {
+    for (const p of await this.ignoredFiles()) {
+      if (!ignoredBefore.has(p)) rmSync(join(this.path, p), { recursive: true, force: true });
+    }
+  }
+
+  /** Commits exactly `files` with `message`; returns the new commit. */
+  async commit(files: string[], message: string): Promise<string> {
+    const id = await this.git.identityArgs();
+    await this.git.ok(['add', '-A', '--', ...files]);
+    await this.git.ok([...id, 'commit', '--quiet', '--no-verify', '--allow-empty-message', '-m', message]);
+    return this.head();
+  }
+
+  /** Applies a stored diff (from `diff()`) to the files. Returns an error message on failure. */
+  async applyDiff(diff: string): Promise<string | null> {
+    if (!diff.trim()) return null;
+    const r = await this.git.run(['apply', '--whitespace=nowarn', '-'], { input: diff });
+    return r.code === 0 ? null : r.stderr.trim() || 'git apply failed';
+  }
+
+  /** sha256 of each file in the worktree, null when missing. */
+  hashFiles(paths: string[]): Record<string, string | null> {
+    const out: Record<string, string | null> = {};
+    for (const p of paths) {
+      const abs = join(this.path, p);
+      out[p] = existsSync(abs) ? createHash('sha256').update(readFileSync(abs)).digest('hex') : null;
+    }
+    return out;
+  }
+
+  /** Puts `paths` back as they are in `commit`. */
+  async restoreFiles(commit: string, paths: string[]): Promise<void> {
+    if (paths.length) await this.git.ok(['checkout', commit, '--', ...paths]);
+  }
+
+  /**
+   * Symlinks untracked paths of the user's checkout (data, .venv) into the worktree when the
+   * worktree lacks them. Paths outside the workspace are refused (returned as problems).
+   */
+  linkFrom(root: string, paths: string[]): string[] {
+    const problems: string[] = [];
+    for (const p of paths) {
+      const src = resolve(root, p);
+      if (!src.startsWith(resolve(root) + sep)) {
+        problems.push(`[files].link: ${p} is outside the workspace`);
+        continue;
+      }
+      if (!existsSync(src)) {
+        problems.push(`[files].link: ${p} does not exist in ${root}`);
+        continue;
+      }
+      const rel = normalise(relative(root, src));
+      const dst = join(this.path, rel);
+      if (!this.links.includes(rel)) this.links.push(rel);
+      if (existsSync(dst) || isSymlink(dst)) continue;
+      symlinkSync(src, dst);
+    }
+    return problems;
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function normalise(p: string): string {
+  return p.replace(/^\.\//, '').split(sep).join('/');
+}
