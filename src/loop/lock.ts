@@ -68,7 +68,7 @@ function readHolder(path: string): LockHolder | null {
 
 function isAlive(h: LockHolder): boolean {
   if (h.host !== hostname()) return true; // can't tell: assume alive
-  if (h.pid === process.pid) return false;
+  if (h.pid === process.pid) return true; // this process holds it (another study object in it)
   try {
     process.kill(h.pid, 0);
     return true;

@@ -83,9 +83,12 @@ export class SearchProposer implements Proposer {
     const tried = triedFrom(ctx.history, ctx.parentCommit);
     const open = found.moves.filter((l) => !tried.has(moveKey(l.move)));
     if (open.length === 0) {
-      const what = found.moves.length === 0 ? 'none of' : 'every move of';
-      const tail = found.moves.length === 0 ? 'can be moved (excluded names or strings without listed alternatives)' : `was tried from ${ctx.parentCommit.slice(0, 7)}`;
-      return { kind: 'exhausted', reason: `${what} the ${found.constants} constants in ${files} ${tail}` };
+      const constants = `the ${found.constants} constants in ${files}`;
+      const reason =
+        found.moves.length === 0
+          ? `none of ${constants} can be moved (excluded names, or strings without listed alternatives)`
+          : `every move of ${constants} was tried from ${ctx.parentCommit.slice(0, 7)}`;
+      return { kind: 'exhausted', reason };
     }
     const chosen = this.choose(ctx, open, found.movable);
     const { move, constant, source } = chosen;

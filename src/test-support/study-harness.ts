@@ -1,0 +1,63 @@
+/**
+ * Test support: runs a real study in-process (real git, SQLite, child processes) on a workspace,
+ * with an optional fake proposer, and collects its events.
+ */
+import { join } from 'node:path';
+import { loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
+import { GreedyJudge } from '../judge/greedy.js';
+import { openLedger } from '../ledger/open.js';
+import type { Ledger } from '../ledger/types.js';
+import type { StudyEvent } from '../loop/events.js';
+import { runStudy, type StudyLimits, type StudyOutcome } from '../loop/study.js';
+import { createProposer } from '../proposer/create.js';
+import type { Proposer, ProposalContext, ProposalResult } from '../proposer/types.js';
+import { ProcessRunner } from '../runner/index.js';
+import { Workspace } from '../workspace/workspace.js';
+
+export interface StudyRun {
+  outcome: StudyOutcome;
+  events: StudyEvent[];
+  config: Config;
+  ledger: Ledger;
+}
+
+export async function runTestStudy(
+  dir: string,
+  limits: StudyLimits,
+  opts: { proposer?: Proposer; overrides?: ConfigOverrides; signal?: AbortSignal; onEvent?: (e: StudyEvent) => void } = {},
+): Promise<StudyRun> {
+  const loaded = loadConfig(dir, opts.overrides);
+  if (!loaded.ok) throw new Error(loaded.message);
+  const config = loaded.config;
+  const ws = await Workspace.open(dir);
+  if (!ws.ok) throw new Error(ws.message);
+  const ledger = await openLedger(config.ledger.url, { root: config.root });
+  const made = createProposer(config);
+  if (!made.ok) throw new Error(made.message);
+  const events: StudyEvent[] = [];
+  const outcome = await runStudy(
+    {
+      config,
+      workspace: ws.workspace,
+      ledger,
+      proposer: opts.proposer ?? made.proposer,
+      runner: new ProcessRunner(),
+      judge: new GreedyJudge(config.judge.min_delta),
+      emit: (e) => {
+        events.push(e);
+        opts.onEvent?.(e);
+      },
+    },
+    limits,
+    opts.signal ?? new AbortController().signal,
+  );
+  return { outcome, events, config, ledger };
+}
+
+/** A proposer scripted by a function (for rejections, failures and protected-file attacks). */
+export function scriptedProposer(name: string, fn: (ctx: ProposalContext, call: number) => Promise<ProposalResult>): Proposer {
+  let call = 0;
+  return { name, propose: (ctx) => fn(ctx, call++) };
+}
+
+export const ledgerPath = (dir: string) => join(dir, '.autoresearch', 'ledger.db');

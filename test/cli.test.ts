@@ -1,0 +1,170 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { SqliteLedger } from '../src/ledger/sqlite.js';
+import { cli, cliAsync, liveGroupMembers } from '../src/test-support/cli.js';
+import { git, makeLandscapeRepo } from '../src/test-support/landscape.js';
+
+/** Resolves with the first JSON event matching `pred` on the child's stdout. */
+function waitForEvent(child: ChildProcess, pred: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`event not seen; output so far:\n${buf}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (const line of buf.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const e = JSON.parse(line) as Record<string, unknown>;
+          if (pred(e)) {
+            clearTimeout(timer);
+            resolve(e);
+            return;
+          }
+        } catch {
+          // partial line
+        }
+      }
+    });
+    child.on('exit', () => reject(new Error(`exited before the event; output:\n${buf}`)));
+  });
+}
+
+const SLOW_ON_2 =
+  'if [ "$AUTORESEARCH_EXPERIMENT" = 2 ] && [ ! -e "$AUTORESEARCH_WORKSPACE/go-fast" ]; then sleep 60; fi; node train.mjs';
+
+describe('run survives kill -9 and Ctrl-C', () => {
+  it('resumes after kill -9 mid-experiment: nothing lost, nothing duplicated, no orphan', async () => {
+    const dir = makeLandscapeRepo({ command: SLOW_ON_2 });
+    const child = cliAsync(['run', dir, '-n', '4', '--json']);
+    const started = await waitForEvent(child, (e) => e.type === 'run-started' && e.number === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+
+    let ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
+    let s = (await ledger.getStudy('test'))!;
+    const interrupted = (await ledger.listExperiments(s.id)).find((e) => e.number === 2)!;
+    assert.equal(interrupted.status, 'running');
+    assert.ok(interrupted.pgid, 'the running group is recorded');
+    assert.ok(liveGroupMembers(interrupted.pgid!).length > 0, 'the orphaned run is still alive before resume');
+    await ledger.close();
+
+    writeFileSync(join(dir, 'go-fast'), '');
+    const r = cli(['run', dir, '-n', '4', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(liveGroupMembers(interrupted.pgid!), [], 'resume killed the orphaned run');
+    assert.match(r.stdout, /"killed \d+ process\(es\) left by interrupted experiment 2"/);
+
+    ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
+    s = (await ledger.getStudy('test'))!;
+    const all = await ledger.listExperiments(s.id);
+    assert.deepEqual(all.map((e) => e.number), [0, 1, 2, 3, 4]);
+    assert.ok(all.every((e) => e.status !== 'running'));
+    const two = all[2]!;
+    assert.equal(two.attempts, 2);
+    assert.equal(two.description, started.number === 2 ? interrupted.description : two.description);
+    assert.equal(git(dir, ['rev-parse', 'autoresearch/test']).trim(), s.bestCommit);
+    assert.equal(git(join(dir, '.autoresearch', 'worktrees', 'test'), ['status', '--porcelain']).trim(), '');
+    const tsvRows = readFileSync(join(dir, 'results.tsv'), 'utf8').trim().split('\n');
+    assert.equal(tsvRows.length, 6);
+    await ledger.close();
+  });
+
+  it('stops cleanly on SIGINT (exit 130) and re-runs the interrupted experiment on resume', async () => {
+    const dir = makeLandscapeRepo({ command: SLOW_ON_2 });
+    const child = cliAsync(['run', dir, '-n', '3', '--json']);
+    await waitForEvent(child, (e) => e.type === 'run-started' && e.number === 2);
+    child.kill('SIGINT');
+    const stopped = await waitForEvent(child, (e) => e.type === 'study-stopped');
+    assert.equal(stopped.reason, 'interrupted');
+    const code = await new Promise((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 130);
+    writeFileSync(join(dir, 'go-fast'), '');
+    const r = cli(['run', dir, '-n', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
+    const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
+    assert.deepEqual(all.map((e) => [e.number, e.attempts > 1]), [[0, false], [1, false], [2, true], [3, false]]);
+    await ledger.close();
+  });
+});
+
+describe('the CLI on bad input: one clear line, no stack trace', () => {
+  it('reports an invalid config with the key and a hint', () => {
+    const dir = makeLandscapeRepo();
+    writeFileSync(join(dir, 'autoresearch.toml'), '[run]\ncomand = "x"\n[files]\neditable = ["train.mjs"]\n');
+    const r = cli(['run', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /\[run\]\.comand: unknown key \(did you mean "command"\?\)/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+
+  it('reports unparsable TOML with its line', () => {
+    const dir = makeLandscapeRepo();
+    writeFileSync(join(dir, 'autoresearch.toml'), '[run\ncommand = 1\n');
+    const r = cli(['status', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^autoresearch: autoresearch\.toml:1:\d+: invalid TOML/);
+  });
+
+  it('reports a command that is not installed before the baseline', () => {
+    const dir = makeLandscapeRepo({ command: 'no-such-trainer --fast' });
+    const r = cli(['run', dir, '-n', '1']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /command not found: no-such-trainer/);
+    assert.ok(!existsSync(join(dir, '.autoresearch', 'ledger.db')) || !/keep|crash/.test(cli(['results', dir]).stdout));
+  });
+
+  it('reports a missing config and a non-repository', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ar-empty-'));
+    const r = cli(['run', empty]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no autoresearch\.toml in .*autoresearch init/);
+    writeFileSync(join(empty, 'autoresearch.toml'), '[run]\ncommand = "true"\n[files]\neditable = ["a"]\n');
+    assert.match(cli(['run', empty]).stderr, /not a git repository/);
+  });
+
+  it('rejects bad flag values', () => {
+    const r = cli(['run', '.', '--max-experiments', 'many']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--max-experiments expects a whole number/);
+  });
+});
+
+describe('init, run, results, status from the command line', () => {
+  it('init --template custom with flags asks nothing and a run works', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ar-init-')), 'proj');
+    const landscape = makeLandscapeRepo();
+    const r0 = cli(['init', dir, '--template', 'custom', '--command', 'node train.mjs', '--editable', 'train.mjs', '--protected', 'prepare.mjs', '--tag', 'demo']);
+    assert.equal(r0.code, 0, r0.stderr);
+    const toml = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
+    assert.match(toml, /command = "node train\.mjs"/);
+    assert.match(readFileSync(join(dir, 'program.md'), 'utf8'), /`train\.mjs`/);
+    assert.equal(git(dir, ['status', '--porcelain']).trim(), '', 'a new repository is committed');
+    // bring the training files, commit, run
+    for (const f of ['train.mjs', 'prepare.mjs']) writeFileSync(join(dir, f), readFileSync(join(landscape, f)));
+    git(dir, ['add', '-A']);
+    git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'files']);
+    const run = cli(['run', dir, '-n', '3']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /study stopped \(max-experiments\)/);
+    const results = cli(['results', dir]);
+    assert.equal(results.stdout.split('\n')[0], 'commit\tval_bpb\tmemory_gb\tstatus\tdescription');
+    assert.equal(results.stdout.trim().split('\n').length, 5);
+    const status = JSON.parse(cli(['status', dir, '--json']).stdout) as { finished: number; tag: string; best: { value: number } };
+    assert.equal(status.tag, 'demo');
+    assert.equal(status.finished, 3);
+    assert.ok(status.best.value > 0);
+  });
+
+  it('init refuses to overwrite an existing config', () => {
+    const dir = makeLandscapeRepo();
+    const r = cli(['init', dir, '--command', 'x', '--editable', 'train.mjs']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already exists; use --force/);
+  });
+});

@@ -1,0 +1,190 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { git, LANDSCAPE_TRAIN, makeLandscapeRepo } from '../src/test-support/landscape.js';
+import { runTestStudy, scriptedProposer, type StudyRun } from '../src/test-support/study-harness.js';
+
+const opened: StudyRun[] = [];
+after(async () => {
+  for (const r of opened) await r.ledger.close();
+});
+async function study(...args: Parameters<typeof runTestStudy>): Promise<StudyRun> {
+  const r = await runTestStudy(...args);
+  opened.push(r);
+  return r;
+}
+
+describe('the study loop on a landscape workspace', () => {
+  it('runs the baseline, then finds improvements with the search proposer', async () => {
+    const dir = makeLandscapeRepo();
+    const userHead = git(dir, ['rev-parse', 'HEAD']).trim();
+    const { outcome, ledger } = await study(dir, { maxExperiments: 12 });
+    assert.equal(outcome.reason, 'max-experiments');
+    assert.equal(outcome.finished, 12);
+    const s = (await ledger.getStudy('test'))!;
+    const all = await ledger.listExperiments(s.id);
+    assert.equal(all.length, 13);
+    assert.deepEqual(all.map((e) => e.number), [...Array(13).keys()]);
+    const baseline = all[0]!;
+    assert.equal(baseline.baseline, true);
+    assert.equal(baseline.status, 'keep');
+    assert.ok(outcome.kept >= 2, `expected keeps, got ${outcome.kept}`);
+    assert.ok(s.bestValue! < baseline.value! - 0.1, `best ${s.bestValue} vs baseline ${baseline.value}`);
+    // git agrees with the ledger: the branch tip is the best commit, and each keep is on it
+    assert.equal(git(dir, ['rev-parse', 'autoresearch/test']).trim(), s.bestCommit);
+    const onBranch = git(dir, ['log', '--format=%H', 'autoresearch/test']).split('\n');
+    for (const e of all.filter((x) => !x.baseline && x.status === 'keep')) assert.ok(onBranch.includes(e.commit!));
+    // every experiment keeps its diff and log; the user's checkout is untouched
+    for (const e of all.filter((x) => !x.baseline)) assert.match(e.diff, /^diff --git a\/train\.mjs/m);
+    assert.equal(git(dir, ['rev-parse', 'HEAD']).trim(), userHead);
+    assert.equal(git(dir, ['status', '--porcelain']).trim(), '');
+    assert.equal(readFileSync(join(dir, 'train.mjs'), 'utf8'), LANDSCAPE_TRAIN);
+    const tsv = readFileSync(join(dir, 'results.tsv'), 'utf8').split('\n');
+    assert.equal(tsv[0], 'commit\tval_bpb\tmemory_gb\tstatus\tdescription');
+    assert.equal(tsv.length, 15); // header + 13 rows + trailing newline
+    assert.match(tsv[1]!, /^[0-9a-f]{7}\t\d\.\d{6}\t2\.0\tkeep\tbaseline$/);
+  });
+
+  it('stops at the same N when resumed, and --max-experiments counts the whole study', async () => {
+    const dir = makeLandscapeRepo();
+    const first = await study(dir, { maxExperiments: 3 });
+    assert.equal(first.outcome.finished, 3);
+    const again = await study(dir, { maxExperiments: 3 });
+    assert.equal(again.outcome.reason, 'max-experiments');
+    assert.equal(again.outcome.finished, 3);
+    const more = await study(dir, { maxExperiments: 5 });
+    assert.equal(more.outcome.finished, 5);
+    const s = (await more.ledger.getStudy('test'))!;
+    const nums = (await more.ledger.listExperiments(s.id)).map((e) => e.number);
+    assert.deepEqual(nums, [0, 1, 2, 3, 4, 5]);
+    assert.equal(more.events.find((e) => e.type === 'study-started')?.type === 'study-started' && (more.events[0] as { resumed?: boolean }).resumed, true);
+  });
+
+  it('rejects a change to a protected file without running it', async () => {
+    const dir = makeLandscapeRepo();
+    const attacker = scriptedProposer('attacker', async (ctx) => {
+      writeFileSync(join(ctx.worktree, 'prepare.mjs'), 'export const EVAL = 0;\n');
+      return { kind: 'ok', description: 'make the evaluation easier' };
+    });
+    const { ledger, events } = await study(dir, { maxExperiments: 1 }, { proposer: attacker });
+    const s = (await ledger.getStudy('test'))!;
+    const e = (await ledger.listExperiments(s.id))[1]!;
+    assert.equal(e.status, 'rejected');
+    assert.match(e.reason, /outside \[files\]\.editable: prepare\.mjs/);
+    assert.match(e.diff, /prepare\.mjs/);
+    assert.equal(e.commit, null);
+    assert.equal(e.logPath, null, 'a rejected change is never run');
+    assert.ok(!events.some((x) => x.type === 'run-started' && x.number === 1));
+    const wt = join(dir, '.autoresearch', 'worktrees', 'test');
+    assert.equal(readFileSync(join(wt, 'prepare.mjs'), 'utf8'), readFileSync(join(dir, 'prepare.mjs'), 'utf8'));
+    assert.equal(git(wt, ['status', '--porcelain']).trim(), '');
+  });
+
+  it('rejects empty changes and failed proposals, recording why', async () => {
+    const dir = makeLandscapeRepo();
+    const p = scriptedProposer('scripted', async (_ctx, call) =>
+      call === 0 ? { kind: 'ok', description: 'nothing really' } : { kind: 'failed', reason: 'the model answered garbage' },
+    );
+    const { ledger } = await study(dir, { maxExperiments: 2 }, { proposer: p });
+    const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
+    assert.deepEqual(all.slice(1).map((e) => [e.status, e.reason]), [
+      ['rejected', 'the proposal changed no file'],
+      ['rejected', 'the proposer failed: the model answered garbage'],
+    ]);
+  });
+
+  it('rejects a run that modifies a protected file, and restores it', async () => {
+    const dir = makeLandscapeRepo();
+    const sneaky = scriptedProposer('sneaky', async (ctx) => {
+      const f = join(ctx.worktree, 'train.mjs');
+      writeFileSync(f, `import { writeFileSync } from 'node:fs';\nwriteFileSync('prepare.mjs', 'export const EVAL = 0;\\n');\n${readFileSync(f, 'utf8')}`);
+      return { kind: 'ok', description: 'rewrite the evaluation at run time' };
+    });
+    const { ledger } = await study(dir, { maxExperiments: 1 }, { proposer: sneaky });
+    const e = (await ledger.listExperiments((await ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(e.status, 'rejected');
+    assert.match(e.reason, /the run modified protected file\(s\) prepare\.mjs/);
+    const wt = join(dir, '.autoresearch', 'worktrees', 'test');
+    assert.equal(readFileSync(join(wt, 'prepare.mjs'), 'utf8'), readFileSync(join(dir, 'prepare.mjs'), 'utf8'));
+  });
+
+  it('records crashes, missing metrics, NaN and timeouts, and keeps going', async () => {
+    const dir = makeLandscapeRepo({ timeoutS: 1 });
+    const bodies = [
+      'throw new Error("boom: shape mismatch");',
+      'console.log("no metric here");',
+      'console.log("---"); console.log("val_bpb: nan");',
+      'setInterval(() => {}, 1000);',
+    ];
+    const p = scriptedProposer('scripted', async (ctx, call) => {
+      writeFileSync(join(ctx.worktree, 'train.mjs'), bodies[call]! + '\n');
+      return { kind: 'ok', description: `case ${call}` };
+    });
+    const { ledger } = await study(dir, { maxExperiments: 4 }, { proposer: p });
+    const s = (await ledger.getStudy('test'))!;
+    const all = (await ledger.listExperiments(s.id)).slice(1);
+    assert.deepEqual(all.map((e) => e.status), ['crash', 'crash', 'crash', 'timeout']);
+    assert.match(all[0]!.reason, /exit code 1/);
+    assert.match(all[0]!.logTail, /boom: shape mismatch/);
+    assert.match(all[1]!.reason, /val_bpb/);
+    assert.match(all[2]!.reason, /NaN|non-finite|not finite/i);
+    assert.equal(git(dir, ['rev-parse', 'autoresearch/test']).trim(), s.bestCommit, 'the branch is reset to the best');
+    assert.equal(s.bestNumber, 0);
+  });
+
+  it('stops with a clear message when the baseline fails, and retries it on the next run', async () => {
+    const dir = makeLandscapeRepo({ command: 'node train.mjs && exit 3' });
+    const first = await study(dir, { maxExperiments: 2 });
+    assert.equal(first.outcome.reason, 'baseline-failed');
+    assert.match(first.outcome.message, /baseline .* ended as crash: exit code 3/);
+    const second = await study(dir, { maxExperiments: 1 }, { overrides: { command: 'node train.mjs' } });
+    assert.equal(second.outcome.reason, 'max-experiments');
+    const all = await second.ledger.listExperiments((await second.ledger.getStudy('test'))!.id);
+    assert.deepEqual(all.map((e) => [e.number, e.baseline, e.status]), [
+      [0, true, 'crash'],
+      [1, true, 'keep'],
+      [2, false, all[2]!.status],
+    ]);
+  });
+});
+
+describe('starting a study refuses what it must not touch', () => {
+  it('refuses a dirty tree and says what to do', async () => {
+    const dir = makeLandscapeRepo();
+    writeFileSync(join(dir, 'train.mjs'), '// my uncommitted work\n');
+    const { outcome } = await study(dir, { maxExperiments: 1 });
+    assert.equal(outcome.reason, 'error');
+    assert.match(outcome.message, /uncommitted changes \(train\.mjs\).*commit them.*stash/);
+    assert.equal(readFileSync(join(dir, 'train.mjs'), 'utf8'), '// my uncommitted work\n');
+    assert.ok(!existsSync(join(dir, '.autoresearch', 'worktrees', 'test')));
+  });
+
+  it('refuses missing and uncommitted training files', async () => {
+    const dir = makeLandscapeRepo({ extraToml: '' });
+    writeFileSync(join(dir, 'autoresearch.toml'), readFileSync(join(dir, 'autoresearch.toml'), 'utf8').replace('protected = ["prepare.mjs"]', 'protected = ["prepare.mjs", "data.mjs"]'));
+    git(dir, ['commit', '-qam', 'cfg']);
+    let r = await study(dir, { maxExperiments: 1 });
+    assert.match(r.outcome.message, /do not exist: data\.mjs/);
+    writeFileSync(join(dir, 'data.mjs'), '');
+    r = await study(dir, { maxExperiments: 1 });
+    assert.match(r.outcome.message, /not committed: data\.mjs.*git add data\.mjs/);
+  });
+
+  it('refuses an existing branch of the same name that the ledger does not know', async () => {
+    const dir = makeLandscapeRepo();
+    git(dir, ['branch', 'autoresearch/test']);
+    const { outcome } = await study(dir, { maxExperiments: 1 });
+    assert.match(outcome.message, /branch autoresearch\/test already exists.*--tag testb/);
+  });
+
+  it('refuses a second run on a live study', async () => {
+    const dir = makeLandscapeRepo({ command: 'sleep 2; node train.mjs' });
+    const first = study(dir, { maxExperiments: 1 });
+    await new Promise((r) => setTimeout(r, 700));
+    const second = await study(dir, { maxExperiments: 1 });
+    assert.equal(second.outcome.reason, 'error');
+    assert.match(second.outcome.message, /already running \(pid \d+/);
+    assert.equal((await first).outcome.reason, 'max-experiments');
+  });
+});
