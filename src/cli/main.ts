@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerInit } from './commands/init.js';
+import { registerPlot } from './commands/plot.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -38,6 +39,7 @@ registerInit(program);
 registerRun(program);
 registerStatus(program);
 registerResults(program);
+registerPlot(program);
 
 program.exitOverride();
 try {
