@@ -53,8 +53,27 @@ export type ProposalResult =
   /** Nothing left to try (e.g. the search proposer tried every move from this parent). */
   | { kind: 'exhausted'; reason: string };
 
+/** What the loop tells a proposer about a crashed run of its own change (crash repair). */
+export interface CrashReport {
+  /** The description of the change that crashed. */
+  description: string;
+  /** Why the harness calls it a crash, e.g. "exit code 1: NameError: name 'x' is not defined". */
+  reason: string;
+  /** Last lines of the run's output. */
+  logTail: string;
+  /** 1 for the first repair attempt of this experiment, 2 for the second, ... */
+  attempt: number;
+}
+
 export interface Proposer {
   /** Name recorded in the ledger, e.g. "search" or "anthropic:claude-sonnet-4-5". */
   readonly name: string;
   propose(ctx: ProposalContext, signal?: AbortSignal): Promise<ProposalResult>;
+  /**
+   * Optional crash repair (as the original asks: fix shallow crashes of a sound idea). Called
+   * with the worktree holding the crashed change (uncommitted edits on top of the crashed
+   * commit are the fix); same contract as `propose`. A proposer without it never gets crash
+   * repair. Return kind 'failed' to give up on the idea.
+   */
+  repair?(ctx: ProposalContext, crash: CrashReport, signal?: AbortSignal): Promise<ProposalResult>;
 }
