@@ -76,4 +76,9 @@ export interface Proposer {
    * repair. Return kind 'failed' to give up on the idea.
    */
   repair?(ctx: ProposalContext, crash: CrashReport, signal?: AbortSignal): Promise<ProposalResult>;
+  /**
+   * Optional check run once before the baseline: is the key set, the server reachable, the CLI
+   * installed? Returns one line saying what to set or install, or null when ready. Never throws.
+   */
+  preflight?(signal?: AbortSignal): Promise<string | null>;
 }
