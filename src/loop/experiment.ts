@@ -17,7 +17,6 @@ import type { Worktree } from '../workspace/worktree.js';
 import type { BestSoFar, EmitEvent } from './events.js';
 import { runEnv } from './run-env.js';
 import { hashFiles } from './setup.js';
-import { hostname } from 'node:os';
 
 export interface ExperimentDeps {
   config: Config;
@@ -29,6 +28,8 @@ export interface ExperimentDeps {
   emit: EmitEvent;
   /** Absolute directory for this study's logs. */
   logDir: string;
+  /** Facts about where runs happen (host, GPU name and count), recorded with every experiment. */
+  machine: Record<string, unknown>;
 }
 
 export type StepOutcome =
@@ -197,7 +198,7 @@ async function runAndRecord(deps: ExperimentDeps, study: Study, exp: Experiment,
     exitCode: result.exitCode,
     runMs: result.durationMs,
     endedAt: result.endedAt,
-    env: { host: hostname() },
+    env: deps.machine,
   };
   const afterRun = changedProtected(worktree.path, protectedFiles, study.protectedHashes);
   let status: FinalStatus;

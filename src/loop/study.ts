@@ -8,6 +8,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, hostname } from 'node:os';
+import { gpuFacts, listGpus } from '../scheduler/gpus.js';
 import type { Config } from '../config/load.js';
 import type { Judge } from '../judge/types.js';
 import { formatResultsTsv } from '../ledger/results-tsv.js';
@@ -79,6 +81,11 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, signal: Abo
       worktree,
       emit,
       logDir: join(workspace.stateDir, 'logs', config.study.tag),
+      machine: {
+        host: hostname(),
+        cpus: cpus().length,
+        ...gpuFacts(await listGpus(), config.run.env.CUDA_VISIBLE_DEVICES ?? process.env.CUDA_VISIBLE_DEVICES),
+      },
     };
     const programPath = join(config.root, config.files.program);
     const program = existsSync(programPath) ? readFileSync(programPath, 'utf8') : null;
