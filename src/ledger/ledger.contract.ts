@@ -80,7 +80,7 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
           parentCommit: sha('1'), commit: null, description: '', diff: '', change: null,
           proposer: 'baseline', value: null, metrics: {}, reason: '', logPath: null, logTail: '',
           exitCode: null, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 1234,
-          endedAt: null, proposeMs: null, runMs: null,
+          endedAt: null, proposeMs: null, runMs: null, slot: null, evidence: null, repairs: [],
         } satisfies Experiment);
         const e1 = await ledger.createExperiment(a.id, { baseline: false, parentCommit: sha('1'), proposer: 'search' });
         const f0 = await ledger.createExperiment(b.id, { baseline: true, parentCommit: sha('2'), proposer: 'baseline' });
@@ -244,6 +244,36 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         assert.deepEqual(again?.metrics, { a: 1 });
         assert.deepEqual(again?.env, { h: 'x' });
         assert.deepEqual((await ledger.getStudy('copy'))?.protectedHashes, { 'prepare.py': 'a'.repeat(64) });
+      }));
+
+    it('sets fields at creation, records evidence, repairs, slots, conflicts and the noise floor', () =>
+      withLedger(async ({ ledger }) => {
+        const s = await ledger.openStudy(studySpec('ev'));
+        assert.equal(s.noise, null);
+        const withNoise = await ledger.setStudyNoise(s.id, { sigma: 0.002, runs: [1, 1.002, 0.998] });
+        assert.deepEqual(withNoise.noise, { sigma: 0.002, runs: [1, 1.002, 0.998] });
+        const e = await ledger.createExperiment(s.id, {
+          baseline: false, parentCommit: sha('a'), proposer: 'x',
+          description: 'LR 0.1 -> 0.2', diff: 'diff --git', commit: sha('c'), slot: 3, change: { name: 'LR' },
+        });
+        assert.equal(e.status, 'running');
+        assert.equal(e.description, 'LR 0.1 -> 0.2');
+        assert.equal(e.commit, sha('c'));
+        assert.equal(e.slot, 3);
+        assert.deepEqual(e.repairs, []);
+        assert.equal(e.evidence, null);
+        const repairs = [{ attempt: 1, crashReason: 'exit code 1: NameError', description: 'fix typo', diff: 'd' }];
+        const moved = await ledger.updateExperiment(e.id, { parentCommit: sha('d'), repairs });
+        assert.equal(moved.parentCommit, sha('d'));
+        assert.deepEqual(moved.repairs, repairs);
+        const evidence = { runs: [0.9, 0.91], mean: 0.905, spread: 0.00707, bestMean: 1, bestRuns: 3, threshold: 0.004 };
+        const f = await ledger.finishExperiment(e.id, { status: 'keep', value: 0.905, metrics: {}, evidence });
+        assert.deepEqual(f.evidence, evidence);
+        assert.equal((await ledger.getStudy('ev'))?.bestValue, 0.905);
+        const c = await ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('a'), proposer: 'x' });
+        const cf = await ledger.finishExperiment(c.id, { status: 'conflict', value: null, metrics: {}, reason: 'conflict' });
+        assert.equal(cf.status, 'conflict');
+        assert.equal((await ledger.getStudy('ev'))?.bestCommit, sha('c'));
       }));
 
     it('is durable: a second connection sees everything', () =>

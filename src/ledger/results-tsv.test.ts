@@ -10,7 +10,7 @@ function exp(over: Partial<Experiment>): Experiment {
     parentCommit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', commit: null, description: '',
     diff: '', change: null, proposer: 'search', value: null, metrics: {}, reason: '', logPath: null,
     logTail: '', exitCode: null, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0,
-    endedAt: 1, proposeMs: null, runMs: null, ...over,
+    endedAt: 1, proposeMs: null, runMs: null, slot: null, evidence: null, repairs: [], ...over,
   };
 }
 

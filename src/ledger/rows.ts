@@ -15,6 +15,7 @@ export const FINAL_STATUSES: ReadonlySet<string> = new Set([
   'crash',
   'timeout',
   'rejected',
+  'conflict',
 ]);
 
 /** A finite number, or null (NaN and ±Infinity are never stored). */
@@ -87,6 +88,7 @@ export function rowToStudy(row: Row): Study {
     bestCommit: optText(row, 'best_commit'),
     bestValue: optNum(row, 'best_value'),
     bestNumber: optNum(row, 'best_number'),
+    noise: (json(row, 'noise') as Study['noise']) ?? null,
   };
 }
 
@@ -118,5 +120,8 @@ export function rowToExperiment(row: Row): Experiment {
     endedAt: optNum(row, 'ended_at'),
     proposeMs: optNum(row, 'propose_ms'),
     runMs: optNum(row, 'run_ms'),
+    slot: optNum(row, 'slot'),
+    evidence: (json(row, 'evidence') as Experiment['evidence']) ?? null,
+    repairs: Array.isArray(json(row, 'repairs')) ? (json(row, 'repairs') as Experiment['repairs']) : [],
   };
 }

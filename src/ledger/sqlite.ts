@@ -21,6 +21,7 @@ import type {
   ExperimentResult,
   Ledger,
   NewExperiment,
+  NoiseFloor,
   Study,
   StudySpec,
 } from './types.js';
@@ -37,6 +38,10 @@ const PATCH_COLUMNS: ReadonlyArray<[keyof ExperimentPatch, string, (v: unknown) 
   ['proposeMs', 'propose_ms', (v) => finiteOrNull(v as number)],
   ['attempts', 'attempts', (v) => Number(v)],
   ['usage', 'usage', toJson],
+  ['parentCommit', 'parent_commit', (v) => String(v)],
+  ['slot', 'slot', (v) => (v === null ? null : Number(v))],
+  ['evidence', 'evidence', toJson],
+  ['repairs', 'repairs', (v) => JSON.stringify(v ?? [])],
 ];
 
 /**
@@ -118,6 +123,16 @@ export class SqliteLedger implements Ledger {
     });
   }
 
+  async setStudyNoise(studyId: number, noise: NoiseFloor): Promise<Study> {
+    return this.guard('setStudyNoise', (db) => {
+      const row = db
+        .prepare('UPDATE studies SET noise = ? WHERE id = ? RETURNING *')
+        .get(JSON.stringify(noise), studyId) as Row | undefined;
+      if (!row) throw new LedgerError(`unknown study id ${studyId}`);
+      return rowToStudy(row);
+    });
+  }
+
   async listStudies(): Promise<Study[]> {
     return this.guard('listStudies', (db) =>
       (db.prepare('SELECT * FROM studies ORDER BY id').all() as Row[]).map(rowToStudy),
@@ -136,7 +151,7 @@ export class SqliteLedger implements Ledger {
         const { next } = db
           .prepare('SELECT COALESCE(MAX(number), -1) + 1 AS next FROM experiments WHERE study_id = ?')
           .get(studyId) as { next: number };
-        return db
+        const row = db
           .prepare(
             `INSERT INTO experiments (study_id, number, baseline, status, parent_commit, proposer,
                attempts, started_at)
@@ -145,6 +160,11 @@ export class SqliteLedger implements Ledger {
           )
           .get(studyId, next, e.baseline ? 1 : 0, e.parentCommit, e.proposer,
             e.startedAt ?? Date.now()) as Row;
+        const { sets, values } = patchSql({ ...e, parentCommit: undefined });
+        if (sets.length === 0) return row;
+        return db
+          .prepare(`UPDATE experiments SET ${sets.join(', ')} WHERE id = ? RETURNING *`)
+          .get(...values, row.id) as Row;
       });
       return rowToExperiment(tx.immediate());
     });
@@ -152,14 +172,7 @@ export class SqliteLedger implements Ledger {
 
   async updateExperiment(id: number, patch: ExperimentPatch): Promise<Experiment> {
     return this.guard('updateExperiment', (db) => {
-      const sets: string[] = [];
-      const values: unknown[] = [];
-      for (const [key, column, bind] of PATCH_COLUMNS) {
-        const v = patch[key];
-        if (v === undefined) continue;
-        sets.push(`${column} = ?`);
-        values.push(bind(v));
-      }
+      const { sets, values } = patchSql(patch);
       const row = (
         sets.length === 0
           ? db.prepare('SELECT * FROM experiments WHERE id = ?').get(id)
@@ -189,7 +202,7 @@ export class SqliteLedger implements Ledger {
         const row = db
           .prepare(
             `UPDATE experiments SET status = ?, value = ?, metrics = ?, reason = ?, log_tail = ?,
-               exit_code = ?, run_ms = ?, ended_at = ?, env = ?
+               exit_code = ?, run_ms = ?, ended_at = ?, env = ?, evidence = ?
              WHERE id = ? RETURNING *`,
           )
           .get(
@@ -202,6 +215,7 @@ export class SqliteLedger implements Ledger {
             result.runMs === undefined ? cur.run_ms : finiteOrNull(result.runMs),
             result.endedAt ?? Date.now(),
             result.env === undefined ? cur.env : JSON.stringify(result.env),
+            result.evidence === undefined ? cur.evidence : toJson(result.evidence),
             id,
           ) as Row;
         if (result.status === 'keep') {
@@ -266,4 +280,17 @@ function setWal(db: BetterSqlite3.Database, memory: boolean): void {
       Atomics.wait(sleeper, 0, 0, 20);
     }
   }
+}
+
+/** SET clauses and bind values for the defined fields of a patch. */
+function patchSql(patch: ExperimentPatch): { sets: string[]; values: unknown[] } {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const [key, column, bind] of PATCH_COLUMNS) {
+    const v = patch[key];
+    if (v === undefined) continue;
+    sets.push(`${column} = ?`);
+    values.push(bind(v));
+  }
+  return { sets, values };
 }

@@ -15,8 +15,12 @@
  */
 export type Direction = 'minimize' | 'maximize';
 
-/** Final statuses (the original's keep/discard/crash plus timeout and rejected). */
-export type FinalStatus = 'keep' | 'discard' | 'crash' | 'timeout' | 'rejected';
+/**
+ * Final statuses: the original's keep/discard/crash, plus timeout, rejected (touched a file it
+ * may not, or changed nothing) and conflict (a change made on an older best that could not be
+ * re-applied onto the current best).
+ */
+export type FinalStatus = 'keep' | 'discard' | 'crash' | 'timeout' | 'rejected' | 'conflict';
 /** `running` = started and not finished (a kill -9 can leave one behind; `run` resumes it). */
 export type ExperimentStatus = FinalStatus | 'running';
 
@@ -41,9 +45,44 @@ export interface Study extends StudySpec {
   bestValue: number | null;
   /** Experiment number of the current best. */
   bestNumber: number | null;
+  /** The noise floor measured at the start (the baseline repeated), when measured. */
+  noise: NoiseFloor | null;
 }
 
-export interface NewExperiment {
+/** Run-to-run spread of the metric on unchanged code, measured by repeating the baseline. */
+export interface NoiseFloor {
+  /** Sample standard deviation of the repeated baseline runs. */
+  sigma: number;
+  runs: number[];
+}
+
+/** How a decision was reached: every run of the candidate and what it was compared with. */
+export interface Evidence {
+  /** Objective values of each run of this experiment (first run, then confirmation runs). */
+  runs: number[];
+  mean: number;
+  /** Sample standard deviation of `runs` (0 for one run). */
+  spread: number;
+  /** The best it was compared with (mean over the best's runs) and how many runs that mean has. */
+  bestMean?: number;
+  bestRuns?: number;
+  /** The gain it had to clear. */
+  threshold?: number;
+  /** When it started from an older best and was re-applied onto the current one. */
+  rebased?: { fromParent: string; fromCommit: string | null; runs: number[] };
+}
+
+/** One crash-repair attempt of an experiment (the crash it fixed and the fix). */
+export interface RepairAttempt {
+  attempt: number;
+  crashReason: string;
+  description: string;
+  diff: string;
+  outcome?: string;
+}
+
+/** A new experiment; any `ExperimentPatch` field may be set at creation too (one write). */
+export interface NewExperiment extends ExperimentPatch {
   /** True for the baseline run (unchanged code). */
   baseline: boolean;
   /** Commit the change is made on (the best at the time). */
@@ -69,6 +108,12 @@ export interface ExperimentPatch {
   attempts?: number;
   /** Proposer usage: tokens and cost. */
   usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number } | null;
+  /** Commit the change is based on (changes when a stale change is re-applied on the best). */
+  parentCommit?: string;
+  /** Slot (GPU / CPU share) the experiment runs in. */
+  slot?: number | null;
+  evidence?: Evidence | null;
+  repairs?: RepairAttempt[];
 }
 
 export interface ExperimentResult {
@@ -85,6 +130,8 @@ export interface ExperimentResult {
   endedAt?: number;
   /** Environment facts for this run (e.g. {gpu: "NVIDIA H100", gpuCount: 1, host}). */
   env?: Record<string, unknown>;
+  /** How the judge decided (runs, mean, spread, threshold). */
+  evidence?: Evidence | null;
 }
 
 export interface Experiment {
@@ -113,12 +160,17 @@ export interface Experiment {
   endedAt: number | null;
   proposeMs: number | null;
   runMs: number | null;
+  slot: number | null;
+  evidence: Evidence | null;
+  repairs: RepairAttempt[];
 }
 
 export interface Ledger {
   /** Creates the study, or returns the existing one with this tag (spec ignored then). */
   openStudy(spec: StudySpec): Promise<Study>;
   getStudy(tag: string): Promise<Study | null>;
+  /** Records the study's noise floor. */
+  setStudyNoise(studyId: number, noise: NoiseFloor): Promise<Study>;
   listStudies(): Promise<Study[]>;
   createExperiment(studyId: number, e: NewExperiment): Promise<Experiment>;
   updateExperiment(id: number, patch: ExperimentPatch): Promise<Experiment>;

@@ -25,7 +25,7 @@ function exps(rows: Row[]): Experiment[] {
     diff: '', change: null, proposer: number === 0 ? 'baseline' : 'search', value,
     metrics: value === null ? {} : ({ val_bpb: value } as Record<string, number>), reason: '', logPath: null, logTail: '',
     exitCode: 0, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0, endedAt: 1,
-    proposeMs: 1, runMs: 1,
+    proposeMs: 1, runMs: 1, slot: null, evidence: null, repairs: [],
   }));
 }
 

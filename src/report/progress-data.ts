@@ -134,7 +134,7 @@ export function prepareProgress(experiments: Experiment[], direction: Direction)
     }
     // keep/discard without a finite value cannot happen from the loop; show it as a crash.
     const kind =
-      e.status === 'timeout' ? 'timeout' : e.status === 'rejected' ? 'rejected' : 'crash';
+      e.status === 'timeout' ? 'timeout' : e.status === 'rejected' || e.status === 'conflict' ? 'rejected' : 'crash';
     return { ...base, y: worseEdge, value: null, kind };
   });
 

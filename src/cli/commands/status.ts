@@ -46,7 +46,7 @@ export function registerStatus(program: Command): void {
 }
 
 export function summarise(study: Study, all: Experiment[], live: StudyStatus['live'], recentN = 10): StudyStatus {
-  const counts: StudyStatus['counts'] = { keep: 0, discard: 0, crash: 0, timeout: 0, rejected: 0, running: 0 };
+  const counts: StudyStatus['counts'] = { keep: 0, discard: 0, crash: 0, timeout: 0, rejected: 0, conflict: 0, running: 0 };
   for (const e of all) if (!e.baseline || e.status === 'running') counts[e.status]++;
   const base = all.find((e) => e.baseline && e.status === 'keep');
   const bestExp = study.bestNumber !== null ? all.find((e) => e.number === study.bestNumber) : undefined;

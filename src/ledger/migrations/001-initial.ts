@@ -30,7 +30,8 @@ CREATE TABLE studies (
   created_at BIGINT NOT NULL,
   best_commit TEXT,
   best_value DOUBLE PRECISION,
-  best_number INTEGER
+  best_number INTEGER,
+  noise TEXT
 );
 
 CREATE TABLE experiments (
@@ -39,7 +40,7 @@ CREATE TABLE experiments (
   number INTEGER NOT NULL,
   baseline INTEGER NOT NULL DEFAULT 0 CHECK (baseline IN (0, 1)),
   status TEXT NOT NULL
-    CHECK (status IN ('running', 'keep', 'discard', 'crash', 'timeout', 'rejected')),
+    CHECK (status IN ('running', 'keep', 'discard', 'crash', 'timeout', 'rejected', 'conflict')),
   parent_commit TEXT NOT NULL,
   "commit" TEXT,
   description TEXT NOT NULL DEFAULT '',
@@ -60,6 +61,9 @@ CREATE TABLE experiments (
   ended_at BIGINT,
   propose_ms BIGINT,
   run_ms BIGINT,
+  slot INTEGER,
+  evidence TEXT,
+  repairs TEXT NOT NULL DEFAULT '[]',
   UNIQUE (study_id, number)
 );
 

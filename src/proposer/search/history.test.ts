@@ -7,7 +7,7 @@ function experiment(number: number, status: ExperimentStatus, change: unknown, p
   return {
     id: number, studyId: 1, number, baseline: number === 0, status, parentCommit, commit: null, description: '',
     diff: '', change, proposer: 'search', value: null, metrics: {}, reason: '', logPath: null, logTail: '',
-    exitCode: 0, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0, endedAt: 0, proposeMs: 0, runMs: 0,
+    exitCode: 0, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0, endedAt: 0, proposeMs: 0, runMs: 0, slot: null, evidence: null, repairs: [],
   };
 }
 const lr = (to: string, direction: string, step = 'big') => ({ file: 'train.py', name: 'LR', from: '0.1', to, direction, step });

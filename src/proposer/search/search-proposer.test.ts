@@ -49,7 +49,7 @@ function experiment(number: number, over: Partial<Experiment> = {}): Experiment 
     id: number + 1, studyId: 1, number, baseline: false, status: 'discard', parentCommit: PARENT,
     commit: null, description: '', diff: '', change: null, proposer: 'search', value: null, metrics: {},
     reason: '', logPath: null, logTail: '', exitCode: 0, pgid: null, attempts: 1, usage: null, env: {},
-    startedAt: 0, endedAt: 0, proposeMs: 0, runMs: 0, ...over,
+    startedAt: 0, endedAt: 0, proposeMs: 0, runMs: 0, slot: null, evidence: null, repairs: [], ...over,
   };
 }
 
