@@ -68,7 +68,7 @@ describe('run survives kill -9 and Ctrl-C', () => {
     assert.equal(two.attempts, 2);
     assert.equal(two.description, started.number === 2 ? interrupted.description : two.description);
     assert.equal(git(dir, ['rev-parse', 'autoresearch/test']).trim(), s.bestCommit);
-    assert.equal(git(join(dir, '.autoresearch', 'worktrees', 'test'), ['status', '--porcelain']).trim(), '');
+    assert.equal(git(dir, ['worktree', 'list']).trim().split('\n').length, 1, 'no stale worktree is left');
     const tsvRows = readFileSync(join(dir, 'results.tsv'), 'utf8').trim().split('\n');
     assert.equal(tsvRows.length, 6);
     await ledger.close();

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, LANDSCAPE_TRAIN, makeLandscapeRepo } from '../src/test-support/landscape.js';
+import { git, LANDSCAPE_PREPARE, LANDSCAPE_TRAIN, makeLandscapeRepo } from '../src/test-support/landscape.js';
 import { runTestStudy, scriptedProposer, type StudyRun } from '../src/test-support/study-harness.js';
 
 const opened: StudyRun[] = [];
@@ -76,9 +76,8 @@ describe('the study loop on a landscape workspace', () => {
     assert.equal(e.commit, null);
     assert.equal(e.logPath, null, 'a rejected change is never run');
     assert.ok(!events.some((x) => x.type === 'run-started' && x.number === 1));
-    const wt = join(dir, '.autoresearch', 'worktrees', 'test');
-    assert.equal(readFileSync(join(wt, 'prepare.mjs'), 'utf8'), readFileSync(join(dir, 'prepare.mjs'), 'utf8'));
-    assert.equal(git(wt, ['status', '--porcelain']).trim(), '');
+    assert.equal(git(dir, ['show', 'autoresearch/test:prepare.mjs']), readFileSync(join(dir, 'prepare.mjs'), 'utf8'));
+    assert.equal(git(dir, ['worktree', 'list']).trim().split('\n').length, 1, 'no worktree is left behind');
   });
 
   it('rejects empty changes and failed proposals, recording why', async () => {
@@ -105,8 +104,8 @@ describe('the study loop on a landscape workspace', () => {
     const e = (await ledger.listExperiments((await ledger.getStudy('test'))!.id))[1]!;
     assert.equal(e.status, 'rejected');
     assert.match(e.reason, /the run modified protected file\(s\) prepare\.mjs/);
-    const wt = join(dir, '.autoresearch', 'worktrees', 'test');
-    assert.equal(readFileSync(join(wt, 'prepare.mjs'), 'utf8'), readFileSync(join(dir, 'prepare.mjs'), 'utf8'));
+    assert.equal(readFileSync(join(dir, 'prepare.mjs'), 'utf8'), LANDSCAPE_PREPARE);
+    assert.equal(git(dir, ['show', 'autoresearch/test:prepare.mjs']), LANDSCAPE_PREPARE);
   });
 
   it('records crashes, missing metrics, NaN and timeouts, and keeps going', async () => {
@@ -137,7 +136,7 @@ describe('the study loop on a landscape workspace', () => {
     const dir = makeLandscapeRepo({ command: 'node train.mjs && exit 3' });
     const first = await study(dir, { maxExperiments: 2 });
     assert.equal(first.outcome.reason, 'baseline-failed');
-    assert.match(first.outcome.message, /baseline .* ended as crash: exit code 3/);
+    assert.match(first.outcome.message, /baseline .* ended as crash: run 1\/3: exit code 3/);
     const second = await study(dir, { maxExperiments: 1 }, { overrides: { command: 'node train.mjs' } });
     assert.equal(second.outcome.reason, 'max-experiments');
     const all = await second.ledger.listExperiments((await second.ledger.getStudy('test'))!.id);

@@ -35,6 +35,8 @@ export interface ConfigOverrides {
   proposer?: string;
   model?: string;
   minDelta?: number;
+  judge?: string;
+  slots?: number;
 }
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; message: string };
@@ -103,6 +105,8 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): Recor
   if (o.proposer !== undefined) section('proposer').kind = o.proposer;
   if (o.model !== undefined) section('proposer').model = o.model;
   if (o.minDelta !== undefined) section('judge').min_delta = o.minDelta;
+  if (o.judge !== undefined) section('judge').kind = o.judge;
+  if (o.slots !== undefined) section('slots').count = o.slots;
   return out;
 }
 

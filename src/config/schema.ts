@@ -51,20 +51,87 @@ export const filesSchema = z.strictObject({
     .describe('Untracked paths of the workspace (data, .venv) linked into the experiment worktree.'),
 });
 
+const priceSchema = z.strictObject({
+  input: z.number().min(0).describe('$ per million input tokens'),
+  output: z.number().min(0).describe('$ per million output tokens'),
+});
+
 export const proposerSchema = z
   .strictObject({
-    kind: z.string().default('search').describe('search (offline, default); later: anthropic, openai, claude, codex, ...'),
-    model: z.string().optional(),
+    kind: z
+      .string()
+      .default('search')
+      .describe('search (offline, default) | anthropic | openai (any OpenAI-compatible server) | claude | codex | pi | gemini | opencode | aider'),
+    model: z.string().min(1).optional().describe('Model name; default per kind (anthropic: claude-sonnet-5-5, openai: gpt-5.4-mini; CLIs: their own).'),
     exclude: z.array(z.string()).default([]).describe('search: constants never to touch.'),
+    base_url: z
+      .string()
+      .url('a URL like http://127.0.0.1:11434/v1')
+      .optional()
+      .describe('anthropic/openai: API base URL (default ANTHROPIC_BASE_URL / OPENAI_BASE_URL, else the public API).'),
+    api_key_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional()
+      .describe('Environment variable holding the API key (default ANTHROPIC_API_KEY / OPENAI_API_KEY). Keys never go in this file.'),
+    max_turns: z.number().int().min(1).max(500).default(30).describe('anthropic/openai: model turns per proposal.'),
+    max_tokens: z.number().int().min(256).default(8192).describe('anthropic/openai: output tokens per model turn.'),
+    temperature: z.number().min(0).max(2).optional().describe('anthropic/openai: sampling temperature (default: the server\'s).'),
+    max_retries: z.number().int().min(0).max(20).default(5).describe('Retries of one API call on 429/5xx/timeouts, with backoff.'),
+    request_timeout_s: z.number().positive().default(300).describe('Timeout of one API call.'),
+    repair_attempts: z.number().int().min(0).max(10).default(2).describe('Fix attempts for a crashed run of a sound idea (0 = off).'),
+    command: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe('CLI kinds: the executable (path) or argv prefix to run instead of the one found on PATH.'),
+    timeout_s: z.number().positive().default(1800).describe('CLI kinds: wall-clock limit of one proposal; the process group is killed.'),
+    prices: z
+      .record(z.string(), priceSchema)
+      .default({})
+      .describe('Per-model prices ($/Mtok) overriding or extending the built-in table, e.g. { "my-model" = { input = 1, output = 2 } }.'),
   })
-  .default({ kind: 'search', exclude: [] });
+  .default({
+    kind: 'search',
+    exclude: [],
+    max_turns: 30,
+    max_tokens: 8192,
+    max_retries: 5,
+    request_timeout_s: 300,
+    repair_attempts: 2,
+    timeout_s: 1800,
+    prices: {},
+  });
 
 export const judgeSchema = z
   .strictObject({
-    kind: z.enum(['greedy']).default('greedy'),
+    kind: z
+      .enum(['noise', 'greedy'])
+      .default('noise')
+      .describe('noise: gains must clear the measured noise floor; greedy: any gain > min_delta (the original).'),
     min_delta: z.number().min(0).default(0).describe('Keep only when the metric improves by more than this.'),
+    noise_runs: z
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .describe('noise: runs of the unchanged baseline (with different seeds) that measure the noise floor.'),
+    confirm_runs: z.number().int().min(0).default(2).describe('noise: extra runs for a candidate near the line.'),
+    z: z.number().positive().default(2).describe('noise: standard errors a gain must clear.'),
   })
-  .default({ kind: 'greedy', min_delta: 0 });
+  .default({ kind: 'noise', min_delta: 0, noise_runs: 3, confirm_runs: 2, z: 2 });
+
+export const slotsSchema = z
+  .strictObject({
+    count: z
+      .union([z.literal('auto'), z.number().int().min(1)])
+      .default('auto')
+      .describe('Experiments at once: "auto" = one per GPU (one CPU slot without GPUs), or a number.'),
+    gpus: z
+      .union([z.literal('auto'), z.literal('none'), z.array(z.number().int().min(0))])
+      .default('auto')
+      .describe('"auto" (nvidia-smi), "none" (CPU slots), or GPU indices, e.g. [0, 1].'),
+  })
+  .default({ count: 'auto', gpus: 'auto' });
 
 export const ledgerSchema = z
   .strictObject({
@@ -86,6 +153,7 @@ export const configSchema = z.strictObject({
   files: filesSchema,
   proposer: proposerSchema,
   judge: judgeSchema,
+  slots: slotsSchema,
   ledger: ledgerSchema,
   results: resultsSchema,
 });

@@ -2,7 +2,7 @@
  * The one event stream of a study. The terminal view, `--json` (one event per line) and, later,
  * the dashboard all read these. Events are plain JSON-serialisable data; `t` is epoch ms.
  */
-import type { FinalStatus } from '../ledger/types.js';
+import type { Evidence, FinalStatus } from '../ledger/types.js';
 
 export type StopReason =
   | 'max-experiments' // --max-experiments reached
@@ -24,12 +24,12 @@ export type StudyEvent =
       t: number;
       tag: string;
       branch: string;
-      worktree: string;
       resumed: boolean;
       proposer: string;
       judge: string;
       metric: string;
       direction: 'minimize' | 'maximize';
+      slots: Array<{ index: number; label: string; gpu: string | null }>;
       /** Finished experiments so far (baseline not counted). */
       finished: number;
       maxExperiments: number | null;
@@ -38,13 +38,18 @@ export type StudyEvent =
       best: BestSoFar | null;
     }
   | { type: 'notice'; t: number; level: 'info' | 'warn'; message: string }
-  | { type: 'experiment-started'; t: number; number: number; baseline: boolean; parentCommit: string; resumed: boolean }
-  | { type: 'proposal'; t: number; number: number; description: string; proposeMs: number }
-  | { type: 'run-started'; t: number; number: number; commit: string; timeoutS: number; logPath: string }
+  | { type: 'noise-floor'; t: number; sigma: number; runs: number[] }
+  | { type: 'proposal'; t: number; number: number; description: string; proposeMs: number; parentCommit: string }
+  | { type: 'experiment-started'; t: number; number: number; slot: number; baseline: boolean; parentCommit: string; description: string; resumed: boolean }
+  | { type: 'run-started'; t: number; number: number; slot: number; run: number; commit: string; timeoutS: number; logPath: string }
+  | { type: 'confirm'; t: number; number: number; slot: number; runs: number[]; reason: string }
+  | { type: 'rebase'; t: number; number: number; slot: number; fromParent: string; onto: string; reason: string }
+  | { type: 'repair'; t: number; number: number; slot: number; attempt: number; description: string }
   | {
       type: 'experiment-finished';
       t: number;
       number: number;
+      slot: number | null;
       baseline: boolean;
       status: FinalStatus;
       value: number | null;
@@ -52,6 +57,7 @@ export type StudyEvent =
       reason: string;
       commit: string | null;
       runMs: number | null;
+      evidence: Evidence | null;
       best: BestSoFar | null;
       finished: number;
     }
@@ -63,6 +69,8 @@ export type StudyEvent =
       finished: number;
       kept: number;
       best: BestSoFar | null;
+      /** Fraction of the session each slot spent running experiments. */
+      busy: Array<{ slot: number; fraction: number }>;
     };
 
 export type EmitEvent = (event: StudyEvent) => void;

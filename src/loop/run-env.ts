@@ -12,17 +12,27 @@ const SECRET_VARS = /^(ANTHROPIC_API_KEY|OPENAI_API_KEY|GEMINI_API_KEY|GOOGLE_AP
 /** The package's own bin/ (so a workload can call `autoresearch` helpers even under npx). */
 const PACKAGE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin');
 
-export function runEnv(config: Config, experiment: { number: number; worktree: string }): Record<string, string> {
+export function runEnv(
+  config: Config,
+  experiment: { number: number; worktree: string; seed?: number; extra?: Record<string, string> },
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !SECRET_VARS.test(k)) env[k] = v;
-  Object.assign(env, config.run.env);
+  Object.assign(env, config.run.env, experiment.extra ?? {});
   env.PATH = [PACKAGE_BIN, env.PATH ?? ''].filter(Boolean).join(delimiter);
   env.AUTORESEARCH_STUDY = config.study.tag;
   env.AUTORESEARCH_EXPERIMENT = String(experiment.number);
-  env.AUTORESEARCH_SEED = String(config.study.seed);
+  env.AUTORESEARCH_SEED = String(experiment.seed ?? config.study.seed);
+  // Marks the run's processes, so that a resumed study can find and kill what a kill -9 left.
+  env.AUTORESEARCH_RUN = runMarker(config, experiment.number);
   env.AUTORESEARCH_WORKSPACE = config.root;
   env.AUTORESEARCH_WORKTREE = experiment.worktree;
   if (config.run.time_budget_s !== undefined) env.AUTORESEARCH_TIME_BUDGET = String(config.run.time_budget_s);
   env.PYTHONUNBUFFERED = env.PYTHONUNBUFFERED ?? '1';
   return env;
+}
+
+/** The value of AUTORESEARCH_RUN for an experiment (unique per workspace, study and number). */
+export function runMarker(config: Config, number: number): string {
+  return `${config.root}#${config.study.tag}/${number}`;
 }

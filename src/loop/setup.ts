@@ -3,8 +3,10 @@
  *
  * Contract: returns `{ok: false, message}` for every condition the user must fix (dirty tree,
  * missing files, branch conflicts, a config that no longer matches the study); never throws for
- * them. Order of writes: the ledger records the study before the branch is created, so a kill
- * between the two is repaired on the next run (the branch is created from the recorded base).
+ * them. The ledger is the truth: the study is recorded before the branch exists, and on every
+ * start the branch is moved to the ledger's best, so a kill between any two writes is repaired.
+ * Worktrees of slots that no longer exist (fewer --slots than last time, or a killed run) are
+ * removed.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,13 +19,22 @@ import type { EmitEvent } from './events.js';
 
 export interface Session {
   study: Study;
-  worktree: Worktree;
   resumed: boolean;
+  /** Where the proposer edits (detached at the best). */
+  proposeWorktree: Worktree;
+  /** One worktree per slot, in slot order. */
+  slotWorktrees: Worktree[];
 }
 
 export type SetupResult = { ok: true; session: Session } | { ok: false; message: string };
 
-export async function openSession(config: Config, workspace: Workspace, ledger: Ledger, emit: EmitEvent): Promise<SetupResult> {
+export async function openSession(
+  config: Config,
+  workspace: Workspace,
+  ledger: Ledger,
+  emit: EmitEvent,
+  slotCount: number,
+): Promise<SetupResult> {
   const tag = config.study.tag;
   const branch = studyBranch(tag);
   await workspace.ensureExcluded([`/${STATE_DIR}/`, '/results.tsv']);
@@ -48,21 +59,33 @@ export async function openSession(config: Config, workspace: Workspace, ledger: 
     if (problem) return { ok: false, message: problem };
   }
 
-  if (!(await workspace.branchExists(branch))) {
-    const at = study.bestCommit ?? study.baseCommit;
-    if (!(await workspace.resolveCommit(at))) {
-      return { ok: false, message: `the study's commit ${at.slice(0, 7)} is missing from the repository; was the branch ${branch} deleted and garbage-collected? Start a new study with --tag.` };
-    }
-    await workspace.createBranch(branch, at);
-    if (resumed) emit({ type: 'notice', t: Date.now(), level: 'warn', message: `branch ${branch} was missing; recreated it at ${at.slice(0, 7)} from the ledger` });
+  const dir = workspace.worktreeDir(tag);
+  const elsewhere = await workspace.branchCheckedOutElsewhere(branch, dir);
+  if (elsewhere) {
+    return {
+      ok: false,
+      message: `branch ${branch} is checked out in ${elsewhere}; the study moves that branch as it finds improvements, so switch that checkout to another branch first (git -C ${elsewhere} checkout -).`,
+    };
   }
+  // The ledger is the truth: the branch points at its best (repairs a kill between keep and move).
+  const at = study.bestCommit ?? study.baseCommit;
+  if (!(await workspace.resolveCommit(at))) {
+    return { ok: false, message: `the study's commit ${at.slice(0, 7)} is missing from the repository (was it garbage-collected?). Start a new study with --tag.` };
+  }
+  const hadBranch = await workspace.branchExists(branch);
+  await workspace.setBranch(branch, at);
+  if (resumed && !hadBranch) emit({ type: 'notice', t: Date.now(), level: 'warn', message: `branch ${branch} was missing; recreated it at ${at.slice(0, 7)} from the ledger` });
 
-  const opened = await workspace.openWorktree(branch, workspace.worktreePath(tag));
-  if (!opened.ok) return opened;
-  const worktree = opened.worktree;
-  const linkProblems = worktree.linkFrom(config.root, config.files.link);
-  if (linkProblems.length) return { ok: false, message: linkProblems.join('\n') };
-  return { ok: true, session: { study, worktree, resumed } };
+  const paths = [join(dir, 'propose'), ...Array.from({ length: slotCount }, (_, i) => join(dir, `slot-${i}`))];
+  await workspace.removeWorktreesUnder(dir, paths);
+  const trees: Worktree[] = [];
+  for (const p of paths) {
+    const wt = await workspace.openWorktree(p, at);
+    const problems = wt.linkFrom(config.root, config.files.link);
+    if (problems.length) return { ok: false, message: problems.join('\n') };
+    trees.push(wt);
+  }
+  return { ok: true, session: { study, resumed, proposeWorktree: trees[0]!, slotWorktrees: trees.slice(1) } };
 }
 
 async function checkFreshStart(config: Config, workspace: Workspace, branch: string): Promise<string | null> {

@@ -1,26 +1,34 @@
 /**
- * The study loop: baseline first, then experiments until a budget is reached, the proposer is
+ * The study loop: baseline first (repeated to measure the noise floor), then experiments on
+ * every slot at once, fed by the proposal pipeline, until a budget is reached, the proposer is
  * exhausted, or the signal aborts. Resumes a stopped or killed study where it stopped.
  *
  * Contract: `runStudy` never throws for user-level problems (they come back as a
  * `study-stopped` event with reason 'error' and a message saying what to do); it throws only for
- * bugs and unexpected git/ledger failures. It holds the study lock for its whole duration.
+ * bugs and unexpected git/ledger failures (after stopping every slot). It holds the study lock
+ * for its whole duration and removes its worktrees when it stops.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
-import { gpuFacts, listGpus } from '../scheduler/gpus.js';
+import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import type { Judge } from '../judge/types.js';
-import { formatResultsTsv } from '../ledger/results-tsv.js';
-import type { Experiment, Ledger, Study } from '../ledger/types.js';
+import type { Experiment, Ledger } from '../ledger/types.js';
 import type { Proposer } from '../proposer/types.js';
 import type { Runner } from '../runner/types.js';
+import { AsyncQueue, Mutex } from '../scheduler/async-queue.js';
+import { gpuFacts, listGpus, type Gpu } from '../scheduler/gpus.js';
+import { planSlots } from '../scheduler/slots.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { runBaseline } from './baseline.js';
+import type { LoopContext } from './context.js';
 import type { EmitEvent, StopReason, StudyEvent } from './events.js';
-import { bestOf, resumeExperiment, runBaseline, runNewExperiment, type ExperimentDeps } from './experiment.js';
+import { Frontier } from './frontier.js';
 import { acquireStudyLock, studyLockPath } from './lock.js';
+import { runProposalPipeline } from './proposals.js';
+import { runMarker } from './run-env.js';
 import { openSession } from './setup.js';
+import { runSlotWorker, type SlotStats } from './slot-worker.js';
 import { killStaleGroup } from './stale-process.js';
 
 export interface StudyDeps {
@@ -31,31 +39,36 @@ export interface StudyDeps {
   runner: Runner;
   judge: Judge;
   emit: EmitEvent;
+  /** GPU discovery (nvidia-smi by default); injectable for tests. */
+  listGpus?: () => Promise<Gpu[]>;
 }
 
 export interface StudyLimits {
   /** Stop when the study has this many finished experiments (baseline not counted). */
   maxExperiments?: number | null;
-  /** Stop starting new experiments after this many hours of this invocation. */
+  /** Stop starting experiments after this many hours of this invocation. */
   maxHours?: number | null;
 }
 
 export type StudyOutcome = Extract<StudyEvent, { type: 'study-stopped' }>;
 
-export async function runStudy(deps: StudyDeps, limits: StudyLimits, signal: AbortSignal): Promise<StudyOutcome> {
+export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal: AbortSignal): Promise<StudyOutcome> {
   const { config, workspace, ledger, emit } = deps;
   const started = Date.now();
-  let lastStudy: Study | null = null;
+  let studyId: number | null = null;
+  let busy: StudyOutcome['busy'] = [];
+  let frontier: Frontier | null = null;
   const stop = async (reason: StopReason, message: string): Promise<StudyOutcome> => {
-    const all = lastStudy ? await ledger.listExperiments(lastStudy.id) : [];
+    const all = studyId !== null ? await ledger.listExperiments(studyId) : [];
     const event: StudyOutcome = {
       type: 'study-stopped',
       t: Date.now(),
       reason,
       message,
-      finished: countFinished(all),
+      finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
       kept: all.filter((e) => !e.baseline && e.status === 'keep').length,
-      best: lastStudy ? bestOf(lastStudy) : null,
+      best: frontier?.bestSoFar() ?? null,
+      busy,
     };
     emit(event);
     return event;
@@ -66,114 +79,105 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, signal: Abo
     const h = acquired.holder;
     return stop('error', `study "${config.study.tag}" is already running (pid ${h.pid} on ${h.host}, since ${new Date(h.startedAt).toISOString()}). Stop it first (Ctrl-C in its terminal, or kill ${h.pid}).`);
   }
+  const controller = new AbortController();
+  const onUserAbort = () => controller.abort();
+  userSignal.addEventListener('abort', onUserAbort, { once: true });
+  if (userSignal.aborted) controller.abort();
   try {
-    const opened = await openSession(config, workspace, ledger, emit);
-    if (!opened.ok) return await stop('error', opened.message);
-    const { worktree, resumed } = opened.session;
-    let study = opened.session.study;
-    lastStudy = study;
-    const exDeps: ExperimentDeps = {
-      config,
-      ledger,
-      proposer: deps.proposer,
-      runner: deps.runner,
-      judge: deps.judge,
-      worktree,
-      emit,
-      logDir: join(workspace.stateDir, 'logs', config.study.tag),
-      machine: {
-        host: hostname(),
-        cpus: cpus().length,
-        ...gpuFacts(await listGpus(), config.run.env.CUDA_VISIBLE_DEVICES ?? process.env.CUDA_VISIBLE_DEVICES),
-      },
-    };
-    const programPath = join(config.root, config.files.program);
-    const program = existsSync(programPath) ? readFileSync(programPath, 'utf8') : null;
+    const gpus = await (deps.listGpus ?? listGpus)();
+    const planned = planSlots({ count: config.slots.count, gpus: config.slots.gpus }, gpus);
+    if (!planned.ok) return await stop('error', planned.message);
+    const slots = planned.slots;
 
-    let all = await ledger.listExperiments(study.id);
+    const opened = await openSession(config, workspace, ledger, emit, slots.length);
+    if (!opened.ok) return await stop('error', opened.message);
+    const { study, resumed, proposeWorktree, slotWorktrees } = opened.session;
+    studyId = study.id;
+    const all = await ledger.listExperiments(study.id);
     for (const e of all) {
       if (e.status === 'running' && e.pgid) {
-        const n = killStaleGroup(e.pgid, `AUTORESEARCH_WORKTREE=${worktree.path}`);
+        const n = killStaleGroup(e.pgid, `AUTORESEARCH_RUN=${runMarker(config, e.number)}`);
         if (n) emit({ type: 'notice', t: Date.now(), level: 'warn', message: `killed ${n} process(es) left by interrupted experiment ${e.number}` });
       }
     }
+    frontier = new Frontier(study, all, ledger, workspace);
+    const programPath = join(config.root, config.files.program);
+    const ctx: LoopContext = {
+      config,
+      workspace,
+      ledger,
+      proposer: deps.proposer,
+      proposerLock: new Mutex(),
+      runner: deps.runner,
+      judge: deps.judge,
+      emit,
+      frontier,
+      logDir: join(workspace.stateDir, 'logs', config.study.tag),
+      machine: { host: hostname(), cpus: cpus().length, ...gpuFacts(gpus, config.run.env.CUDA_VISIBLE_DEVICES ?? process.env.CUDA_VISIBLE_DEVICES) },
+      signal: controller.signal,
+      program: existsSync(programPath) ? readFileSync(programPath, 'utf8') : null,
+    };
     emit({
       type: 'study-started',
       t: Date.now(),
       tag: study.tag,
       branch: study.branch,
-      worktree: worktree.path,
       resumed,
       proposer: deps.proposer.name,
       judge: deps.judge.name,
       metric: study.metric,
       direction: study.direction,
-      finished: countFinished(all),
+      slots: slots.map((s) => ({ index: s.index, label: s.label, gpu: s.gpu?.name ?? null })),
+      finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
       maxExperiments: limits.maxExperiments ?? null,
       maxHours: limits.maxHours ?? null,
       timeoutS: config.run.timeout_s,
-      best: bestOf(study),
+      best: frontier.bestSoFar(),
     });
 
-    const refresh = async () => {
-      study = (await ledger.getStudy(study.tag))!;
-      lastStudy = study;
-      all = await ledger.listExperiments(study.id);
-      writeResults(config, all);
-    };
-
-    while (true) {
-      if (signal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
-      const best = bestOf(study);
-      const pending = all.find((e) => e.status === 'running' && (best ? true : e.baseline));
-      if (!best) {
-        const outcome = await runBaseline(exDeps, study, pending ?? null, signal);
-        await refresh();
-        if (outcome.kind === 'interrupted') continue;
-        if (outcome.kind === 'finished' && outcome.experiment.status !== 'keep') {
-          const e = outcome.experiment;
-          return await stop('baseline-failed', `the baseline (unchanged code) ended as ${e.status}: ${e.reason}. Log: ${e.logPath}. Fix the command or the code, commit, and run again.`);
+    try {
+      if (!frontier.current) {
+        const pending = all.find((e) => e.baseline && e.status === 'running') ?? null;
+        const b = await runBaseline(ctx, pending, slots[0]!, slotWorktrees[0]!);
+        if (b === 'interrupted') return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
+        if (b.status !== 'keep') {
+          return await stop('baseline-failed', `the baseline (unchanged code) ended as ${b.status}: ${b.reason}. Log: ${b.logPath}. Fix the command or the code, commit, and run again.`);
         }
-        continue;
       }
-      const finished = countFinished(all);
-      if (limits.maxExperiments != null && finished >= limits.maxExperiments && !pending) {
-        return await stop('max-experiments', `reached ${limits.maxExperiments} experiments`);
-      }
-      if (limits.maxHours != null && Date.now() - started >= limits.maxHours * 3600_000) {
-        return await stop('max-hours', `reached the time limit of ${limits.maxHours} h`);
-      }
-      const outcome = pending
-        ? await resumeExperiment(exDeps, study, pending, signal)
-        : await runNewExperiment(
-            exDeps,
-            study,
-            all.filter((e) => e.status !== 'running'),
-            {
-              experimentsLeft: limits.maxExperiments != null ? limits.maxExperiments - finished : null,
-              secondsLeft: limits.maxHours != null ? Math.max(0, limits.maxHours * 3600 - (Date.now() - started) / 1000) : null,
-            },
-            program,
-            signal,
-          );
-      await refresh();
-      if (outcome.kind === 'exhausted') return await stop('exhausted', `the proposer has nothing left to try: ${outcome.reason}`);
+
+      const deadline = limits.maxHours != null ? started + limits.maxHours * 3600_000 : null;
+      const queue = new AsyncQueue<Experiment>(slots.length);
+      for (const e of all) if (!e.baseline && e.status === 'running') queue.push(e); // resumed, in number order
+      const stats: SlotStats[] = slots.map(() => ({ busyMs: 0 }));
+      const loopStart = Date.now();
+      const guard = <T>(p: Promise<T>): Promise<T> =>
+        p.catch((err: unknown) => {
+          controller.abort(); // a bug in one part stops the others cleanly before it surfaces
+          throw err;
+        });
+      const [why] = await Promise.all([
+        guard(runProposalPipeline(ctx, proposeWorktree, queue, { maxExperiments: limits.maxExperiments ?? null, deadline, startedAt: started })),
+        ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, deadline))),
+      ]);
+      const wall = Math.max(1, Date.now() - loopStart);
+      busy = slots.map((s, i) => ({ slot: s.index, fraction: Math.min(1, stats[i]!.busyMs / wall) }));
+      if (userSignal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
+      const messages: Record<StopReason, string> = {
+        'max-experiments': `reached ${limits.maxExperiments} experiments`,
+        'max-hours': `reached the time limit of ${limits.maxHours} h`,
+        exhausted: 'the proposer has nothing left to try',
+        interrupted: 'stopped',
+        'baseline-failed': '',
+        error: '',
+      };
+      return await stop(why, messages[why]);
+    } finally {
+      await workspace.removeWorktreesUnder(workspace.worktreeDir(config.study.tag));
     }
   } finally {
+    userSignal.removeEventListener('abort', onUserAbort);
     acquired.lock.release();
   }
 }
 
-function countFinished(all: Experiment[]): number {
-  return all.filter((e) => !e.baseline && e.status !== 'running').length;
-}
-
-/** Keeps results.tsv at the workspace root current (untracked, like the original's). */
-export function writeResults(config: Config, all: Experiment[]): void {
-  const tsv = formatResultsTsv(all, {
-    metric: config.objective.metric,
-    memoryMetric: config.results.memory_metric,
-    memoryScale: config.results.memory_scale,
-  });
-  writeFileSync(join(config.root, 'results.tsv'), tsv);
-}
+export { writeResults } from './record.js';

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
-import { GreedyJudge } from '../judge/greedy.js';
+import { createJudge } from '../judge/create.js';
 import { openLedger } from '../ledger/open.js';
 import type { Ledger } from '../ledger/types.js';
 import type { StudyEvent } from '../loop/events.js';
@@ -13,6 +13,7 @@ import { createProposer } from '../proposer/create.js';
 import type { Proposer, ProposalContext, ProposalResult } from '../proposer/types.js';
 import { ProcessRunner } from '../runner/index.js';
 import { Workspace } from '../workspace/workspace.js';
+import type { Gpu } from '../scheduler/gpus.js';
 
 export interface StudyRun {
   outcome: StudyOutcome;
@@ -24,7 +25,13 @@ export interface StudyRun {
 export async function runTestStudy(
   dir: string,
   limits: StudyLimits,
-  opts: { proposer?: Proposer; overrides?: ConfigOverrides; signal?: AbortSignal; onEvent?: (e: StudyEvent) => void } = {},
+  opts: {
+    proposer?: Proposer;
+    overrides?: ConfigOverrides;
+    signal?: AbortSignal;
+    onEvent?: (e: StudyEvent) => void;
+    listGpus?: () => Promise<Gpu[]>;
+  } = {},
 ): Promise<StudyRun> {
   const loaded = loadConfig(dir, opts.overrides);
   if (!loaded.ok) throw new Error(loaded.message);
@@ -42,7 +49,8 @@ export async function runTestStudy(
       ledger,
       proposer: opts.proposer ?? made.proposer,
       runner: new ProcessRunner(),
-      judge: new GreedyJudge(config.judge.min_delta),
+      judge: createJudge(config),
+      listGpus: opts.listGpus ?? (async () => []),
       emit: (e) => {
         events.push(e);
         opts.onEvent?.(e);

@@ -3,14 +3,15 @@
  *
  * Contract:
  * - Never touches the user's branches, index or working tree: the study lives on its own branch
- *   `autoresearch/<tag>`, checked out in a separate git worktree under `.autoresearch/`.
+ *   `autoresearch/<tag>` (moved to each new best), and experiments run in detached git worktrees
+ *   under `.autoresearch/worktrees/<tag>/`.
  * - The only writes to the user's checkout are `.git/info/exclude` entries (so the harness's own
  *   files never make the tree dirty) and files under `.autoresearch/` and `results.tsv`.
  * - Methods return values for expected conditions (dirty tree, missing branch) and throw
  *   `GitError` only when git itself fails unexpectedly.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Git } from './git.js';
 import { Worktree } from './worktree.js';
 
@@ -95,42 +96,63 @@ export class Workspace {
     await this.git.ok(['branch', branch, at]);
   }
 
-  /** Where the worktree of a study slot lives. */
-  worktreePath(tag: string, slot = 0): string {
-    return join(this.stateDir, 'worktrees', slot === 0 ? tag : `${tag}-${slot}`);
+  /** Moves the study branch to `commit` (it is never checked out: worktrees are detached). */
+  async setBranch(branch: string, commit: string): Promise<void> {
+    await this.git.ok(['update-ref', '-m', 'autoresearch: frontier', `refs/heads/${branch}`, commit]);
+  }
+
+  /** Where a study's worktrees live: one per slot plus one for the proposer. */
+  worktreeDir(tag: string): string {
+    return join(this.stateDir, 'worktrees', tag);
+  }
+
+  /** A checkout (outside `ownDir`) that has `branch` checked out, if any. */
+  async branchCheckedOutElsewhere(branch: string, ownDir: string): Promise<string | null> {
+    const entries = parseWorktreeList(await this.git.ok(['worktree', 'list', '--porcelain']));
+    const hit = entries.find((e) => e.branch === `refs/heads/${branch}` && !isInside(e.path, ownDir));
+    return hit ? hit.path : null;
   }
 
   /**
-   * Checks out `branch` in a worktree at `path` (re-using a healthy one, repairing a stale one
-   * left by a killed run). Returns an error message when git refuses, e.g. because the branch is
-   * checked out in the user's own checkout.
+   * A detached worktree at `path` on `commit`, re-using a healthy one and repairing one that a
+   * killed run left behind. Detached so that every slot can hold any commit; the study branch
+   * is moved explicitly with `setBranch`.
    */
-  async openWorktree(branch: string, path: string): Promise<{ ok: true; worktree: Worktree } | { ok: false; message: string }> {
-    await this.git.run(['worktree', 'prune']);
-    const list = await this.git.ok(['worktree', 'list', '--porcelain']);
-    const entries = parseWorktreeList(list);
+  async openWorktree(path: string, commit: string): Promise<Worktree> {
+    const entries = parseWorktreeList(await this.git.ok(['worktree', 'list', '--porcelain']));
     const mine = entries.find((e) => resolve(e.path) === resolve(path));
-    if (mine && mine.branch === `refs/heads/${branch}`) {
-      return { ok: true, worktree: new Worktree(path) };
+    if (mine && existsSync(path)) {
+      const wt = new Worktree(path);
+      await wt.resetHard(commit);
+      return wt;
     }
-    if (mine) await this.git.run(['worktree', 'remove', '--force', path]);
-    const elsewhere = entries.find((e) => e.branch === `refs/heads/${branch}` && resolve(e.path) !== resolve(path));
-    if (elsewhere) {
-      return {
-        ok: false,
-        message: `branch ${branch} is checked out in ${elsewhere.path}; switch that checkout to another branch (e.g. \`git -C ${elsewhere.path} checkout -\`) so the study can use it.`,
-      };
+    if (mine || existsSync(path)) {
+      await this.git.run(['worktree', 'remove', '--force', path]);
+      rmSync(path, { recursive: true, force: true });
+      await this.git.run(['worktree', 'prune']);
     }
     mkdirSync(dirname(path), { recursive: true });
-    const r = await this.git.run(['worktree', 'add', '--force', path, branch]);
-    if (r.code !== 0) return { ok: false, message: `cannot create the worktree for ${branch}: ${r.stderr.trim()}` };
-    return { ok: true, worktree: new Worktree(path) };
+    await this.git.ok(['worktree', 'add', '--force', '--detach', path, commit]);
+    return new Worktree(path);
   }
 
-  async removeWorktree(path: string): Promise<void> {
-    await this.git.run(['worktree', 'remove', '--force', path]);
+  /** Removes the worktrees under `dir` except those in `keep` (stale slots of a killed run). */
+  async removeWorktreesUnder(dir: string, keep: string[] = []): Promise<void> {
+    await this.git.run(['worktree', 'prune']);
+    const entries = parseWorktreeList(await this.git.ok(['worktree', 'list', '--porcelain']));
+    const kept = new Set(keep.map((k) => resolve(k)));
+    for (const e of entries) {
+      if (isInside(e.path, dir) && !kept.has(resolve(e.path))) await this.git.run(['worktree', 'remove', '--force', e.path]);
+    }
+    if (keep.length === 0) rmSync(dir, { recursive: true, force: true });
     await this.git.run(['worktree', 'prune']);
   }
+}
+
+function isInside(path: string, dir: string): boolean {
+  const p = resolve(path);
+  const d = resolve(dir);
+  return p === d || p.startsWith(d + sep);
 }
 
 interface WorktreeEntry {

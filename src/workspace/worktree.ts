@@ -4,8 +4,7 @@
  * Contract: everything here may discard uncommitted state in the worktree (it belongs to the
  * harness, never to the user). Expected outcomes are values; `GitError` only when git fails.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync, symlinkSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { Git } from './git.js';
 import { parsePorcelainZ } from './workspace.js';
@@ -93,14 +92,39 @@ export class Worktree {
     return r.code === 0 ? null : r.stderr.trim() || 'git apply failed';
   }
 
-  /** sha256 of each file in the worktree, null when missing. */
-  hashFiles(paths: string[]): Record<string, string | null> {
-    const out: Record<string, string | null> = {};
-    for (const p of paths) {
-      const abs = join(this.path, p);
-      out[p] = existsSync(abs) ? createHash('sha256').update(readFileSync(abs)).digest('hex') : null;
+  /**
+   * Applies a stored diff made on an older commit onto this one. Tries, in order: an exact apply;
+   * one that ignores the surrounding context (a change to the next line, e.g. another constant,
+   * is not a conflict — the removed lines must still match exactly); a three-way merge. Returns
+   * null when it applied, else git's message (the files are left for `resetHard`).
+   */
+  async applyDiff3(diff: string): Promise<string | null> {
+    if (!diff.trim()) return 'empty change';
+    for (const args of [['apply'], ['apply', '-C0'], ['apply', '--3way']]) {
+      const r = await this.git.run([...args, '--whitespace=nowarn', '-'], { input: diff });
+      if (r.code === 0) {
+        await this.git.run(['reset', '--quiet']); // --3way stages; leave the index as HEAD
+        return null;
+      }
+      if (args.includes('--3way')) return (r.stderr.trim() || 'git apply --3way failed').split('\n').slice(0, 3).join(' ');
+      await this.git.run(['checkout', '--', '.']);
     }
-    return out;
+    return 'git apply failed';
+  }
+
+  /** Replaces HEAD with a commit of the same parent holding HEAD's change plus `files` edits. */
+  async amend(files: string[], message: string): Promise<string> {
+    const id = await this.git.identityArgs();
+    await this.git.ok(['add', '-A', '--', ...files]);
+    await this.git.ok([...id, 'commit', '--quiet', '--no-verify', '--allow-empty-message', '--amend', '-m', message]);
+    return this.head();
+  }
+
+  /** Unified diff between two commits (capped like `diff`). */
+  async diffCommits(from: string, to: string): Promise<string> {
+    const d = await this.git.ok(['diff', '--no-color', '--no-ext-diff', from, to]);
+    if (Buffer.byteLength(d) <= DIFF_CAP_BYTES) return d;
+    return `${d.slice(0, DIFF_CAP_BYTES)}\n[autoresearch: diff truncated at ${DIFF_CAP_BYTES} bytes]\n`;
   }
 
   /** Puts `paths` back as they are in `commit`. */

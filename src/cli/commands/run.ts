@@ -1,6 +1,6 @@
 /** `autoresearch run [dir]`: baseline, then experiments until a limit; resumes a stopped study. */
 import type { Command } from 'commander';
-import { GreedyJudge } from '../../judge/greedy.js';
+import { createJudge } from '../../judge/create.js';
 import type { StudyEvent } from '../../loop/events.js';
 import { runEnv } from '../../loop/run-env.js';
 import { runStudy } from '../../loop/study.js';
@@ -20,6 +20,8 @@ interface RunFlags {
   proposer?: string;
   model?: string;
   minDelta?: number;
+  judge?: string;
+  slots?: number;
   json?: boolean;
 }
 
@@ -38,6 +40,8 @@ export function registerRun(program: Command): void {
     .option('--proposer <kind>', 'proposer kind (overrides [proposer].kind): search')
     .option('--model <name>', 'model for LLM proposers (overrides [proposer].model)')
     .option('--min-delta <x>', 'keep only gains larger than this (overrides [judge].min_delta)', numberFlag('--min-delta'))
+    .option('--judge <kind>', 'noise (default: gains must clear the measured noise) or greedy (the original rule)')
+    .option('--slots <n>', 'experiments at once (one per GPU at most; CPU slots when there is no GPU)', numberFlag('--slots', true))
     .option('--json', 'print one JSON event per line instead of the live view')
     .addHelpText(
       'after',
@@ -65,6 +69,8 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
     proposer: flags.proposer,
     model: flags.model,
     minDelta: flags.minDelta,
+    judge: flags.judge,
+    slots: flags.slots,
   });
   const workspace = await mustOpenWorkspace(config.root);
   const made = createProposer(config);
@@ -96,7 +102,7 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
         ledger,
         proposer: made.proposer,
         runner: new ProcessRunner(),
-        judge: new GreedyJudge(config.judge.min_delta),
+        judge: createJudge(config),
         emit,
       },
       { maxExperiments: flags.maxExperiments ?? null, maxHours: flags.maxHours ?? null },

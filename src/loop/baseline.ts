@@ -1,0 +1,88 @@
+/**
+ * The baseline: the unchanged code at the study's base commit, run `noise_runs` times with
+ * different seeds. Its mean is the first best; the spread of its runs is the noise floor that the
+ * noise-aware judge measures gains against.
+ *
+ * Contract: never throws for what the command does. Returns the finished baseline, or
+ * 'interrupted' (the baseline stays `running` and is re-run on resume).
+ */
+import { sampleStd } from '../judge/types.js';
+import type { Experiment } from '../ledger/types.js';
+import type { Slot } from '../scheduler/slots.js';
+import type { Worktree } from '../workspace/worktree.js';
+import type { LoopContext } from './context.js';
+import { announceFinished, finishExperiment } from './record.js';
+import { runOnce } from './run-once.js';
+
+export async function runBaseline(
+  ctx: LoopContext,
+  pending: Experiment | null,
+  slot: Slot,
+  worktree: Worktree,
+): Promise<Experiment | 'interrupted'> {
+  const { ledger, frontier, config } = ctx;
+  const study = frontier.currentStudy;
+  const exp = pending
+    ? await ledger.updateExperiment(pending.id, { attempts: pending.attempts + 1, slot: slot.index })
+    : await ledger.createExperiment(study.id, { baseline: true, parentCommit: study.baseCommit, proposer: 'baseline', description: 'baseline', slot: slot.index });
+  ctx.emit({ type: 'experiment-started', t: Date.now(), number: exp.number, slot: slot.index, baseline: true, parentCommit: study.baseCommit, description: 'baseline', resumed: !!pending });
+  await worktree.resetHard(study.baseCommit);
+
+  const repeats = config.judge.kind === 'noise' ? config.judge.noise_runs : 1;
+  const values: number[] = [];
+  let runMs = 0;
+  let last: Awaited<ReturnType<typeof runOnce>> | null = null;
+  for (let i = 0; i < repeats; i++) {
+    last = await runOnce(ctx, { exp, study, worktree, slot, runIndex: i, commit: study.baseCommit, attempt: exp.attempts });
+    if (last.kind === 'interrupted') return 'interrupted';
+    const r = last.result;
+    runMs += r.durationMs;
+    if (last.kind === 'tampered' || r.kind !== 'ok') {
+      const status = last.kind === 'tampered' ? 'rejected' : r.kind === 'timeout' ? 'timeout' : 'crash';
+      const reason = last.kind === 'tampered' ? `the run modified protected file(s) ${last.files.join(', ')}` : (r.reason ?? r.kind);
+      return finishExperiment(ctx, exp, {
+        status,
+        value: null,
+        metrics: r.metrics,
+        reason: repeats > 1 ? `run ${i + 1}/${repeats}: ${reason}` : reason,
+        logTail: r.logTail,
+        exitCode: r.exitCode,
+        runMs,
+        env: { ...ctx.machine, ...slotFacts(slot) },
+      });
+    }
+    values.push(r.value!);
+    if (repeats > 1) ctx.emit({ type: 'notice', t: Date.now(), level: 'info', message: `baseline run ${i + 1}/${repeats}: ${study.metric} = ${r.value}` });
+  }
+  const result = last!.kind === 'ran' ? last!.result : null;
+  const mean = values.reduce((s, x) => s + x, 0) / values.length;
+  const spread = sampleStd(values);
+  if (values.length > 1) {
+    await ledger.setStudyNoise(study.id, { sigma: spread, runs: values });
+    ctx.emit({ type: 'noise-floor', t: Date.now(), sigma: spread, runs: values });
+  }
+  const done = await frontier.lock.run(() =>
+    frontier.advance(
+      exp,
+      {
+        status: 'keep',
+        value: mean,
+        metrics: result?.metrics ?? {},
+        reason: values.length > 1 ? `baseline (mean of ${values.length} runs, noise sigma ${spread.toPrecision(3)})` : 'baseline',
+        logTail: result?.logTail,
+        exitCode: result?.exitCode,
+        runMs,
+        endedAt: Date.now(),
+        env: { ...ctx.machine, ...slotFacts(slot) },
+        evidence: { runs: values, mean, spread },
+      },
+      study.baseCommit,
+    ),
+  );
+  await announceFinished(ctx, done);
+  return done;
+}
+
+export function slotFacts(slot: Slot): Record<string, unknown> {
+  return slot.gpu ? { slot: slot.label, gpu: slot.gpu.name, gpuCount: 1 } : { slot: slot.label };
+}

@@ -1,0 +1,33 @@
+/**
+ * What every part of a running study shares (built once by `runStudy`, passed down).
+ */
+import type { Config } from '../config/load.js';
+import type { Judge } from '../judge/types.js';
+import type { Ledger } from '../ledger/types.js';
+import type { Proposer } from '../proposer/types.js';
+import type { Runner } from '../runner/types.js';
+import type { Mutex } from '../scheduler/async-queue.js';
+import type { Workspace } from '../workspace/workspace.js';
+import type { EmitEvent } from './events.js';
+import type { Frontier } from './frontier.js';
+
+export interface LoopContext {
+  config: Config;
+  workspace: Workspace;
+  ledger: Ledger;
+  proposer: Proposer;
+  /** Proposers are called one at a time (proposals and crash repairs). */
+  proposerLock: Mutex;
+  runner: Runner;
+  judge: Judge;
+  emit: EmitEvent;
+  frontier: Frontier;
+  /** Absolute directory for this study's logs. */
+  logDir: string;
+  /** Facts about the machine, recorded with every experiment (per-slot GPU facts are added). */
+  machine: Record<string, unknown>;
+  /** Aborts every run and proposal (Ctrl-C, or a bug in one slot). */
+  signal: AbortSignal;
+  /** The human-written research strategy (program.md), when present. */
+  program: string | null;
+}

@@ -1,0 +1,53 @@
+/**
+ * Finishing an experiment: the ledger write, results.tsv, and the event — in that order.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/load.js';
+import { formatResultsTsv } from '../ledger/results-tsv.js';
+import type { Experiment, ExperimentResult } from '../ledger/types.js';
+import type { LoopContext } from './context.js';
+
+/** Records a final status that does not move the best (keeps go through Frontier.advance). */
+export async function finishExperiment(ctx: LoopContext, exp: Experiment, result: ExperimentResult): Promise<Experiment> {
+  const done = await ctx.ledger.finishExperiment(exp.id, { endedAt: Date.now(), ...result });
+  await announceFinished(ctx, done);
+  return done;
+}
+
+/** Refreshes results.tsv and emits `experiment-finished` for a finished experiment. */
+export async function announceFinished(ctx: LoopContext, done: Experiment): Promise<void> {
+  const all = await ctx.ledger.listExperiments(done.studyId);
+  writeResults(ctx.config, all);
+  ctx.emit({
+    type: 'experiment-finished',
+    t: Date.now(),
+    number: done.number,
+    slot: done.slot,
+    baseline: done.baseline,
+    status: done.status as Exclude<Experiment['status'], 'running'>,
+    value: done.value,
+    description: done.description,
+    reason: done.reason,
+    commit: done.commit ?? (done.baseline ? done.parentCommit : null),
+    runMs: done.runMs,
+    evidence: done.evidence,
+    best: ctx.frontier.bestSoFar(),
+    finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
+  });
+}
+
+/** Keeps results.tsv at the workspace root current (untracked, like the original's). */
+export function writeResults(config: Config, all: Experiment[]): void {
+  const tsv = formatResultsTsv(all, {
+    metric: config.objective.metric,
+    memoryMetric: config.results.memory_metric,
+    memoryScale: config.results.memory_scale,
+  });
+  writeFileSync(join(config.root, 'results.tsv'), tsv);
+}
+
+export function oneLine(s: string): string {
+  const line = s.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}

@@ -1,0 +1,175 @@
+/**
+ * A slot worker: takes queued experiments, places each change on the current best, runs it
+ * (with confirmation runs when the judge asks), and records the decision.
+ *
+ * Stale bases: an experiment whose base stopped being the best while it ran is compared with
+ * its own base; if it beat that, its change is re-applied three-way onto the current best (a
+ * conflict is recorded as `conflict`) and re-run before it can be kept.
+ *
+ * Contract: never throws for what a proposer or a run does; those end as recorded statuses.
+ * Ctrl-C leaves the experiment `running` (re-run on resume). A slot's crash never stops others.
+ */
+import { sampleStd, type Decision } from '../judge/types.js';
+import type { Evidence, Experiment, ExperimentResult } from '../ledger/types.js';
+import type { AsyncQueue } from '../scheduler/async-queue.js';
+import type { Slot } from '../scheduler/slots.js';
+import type { Worktree } from '../workspace/worktree.js';
+import { slotFacts } from './baseline.js';
+import type { LoopContext } from './context.js';
+import type { Estimate } from './frontier.js';
+import { announceFinished, finishExperiment } from './record.js';
+import { runOnce } from './run-once.js';
+
+const MAX_REBASES = 3;
+
+export interface SlotStats {
+  busyMs: number;
+}
+
+export async function runSlotWorker(
+  ctx: LoopContext,
+  slot: Slot,
+  worktree: Worktree,
+  queue: AsyncQueue<Experiment>,
+  stats: SlotStats,
+  deadline: number | null,
+): Promise<void> {
+  for (;;) {
+    if (deadline !== null && Date.now() >= deadline) return;
+    const exp = await queue.take(ctx.signal);
+    if (!exp) return;
+    await runExperiment(ctx, slot, worktree, exp, stats);
+  }
+}
+
+type Placed = { ok: true; parent: string; commit: string } | { ok: false; reason: string };
+
+async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued: Experiment, stats: SlotStats): Promise<void> {
+  const { ledger, frontier, config } = ctx;
+  const resumed = queued.attempts > 1 || queued.slot !== null;
+  let exp = await ledger.updateExperiment(queued.id, { slot: slot.index, attempts: queued.slot !== null ? queued.attempts + 1 : queued.attempts });
+  ctx.emit({ type: 'experiment-started', t: Date.now(), number: exp.number, slot: slot.index, baseline: false, parentCommit: exp.parentCommit, description: exp.description, resumed });
+  const env = { ...ctx.machine, ...slotFacts(slot) };
+
+  let placed = await place(ctx, wt, exp, frontier.current!);
+  if (!placed.ok) return conflict(ctx, exp, placed.reason, env);
+  let runs: number[] = [];
+  let runMs = 0;
+  let rebases = 0;
+  let rebased: Evidence['rebased'] | undefined;
+  for (;;) {
+    exp = (await ledger.getExperiment(exp.id))!;
+    const t0 = Date.now();
+    const r = await runOnce(ctx, { exp, study: frontier.currentStudy, worktree: wt, slot, runIndex: runs.length, commit: placed.commit, attempt: exp.attempts });
+    stats.busyMs += Date.now() - t0;
+    if (r.kind === 'interrupted') return;
+    runMs += r.result.durationMs;
+    const base = { metrics: r.result.metrics, logTail: r.result.logTail, exitCode: r.result.exitCode, runMs, env };
+    if (r.kind === 'tampered') {
+      await finishExperiment(ctx, exp, { ...base, status: 'rejected', value: null, reason: `the run modified protected file(s) ${r.files.join(', ')}` });
+      return;
+    }
+    if (r.result.kind !== 'ok') {
+      const status = r.result.kind === 'timeout' ? 'timeout' : 'crash';
+      const runNote = runs.length > 0 ? ` (on confirmation run ${runs.length + 1})` : '';
+      await finishExperiment(ctx, exp, { ...base, status, value: null, reason: `${r.result.reason ?? status}${runNote}` });
+      return;
+    }
+    runs.push(r.result.value!);
+    const step = await decide(ctx, exp, placed, runs, base, rebased);
+    if (step.kind === 'done') return;
+    if (step.kind === 'confirm') {
+      ctx.emit({ type: 'confirm', t: Date.now(), number: exp.number, slot: slot.index, runs: [...runs], reason: step.reason });
+      continue;
+    }
+    // rebase: the best moved while it ran, and it beat its own base
+    if (++rebases > MAX_REBASES) {
+      await finishExperiment(ctx, exp, { ...base, status: 'discard', value: mean(runs), reason: `the best moved ${MAX_REBASES} times while it ran; giving up on re-applying it`, evidence: evidence(runs, null, undefined, rebased) });
+      return;
+    }
+    const onto = frontier.current!;
+    ctx.emit({ type: 'rebase', t: Date.now(), number: exp.number, slot: slot.index, fromParent: placed.parent, onto: onto.commit, reason: step.reason });
+    rebased = { fromParent: placed.parent, fromCommit: placed.commit, runs: [...runs] };
+    const diff = await wt.diffCommits(placed.parent, placed.commit);
+    placed = await place(ctx, wt, { ...exp, diff, commit: null }, onto);
+    if (!placed.ok) return conflict(ctx, exp, placed.reason, env, rebased);
+    runs = [];
+  }
+}
+
+type Step = { kind: 'done' } | { kind: 'confirm'; reason: string } | { kind: 'rebase'; reason: string };
+
+/** Judges under the frontier lock; records keep/discard, or asks for a confirmation or rebase. */
+function decide(
+  ctx: LoopContext,
+  exp: Experiment,
+  placed: { parent: string; commit: string },
+  runs: number[],
+  base: Omit<ExperimentResult, 'status' | 'value'>,
+  rebased: Evidence['rebased'],
+): Promise<Step> {
+  const { frontier, judge } = ctx;
+  return frontier.lock.run(async (): Promise<Step> => {
+    const study = frontier.currentStudy;
+    const best = frontier.current!;
+    const input = (against: Estimate) => ({ direction: study.direction, best: { mean: against.mean, runs: against.runs }, candidate: runs, noise: study.noise });
+    if (placed.parent !== best.commit) {
+      const own = frontier.estimateOf(placed.parent) ?? best;
+      const d = judge.decide(input(own));
+      if (d.decision === 'confirm') return { kind: 'confirm', reason: d.reason };
+      if (d.decision === 'keep') return { kind: 'rebase', reason: `${d.reason} vs its base #${own.number}, but #${best.number} is the best now` };
+      await finishExperiment(ctx, exp, { ...base, status: 'discard', value: mean(runs), reason: `${d.reason} (vs its base #${own.number})`, evidence: evidence(runs, own, d, rebased) });
+      return { kind: 'done' };
+    }
+    const d = judge.decide(input(best));
+    if (d.decision === 'confirm') return { kind: 'confirm', reason: d.reason };
+    const result: ExperimentResult = { ...base, status: d.decision, value: mean(runs), reason: d.reason, evidence: evidence(runs, best, d, rebased), endedAt: Date.now() };
+    if (d.decision === 'keep') {
+      const done = await frontier.advance(exp, result, placed.commit);
+      await announceFinished(ctx, done);
+    } else {
+      await finishExperiment(ctx, exp, result);
+    }
+    return { kind: 'done' };
+  });
+}
+
+/**
+ * Puts an experiment's change on `onto`: its own commit when that is still the base, else its
+ * diff applied (three-way when the base moved) and committed. Records the new parent/commit.
+ */
+async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Estimate): Promise<Placed> {
+  if (exp.commit && exp.parentCommit === onto.commit && (await ctx.workspace.resolveCommit(exp.commit))) {
+    await wt.resetHard(exp.commit);
+    return { ok: true, parent: onto.commit, commit: exp.commit };
+  }
+  await wt.resetHard(onto.commit);
+  const problem = exp.parentCommit === onto.commit ? await wt.applyDiff(exp.diff) : await wt.applyDiff3(exp.diff);
+  if (problem) {
+    await wt.resetHard(onto.commit);
+    return { ok: false, reason: `could not re-apply it onto the best #${onto.number}: ${problem}` };
+  }
+  const check = await wt.checkChanges(ctx.config.files.editable, new Set());
+  const commit = await wt.commit(check.changed, exp.description);
+  await ctx.ledger.updateExperiment(exp.id, { parentCommit: onto.commit, commit });
+  return { ok: true, parent: onto.commit, commit };
+}
+
+async function conflict(ctx: LoopContext, exp: Experiment, reason: string, env: Record<string, unknown>, rebased?: Evidence['rebased']): Promise<void> {
+  await finishExperiment(ctx, exp, { status: 'conflict', value: null, metrics: {}, reason, env, ...(rebased ? { evidence: { runs: [], mean: 0, spread: 0, rebased } } : {}) });
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / xs.length;
+}
+
+function evidence(runs: number[], against: Estimate | null, d: Decision | undefined, rebased: Evidence['rebased']): Evidence {
+  return {
+    runs: [...runs],
+    mean: mean(runs),
+    spread: sampleStd(runs),
+    ...(against ? { bestMean: against.mean, bestRuns: against.runs } : {}),
+    ...(d ? { threshold: d.threshold } : {}),
+    ...(rebased ? { rebased } : {}),
+  };
+}

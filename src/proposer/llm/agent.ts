@@ -1,0 +1,108 @@
+/**
+ * The tool-using agent loop, written once for every provider: send the conversation, run the
+ * tool calls, send the results back, until the model calls `finish` or the turn limit is hit.
+ *
+ * Contract: never throws for anything the model or the API does. A malformed or empty answer
+ * (no tool call, bad JSON arguments, unknown tool, a refused write) goes back to the model as
+ * error text and costs a turn. API errors are retried per the retry policy (429/5xx/timeouts/
+ * connection errors); what remains ends as `{kind: 'failed', reason}`, aborts as reason 'aborted'.
+ * Tokens and cost of every call are summed into `usage`, failures included.
+ */
+import type { ProposalResult, ProposalUsage } from '../types.js';
+import { LlmError } from './errors.js';
+import { costUsd, type Price } from './prices.js';
+import type { ChatMessage, LlmProvider, ToolResult } from './provider.js';
+import { withRetries, type RetryDeps, type RetryPolicy } from './retry.js';
+import { scrubSecrets } from './scrub.js';
+import type { ToolBox } from './toolbox.js';
+import { toolSpecs } from './tool-specs.js';
+
+export interface AgentSettings {
+  maxTurns: number;
+  maxTokens: number;
+  temperature?: number;
+  retry: RetryPolicy;
+  retryDeps: RetryDeps;
+  prices?: Readonly<Record<string, Price>>;
+  /** Values scrubbed from any reason returned (API keys). */
+  secrets?: readonly string[];
+}
+
+export interface AgentTask {
+  system: string;
+  task: string;
+  toolbox: ToolBox;
+}
+
+export async function runAgent(provider: LlmProvider, settings: AgentSettings, job: AgentTask, signal?: AbortSignal): Promise<ProposalResult> {
+  const tokens = { inputTokens: 0, outputTokens: 0 };
+  const usage = (): ProposalUsage => ({ ...tokens, costUsd: costUsd(provider.model, tokens, settings.prices) });
+  const failed = (reason: string): ProposalResult => ({ kind: 'failed', reason: scrubSecrets(reason, settings.secrets ?? []), usage: usage() });
+  const messages: ChatMessage[] = [{ role: 'user', content: job.task }];
+  const tools = toolSpecs();
+  let calls = 0;
+
+  for (let turn = 1; turn <= settings.maxTurns; turn++) {
+    if (signal?.aborted) return failed('aborted');
+    let res;
+    try {
+      res = await withRetries(
+        () =>
+          provider.complete(
+            {
+              system: job.system,
+              messages,
+              tools,
+              maxTokens: settings.maxTokens,
+              ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+            },
+            signal,
+          ),
+        settings.retry,
+        settings.retryDeps,
+        signal,
+      );
+    } catch (err) {
+      if (!(err instanceof LlmError)) throw err;
+      if (err.kind === 'aborted' || signal?.aborted) return failed('aborted');
+      return failed(`${provider.provider} API error: ${err.message}`);
+    }
+    tokens.inputTokens += res.usage.inputTokens;
+    tokens.outputTokens += res.usage.outputTokens;
+    messages.push({ role: 'assistant', text: res.text, toolCalls: res.toolCalls });
+    const last = turn === settings.maxTurns - 1 ? ' This is your last turn: call finish now.' : '';
+
+    if (res.toolCalls.length === 0) {
+      const why = /length|max_tokens/.test(res.stopReason)
+        ? 'Your answer was cut off at the token limit and had no complete tool call.'
+        : 'You did not call any tool.';
+      messages.push({ role: 'user', content: `${why} Make your change with edit_file or write_file, then call finish({description}).${last}` });
+      continue;
+    }
+
+    const results: ToolResult[] = [];
+    let finished: { description: string } | undefined;
+    for (const call of res.toolCalls) {
+      calls++;
+      if (finished) {
+        results.push({ callId: call.id, name: call.name, content: 'ignored: finish was already called', isError: true });
+        continue;
+      }
+      const out = job.toolbox.run(call);
+      results.push({ callId: call.id, name: call.name, content: out.content, isError: out.isError });
+      finished = out.finished;
+    }
+    if (finished) {
+      if (/^give up\b/i.test(finished.description)) return failed(`the agent gave up: ${finished.description.replace(/^give up:?\s*/i, '')}`);
+      return {
+        kind: 'ok',
+        description: finished.description,
+        change: { agent: provider.provider, model: provider.model, turns: turn, toolCalls: calls, files: job.toolbox.changedFiles() },
+        usage: usage(),
+      };
+    }
+    messages.push({ role: 'tool', results, ...(last ? { note: last.trim() } : {}) });
+  }
+  const changed = job.toolbox.changedFiles();
+  return failed(`no finish after ${settings.maxTurns} turns${changed.length ? ` (changed ${changed.join(', ')} without finishing)` : ''}`);
+}

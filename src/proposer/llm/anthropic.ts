@@ -1,0 +1,150 @@
+/**
+ * `anthropic` provider: the Messages API with tool use, through the official SDK (non-streaming).
+ * Serves api.anthropic.com and any server speaking the same API (ANTHROPIC_BASE_URL).
+ * See provider.ts for the contract.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { ChatMessage, CompletionRequest, CompletionTurn, LlmProvider } from './provider.js';
+import { LlmError, kindForStatus, retryAfterMs, rootCause } from './errors.js';
+import { scrubSecrets } from './scrub.js';
+import { checkModelListed, describeUnreachable } from './preflight.js';
+
+export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
+
+export interface AnthropicProviderOptions {
+  model: string;
+  /** null when neither ANTHROPIC_API_KEY nor a config key is set. */
+  apiKey: string | null;
+  /** null = the public API. */
+  baseUrl: string | null;
+  requestTimeoutMs: number;
+  preflightTimeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+type Param = Anthropic.Messages.MessageParam;
+type Block = Anthropic.Messages.ContentBlockParam;
+
+export class AnthropicProvider implements LlmProvider {
+  readonly provider = 'anthropic';
+  readonly model: string;
+  private readonly client: Anthropic;
+  private readonly opts: AnthropicProviderOptions;
+
+  constructor(opts: AnthropicProviderOptions) {
+    this.opts = opts;
+    this.model = opts.model;
+    this.client = new Anthropic({
+      // A compatible local server usually ignores the key; the SDK needs one to send.
+      apiKey: opts.apiKey ?? 'no-key',
+      baseURL: opts.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL,
+      maxRetries: 0,
+      timeout: opts.requestTimeoutMs,
+      logLevel: 'off',
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    });
+  }
+
+  get baseUrl(): string {
+    return this.opts.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL;
+  }
+
+  async complete(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionTurn> {
+    try {
+      const res = await this.client.messages.create(
+        {
+          model: this.model,
+          max_tokens: req.maxTokens,
+          system: req.system,
+          messages: toParams(req.messages),
+          tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema as Anthropic.Messages.Tool.InputSchema })),
+          ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+        },
+        { signal: signal ?? null },
+      );
+      let text = '';
+      const toolCalls: CompletionTurn['toolCalls'] = [];
+      for (const block of res.content ?? []) {
+        if (block.type === 'text') text += block.text;
+        else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+      }
+      const u = res.usage;
+      return {
+        text,
+        toolCalls,
+        usage: {
+          inputTokens: (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0),
+          outputTokens: u?.output_tokens ?? 0,
+        },
+        stopReason: res.stop_reason ?? '',
+      };
+    } catch (err) {
+      throw this.toLlmError(err, signal);
+    }
+  }
+
+  async preflight(signal?: AbortSignal): Promise<string | null> {
+    if (!this.opts.apiKey && !this.opts.baseUrl) return 'set ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a compatible server)';
+    const timeout = this.opts.preflightTimeoutMs ?? 10_000;
+    let ids: string[] | null;
+    try {
+      const page = await this.client.models.list({ limit: 1000 }, { timeout, maxRetries: 0, signal: signal ?? null });
+      ids = page.data.map((m) => m.id);
+    } catch (err) {
+      const e = this.toLlmError(err, signal);
+      if (e.kind === 'not_found' || e.kind === 'bad_request') ids = null; // server has no model listing
+      else return describeUnreachable('Anthropic', this.baseUrl, e, 'ANTHROPIC_API_KEY');
+    }
+    return checkModelListed(this.model, this.baseUrl, ids, async () => {
+      try {
+        await this.client.models.retrieve(this.model, {}, { timeout, maxRetries: 0, signal: signal ?? null });
+        return true;
+      } catch (err) {
+        return this.toLlmError(err, signal).kind !== 'not_found';
+      }
+    });
+  }
+
+  private toLlmError(err: unknown, signal?: AbortSignal): LlmError {
+    const scrub = (m: string) => scrubSecrets(m, [this.opts.apiKey ?? undefined]);
+    if (err instanceof LlmError) return err;
+    if (signal?.aborted || err instanceof Anthropic.APIUserAbortError) return new LlmError('aborted', 'aborted');
+    if (err instanceof Anthropic.APIConnectionTimeoutError) return new LlmError('timeout', `no answer from ${this.baseUrl} within ${this.opts.requestTimeoutMs / 1000} s`);
+    if (err instanceof Anthropic.APIConnectionError) {
+      return new LlmError('connection', scrub(`cannot connect to ${this.baseUrl}: ${rootCause(err)}`));
+    }
+    if (err instanceof Anthropic.APIError && typeof err.status === 'number') {
+      return new LlmError(kindForStatus(err.status), scrub(`${this.baseUrl} answered ${err.message}`), {
+        status: err.status,
+        retryAfterMs: retryAfterMs(err.headers),
+      });
+    }
+    if (err instanceof Anthropic.AnthropicError) return new LlmError('bad_request', scrub(err.message));
+    throw err;
+  }
+}
+
+function toParams(messages: ChatMessage[]): Param[] {
+  return messages.map((m): Param => {
+    if (m.role === 'user') return { role: 'user', content: m.content };
+    if (m.role === 'assistant') {
+      const content: Block[] = [];
+      if (m.text) content.push({ type: 'text', text: m.text });
+      for (const c of m.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: parseObject(c.arguments) });
+      if (content.length === 0) content.push({ type: 'text', text: '(no answer)' });
+      return { role: 'assistant', content };
+    }
+    const content: Block[] = m.results.map((r) => ({ type: 'tool_result', tool_use_id: r.callId, content: r.content, is_error: r.isError }));
+    if (m.note) content.push({ type: 'text', text: m.note });
+    return { role: 'user', content };
+  });
+}
+
+function parseObject(json: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(json);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs the agent's tool calls: parses the model's raw JSON arguments, validates them against the
+ * tool's schema, dispatches to the file tools / history query / finish.
+ *
+ * Contract: `run` never throws for anything the model sent (unknown tool, bad JSON, wrong
+ * arguments, a refused write): it returns error text for the model. `finish` is accepted only
+ * when an editable file differs from its content when the toolbox was made (so a proposal always
+ * changes something) and the description is a non-empty line.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Experiment } from '../../ledger/types.js';
+import { editFileTool, listFilesTool, readFileTool, writeFileTool, type FileScope, type ToolOutput } from './file-tools.js';
+import { queryResults, type Objective } from './history-summary.js';
+import type { ToolCall } from './provider.js';
+import { TOOL_NAMES, toolArgs, type ToolName } from './tool-specs.js';
+
+export interface ToolRun extends ToolOutput {
+  /** Set when the call was an accepted `finish`. */
+  finished?: { description: string };
+}
+
+export interface ToolBoxOptions extends FileScope {
+  history: readonly Experiment[];
+  objective: Objective;
+}
+
+export class ToolBox {
+  private readonly opts: ToolBoxOptions;
+  private readonly start: Map<string, string | null>;
+
+  constructor(opts: ToolBoxOptions) {
+    this.opts = opts;
+    this.start = new Map(opts.editable.map((f) => [f, this.read(f)]));
+  }
+
+  /** Editable files whose content differs from the start. */
+  changedFiles(): string[] {
+    return [...this.start].filter(([f, before]) => this.read(f) !== before).map(([f]) => f);
+  }
+
+  run(call: ToolCall): ToolRun {
+    if (!TOOL_NAMES.includes(call.name as ToolName)) {
+      return { content: `unknown tool "${call.name}"; available tools: ${TOOL_NAMES.join(', ')}`, isError: true };
+    }
+    const name = call.name as ToolName;
+    let raw: unknown;
+    try {
+      raw = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
+    } catch (e) {
+      return { content: `the arguments of ${name} are not valid JSON (${(e as Error).message}); send one JSON object`, isError: true };
+    }
+    const parsed = toolArgs[name].safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+      return { content: `invalid arguments for ${name}: ${issues}`, isError: true };
+    }
+    try {
+      return this.dispatch(name, parsed.data as Record<string, unknown>);
+    } catch (e) {
+      // File system errors (permissions, a directory where a file was expected): tell the model.
+      return { content: `${name} failed: ${(e as Error).message}`, isError: true };
+    }
+  }
+
+  private dispatch(name: ToolName, a: Record<string, unknown>): ToolRun {
+    const scope: FileScope = this.opts;
+    switch (name) {
+      case 'read_file':
+        return readFileTool(scope, a as Parameters<typeof readFileTool>[1]);
+      case 'edit_file':
+        return editFileTool(scope, a as Parameters<typeof editFileTool>[1]);
+      case 'write_file':
+        return writeFileTool(scope, a as Parameters<typeof writeFileTool>[1]);
+      case 'list_files':
+        return listFilesTool(scope, a as Parameters<typeof listFilesTool>[1]);
+      case 'query_results':
+        return { content: queryResults(this.opts.history, this.opts.objective, a as Parameters<typeof queryResults>[2]), isError: false };
+      case 'finish':
+        return this.finish(String(a.description));
+    }
+  }
+
+  private finish(description: string): ToolRun {
+    const line = description.replace(/\s+/g, ' ').trim();
+    if (!line) return { content: 'description must be one non-empty line saying what you changed', isError: true };
+    if (/^give up\b/i.test(line)) return { content: 'ok', isError: false, finished: { description: line } };
+    if (this.changedFiles().length === 0) {
+      return { content: `no editable file (${this.opts.editable.join(', ')}) has changed yet; make your change with edit_file or write_file, then call finish`, isError: true };
+    }
+    return { content: 'ok', isError: false, finished: { description: line } };
+  }
+
+  private read(rel: string): string | null {
+    const abs = join(this.opts.worktree, rel);
+    return existsSync(abs) ? readFileSync(abs, 'utf8') : null;
+  }
+}
