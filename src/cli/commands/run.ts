@@ -18,6 +18,7 @@ interface RunFlags {
   timeout?: number;
   timeBudget?: number;
   proposer?: string;
+  agent?: string;
   model?: string;
   minDelta?: number;
   judge?: string;
@@ -37,8 +38,9 @@ export function registerRun(program: Command): void {
     .option('--command <cmd>', 'run command (overrides [run].command)')
     .option('--timeout <s>', 'hard timeout per run in seconds (overrides [run].timeout_s)', numberFlag('--timeout'))
     .option('--time-budget <s>', 'training budget passed as AUTORESEARCH_TIME_BUDGET (overrides [run].time_budget_s)', numberFlag('--time-budget'))
-    .option('--proposer <kind>', 'proposer kind (overrides [proposer].kind): search')
-    .option('--model <name>', 'model for LLM proposers (overrides [proposer].model)')
+    .option('--agent <kind>', 'who proposes changes (overrides [proposer].kind): search | anthropic | openai | claude | codex | pi | gemini | opencode | aider')
+    .option('--proposer <kind>', 'same as --agent')
+    .option('--model <name>', 'model for the LLM agents and CLIs (overrides [proposer].model)')
     .option('--min-delta <x>', 'keep only gains larger than this (overrides [judge].min_delta)', numberFlag('--min-delta'))
     .option('--judge <kind>', 'noise (default: gains must clear the measured noise) or greedy (the original rule)')
     .option('--slots <n>', 'experiments at once (one per GPU at most; CPU slots when there is no GPU)', numberFlag('--slots', true))
@@ -50,6 +52,9 @@ Examples:
   autoresearch run                       # run the study in this directory until Ctrl-C
   autoresearch run myproj -n 20          # baseline, then 20 experiments
   autoresearch run --max-hours 8 --json  # overnight, machine-readable events
+  autoresearch run --agent anthropic     # an LLM agent (ANTHROPIC_API_KEY); --model to choose
+  OPENAI_BASE_URL=http://localhost:11434/v1 autoresearch run --agent openai --model qwen3:8b
+  autoresearch run --agent claude        # Claude Code headless as the proposer
 
 Ctrl-C stops cleanly (the running experiment is killed and re-run on resume).
 Running the same command again resumes the study where it stopped.`,
@@ -66,7 +71,7 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
     command: flags.command,
     timeoutS: flags.timeout,
     timeBudgetS: flags.timeBudget,
-    proposer: flags.proposer,
+    proposer: flags.agent ?? flags.proposer,
     model: flags.model,
     minDelta: flags.minDelta,
     judge: flags.judge,
