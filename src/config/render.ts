@@ -11,6 +11,8 @@ export interface InitAnswers {
   timeoutS: number;
   timeBudgetS?: number;
   env?: Record<string, string>;
+  /** [slots] settings, e.g. {gpus: "none"} for a CPU workload. */
+  slots?: { count?: 'auto' | number; gpus?: 'auto' | 'none' | number[] };
 }
 
 const v = (x: unknown): string => stringify({ x }).replace(/^x = /, '').trim();
@@ -41,7 +43,17 @@ export function renderConfigToml(a: InitAnswers): string {
     'kind = "search"                 # offline search; or anthropic | openai | claude | codex | pi | gemini | opencode | aider',
     '# model = "claude-sonnet-5-5"    # for the LLM kinds; keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY',
     '',
+    ...(a.slots
+      ? [
+          '[slots]',
+          ...(a.slots.count !== undefined ? [`count = ${v(a.slots.count)}                  # experiments at once ("auto": one per GPU)`] : []),
+          ...(a.slots.gpus !== undefined ? [`gpus = ${v(a.slots.gpus)}                 # "auto", "none" (CPU slots) or GPU indices`] : []),
+          '',
+        ]
+      : []),
     '[judge]',
+    'kind = "noise"                  # noise: gains must clear the measured noise; greedy: the original rule',
+    'noise_runs = 3                  # baseline runs (different seeds) that measure the noise floor',
     'min_delta = 0.0                 # keep only when the metric improves by more than this',
     '',
   ];

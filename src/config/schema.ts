@@ -130,8 +130,14 @@ export const slotsSchema = z
       .union([z.literal('auto'), z.literal('none'), z.array(z.number().int().min(0))])
       .default('auto')
       .describe('"auto" (nvidia-smi), "none" (CPU slots), or GPU indices, e.g. [0, 1].'),
+    prefetch: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe('Proposals prepared ahead while every slot is busy (0 = propose only when a slot is idle).'),
   })
-  .default({ count: 'auto', gpus: 'auto' });
+  .default({ count: 'auto', gpus: 'auto', prefetch: 1 });
 
 export const ledgerSchema = z
   .strictObject({

@@ -90,8 +90,7 @@ async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued:
     const onto = frontier.current!;
     ctx.emit({ type: 'rebase', t: Date.now(), number: exp.number, slot: slot.index, fromParent: placed.parent, onto: onto.commit, reason: step.reason });
     rebased = { fromParent: placed.parent, fromCommit: placed.commit, runs: [...runs] };
-    const diff = await wt.diffCommits(placed.parent, placed.commit);
-    placed = await place(ctx, wt, { ...exp, diff, commit: null }, onto);
+    placed = await place(ctx, wt, { ...exp, parentCommit: placed.parent, commit: placed.commit }, onto);
     if (!placed.ok) return conflict(ctx, exp, placed.reason, env, rebased);
     runs = [];
   }
@@ -143,8 +142,11 @@ async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Esti
     await wt.resetHard(exp.commit);
     return { ok: true, parent: onto.commit, commit: exp.commit };
   }
+  const known = exp.commit && (await ctx.workspace.resolveCommit(exp.commit)) ? exp.commit : null;
+  const diff = known ? await wt.diffCommits(exp.parentCommit, known) : exp.diff;
+  const zero = known ? await wt.diffCommits(exp.parentCommit, known, 0) : undefined;
   await wt.resetHard(onto.commit);
-  const problem = exp.parentCommit === onto.commit ? await wt.applyDiff(exp.diff) : await wt.applyDiff3(exp.diff);
+  const problem = exp.parentCommit === onto.commit ? await wt.applyDiff(diff) : await wt.applyDiff3(diff, zero);
   if (problem) {
     await wt.resetHard(onto.commit);
     return { ok: false, reason: `could not re-apply it onto the best #${onto.number}: ${problem}` };

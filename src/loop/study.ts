@@ -146,7 +146,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       }
 
       const deadline = limits.maxHours != null ? started + limits.maxHours * 3600_000 : null;
-      const queue = new AsyncQueue<Experiment>(slots.length);
+      const queue = new AsyncQueue<Experiment>(config.slots.prefetch);
       for (const e of all) if (!e.baseline && e.status === 'running') queue.push(e); // resumed, in number order
       const stats: SlotStats[] = slots.map(() => ({ busyMs: 0 }));
       const loopStart = Date.now();

@@ -27,6 +27,19 @@ describe('AsyncQueue', () => {
     assert.equal(roomy, true);
   });
 
+  it('with capacity 0, wants an item only when a consumer waits for one', async () => {
+    const q = new AsyncQueue<number>(0);
+    let wanted = false;
+    const room = q.waitForRoom().then(() => (wanted = true));
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(wanted, false);
+    const t = q.take();
+    await room;
+    assert.equal(wanted, true);
+    q.push(7);
+    assert.equal(await t, 7);
+  });
+
   it('returns null to takers when the signal aborts', async () => {
     const q = new AsyncQueue<number>(1);
     const c = new AbortController();

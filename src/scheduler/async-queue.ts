@@ -48,12 +48,20 @@ export class AsyncQueue<T> {
       };
       this.takers.push(done);
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.wakeRoom();
     });
   }
 
-  /** Resolves when there is room for another item (or the queue closes, or the signal aborts). */
+  private hasRoom(): boolean {
+    return this.items.length < this.capacity || (this.items.length === 0 && this.takers.length > 0);
+  }
+
+  /**
+   * Resolves when another item is wanted: fewer than `capacity` wait, or none waits and a
+   * consumer is idle (so capacity 0 means "only on demand"); or on close/abort.
+   */
   waitForRoom(signal?: AbortSignal): Promise<void> {
-    if (this.items.length < this.capacity || this.closed || signal?.aborted) return Promise.resolve();
+    if (this.hasRoom() || this.closed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         signal?.removeEventListener('abort', done);
@@ -76,6 +84,7 @@ export class AsyncQueue<T> {
   }
 
   private wakeRoom(all = false): void {
+    if (!all && !this.hasRoom()) return;
     const n = all ? this.roomWaiters.length : 1;
     for (const w of this.roomWaiters.splice(0, n)) w();
   }

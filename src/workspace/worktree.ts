@@ -93,23 +93,28 @@ export class Worktree {
   }
 
   /**
-   * Applies a stored diff made on an older commit onto this one. Tries, in order: an exact apply;
-   * one that ignores the surrounding context (a change to the next line, e.g. another constant,
-   * is not a conflict — the removed lines must still match exactly); a three-way merge. Returns
-   * null when it applied, else git's message (the files are left for `resetHard`).
+   * Applies a change made on an older commit onto this one. Tries, in order: the diff exactly;
+   * `zeroContext` (the same change as a diff without context lines, `git diff -U0`), which lets
+   * a change go in next to lines another change edited — the removed lines must still match
+   * exactly, so a change to the same line is a conflict; and a three-way merge of the diff.
+   * Returns null when it applied, else git's message (the files are left for `resetHard`).
    */
-  async applyDiff3(diff: string): Promise<string | null> {
+  async applyDiff3(diff: string, zeroContext?: string): Promise<string | null> {
     if (!diff.trim()) return 'empty change';
-    for (const args of [['apply'], ['apply', '-C0'], ['apply', '--3way']]) {
-      const r = await this.git.run([...args, '--whitespace=nowarn', '-'], { input: diff });
+    const attempts: Array<[string[], string]> = [[['apply'], diff]];
+    if (zeroContext?.trim()) attempts.push([['apply', '--unidiff-zero'], zeroContext]);
+    attempts.push([['apply', '--3way'], diff]);
+    let message = 'git apply failed';
+    for (const [args, input] of attempts) {
+      const r = await this.git.run([...args, '--whitespace=nowarn', '-'], { input });
       if (r.code === 0) {
         await this.git.run(['reset', '--quiet']); // --3way stages; leave the index as HEAD
         return null;
       }
-      if (args.includes('--3way')) return (r.stderr.trim() || 'git apply --3way failed').split('\n').slice(0, 3).join(' ');
-      await this.git.run(['checkout', '--', '.']);
+      message = (r.stderr.trim() || message).split('\n').slice(0, 3).join(' ');
+      await this.git.run(['reset', '--quiet', '--hard']);
     }
-    return 'git apply failed';
+    return message;
   }
 
   /** Replaces HEAD with a commit of the same parent holding HEAD's change plus `files` edits. */
@@ -120,9 +125,9 @@ export class Worktree {
     return this.head();
   }
 
-  /** Unified diff between two commits (capped like `diff`). */
-  async diffCommits(from: string, to: string): Promise<string> {
-    const d = await this.git.ok(['diff', '--no-color', '--no-ext-diff', from, to]);
+  /** Unified diff between two commits (capped like `diff`); `context` lines around changes. */
+  async diffCommits(from: string, to: string, context = 3): Promise<string> {
+    const d = await this.git.ok(['diff', '--no-color', '--no-ext-diff', `-U${context}`, from, to]);
     if (Buffer.byteLength(d) <= DIFF_CAP_BYTES) return d;
     return `${d.slice(0, DIFF_CAP_BYTES)}\n[autoresearch: diff truncated at ${DIFF_CAP_BYTES} bytes]\n`;
   }

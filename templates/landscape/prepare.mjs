@@ -1,0 +1,75 @@
+// prepare.mjs — the fixed evaluation of the synthetic landscape (read-only for experiments).
+//
+// A stand-in for a training run, for trying search strategies and testing the harness: the
+// metric is a KNOWN function of the knobs in train.mjs plus controlled noise, so the true
+// optimum is known and every keep can be checked against the truth.
+//
+//   true_val_bpb = 1.0 at the optimum; each knob away from its optimum adds a penalty
+//   val_bpb      = true_val_bpb + noise, noise ~ Normal(0, NOISE_SIGMA), seeded by
+//                  (AUTORESEARCH_SEED, the knobs): the same code and seed give the same value,
+//                  like a deterministic training run; another seed gives another draw.
+//
+// Knobs the harness controls through the environment:
+//   LANDSCAPE_NOISE    noise standard deviation (default 0.002, about the run-to-run spread of
+//                      the original's 5-minute GPU runs)
+//   LANDSCAPE_SLEEP_S  seconds each "training run" takes (default 0)
+
+// ---- Fixed constants ----------------------------------------------------------------------------
+
+export const NOISE_SIGMA = Number(process.env.LANDSCAPE_NOISE ?? 0.002);
+export const SLEEP_S = Number(process.env.LANDSCAPE_SLEEP_S ?? 0);
+
+/** The optimum of every knob (what a perfect search finds). */
+export const OPTIMUM = {
+  LR: 0.04, // learning rate
+  WIDTH: 256, // model width
+  DEPTH: 6, // layers
+  WARMUP_RATIO: 0.05, // fraction of the budget spent warming up
+  WEIGHT_DECAY: 0.1, // weight decay
+  USE_BIAS: false, // biases in linear layers
+  ACTIVATION: 'relu2', // MLP non-linearity
+};
+
+// ---- The landscape ------------------------------------------------------------------------------
+
+/** The noise-free metric of a set of knobs (1.0 at the optimum; lower is better). */
+export function trueValue(k) {
+  const sq = (x) => x * x;
+  let v = 1.0;
+  v += 0.08 * sq(Math.log2(k.LR / OPTIMUM.LR)); // a bowl in log-learning-rate
+  v += 0.02 * sq(Math.log2(k.WIDTH / OPTIMUM.WIDTH)); // width: wider helps up to a point
+  v += 0.01 * sq(k.DEPTH - OPTIMUM.DEPTH); // depth
+  v += 0.3 * sq(k.WARMUP_RATIO - OPTIMUM.WARMUP_RATIO); // a little warmup helps
+  v += 0.05 * Math.abs(Math.log10((k.WEIGHT_DECAY + 1e-3) / (OPTIMUM.WEIGHT_DECAY + 1e-3))); // decay
+  v += k.USE_BIAS === OPTIMUM.USE_BIAS ? 0 : 0.01;
+  v += { relu2: 0, gelu: 0.004, relu: 0.012 }[k.ACTIVATION] ?? 0.05;
+  return v;
+}
+
+/** A deterministic standard normal draw for (seed, knobs). */
+function noiseFor(seed, knobs) {
+  let h = 2166136261 >>> 0;
+  for (const ch of `${seed}|${JSON.stringify(knobs)}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  const rand = () => {
+    h = (h + 0x6d2b79f5) >>> 0;
+    let t = h;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+}
+
+/** Evaluates the knobs: "trains" for SLEEP_S seconds, then prints the summary block. */
+export async function evaluate(knobs) {
+  const t0 = Date.now();
+  if (SLEEP_S > 0) await new Promise((r) => setTimeout(r, SLEEP_S * 1000));
+  const seed = process.env.AUTORESEARCH_SEED ?? '0';
+  const truth = trueValue(knobs);
+  const value = truth + NOISE_SIGMA * noiseFor(seed, knobs);
+  console.log('---');
+  console.log(`val_bpb:          ${value.toFixed(6)}`);
+  console.log(`true_val_bpb:     ${truth.toFixed(6)}`);
+  console.log(`training_seconds: ${((Date.now() - t0) / 1000).toFixed(1)}`);
+  return { value, truth };
+}

@@ -1,0 +1,168 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SqliteLedger } from '../src/ledger/sqlite.js';
+import { cli, cliAsync, liveGroupMembers } from '../src/test-support/cli.js';
+import { git, makeLandscapeRepo } from '../src/test-support/landscape.js';
+import { runTestStudy, scriptedProposer, type StudyRun } from '../src/test-support/study-harness.js';
+
+const opened: StudyRun[] = [];
+after(async () => {
+  for (const r of opened) await r.ledger.close();
+});
+async function study(...args: Parameters<typeof runTestStudy>): Promise<StudyRun> {
+  const r = await runTestStudy(...args);
+  opened.push(r);
+  return r;
+}
+const fakeGpus = async () => [0, 1, 2].map((index) => ({ index, name: 'Fake H100', memoryMb: 80000 }));
+const GREEDY_FAST = '[judge]\nkind = "greedy"\nnoise_runs = 1\n';
+
+describe('slots', () => {
+  it('run one experiment per GPU at once and never two on one card', async () => {
+    const log = 'gpu.log';
+    const dir = makeLandscapeRepo({
+      command: `echo "$CUDA_VISIBLE_DEVICES start $(date +%s%N)" >> "$AUTORESEARCH_WORKSPACE/${log}"; sleep 0.4; node train.mjs; echo "$CUDA_VISIBLE_DEVICES end $(date +%s%N)" >> "$AUTORESEARCH_WORKSPACE/${log}"`,
+      extraToml: GREEDY_FAST,
+    });
+    const { outcome, ledger } = await study(dir, { maxExperiments: 6 }, { listGpus: fakeGpus });
+    assert.equal(outcome.finished, 6);
+    const lines = readFileSync(join(dir, log), 'utf8').trim().split('\n').map((l) => l.split(' '));
+    const byGpu = new Map<string, Array<[string, bigint]>>();
+    for (const [gpu, what, t] of lines) byGpu.set(gpu!, [...(byGpu.get(gpu!) ?? []), [what!, BigInt(t!)]]);
+    assert.ok(byGpu.size >= 2, `used ${[...byGpu.keys()].join(',')}`);
+    for (const [gpu, events] of byGpu) {
+      events.sort((a, b) => (a[1] < b[1] ? -1 : 1));
+      for (let i = 0; i < events.length; i++) assert.equal(events[i]![0], i % 2 === 0 ? 'start' : 'end', `GPU ${gpu} ran two experiments at once`);
+    }
+    const starts = lines.filter((l) => l[1] === 'start').map((l) => BigInt(l[2]!));
+    const ends = lines.filter((l) => l[1] === 'end').map((l) => BigInt(l[2]!));
+    const overlapping = starts.some((s, i) => starts.some((s2, j) => j !== i && s2 > s && s2 < ends[i]!));
+    assert.ok(overlapping, 'experiments ran concurrently on different GPUs');
+    const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
+    for (const e of all) assert.equal(e.env.gpu, 'Fake H100');
+    assert.ok(new Set(all.map((e) => e.slot)).size >= 2);
+  });
+
+  it('a crashing slot does not stop the others', async () => {
+    const dir = makeLandscapeRepo({ extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\n` });
+    const p = scriptedProposer('scripted', async (ctx, call) => {
+      const f = join(ctx.worktree, 'train.mjs');
+      const src = readFileSync(f, 'utf8');
+      writeFileSync(f, call % 2 === 0 ? `throw new Error("boom ${call}");\n` : src.replace('const DROPOUT = 0.5;', `const DROPOUT = ${0.5 - 0.05 * call};`));
+      return { kind: 'ok', description: `case ${call}` };
+    });
+    const { outcome, ledger } = await study(dir, { maxExperiments: 6 }, { proposer: p });
+    assert.equal(outcome.reason, 'max-experiments');
+    const all = (await ledger.listExperiments((await ledger.getStudy('test'))!.id)).slice(1);
+    assert.equal(all.length, 6);
+    // a crashing proposal queued while another one was kept may be a conflict instead (it replaced the file)
+    assert.equal(all.filter((e) => e.status === 'crash' || e.status === 'conflict').length, 3);
+    assert.ok(all.some((e) => e.status === 'crash'));
+    assert.ok(all.some((e) => e.status === 'keep'));
+  });
+});
+
+describe('stale bases', () => {
+  const TRAIN = [
+    'const X = 2.0; // main value',
+    'const Y = 0.0; // subtracted',
+    'const SLEEP_MS = 0; // run time',
+    'await new Promise((r) => setTimeout(r, SLEEP_MS));',
+    'console.log("---"); console.log("val_bpb: " + (X - Y).toFixed(6));',
+    '',
+  ].join('\n');
+  const edit = (from: string, to: string) =>
+    async (ctx: { worktree: string }) => {
+      const f = join(ctx.worktree, 'train.mjs');
+      writeFileSync(f, readFileSync(f, 'utf8').replace(from, to));
+    };
+
+  async function twoSlotRace(second: [string, string]) {
+    const dir = makeLandscapeRepo({ train: TRAIN, extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n` });
+    const slowA = edit('const X = 2.0; // main value\nconst Y = 0.0; // subtracted\nconst SLEEP_MS = 0;', 'const X = 1.5; // main value\nconst Y = 0.0; // subtracted\nconst SLEEP_MS = 1500;');
+    const p = scriptedProposer('scripted', async (ctx, call) => {
+      if (call === 0) await slowA(ctx);
+      else await edit(...second)(ctx);
+      return { kind: 'ok', description: call === 0 ? 'slow A: X 2.0 -> 1.5' : `fast B: ${second[1]}` };
+    });
+    const r = await study(dir, { maxExperiments: 2 }, { proposer: p });
+    const all = await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id);
+    return { dir, all, r };
+  }
+
+  it('re-applies an experiment that beat its older base onto the current best, and re-runs it', async () => {
+    const { dir, all, r } = await twoSlotRace(['const Y = 0.0;', 'const Y = 0.2;']);
+    const [, a, b] = all;
+    assert.equal(b!.status, 'keep');
+    assert.equal(b!.value, 1.8);
+    assert.equal(a!.status, 'keep');
+    assert.equal(a!.value, 1.3, 'A was re-run on top of B (1.5 - 0.2)');
+    assert.equal(a!.evidence?.rebased?.runs[0], 1.5);
+    assert.equal(a!.parentCommit, b!.commit);
+    assert.ok(r.events.some((e) => e.type === 'rebase' && e.number === a!.number));
+    assert.match(git(dir, ['show', 'autoresearch/test:train.mjs']), /const X = 1\.5;[\s\S]*const Y = 0\.2;/);
+  });
+
+  it('records a conflict when the change no longer applies', async () => {
+    const { all } = await twoSlotRace(['const X = 2.0;', 'const X = 1.9;']);
+    const [, a, b] = all;
+    assert.equal(b!.status, 'keep');
+    assert.equal(a!.status, 'conflict');
+    assert.match(a!.reason, /could not re-apply it onto the best #2/);
+  });
+
+  it('discards a stale experiment that did not beat its own base, without re-running it', async () => {
+    const { all, r } = await twoSlotRace(['const Y = 0.0;', 'const Y = 0.7;']);
+    // B: 1.3 keeps; A: 1.5 beats its base 2.0 -> re-applied -> 1.5 - 0.7 = 0.8 keeps too
+    assert.equal(all[2]!.status, 'keep');
+    assert.equal(all[1]!.value, 0.8);
+    assert.ok(r.events.some((e) => e.type === 'rebase'));
+  });
+});
+
+describe('kill -9 with several slots', () => {
+  it('resumes: nothing lost or duplicated, no orphan, no stale worktree', async () => {
+    const dir = makeLandscapeRepo({
+      command: 'if [ "$AUTORESEARCH_EXPERIMENT" != 0 ] && [ ! -e "$AUTORESEARCH_WORKSPACE/go-fast" ]; then sleep 60; fi; node train.mjs',
+      extraToml: `${GREEDY_FAST}[slots]\ncount = 3\ngpus = "none"\n`,
+    });
+    const child = cliAsync(['run', dir, '-n', '5', '--json']);
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not 3 runs started:\n${out}`)), 60_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const started = out.split('\n').filter((l) => l.includes('"type":"run-started"') && !l.includes('"number":0,')).length;
+        if (started >= 3) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    let ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
+    const before = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
+    const running = before.filter((e) => e.status === 'running');
+    assert.ok(running.length >= 3, `running: ${running.length}`);
+    const pgids = running.map((e) => e.pgid).filter((p): p is number => p !== null);
+    assert.ok(pgids.length >= 3 && pgids.every((p) => liveGroupMembers(p).length > 0));
+    await ledger.close();
+
+    writeFileSync(join(dir, 'go-fast'), '');
+    const r = cli(['run', dir, '-n', '5', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const p of pgids) assert.deepEqual(liveGroupMembers(p), [], 'no orphan survives the resume');
+    ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
+    const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
+    assert.deepEqual(all.map((e) => e.number), [0, 1, 2, 3, 4, 5]);
+    assert.ok(all.every((e) => e.status !== 'running'));
+    for (const e of running) assert.equal(all.find((x) => x.number === e.number)!.description, e.description, 'the interrupted ones were re-run, not re-proposed');
+    assert.equal(git(dir, ['worktree', 'list']).trim().split('\n').length, 1, 'no stale worktree');
+    assert.equal(git(dir, ['rev-parse', 'autoresearch/test']).trim(), (await ledger.getStudy('test'))!.bestCommit);
+    await ledger.close();
+  });
+});
