@@ -129,6 +129,7 @@ describe('openai factory and preflight', () => {
         const bad = make(fake, { model: 'llama-9000' }).proposer;
         assert.match((await bad.preflight!()) ?? '', /^unknown model "llama-9000" at .* \(it serves: qwen3:8b, llama3\.2\); set \[proposer\]\.model or --model$/);
         assert.equal(await make(fake, { model: 'qwen3:8b' }).proposer.preflight!(), null);
+        assert.equal(await make(fake, { model: 'qwen3' }).proposer.preflight!(), null, 'an Ollama-style alias of qwen3:8b');
       },
       ['qwen3:8b', 'llama3.2'],
     );

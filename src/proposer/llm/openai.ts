@@ -70,8 +70,10 @@ export class OpenAIProvider implements LlmProvider {
       const toolCalls: CompletionTurn['toolCalls'] = [];
       (msg?.tool_calls ?? []).forEach((c, i) => {
         if (c.type === 'function' || (c as { function?: unknown }).function) {
-          const fn = (c as { function: { name?: string; arguments?: string } }).function;
-          toolCalls.push({ id: c.id || `call_${i}`, name: fn.name ?? '', arguments: fn.arguments ?? '' });
+          const fn = (c as { function: { name?: string; arguments?: unknown } }).function;
+          // Some compatible servers send the arguments as an object instead of JSON text.
+          const args = typeof fn.arguments === 'string' ? fn.arguments : fn.arguments === undefined ? '' : JSON.stringify(fn.arguments);
+          toolCalls.push({ id: c.id || `call_${i}`, name: fn.name ?? '', arguments: args });
         }
       });
       return {
