@@ -35,8 +35,12 @@ export interface AgentTask {
 }
 
 export async function runAgent(provider: LlmProvider, settings: AgentSettings, job: AgentTask, signal?: AbortSignal): Promise<ProposalResult> {
-  const tokens = { inputTokens: 0, outputTokens: 0 };
-  const usage = (): ProposalUsage => ({ ...tokens, costUsd: costUsd(provider.model, tokens, settings.prices) });
+  const tokens = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  const usage = (): ProposalUsage => ({
+    inputTokens: tokens.inputTokens,
+    outputTokens: tokens.outputTokens,
+    costUsd: costUsd(provider.model, tokens, settings.prices),
+  });
   const failed = (reason: string): ProposalResult => ({ kind: 'failed', reason: scrubSecrets(reason, settings.secrets ?? []), usage: usage() });
   const messages: ChatMessage[] = [{ role: 'user', content: job.task }];
   const tools = toolSpecs();
@@ -69,6 +73,8 @@ export async function runAgent(provider: LlmProvider, settings: AgentSettings, j
     }
     tokens.inputTokens += res.usage.inputTokens;
     tokens.outputTokens += res.usage.outputTokens;
+    tokens.cacheReadTokens += res.usage.cacheReadTokens ?? 0;
+    tokens.cacheWriteTokens += res.usage.cacheWriteTokens ?? 0;
     messages.push({ role: 'assistant', text: res.text, toolCalls: res.toolCalls });
     const last = turn === settings.maxTurns - 1 ? ' This is your last turn: call finish now.' : '';
 

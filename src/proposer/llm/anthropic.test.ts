@@ -17,6 +17,10 @@ const read = { name: 'read_file', input: { path: 'train.mjs' } };
 const edit = { name: 'edit_file', input: { path: 'train.mjs', old_string: 'const LR = 0.01;', new_string: 'const LR = 0.04;' } };
 const finish = { name: 'finish', input: { description: 'LR 0.01 -> 0.04' } };
 
+/** Text of a message's content (a string, or blocks once it carries a cache breakpoint). */
+const text = (c: unknown): string =>
+  typeof c === 'string' ? c : (c as { text?: string; content?: string }[]).map((b) => b.text ?? b.content ?? '').join('\n');
+
 async function withFake(script: Script, fn: (fake: FakeServer) => Promise<void>): Promise<void> {
   const fake = await startFakeAnthropic(script);
   try {
@@ -51,8 +55,9 @@ describe('anthropic proposer (fake Messages API)', () => {
       const body = first!.body;
       assert.deepEqual(body.tools.map((t: { name: string }) => t.name), ['read_file', 'edit_file', 'write_file', 'list_files', 'query_results', 'finish']);
       assert.deepEqual(body.tools[1].input_schema.required, ['path', 'old_string', 'new_string']);
-      assert.match(body.system, /Research program \(program\.md\)[\s\S]*Try the learning rate first/);
-      const task: string = body.messages[0].content;
+      assert.equal(body.system[0].cache_control.type, 'ephemeral');
+      assert.match(text(body.system), /Research program \(program\.md\)[\s\S]*Try the learning rate first/);
+      const task = text(body.messages[0].content);
       assert.match(task, /## train\.mjs\n```\n\/\/ A synthetic landscape/);
       assert.match(task, /Protected files \(read-only\)[\s\S]*export const EVAL = 1;/);
       assert.match(task, /#0 keep/);
@@ -144,7 +149,7 @@ describe('anthropic proposer (fake Messages API)', () => {
         assert.deepEqual({ kind: r.kind, reason: r.kind === 'failed' ? r.reason : '' }, { kind: 'failed', reason: 'no finish after 4 turns' });
         assert.ok(r.kind === 'failed' && r.usage?.inputTokens === 400);
         const calls = fake.calls();
-        assert.match(calls[1]!.body.messages.at(-1).content, /You did not call any tool/);
+        assert.match(text(calls[1]!.body.messages.at(-1).content), /You did not call any tool/);
         assert.match(calls[2]!.body.messages.at(-1).content[0].content, /unknown tool "run_shell"; available tools: read_file/);
         assert.match(calls[3]!.body.messages.at(-1).content[0].content, /no editable file \(train\.mjs\) has changed yet/);
         assert.match(calls[3]!.body.messages.at(-1).content[1].text, /last turn/);
@@ -178,7 +183,7 @@ describe('anthropic proposer (fake Messages API)', () => {
       const crash = { description: 'LR 0.01 -> 0.04', reason: 'exit code 1: ReferenceError: LRR is not defined', logTail: 'ReferenceError: LRR is not defined\n    at train.mjs:2', attempt: 1 };
       const ok = await proposer.repair!(proposalContext(makeProposalDir()), crash);
       assert.equal(ok.kind, 'ok');
-      const task: string = fake.calls()[0]!.body.messages[0].content;
+      const task = text(fake.calls()[0]!.body.messages[0].content);
       assert.match(task, /Your change crashed \(repair attempt 1\)[\s\S]*LRR is not defined[\s\S]*at train\.mjs:2/);
       const gaveUp = await proposer.repair!(proposalContext(makeProposalDir()), { ...crash, attempt: 2 });
       assert.deepEqual({ kind: gaveUp.kind, reason: gaveUp.kind === 'failed' ? gaveUp.reason : '' }, { kind: 'failed', reason: 'the agent gave up: the idea needs a new file' });

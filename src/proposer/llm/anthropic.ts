@@ -55,8 +55,10 @@ export class AnthropicProvider implements LlmProvider {
         {
           model: this.model,
           max_tokens: req.maxTokens,
-          system: req.system,
-          messages: toParams(req.messages),
+          // Prompt caching: the tools + system prefix and the conversation so far are cached, so
+          // each turn pays full price only for what is new.
+          system: [{ type: 'text', text: req.system, cache_control: { type: 'ephemeral' } }],
+          messages: withCacheBreakpoint(toParams(req.messages)),
           tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema as Anthropic.Messages.Tool.InputSchema })),
           ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
         },
@@ -75,6 +77,8 @@ export class AnthropicProvider implements LlmProvider {
         usage: {
           inputTokens: (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0),
           outputTokens: u?.output_tokens ?? 0,
+          cacheReadTokens: u?.cache_read_input_tokens ?? 0,
+          cacheWriteTokens: u?.cache_creation_input_tokens ?? 0,
         },
         stopReason: res.stop_reason ?? '',
       };
@@ -138,6 +142,16 @@ function toParams(messages: ChatMessage[]): Param[] {
     if (m.note) content.push({ type: 'text', text: m.note });
     return { role: 'user', content };
   });
+}
+
+/** Marks the last block of the last message as a cache breakpoint. */
+function withCacheBreakpoint(params: Param[]): Param[] {
+  const last = params.at(-1);
+  if (!last) return params;
+  const blocks: Block[] = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...last.content];
+  const end = blocks.at(-1);
+  if (end && (end.type === 'text' || end.type === 'tool_result')) blocks[blocks.length - 1] = { ...end, cache_control: { type: 'ephemeral' } };
+  return [...params.slice(0, -1), { ...last, content: blocks } as Param];
 }
 
 function parseObject(json: string): Record<string, unknown> {

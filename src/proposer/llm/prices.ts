@@ -71,10 +71,23 @@ export function findPrice(model: string, overrides: Readonly<Record<string, Pric
   return best === null ? null : table[best]!;
 }
 
+export interface TokenCounts {
+  /** All input tokens, cached ones included. */
+  inputTokens: number;
+  outputTokens: number;
+  /** Of inputTokens, read from a prompt cache: billed at 0.1x the input price (Anthropic). */
+  cacheReadTokens?: number;
+  /** Of inputTokens, written to a prompt cache: billed at 1.25x (Anthropic, 5-minute cache). */
+  cacheWriteTokens?: number;
+}
+
 /** Cost in dollars of the tokens, 0 for an unknown model; rounded to 1e-6 $. */
-export function costUsd(model: string, tokens: { inputTokens: number; outputTokens: number }, overrides?: Readonly<Record<string, Price>>): number {
+export function costUsd(model: string, tokens: TokenCounts, overrides?: Readonly<Record<string, Price>>): number {
   const p = findPrice(model, overrides);
   if (!p) return 0;
-  const c = (tokens.inputTokens * p.input + tokens.outputTokens * p.output) / 1e6;
+  const read = tokens.cacheReadTokens ?? 0;
+  const write = tokens.cacheWriteTokens ?? 0;
+  const fresh = Math.max(0, tokens.inputTokens - read - write);
+  const c = ((fresh + 1.25 * write + 0.1 * read) * p.input + tokens.outputTokens * p.output) / 1e6;
   return Math.round(c * 1e6) / 1e6;
 }

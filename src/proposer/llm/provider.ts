@@ -55,8 +55,13 @@ export interface CompletionRequest {
 }
 
 export interface TurnUsage {
+  /** All input tokens, cached ones included. */
   inputTokens: number;
   outputTokens: number;
+  /** Of inputTokens: read from the provider's prompt cache (billed at a tenth), when reported. */
+  cacheReadTokens?: number;
+  /** Of inputTokens: written to the prompt cache (billed at 1.25x), when reported. */
+  cacheWriteTokens?: number;
 }
 
 export interface CompletionTurn {

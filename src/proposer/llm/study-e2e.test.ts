@@ -22,8 +22,9 @@ function script() {
   let proposals = 0;
   const current = new Map<string, number>();
   return (req: RecordedRequest) => {
-    const msgs = req.body.messages as unknown[];
-    const key = JSON.stringify(msgs[0]).slice(0, 4000);
+    const msgs = req.body.messages as { content: string | { text?: string }[] }[];
+    const first = msgs[0]!.content; // a string, or blocks when it carries the cache breakpoint
+    const key = typeof first === 'string' ? first : first.map((b) => b.text ?? '').join('');
     if (msgs.length === 1) current.set(key, proposals++);
     const c = CHANGES[current.get(key)! % CHANGES.length]!;
     if (msgs.length === 1) {

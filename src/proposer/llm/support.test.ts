@@ -18,6 +18,8 @@ describe('prices', () => {
     assert.equal(costUsd('llama3.2', { inputTokens: 1e6, outputTokens: 1e6 }), 0);
     assert.equal(costUsd('llama3.2', { inputTokens: 1e6, outputTokens: 1e6 }, { 'llama3.2': { input: 0.1, output: 0.2 } }), 0.3);
     assert.equal(costUsd('claude-sonnet-5-5', { inputTokens: 1e6, outputTokens: 1e5 }), 3);
+    // cache reads at 0.1x, cache writes at 1.25x the input price
+    assert.equal(costUsd('claude-sonnet-5-5', { inputTokens: 1e6, outputTokens: 0, cacheReadTokens: 5e5, cacheWriteTokens: 1e5 }), 1.15);
   });
 });
 
