@@ -85,12 +85,19 @@ const codex: AgentCliAdapter = {
   invocation: (i) => ({ args: ['exec', '--sandbox', 'workspace-write', '--skip-git-repo-check', '--color', 'never', ...model(i.model, '-m'), i.prompt] }),
 };
 
-/** pi coding agent: print mode, file tools only. */
+/**
+ * pi coding agent: print mode, file tools only. A model "provider/model" selects the provider too
+ * (custom servers are declared in ~/.pi/agent/models.json).
+ */
 const pi: AgentCliAdapter = {
   kind: 'pi',
   binary: 'pi',
   install: 'npm i -g @mariozechner/pi-coding-agent',
-  invocation: (i) => ({ args: ['-p', '--tools', 'read,edit,write', ...model(i.model, '--model'), i.prompt] }),
+  invocation: (i) => {
+    const slash = i.model?.indexOf('/') ?? -1;
+    const which = i.model && slash > 0 ? ['--provider', i.model.slice(0, slash), '--model', i.model.slice(slash + 1)] : model(i.model, '--model');
+    return { args: ['-p', '--tools', 'read,edit,write', ...which, i.prompt] };
+  },
 };
 
 /** Gemini CLI headless: edits auto-approved, shell commands not. */

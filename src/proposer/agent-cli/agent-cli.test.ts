@@ -125,6 +125,7 @@ describe('adapters', () => {
     assert.deepEqual(ADAPTERS.gemini.invocation(input).args, ['--approval-mode', 'auto_edit', '-m', 'm', '-p', 'P']);
     assert.deepEqual(ADAPTERS.opencode.invocation(input).args, ['run', '-m', 'm', 'P']);
     assert.deepEqual(ADAPTERS.pi.invocation(input).args, ['-p', '--tools', 'read,edit,write', '--model', 'm', 'P']);
+    assert.deepEqual(ADAPTERS.pi.invocation({ ...input, model: 'openrouter/qwen/qwen3' }).args, ['-p', '--tools', 'read,edit,write', '--provider', 'openrouter', '--model', 'qwen/qwen3', 'P']);
     const aider = ADAPTERS.aider.invocation(input).args;
     assert.ok(aider.includes('--no-auto-commits'));
     assert.deepEqual(aider.slice(-5), ['--read', 'prepare.py', '--message', 'P', 'train.py']);
