@@ -42,7 +42,7 @@ export async function runSlotWorker(
   }
 }
 
-type Placed = { ok: true; parent: string; commit: string } | { ok: false; reason: string };
+type Placed = { ok: true; parent: string; commit: string } | { ok: false; reason: string; status: 'conflict' | 'rejected' };
 
 async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued: Experiment, stats: SlotStats): Promise<void> {
   const { ledger, frontier, config } = ctx;
@@ -52,7 +52,7 @@ async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued:
   const env = { ...ctx.machine, ...slotFacts(slot) };
 
   let placed = await place(ctx, wt, exp, frontier.current!);
-  if (!placed.ok) return conflict(ctx, exp, placed.reason, env);
+  if (!placed.ok) return notPlaced(ctx, exp, placed, env);
   let runs: number[] = [];
   let runMs = 0;
   let rebases = 0;
@@ -91,7 +91,7 @@ async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued:
     ctx.emit({ type: 'rebase', t: Date.now(), number: exp.number, slot: slot.index, fromParent: placed.parent, onto: onto.commit, reason: step.reason });
     rebased = { fromParent: placed.parent, fromCommit: placed.commit, runs: [...runs] };
     placed = await place(ctx, wt, { ...exp, parentCommit: placed.parent, commit: placed.commit }, onto);
-    if (!placed.ok) return conflict(ctx, exp, placed.reason, env, rebased);
+    if (!placed.ok) return notPlaced(ctx, exp, placed, env, rebased);
     runs = [];
   }
 }
@@ -149,16 +149,27 @@ async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Esti
   const problem = exp.parentCommit === onto.commit ? await wt.applyDiff(diff) : await wt.applyDiff3(diff, zero);
   if (problem) {
     await wt.resetHard(onto.commit);
-    return { ok: false, reason: `could not re-apply it onto the best #${onto.number}: ${problem}` };
+    return { ok: false, status: 'conflict', reason: `could not re-apply it onto the best #${onto.number}: ${problem}` };
   }
   const check = await wt.checkChanges(ctx.config.files.editable, new Set());
+  if (check.changed.length === 0) {
+    // another experiment made the same change and was kept meanwhile
+    return { ok: false, status: 'rejected', reason: `its change is already part of the best #${onto.number} (nothing left to apply)` };
+  }
   const commit = await wt.commit(check.changed, exp.description);
   await ctx.ledger.updateExperiment(exp.id, { parentCommit: onto.commit, commit });
   return { ok: true, parent: onto.commit, commit };
 }
 
-async function conflict(ctx: LoopContext, exp: Experiment, reason: string, env: Record<string, unknown>, rebased?: Evidence['rebased']): Promise<void> {
-  await finishExperiment(ctx, exp, { status: 'conflict', value: null, metrics: {}, reason, env, ...(rebased ? { evidence: { runs: [], mean: 0, spread: 0, rebased } } : {}) });
+async function notPlaced(
+  ctx: LoopContext,
+  exp: Experiment,
+  placed: Extract<Placed, { ok: false }>,
+  env: Record<string, unknown>,
+  rebased?: Evidence['rebased'],
+): Promise<void> {
+  const evidence = rebased ? { evidence: { runs: [], mean: 0, spread: 0, rebased } } : {};
+  await finishExperiment(ctx, exp, { status: placed.status, value: null, metrics: {}, reason: placed.reason, env, ...evidence });
 }
 
 function mean(xs: number[]): number {
