@@ -26,7 +26,11 @@ export interface ProposalContext {
   best: { commit: string; value: number; number: number };
   /** Number this experiment will get. */
   number: number;
-  /** Every finished experiment of the study so far, ordered by number (baseline included). */
+  /**
+   * Every experiment of the study so far, ordered by number (baseline included). Those with
+   * status 'running' are queued or running in other slots: their changes are being tried, so a
+   * proposer should not propose them again.
+   */
   history: Experiment[];
   /** The human-written research strategy (program.md), when present. */
   program: string | null;
