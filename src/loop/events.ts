@@ -69,7 +69,7 @@ export type StudyEvent =
       finished: number;
       kept: number;
       best: BestSoFar | null;
-      /** Fraction of the session each slot spent running experiments. */
+      /** Per slot: time spent running over the span from its first run's start to its last run's end. */
       busy: Array<{ slot: number; fraction: number }>;
     };
 

@@ -9,7 +9,10 @@ import type { Config } from '../config/load.js';
 /** Secrets of the harness that a training run never needs (and must never log). */
 const SECRET_VARS = /^(ANTHROPIC_API_KEY|OPENAI_API_KEY|GEMINI_API_KEY|GOOGLE_API_KEY|OPENROUTER_API_KEY|.*_AUTH_TOKEN)$/;
 
-/** The package's own bin/ (so a workload can call `autoresearch` helpers even under npx). */
+/**
+ * The package's own bin/, first on a run's PATH: `autoresearch` itself and `tsx` (which the
+ * TypeScript templates run with) resolve even under npx or without a global install.
+ */
 const PACKAGE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin');
 
 export function runEnv(

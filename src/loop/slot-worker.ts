@@ -22,8 +22,17 @@ import { runOnce } from './run-once.js';
 
 const MAX_REBASES = 3;
 
+/** When a slot was running something: for its busy fraction. */
 export interface SlotStats {
   busyMs: number;
+  firstStart: number | null;
+  lastEnd: number | null;
+}
+
+/** Busy time over the span from the slot's first run start to its last run end (0..1). */
+export function busyFraction(s: SlotStats): number {
+  if (s.firstStart === null || s.lastEnd === null || s.lastEnd <= s.firstStart) return 0;
+  return Math.min(1, s.busyMs / (s.lastEnd - s.firstStart));
 }
 
 export async function runSlotWorker(
@@ -61,7 +70,10 @@ async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued:
     exp = (await ledger.getExperiment(exp.id))!;
     const t0 = Date.now();
     const r = await runOnce(ctx, { exp, study: frontier.currentStudy, worktree: wt, slot, runIndex: runs.length, commit: placed.commit, attempt: exp.attempts });
-    stats.busyMs += Date.now() - t0;
+    const t1 = Date.now();
+    stats.busyMs += t1 - t0;
+    stats.firstStart ??= t0;
+    stats.lastEnd = t1;
     if (r.kind === 'interrupted') return;
     runMs += r.result.durationMs;
     const base = { metrics: r.result.metrics, logTail: r.result.logTail, exitCode: r.result.exitCode, runMs, env };

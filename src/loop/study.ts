@@ -28,7 +28,7 @@ import { acquireStudyLock, studyLockPath } from './lock.js';
 import { runProposalPipeline } from './proposals.js';
 import { runMarker } from './run-env.js';
 import { openSession } from './setup.js';
-import { runSlotWorker, type SlotStats } from './slot-worker.js';
+import { busyFraction, runSlotWorker, type SlotStats } from './slot-worker.js';
 import { killStaleGroup } from './stale-process.js';
 
 export interface StudyDeps {
@@ -148,8 +148,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       const deadline = limits.maxHours != null ? started + limits.maxHours * 3600_000 : null;
       const queue = new AsyncQueue<Experiment>(config.slots.prefetch);
       for (const e of all) if (!e.baseline && e.status === 'running') queue.push(e); // resumed, in number order
-      const stats: SlotStats[] = slots.map(() => ({ busyMs: 0 }));
-      const loopStart = Date.now();
+      const stats: SlotStats[] = slots.map(() => ({ busyMs: 0, firstStart: null, lastEnd: null }));
       const guard = <T>(p: Promise<T>): Promise<T> =>
         p.catch((err: unknown) => {
           controller.abort(); // a bug in one part stops the others cleanly before it surfaces
@@ -159,8 +158,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         guard(runProposalPipeline(ctx, proposeWorktree, queue, { maxExperiments: limits.maxExperiments ?? null, deadline, startedAt: started })),
         ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, deadline))),
       ]);
-      const wall = Math.max(1, Date.now() - loopStart);
-      busy = slots.map((s, i) => ({ slot: s.index, fraction: Math.min(1, stats[i]!.busyMs / wall) }));
+      busy = slots.map((s, i) => ({ slot: s.index, fraction: busyFraction(stats[i]!) }));
       if (userSignal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
       const messages: Record<StopReason, string> = {
         'max-experiments': `reached ${limits.maxExperiments} experiments`,
