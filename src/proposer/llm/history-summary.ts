@@ -1,7 +1,8 @@
 /**
  * A compact, model-readable view of the study's history: recent and kept experiments with status,
  * metric and delta against the best at that time; near-misses (discards closest to the best);
- * the last crash's log tail. Also the `query_results` tool's table.
+ * the last crash's log tail; experiments in flight in other slots. Also the `query_results` tool's
+ * table.
  *
  * Contract: pure functions of the history (ordered by number, baseline included); output is
  * bounded in size whatever the history's length.
@@ -52,7 +53,11 @@ export interface SummaryOptions {
 
 export function summarizeHistory(history: readonly Experiment[], objective: Objective, opts: SummaryOptions = {}): string {
   const finished = history.filter((e) => e.status !== 'running');
-  if (finished.length === 0) return 'No experiments yet.';
+  const inFlight = history.filter((e) => e.status === 'running' && !e.baseline && e.description);
+  const flying = inFlight.length
+    ? ['', 'In flight (being run in other slots now; do not propose these again):', ...inFlight.slice(-10).map((e) => `#${e.number} ${clip(e.description, 140)}`)]
+    : [];
+  if (finished.length === 0) return ['No experiments yet.', ...flying].join('\n');
   const rows = annotate(finished, objective.direction);
   const counts = new Map<string, number>();
   for (const e of finished) if (!e.baseline) counts.set(e.status, (counts.get(e.status) ?? 0) + 1);
@@ -76,6 +81,7 @@ export function summarizeHistory(history: readonly Experiment[], objective: Obje
     const tail = crash.logTail.length > cap ? crash.logTail.slice(-cap) : crash.logTail;
     out.push('', `Last ${crash.status} (#${crash.number}: ${clip(crash.description, 140)}): ${clip(crash.reason, 200)}`, 'Log tail:', '```', tail.trimEnd(), '```');
   }
+  out.push(...flying);
   return out.join('\n');
 }
 
