@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerPlot } from './commands/plot.js';
 import { registerResults } from './commands/results.js';
@@ -26,6 +27,7 @@ const program = new Command()
     'after',
     `
 Quick start:
+  autoresearch demo                    # a tiny GPT on the CPU, improved by the loop (~4 min)
   autoresearch init myproj --template custom --command "python3 train.py" --editable train.py
   autoresearch run myproj --max-experiments 20
   autoresearch results myproj          # results.tsv: commit, metric, memory_gb, status, description
@@ -40,6 +42,7 @@ registerRun(program);
 registerStatus(program);
 registerResults(program);
 registerPlot(program);
+registerDemo(program);
 
 program.exitOverride();
 try {

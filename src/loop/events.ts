@@ -9,6 +9,8 @@ export type StopReason =
   | 'max-hours' // --max-hours reached
   | 'interrupted' // Ctrl-C / SIGTERM
   | 'exhausted' // the proposer has nothing left to try
+  | 'max-cost' // --max-cost-usd reached (proposer spend)
+  | 'max-tokens' // --max-tokens reached (proposer tokens)
   | 'baseline-failed' // the unchanged code did not produce the metric
   | 'error'; // a problem the user must fix (message says what)
 

@@ -10,6 +10,7 @@
  * resume re-applies the diff.
  */
 import type { Experiment } from '../ledger/types.js';
+import type { ProposalContext, ProposalUsage } from '../proposer/types.js';
 import type { AsyncQueue } from '../scheduler/async-queue.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
@@ -21,6 +22,57 @@ export interface PipelineLimits {
   /** Epoch ms after which no experiment is proposed; null for none. */
   deadline: number | null;
   startedAt: number;
+  /** Proposer spend caps over the whole study (usage recorded in the ledger). */
+  maxCostUsd: number | null;
+  maxTokens: number | null;
+}
+
+/** The context a proposer gets (for a proposal, or a repair in a slot's worktree). */
+export function proposalContext(
+  ctx: LoopContext,
+  worktree: string,
+  best: { commit: string; mean: number; number: number },
+  history: Experiment[],
+  limits: PipelineLimits,
+): ProposalContext {
+  const study = ctx.frontier.currentStudy;
+  const counted = history.filter((e) => !e.baseline).length;
+  return {
+    worktree,
+    editable: [...ctx.config.files.editable],
+    protected: [...ctx.config.files.protected],
+    objective: { metric: study.metric, direction: study.direction },
+    parentCommit: best.commit,
+    best: { commit: best.commit, value: best.mean, number: best.number },
+    number: history.length === 0 ? 0 : Math.max(...history.map((e) => e.number)) + 1,
+    history,
+    program: ctx.program,
+    budget: {
+      experimentsLeft: limits.maxExperiments !== null ? Math.max(0, limits.maxExperiments - counted) : null,
+      secondsLeft: limits.deadline !== null ? Math.max(0, (limits.deadline - Date.now()) / 1000) : null,
+    },
+  };
+}
+
+/** Tokens and dollars the proposer spent over a study (proposals and repairs). */
+export function spent(all: Experiment[]): { costUsd: number; tokens: number } {
+  let costUsd = 0;
+  let tokens = 0;
+  for (const e of all) {
+    costUsd += e.usage?.costUsd ?? 0;
+    tokens += (e.usage?.inputTokens ?? 0) + (e.usage?.outputTokens ?? 0);
+  }
+  return { costUsd, tokens };
+}
+
+/** Adds two usage records (undefined fields count as 0). */
+export function addUsage(a: Experiment['usage'], b: ProposalUsage | undefined): Experiment['usage'] {
+  if (!b) return a;
+  return {
+    inputTokens: (a?.inputTokens ?? 0) + (b.inputTokens ?? 0),
+    outputTokens: (a?.outputTokens ?? 0) + (b.outputTokens ?? 0),
+    costUsd: (a?.costUsd ?? 0) + (b.costUsd ?? 0),
+  };
 }
 
 export async function runProposalPipeline(
@@ -39,32 +91,15 @@ export async function runProposalPipeline(
       const all = await ledger.listExperiments(study.id);
       const counted = all.filter((e) => !e.baseline).length; // finished + queued + running
       if (limits.maxExperiments !== null && counted >= limits.maxExperiments) return 'max-experiments';
+      const used = spent(all);
+      if (limits.maxCostUsd !== null && used.costUsd >= limits.maxCostUsd) return 'max-cost';
+      if (limits.maxTokens !== null && used.tokens >= limits.maxTokens) return 'max-tokens';
       const best = frontier.current!;
 
       await worktree.resetHard(best.commit);
       const ignoredBefore = await worktree.ignoredFiles();
       const t0 = Date.now();
-      const number = all.length === 0 ? 0 : Math.max(...all.map((e) => e.number)) + 1;
-      const proposal = await ctx.proposerLock.run(() =>
-        proposer.propose(
-          {
-            worktree: worktree.path,
-            editable: [...config.files.editable],
-            protected: [...config.files.protected],
-            objective: { metric: study.metric, direction: study.direction },
-            parentCommit: best.commit,
-            best: { commit: best.commit, value: best.mean, number: best.number },
-            number,
-            history: all,
-            program: ctx.program,
-            budget: {
-              experimentsLeft: limits.maxExperiments !== null ? limits.maxExperiments - counted : null,
-              secondsLeft: limits.deadline !== null ? Math.max(0, (limits.deadline - Date.now()) / 1000) : null,
-            },
-          },
-          signal,
-        ),
-      );
+      const proposal = await ctx.proposerLock.run(() => proposer.propose(proposalContext(ctx, worktree.path, best, all, limits), signal));
       const proposeMs = Date.now() - t0;
       if (signal.aborted) return 'interrupted';
       if (proposal.kind === 'exhausted') {

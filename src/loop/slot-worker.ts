@@ -11,12 +11,14 @@
  */
 import { sampleStd, type Decision } from '../judge/types.js';
 import type { Evidence, Experiment, ExperimentResult } from '../ledger/types.js';
+import type { RunResult } from '../runner/types.js';
 import type { AsyncQueue } from '../scheduler/async-queue.js';
 import type { Slot } from '../scheduler/slots.js';
 import type { Worktree } from '../workspace/worktree.js';
 import { slotFacts } from './baseline.js';
 import type { LoopContext } from './context.js';
 import type { Estimate } from './frontier.js';
+import { addUsage, proposalContext, type PipelineLimits } from './proposals.js';
 import { announceFinished, finishExperiment } from './record.js';
 import { runOnce } from './run-once.js';
 
@@ -41,19 +43,19 @@ export async function runSlotWorker(
   worktree: Worktree,
   queue: AsyncQueue<Experiment>,
   stats: SlotStats,
-  deadline: number | null,
+  limits: PipelineLimits,
 ): Promise<void> {
   for (;;) {
-    if (deadline !== null && Date.now() >= deadline) return;
+    if (limits.deadline !== null && Date.now() >= limits.deadline) return;
     const exp = await queue.take(ctx.signal);
     if (!exp) return;
-    await runExperiment(ctx, slot, worktree, exp, stats);
+    await runExperiment(ctx, slot, worktree, exp, stats, limits);
   }
 }
 
 type Placed = { ok: true; parent: string; commit: string } | { ok: false; reason: string; status: 'conflict' | 'rejected' };
 
-async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued: Experiment, stats: SlotStats): Promise<void> {
+async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued: Experiment, stats: SlotStats, limits: PipelineLimits): Promise<void> {
   const { ledger, frontier, config } = ctx;
   const resumed = queued.attempts > 1 || queued.slot !== null;
   let exp = await ledger.updateExperiment(queued.id, { slot: slot.index, attempts: queued.slot !== null ? queued.attempts + 1 : queued.attempts });
@@ -82,8 +84,22 @@ async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued:
       return;
     }
     if (r.result.kind !== 'ok') {
+      if (runs.length === 0 && r.result.kind === 'crash') {
+        const fixed = await repair(ctx, slot, wt, exp, placed, r.result, limits);
+        if (fixed === 'interrupted') return;
+        if (fixed) {
+          placed = fixed;
+          continue;
+        }
+        exp = (await ledger.getExperiment(exp.id))!;
+      }
       const status = r.result.kind === 'timeout' ? 'timeout' : 'crash';
-      const runNote = runs.length > 0 ? ` (on confirmation run ${runs.length + 1})` : '';
+      const runNote =
+        runs.length > 0
+          ? ` (on confirmation run ${runs.length + 1})`
+          : exp.repairs.length
+            ? ` (after ${exp.repairs.length} repair attempt${exp.repairs.length > 1 ? 's' : ''})`
+            : '';
       await finishExperiment(ctx, exp, { ...base, status, value: null, reason: `${r.result.reason ?? status}${runNote}` });
       return;
     }
@@ -106,6 +122,52 @@ async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued:
     if (!placed.ok) return notPlaced(ctx, exp, placed, env, rebased);
     runs = [];
   }
+}
+
+/**
+ * Crash repair, as the original asks: the proposer gets the crash and a bounded number of
+ * attempts to fix the same idea in the slot's worktree. A fix replaces the experiment's commit
+ * (same parent, change + fix) and is re-run; each attempt is recorded in the ledger.
+ * Returns the new placement, null when there is no (more) repair, or 'interrupted'.
+ */
+async function repair(
+  ctx: LoopContext,
+  slot: Slot,
+  wt: Worktree,
+  exp: Experiment,
+  placed: { parent: string; commit: string },
+  crash: RunResult,
+  limits: PipelineLimits,
+): Promise<{ ok: true; parent: string; commit: string } | null | 'interrupted'> {
+  const { proposer, ledger, config } = ctx;
+  const attempt = exp.repairs.length + 1;
+  if (!proposer.repair || attempt > config.proposer.repair_attempts || crash.failure === 'aborted') return null;
+  await wt.resetHard(placed.commit);
+  const ignoredBefore = await wt.ignoredFiles();
+  const history = await ledger.listExperiments(exp.studyId);
+  const base = ctx.frontier.estimateOf(placed.parent) ?? ctx.frontier.current!;
+  const report = { description: exp.description, reason: crash.reason ?? 'crash', logTail: crash.logTail, attempt };
+  const res = await ctx.proposerLock.run(() =>
+    proposer.repair!({ ...proposalContext(ctx, wt.path, base, history, limits), number: exp.number }, report, ctx.signal),
+  );
+  if (ctx.signal.aborted) return 'interrupted';
+  const check = await wt.checkChanges(config.files.editable, ignoredBefore);
+  const usage = addUsage(exp.usage, res.kind === 'exhausted' ? undefined : res.usage);
+  const outcome =
+    res.kind !== 'ok' ? `gave up: ${res.reason}` : check.changed.length === 0 ? 'no change' : check.forbidden.length ? `touched ${check.forbidden.join(', ')}` : null;
+  const fixDiff = outcome === null ? await wt.diff(check.changed) : '';
+  const record = { attempt, crashReason: report.reason, description: res.kind === 'ok' ? res.description : '', diff: fixDiff, ...(outcome ? { outcome } : {}) };
+  if (outcome !== null) {
+    await ledger.updateExperiment(exp.id, { repairs: [...exp.repairs, record], usage });
+    await wt.removeNewIgnored(ignoredBefore);
+    await wt.resetHard(placed.commit);
+    return null;
+  }
+  const commit = await wt.amend(check.changed, exp.description);
+  const diff = await wt.diffCommits(placed.parent, commit);
+  await ledger.updateExperiment(exp.id, { repairs: [...exp.repairs, record], usage, commit, diff });
+  ctx.emit({ type: 'repair', t: Date.now(), number: exp.number, slot: slot.index, attempt, description: record.description });
+  return { ok: true, parent: placed.parent, commit };
 }
 
 type Step = { kind: 'done' } | { kind: 'confirm'; reason: string } | { kind: 'rebase'; reason: string };

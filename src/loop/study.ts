@@ -48,6 +48,9 @@ export interface StudyLimits {
   maxExperiments?: number | null;
   /** Stop starting experiments after this many hours of this invocation. */
   maxHours?: number | null;
+  /** Stop proposing when the proposer has spent this much over the study (USD / tokens). */
+  maxCostUsd?: number | null;
+  maxTokens?: number | null;
 }
 
 export type StudyOutcome = Extract<StudyEvent, { type: 'study-stopped' }>;
@@ -148,6 +151,13 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       const deadline = limits.maxHours != null ? started + limits.maxHours * 3600_000 : null;
       const queue = new AsyncQueue<Experiment>(config.slots.prefetch);
       for (const e of all) if (!e.baseline && e.status === 'running') queue.push(e); // resumed, in number order
+      const pipelineLimits = {
+        maxExperiments: limits.maxExperiments ?? null,
+        deadline,
+        startedAt: started,
+        maxCostUsd: limits.maxCostUsd ?? null,
+        maxTokens: limits.maxTokens ?? null,
+      };
       const stats: SlotStats[] = slots.map(() => ({ busyMs: 0, firstStart: null, lastEnd: null }));
       const guard = <T>(p: Promise<T>): Promise<T> =>
         p.catch((err: unknown) => {
@@ -155,8 +165,8 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
           throw err;
         });
       const [why] = await Promise.all([
-        guard(runProposalPipeline(ctx, proposeWorktree, queue, { maxExperiments: limits.maxExperiments ?? null, deadline, startedAt: started })),
-        ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, deadline))),
+        guard(runProposalPipeline(ctx, proposeWorktree, queue, pipelineLimits)),
+        ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits))),
       ]);
       busy = slots.map((s, i) => ({ slot: s.index, fraction: busyFraction(stats[i]!) }));
       if (userSignal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
@@ -164,6 +174,8 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         'max-experiments': `reached ${limits.maxExperiments} experiments`,
         'max-hours': `reached the time limit of ${limits.maxHours} h`,
         exhausted: 'the proposer has nothing left to try',
+        'max-cost': `the proposer spent the --max-cost-usd budget ($${limits.maxCostUsd})`,
+        'max-tokens': `the proposer used the --max-tokens budget (${limits.maxTokens} tokens)`,
         interrupted: 'stopped',
         'baseline-failed': '',
         error: '',

@@ -103,4 +103,11 @@ describe('classifyRun', () => {
     assert.deepEqual([nan.kind, nan.failure, nan.reason, nan.value], ['crash', 'non-finite', 'metric "val_bpb" is NaN', null]);
     assert.equal(classify({ metrics: { val_bpb: -Infinity } }).reason, 'metric "val_bpb" is -Infinity');
   });
+
+  it('names the error line, not the runtime footer, in a crash reason', () => {
+    const node = classify({ exitCode: 1, output: 'file:///w/train.mjs:2\nconst LR = LRR * 2;\n        ^\n\nReferenceError: LRR is not defined\n    at file:///w/train.mjs:2:12\n\nNode.js v20.20.2\n', metrics: {} });
+    assert.equal(node.reason, 'exit code 1: ReferenceError: LRR is not defined');
+    const py = classify({ exitCode: 1, output: 'Traceback (most recent call last):\n  File "train.py", line 3\nValueError: bad shape\n', metrics: {} });
+    assert.equal(py.reason, 'exit code 1: ValueError: bad shape');
+  });
 });

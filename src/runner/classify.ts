@@ -121,9 +121,17 @@ function notFoundReason(lines: string[]): string | undefined {
   return undefined;
 }
 
+/** Trailer lines runtimes print after the real error (Node's version footer, caret markers). */
+const NOISE_LINE = /^\s*(Node\.js v\d+\S*|\^+|\s*at .+\(.*\)|\s*at \S+:\d+:\d+)\s*$/;
+/** A line that names the error, e.g. "ValueError: ...", "ReferenceError: x is not defined". */
+const ERROR_LINE = /\b([A-Z]\w*(Error|Exception)|error|Error|FAILED|Killed|panicked)\b[:\s]/;
+
+/** The most telling line near the end: the last one naming an error, else the last non-noise one. */
 function withLastLine(prefix: string, lines: string[]): string {
-  const last = findLast(lines, (l) => l.trim() !== '');
-  return last === undefined ? prefix : `${prefix}: ${excerpt(last)}`;
+  const recent = lines.slice(-40);
+  const telling =
+    findLast(recent, (l) => ERROR_LINE.test(l) && !NOISE_LINE.test(l)) ?? findLast(lines, (l) => l.trim() !== '' && !NOISE_LINE.test(l));
+  return telling === undefined ? prefix : `${prefix}: ${excerpt(telling)}`;
 }
 
 function findLast(lines: string[], pred: (line: string) => boolean): string | undefined {

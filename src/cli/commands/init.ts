@@ -14,6 +14,7 @@ import { CONFIG_FILE, defaultTag } from '../../config/load.js';
 import { Git } from '../../workspace/git.js';
 import { UserError } from '../common.js';
 import { renderConfigToml, type InitAnswers } from '../../config/render.js';
+import { detectOriginalLayout } from '../../config/detect.js';
 import { TEMPLATES_DIR, templateNames } from '../../templates.js';
 
 interface InitFlags {
@@ -33,7 +34,7 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('set up a workspace: autoresearch.toml, program.md and (for workload templates) the training files')
     .argument('[dir]', 'directory (created if missing; made a git repository if it is not one)', '.')
-    .option('-t, --template <name>', `template: ${templateNames().join(', ')}`, 'custom')
+    .option('-t, --template <name>', `template: ${templateNames().join(', ')} (default: custom, or the original autoresearch layout when prepare.py, train.py and program.md are there)`)
     .option('--command <cmd>', 'custom: the command that trains and prints the metric')
     .option('--metric <name>', 'custom: metric name', 'val_bpb')
     .option('--direction <dir>', 'custom: minimize or maximize', 'minimize')
@@ -71,7 +72,13 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   const written: string[] = [];
   const templateDir = join(TEMPLATES_DIR, template);
   let answers: InitAnswers;
-  if (template === 'custom') {
+  const original = flags.template === undefined && flags.command === undefined
+    ? detectOriginalLayout(root, { tag: flags.tag, ignoreExistingConfig: flags.force === true })
+    : { detected: false as const };
+  if (original.detected) {
+    answers = original.answers;
+    process.stdout.write(original.notes.map((n) => `${n}\n`).join(''));
+  } else if (template === 'custom') {
     answers = await customAnswers(flags);
   } else {
     const preset = JSON.parse(readFileSync(join(templateDir, 'template.json'), 'utf8')) as Omit<InitAnswers, 'tag'>;
@@ -95,14 +102,14 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   if (!isRepo) {
     await git.ok(['init', '--quiet']);
     await git.ok(['add', '-A']);
-    await git.ok([...(await git.identityArgs()), 'commit', '--quiet', '-m', `autoresearch init (${template} template)`]);
+    await git.ok([...(await git.identityArgs()), 'commit', '--quiet', '-m', `autoresearch init (${original.detected ? 'original layout' : `${template} template`})`]);
     out.write(`created a git repository and committed the files\n\nnext: autoresearch run ${dir === '.' ? '' : dir}\n`.replace(/ \n/, '\n'));
     return;
   }
   const missing = [...answers.editable, ...answers.protected].filter((f) => !existsSync(join(root, f)));
   out.write('\n');
   if (missing.length) out.write(`note: ${missing.join(', ')} do(es) not exist yet; create and commit them before running\n`);
-  else if (template !== 'custom') out.write(`commit the new files first (the baseline is your last commit): git add -A && git commit -m "autoresearch ${template} template"\n`);
+  else if (template !== 'custom' && !original.detected) out.write(`commit the new files first (the baseline is your last commit): git add -A && git commit -m "autoresearch ${template} template"\n`);
   out.write(`next: autoresearch run ${dir === '.' ? '' : dir}\n`.replace(/ \n/, '\n'));
 }
 

@@ -1,13 +1,8 @@
 /** `autoresearch run [dir]`: baseline, then experiments until a limit; resumes a stopped study. */
 import type { Command } from 'commander';
-import { createJudge } from '../../judge/create.js';
-import type { StudyEvent } from '../../loop/events.js';
-import { runEnv } from '../../loop/run-env.js';
-import { runStudy } from '../../loop/study.js';
-import { createProposer } from '../../proposer/create.js';
-import { ProcessRunner } from '../../runner/index.js';
-import { checkCommand, mustLoadConfig, mustOpenLedger, mustOpenWorkspace, numberFlag, UserError } from '../common.js';
-import { createTerminalView } from '../terminal-view.js';
+import { adoptOriginalLayout } from '../../config/detect.js';
+import { mustLoadConfig, numberFlag } from '../common.js';
+import { executeStudy } from '../execute.js';
 
 interface RunFlags {
   maxExperiments?: number;
@@ -24,6 +19,8 @@ interface RunFlags {
   judge?: string;
   slots?: number;
   json?: boolean;
+  maxCostUsd?: number;
+  maxTokens?: number;
 }
 
 export function registerRun(program: Command): void {
@@ -33,6 +30,8 @@ export function registerRun(program: Command): void {
     .argument('[dir]', 'workspace: a git repository with autoresearch.toml', '.')
     .option('-n, --max-experiments <n>', 'stop when the study has N finished experiments (baseline not counted)', numberFlag('--max-experiments', true))
     .option('--max-hours <h>', 'stop starting experiments after H hours', numberFlag('--max-hours'))
+    .option('--max-cost-usd <usd>', 'stop proposing when the proposer has spent this much over the study', numberFlag('--max-cost-usd'))
+    .option('--max-tokens <n>', 'stop proposing when the proposer has used this many tokens over the study', numberFlag('--max-tokens', true))
     .option('--tag <tag>', 'study tag; the branch is autoresearch/<tag> (overrides [study].tag)')
     .option('--seed <n>', 'proposer seed (overrides [study].seed)', numberFlag('--seed', true))
     .option('--command <cmd>', 'run command (overrides [run].command)')
@@ -65,6 +64,8 @@ Running the same command again resumes the study where it stopped.`,
 }
 
 async function runCommand(dir: string, flags: RunFlags): Promise<number> {
+  const adopted = adoptOriginalLayout(dir, flags.tag);
+  if (adopted) process.stderr.write(`${adopted}\n`);
   const config = mustLoadConfig(dir, {
     tag: flags.tag,
     seed: flags.seed,
@@ -77,49 +78,15 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
     judge: flags.judge,
     slots: flags.slots,
   });
-  const workspace = await mustOpenWorkspace(config.root);
-  const made = createProposer(config);
-  if (!made.ok) throw new UserError(made.message);
-  const notFound = checkCommand(config.run.command, config.root, runEnv(config, { number: 0, worktree: config.root }).PATH ?? '');
-  if (notFound) throw new UserError(notFound);
-  const ledger = await mustOpenLedger(config);
-
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write(`\n${sig}: stopping after killing the running experiment (press Ctrl-C again to force)\n`);
-      controller.abort();
-    } else process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const view = flags.json ? null : createTerminalView(process.stdout, process.stdout.isTTY === true);
-  const emit = (e: StudyEvent) => (view ? view.onEvent(e) : process.stdout.write(JSON.stringify(e) + '\n'));
-  if (made.note) emit({ type: 'notice', t: Date.now(), level: 'info', message: made.note });
-  try {
-    const outcome = await runStudy(
-      {
-        config,
-        workspace,
-        ledger,
-        proposer: made.proposer,
-        runner: new ProcessRunner(),
-        judge: createJudge(config),
-        emit,
-      },
-      { maxExperiments: flags.maxExperiments ?? null, maxHours: flags.maxHours ?? null },
-      controller.signal,
-    );
-    if (outcome.reason === 'error' || outcome.reason === 'baseline-failed') return 1;
-    if (outcome.reason === 'interrupted') return 130;
-    return 0;
-  } finally {
-    view?.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await ledger.close();
-  }
+  const { exitCode } = await executeStudy(
+    config,
+    {
+      maxExperiments: flags.maxExperiments ?? null,
+      maxHours: flags.maxHours ?? null,
+      maxCostUsd: flags.maxCostUsd ?? null,
+      maxTokens: flags.maxTokens ?? null,
+    },
+    { json: flags.json },
+  );
+  return exitCode;
 }

@@ -1,0 +1,83 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeLandscapeRepo } from '../src/test-support/landscape.js';
+import { runTestStudy, type StudyRun } from '../src/test-support/study-harness.js';
+import type { Proposer } from '../src/proposer/types.js';
+
+const opened: StudyRun[] = [];
+after(async () => {
+  for (const r of opened) await r.ledger.close();
+});
+const FAST = '[judge]\nkind = "greedy"\nnoise_runs = 1\n[proposer]\nrepair_attempts = 2\n';
+
+function typoProposer(fix: 'fix' | 'give-up' | 'still-broken'): Proposer & { repairs: string[] } {
+  const repairs: string[] = [];
+  return {
+    name: 'typo',
+    repairs,
+    async propose(ctx) {
+      const f = join(ctx.worktree, 'train.mjs');
+      writeFileSync(f, readFileSync(f, 'utf8').replace('const LR = 0.01;', 'const LR = LRR * 2;'));
+      return { kind: 'ok', description: 'LR 0.01 -> 0.02', usage: { inputTokens: 100, outputTokens: 10, costUsd: 0.01 } };
+    },
+    async repair(ctx, crash) {
+      repairs.push(crash.reason + ' | ' + crash.logTail.split('\n').find((l) => l.includes('LRR')));
+      if (fix === 'give-up') return { kind: 'failed', reason: 'the idea is broken' };
+      const f = join(ctx.worktree, 'train.mjs');
+      const to = fix === 'fix' ? 'const LR = 0.01 * 2;' : 'const LR = LRRR * 2;';
+      writeFileSync(f, readFileSync(f, 'utf8').replace(/const LR = .*;/, to));
+      return { kind: 'ok', description: 'fix the typo', usage: { inputTokens: 50, outputTokens: 5, costUsd: 0.005 } };
+    },
+  };
+}
+
+describe('crash repair', () => {
+  it('gives the proposer the crash, re-runs the fixed change, and records the attempt', async () => {
+    const dir = makeLandscapeRepo({ extraToml: FAST });
+    const p = typoProposer('fix');
+    const r = await runTestStudy(dir, { maxExperiments: 1 }, { proposer: p });
+    opened.push(r);
+    const e = (await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(p.repairs.length, 1);
+    assert.match(p.repairs[0]!, /exit code 1.*LRR is not defined/);
+    assert.equal(e.status, 'keep', e.reason);
+    assert.equal(e.repairs.length, 1);
+    assert.equal(e.repairs[0]!.description, 'fix the typo');
+    assert.match(e.repairs[0]!.crashReason, /LRR is not defined/);
+    assert.match(e.diff, /\+const LR = 0\.01 \* 2;/, 'the recorded diff is the change with its fix');
+    assert.deepEqual(e.usage, { inputTokens: 150, outputTokens: 15, costUsd: 0.015 });
+    assert.ok(r.events.some((x) => x.type === 'repair' && x.number === 1));
+    assert.ok(existsSync(e.logPath!));
+  });
+
+  it('stops after repair_attempts and records a crash with every attempt', async () => {
+    const dir = makeLandscapeRepo({ extraToml: FAST });
+    const p = typoProposer('still-broken');
+    const r = await runTestStudy(dir, { maxExperiments: 1 }, { proposer: p });
+    opened.push(r);
+    const e = (await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(p.repairs.length, 2);
+    assert.equal(e.status, 'crash');
+    assert.equal(e.repairs.length, 2);
+    assert.match(e.reason, /LRRR is not defined.*after 2 repair attempts/);
+  });
+
+  it('records a proposer that gives up on the idea', async () => {
+    const dir = makeLandscapeRepo({ extraToml: FAST });
+    const r = await runTestStudy(dir, { maxExperiments: 1 }, { proposer: typoProposer('give-up') });
+    opened.push(r);
+    const e = (await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(e.status, 'crash');
+    assert.deepEqual(e.repairs.map((x) => x.outcome), ['gave up: the idea is broken']);
+  });
+
+  it('stops the study when the proposer spend reaches --max-cost-usd', async () => {
+    const dir = makeLandscapeRepo({ extraToml: FAST });
+    const r = await runTestStudy(dir, { maxExperiments: 10, maxCostUsd: 0.02 }, { proposer: typoProposer('fix') });
+    opened.push(r);
+    assert.equal(r.outcome.reason, 'max-cost');
+    assert.equal(r.outcome.finished, 2, 'two proposals with repairs cost 0.03 >= 0.02');
+  });
+});
