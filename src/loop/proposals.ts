@@ -108,7 +108,7 @@ export async function runProposalPipeline(
       }
 
       const check = await worktree.checkChanges(config.files.editable, ignoredBefore);
-      const diff = await worktree.diff(check.changed);
+      const diff = await worktree.diff(check.changed, check.untracked);
       const description = proposal.kind === 'ok' ? oneLine(proposal.description) : `proposal failed: ${oneLine(proposal.reason)}`;
       const exp = await ledger.createExperiment(study.id, {
         baseline: false,
@@ -135,7 +135,7 @@ export async function runProposalPipeline(
         await worktree.removeNewIgnored(ignoredBefore);
         continue;
       }
-      const commit = await worktree.commit(check.changed, description);
+      const commit = await worktree.commit(check.changed, description, check.untracked);
       queue.push(await ledger.updateExperiment(exp.id, { commit }));
     }
   } finally {

@@ -155,7 +155,7 @@ async function repair(
   const usage = addUsage(exp.usage, res.kind === 'exhausted' ? undefined : res.usage);
   const outcome =
     res.kind !== 'ok' ? `gave up: ${res.reason}` : check.changed.length === 0 ? 'no change' : check.forbidden.length ? `touched ${check.forbidden.join(', ')}` : null;
-  const fixDiff = outcome === null ? await wt.diff(check.changed) : '';
+  const fixDiff = outcome === null ? await wt.diff(check.changed, check.untracked) : '';
   const record = { attempt, crashReason: report.reason, description: res.kind === 'ok' ? res.description : '', diff: fixDiff, ...(outcome ? { outcome } : {}) };
   if (outcome !== null) {
     await ledger.updateExperiment(exp.id, { repairs: [...exp.repairs, record], usage });
@@ -230,7 +230,7 @@ async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Esti
     // another experiment made the same change and was kept meanwhile
     return { ok: false, status: 'rejected', reason: `its change is already part of the best #${onto.number} (nothing left to apply)` };
   }
-  const commit = await wt.commit(check.changed, exp.description);
+  const commit = await wt.commit(check.changed, exp.description, check.untracked);
   await ctx.ledger.updateExperiment(exp.id, { parentCommit: onto.commit, commit });
   return { ok: true, parent: onto.commit, commit };
 }

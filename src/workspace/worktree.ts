@@ -17,6 +17,8 @@ export interface ChangeCheck {
   changed: string[];
   /** Changed paths outside the editable files. */
   forbidden: string[];
+  /** Changed paths that git does not track yet (new files). */
+  untracked: string[];
 }
 
 export class Worktree {
@@ -40,10 +42,22 @@ export class Worktree {
 
   /** Ignored files present now (a snapshot, to spot ignored files a proposer creates). */
   async ignoredFiles(): Promise<Set<string>> {
+    return (await this.status()).ignored;
+  }
+
+  /** One `git status` with everything: changed (tracked and new) and ignored paths. */
+  private async status(): Promise<{ changed: string[]; untracked: string[]; ignored: Set<string> }> {
     const out = await this.git.ok(['status', '--porcelain=v1', '-z', '--ignored=traditional', '--untracked-files=all']);
-    const set = new Set<string>();
-    for (const entry of out.split('\0')) if (entry.startsWith('!! ')) set.add(entry.slice(3));
-    return set;
+    const ignored = new Set<string>();
+    const rest: string[] = [];
+    for (const entry of out.split('\0')) {
+      if (entry.startsWith('!! ')) ignored.add(entry.slice(3));
+      else if (entry) rest.push(entry);
+    }
+    const linked = new Set(this.links);
+    const changed = parsePorcelainZ(rest.join('\0')).filter((p) => !linked.has(normalise(p).replace(/\/$/, '')));
+    const untracked = rest.filter((e) => e.startsWith('?? ')).map((e) => e.slice(3)).filter((p) => changed.includes(p));
+    return { changed, untracked, ignored };
   }
 
   /**
@@ -51,21 +65,30 @@ export class Worktree {
    * were not in `ignoredBefore`) and which of those are outside `editable`.
    */
   async checkChanges(editable: string[], ignoredBefore: Set<string>): Promise<ChangeCheck> {
-    const out = await this.git.ok(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
-    const linked = new Set(this.links);
-    const changed = parsePorcelainZ(out).filter((p) => !linked.has(normalise(p).replace(/\/$/, '')));
-    for (const p of await this.ignoredFiles()) if (!ignoredBefore.has(p)) changed.push(p);
+    const st = await this.status();
+    const changed = [...st.changed];
+    const untracked = [...st.untracked];
+    for (const p of st.ignored) {
+      if (!ignoredBefore.has(p)) {
+        changed.push(p);
+        untracked.push(p);
+      }
+    }
     const allowed = new Set(editable.map(normalise));
     const forbidden = changed.filter((p) => !allowed.has(normalise(p)));
-    return { changed, forbidden };
+    return { changed, forbidden, untracked };
   }
 
-  /** Unified diff of `paths` (from checkChanges) against HEAD, new files included (capped). */
-  async diff(paths: string[]): Promise<string> {
+  /**
+   * Unified diff of `paths` (from checkChanges) against HEAD, new files included (capped).
+   * `untracked` names the new ones among them (all of them when not given).
+   */
+  async diff(paths: string[], untracked: string[] = paths): Promise<string> {
     if (paths.length === 0) return '';
-    await this.git.ok(['add', '-A', '-f', '--', ...paths]);
-    const d = await this.git.ok(['diff', '--cached', '--no-color', '--no-ext-diff', 'HEAD']);
-    await this.git.ok(['reset', '--quiet']);
+    const fresh = paths.filter((p) => untracked.includes(p));
+    if (fresh.length) await this.git.ok(['add', '-N', '-f', '--', ...fresh]);
+    const d = await this.git.ok(['diff', '--no-color', '--no-ext-diff', 'HEAD', '--', ...paths]);
+    if (fresh.length) await this.git.ok(['reset', '--quiet', '--', ...fresh]);
     if (Buffer.byteLength(d) <= DIFF_CAP_BYTES) return d;
     return `${d.slice(0, DIFF_CAP_BYTES)}\n[autoresearch: diff truncated at ${DIFF_CAP_BYTES} bytes]\n`;
   }
@@ -77,11 +100,15 @@ export class Worktree {
     }
   }
 
-  /** Commits exactly `files` with `message`; returns the new commit. */
-  async commit(files: string[], message: string): Promise<string> {
+  /**
+   * Commits exactly `files` with `message`; returns the new commit. `untracked` names the new
+   * files among them (all of them when not given), which must be added first.
+   */
+  async commit(files: string[], message: string, untracked: string[] = files): Promise<string> {
     const id = await this.git.identityArgs();
-    await this.git.ok(['add', '-A', '--', ...files]);
-    await this.git.ok([...id, 'commit', '--quiet', '--no-verify', '--allow-empty-message', '-m', message]);
+    const fresh = files.filter((f) => untracked.includes(f));
+    if (fresh.length) await this.git.ok(['add', '-A', '--', ...fresh]);
+    await this.git.ok([...id, 'commit', '--quiet', '--no-verify', '--allow-empty-message', '-m', message, '--', ...files]);
     return this.head();
   }
 
