@@ -20,6 +20,8 @@ export interface StudyStatus {
   counts: Record<FinalStatus | 'running', number>;
   finished: number;
   runHours: number;
+  /** Per slot: experiments run there and the fraction of its active span spent running. */
+  slots: Array<{ slot: number; experiments: number; busy: number }>;
   recent: Array<Pick<Experiment, 'number' | 'status' | 'value' | 'description' | 'commit' | 'reason'>>;
 }
 
@@ -66,8 +68,23 @@ export function summarise(study: Study, all: Experiment[], live: StudyStatus['li
     counts,
     finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
     runHours: runMs / 3600_000,
+    slots: slotBusy(all),
     recent: all.slice(-recentN).map(({ number, status, value, description, commit, reason }) => ({ number, status, value, description, commit, reason })),
   };
+}
+
+/** Busy fraction per slot from the ledger: run time over the span from first run start to last end. */
+export function slotBusy(all: Experiment[]): StudyStatus['slots'] {
+  const bySlot = new Map<number, Experiment[]>();
+  for (const e of all) if (e.slot !== null && e.runMs !== null && e.endedAt !== null) bySlot.set(e.slot, [...(bySlot.get(e.slot) ?? []), e]);
+  return [...bySlot.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([slot, es]) => {
+      const start = Math.min(...es.map((e) => e.endedAt! - e.runMs!));
+      const end = Math.max(...es.map((e) => e.endedAt!));
+      const run = es.reduce((t, e) => t + e.runMs!, 0);
+      return { slot, experiments: es.length, busy: end > start ? Math.min(1, run / (end - start)) : 0 };
+    });
 }
 
 function render(s: StudyStatus): string {
@@ -75,7 +92,10 @@ function render(s: StudyStatus): string {
     `study ${s.tag} (branch ${s.branch}) — ${s.metric}, ${s.direction}${s.live ? ` — RUNNING (pid ${s.live.pid}, for ${fmtDuration(Date.now() - s.live.since)})` : ''}`,
     `baseline: ${s.baseline ? fmtValue(s.baseline.value) : '-'}   best: ${s.best ? `${fmtValue(s.best.value)} (#${s.best.number} ${s.best.commit.slice(0, 7)} ${s.best.description})` : '-'}` +
       (s.improvement !== null ? `   change: ${s.improvement >= 0 ? '+' : ''}${s.improvement.toFixed(6)}` : ''),
-    `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.running ? `, ${s.counts.running} running/interrupted` : ''}; ${s.runHours.toFixed(2)} h of runs`,
+    `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.conflict ? `, ${s.counts.conflict} conflict` : ''}${s.counts.running ? `, ${s.counts.running} running/interrupted` : ''}; ${s.runHours.toFixed(2)} h of runs`,
+    ...(s.slots.length > 1 || (s.slots[0] && s.slots[0].experiments > 1)
+      ? [`slots: ${s.slots.map((x) => `#${x.slot} ${x.experiments} runs, busy ${(x.busy * 100).toFixed(0)}%`).join('; ')} (busy = run time over the span of its runs, across sessions)`]
+      : []),
     '',
     ...s.recent.map((e) => `  #${String(e.number).padStart(3)} ${e.status.padEnd(8)} ${fmtValue(e.value).padStart(10)}  ${e.description}${e.status === 'crash' || e.status === 'rejected' || e.status === 'timeout' ? `  (${e.reason.slice(0, 100)})` : ''}`),
   ];
