@@ -128,6 +128,24 @@ describe('the CLI on bad input: one clear line, no stack trace', () => {
     assert.match(cli(['run', empty]).stderr, /not a git repository/);
   });
 
+  it('says what to set for an LLM agent before the baseline runs', () => {
+    const dir = makeLandscapeRepo();
+    const env = { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', ANTHROPIC_BASE_URL: '', OPENAI_BASE_URL: '' };
+    const noKey = cli(['run', dir, '-n', '1', '--agent', 'anthropic'], { env });
+    assert.equal(noKey.code, 1);
+    assert.match(noKey.stderr, /ANTHROPIC_API_KEY/);
+    assert.equal(noKey.stderr.trim().split('\n').length, 1, noKey.stderr);
+    const unreachable = cli(['run', dir, '-n', '1', '--agent', 'openai', '--model', 'm'], {
+      env: { ...env, OPENAI_API_KEY: 'sk-test-secret', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' },
+    });
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /127\.0\.0\.1:9/);
+    assert.doesNotMatch(unreachable.stderr, /sk-test-secret/);
+    const unknown = cli(['run', dir, '-n', '1', '--agent', 'gpt-pilot'], { env });
+    assert.match(unknown.stderr, /unknown proposer kind "gpt-pilot"/);
+    assert.equal(cli(['results', dir]).code, 1, 'no study was started: nothing ran');
+  });
+
   it('rejects bad flag values', () => {
     const r = cli(['run', '.', '--max-experiments', 'many']);
     assert.equal(r.code, 1);
