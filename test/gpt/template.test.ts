@@ -1,0 +1,78 @@
+/**
+ * The gpt template on a machine without a GPU or PyTorch: its Python files compile, prepare.py's
+ * CPU parts pass their unit tests (test/gpt/test_prepare.py: readers, downloader against a local
+ * HTTP server, tokenizer, packing), its knobs are visible to the search proposer, and
+ * `init --template gpt` lays the workspace out.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findConstants } from '../../src/proposer/search/constants.js';
+import { candidateMoves, stringAlternatives } from '../../src/proposer/search/moves.js';
+import { cli } from '../../src/test-support/cli.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TEMPLATE = join(ROOT, 'templates', 'gpt');
+const python = (args: string[], opts: { cwd?: string } = {}) =>
+  spawnSync('python3', args, { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+
+describe('templates/gpt', () => {
+  it('its Python files compile', () => {
+    const files = readdirSync(TEMPLATE).filter((f) => f.endsWith('.py')).map((f) => join(TEMPLATE, f));
+    assert.deepEqual(files.map((f) => f.split('/').pop()).sort(), ['prepare.py', 'train.py']);
+    const out = mkdtempSync(join(tmpdir(), 'ar-pyc-'));
+    const code = 'import os, py_compile, sys\nfor f in sys.argv[2:]: py_compile.compile(f, cfile=os.path.join(sys.argv[1], os.path.basename(f) + "c"), doraise=True)';
+    const r = python(['-c', code, out, ...files]);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it("prepare.py's CPU parts pass their Python tests", () => {
+    const r = python(['-m', 'unittest', 'discover', '-s', 'test/gpt', '-p', 'test_*.py']);
+    assert.equal(r.status, 0, r.stderr.slice(-4000));
+    assert.match(r.stderr, /^OK/m);
+  });
+
+  it('template.json describes the workload', () => {
+    const t = JSON.parse(readFileSync(join(TEMPLATE, 'template.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(t, {
+      command: 'uv run train.py',
+      metric: 'val_bpb',
+      direction: 'minimize',
+      editable: ['train.py'],
+      protected: ['prepare.py', 'pyproject.toml'],
+      timeoutS: 600,
+    });
+  });
+
+  it('the knobs of train.py are plain literals the search can move', () => {
+    const source = readFileSync(join(TEMPLATE, 'train.py'), 'utf8');
+    const constants = findConstants(source, 'python');
+    const byName = new Map(constants.map((c) => [c.name, c]));
+    for (const name of ['DEPTH', 'ASPECT_RATIO', 'MATRIX_LR', 'EMBEDDING_LR', 'WEIGHT_DECAY', 'WARMDOWN_RATIO', 'TOTAL_BATCH_SIZE', 'DEVICE_BATCH_SIZE']) {
+      const c = byName.get(name);
+      assert.ok(c, `${name} is a knob`);
+      assert.ok(candidateMoves(c).length > 0, `${name} can be moved`);
+    }
+    assert.deepEqual(stringAlternatives(byName.get('WINDOW_PATTERN')!), ['SL', 'SSSL']);
+    assert.deepEqual(stringAlternatives(byName.get('ATTENTION')!), ['flash', 'flex']);
+    assert.equal(byName.get('TOTAL_BATCH_SIZE')!.value, 2 ** 19);
+    // prepare.py holds the fixed constants, not train.py
+    assert.equal(byName.has('TIME_BUDGET'), false);
+    assert.equal(byName.has('MAX_SEQ_LEN'), false);
+  });
+
+  it('init --template gpt copies the workload and writes its config', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ar-gpt-')), 'ws');
+    const r = cli(['init', dir, '--template', 'gpt', '--tag', 'gpu1']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const f of ['prepare.py', 'train.py', 'program.md', 'pyproject.toml', 'autoresearch.toml']) assert.ok(existsSync(join(dir, f)), f);
+    assert.equal(existsSync(join(dir, 'template.json')), false);
+    const toml = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
+    assert.match(toml, /command = "uv run train.py"/);
+    assert.match(toml, /protected = \[ "prepare.py", "pyproject.toml" \]/);
+  });
+});
