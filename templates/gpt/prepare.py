@@ -34,6 +34,7 @@ import json
 import lzma
 import math
 import os
+import socket
 import sys
 import time
 import urllib.error
@@ -275,7 +276,10 @@ def _named_source(name, num_shards=None):
     def fetch():
         for url, dest in train + val:
             if not os.path.exists(dest):
-                download(url, dest)
+                try:
+                    download(url, dest)
+                except RuntimeError as e:
+                    raise SystemExit(str(e)) from None
 
     signature = name if n is None else f"{name}:{n}"
     source = Source(name, desc, [d for _, d in train], [d for _, d in val], download=fetch, signature=signature)
@@ -352,13 +356,15 @@ def download(url, dest, attempts=6, backoff=2.0, timeout=60, chunk_size=1 << 20,
             last_error = f"HTTP {e.code}"
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
             last_error = str(getattr(e, "reason", None) or e)
+            if isinstance(getattr(e, "reason", None), socket.gaierror) and attempt >= 2:
+                break                              # the host name does not resolve: offline
         if attempt < attempts:
             wait = backoff * 2 ** (attempt - 1)
             if not quiet:
                 print(f"  {os.path.basename(dest)}: attempt {attempt}/{attempts} failed ({last_error}); retrying in {wait:.0f}s")
             time.sleep(wait)
     raise RuntimeError(
-        f"download of {url} failed after {attempts} attempts ({last_error}). Offline? "
+        f"download of {url} failed after {attempt} attempts ({last_error}). Offline? "
         "Set AUTORESEARCH_DATA to a local file or folder of documents instead."
     )
 
@@ -698,7 +704,7 @@ def _write_tokens(docs, tokenizer, path_for, limit=None, label=""):
     return files, total
 
 
-def prepare_data(source=None, quiet=False):
+def prepare_data(source=None):
     """Makes sure the tokenizer and the token files of `source` exist (downloading and
     tokenizing on first use). Returns the data folder. Safe to call from several runs at once."""
     source = source or resolve_source()
