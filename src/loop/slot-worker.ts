@@ -212,15 +212,19 @@ function decide(
  * diff applied (three-way when the base moved) and committed. Records the new parent/commit.
  */
 async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Estimate): Promise<Placed> {
-  if (exp.commit && exp.parentCommit === onto.commit && (await ctx.workspace.resolveCommit(exp.commit))) {
-    await wt.resetHard(exp.commit);
-    return { ok: true, parent: onto.commit, commit: exp.commit };
-  }
   const known = exp.commit && (await ctx.workspace.resolveCommit(exp.commit)) ? exp.commit : null;
-  const diff = known ? await wt.diffCommits(exp.parentCommit, known) : exp.diff;
-  const zero = known ? await wt.diffCommits(exp.parentCommit, known, 0) : undefined;
+  if (known && exp.parentCommit === onto.commit) {
+    await wt.resetHard(known);
+    return { ok: true, parent: onto.commit, commit: known };
+  }
+  const zero = known ? await wt.diffCommits(exp.parentCommit, known, 0) : null;
   await wt.resetHard(onto.commit);
-  const problem = exp.parentCommit === onto.commit ? await wt.applyDiff(diff) : await wt.applyDiff3(diff, zero);
+  const problem =
+    exp.parentCommit === onto.commit
+      ? await wt.applyDiff(exp.diff)
+      : zero !== null
+        ? await wt.applyDiff3(zero, () => wt.diffCommits(exp.parentCommit, known!))
+        : await wt.applyDiff3(exp.diff, async () => exp.diff);
   if (problem) {
     await wt.resetHard(onto.commit);
     return { ok: false, status: 'conflict', reason: `could not re-apply it onto the best #${onto.number}: ${problem}` };

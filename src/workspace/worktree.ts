@@ -120,28 +120,23 @@ export class Worktree {
   }
 
   /**
-   * Applies a change made on an older commit onto this one. Tries, in order: the diff exactly;
-   * `zeroContext` (the same change as a diff without context lines, `git diff -U0`), which lets
-   * a change go in next to lines another change edited — the removed lines must still match
-   * exactly, so a change to the same line is a conflict; and a three-way merge of the diff.
-   * Returns null when it applied, else git's message (the files are left for `resetHard`).
+   * Applies a change made on an older commit onto this one. `zeroContext` is the change as a
+   * diff without context lines (`git diff -U0`): applied first, it lets a change go in next to
+   * lines another change edited, while the removed lines must still match exactly (a change to
+   * the same line fails). Then `diff()` (a normal diff, fetched only if needed) is tried with a
+   * three-way merge. Returns null when it applied, else git's message (leaving the worktree for
+   * `resetHard`). Plain `git apply` is all-or-nothing, so a failed attempt changes no file.
    */
-  async applyDiff3(diff: string, zeroContext?: string): Promise<string | null> {
-    if (!diff.trim()) return 'empty change';
-    const attempts: Array<[string[], string]> = [[['apply'], diff]];
-    if (zeroContext?.trim()) attempts.push([['apply', '--unidiff-zero'], zeroContext]);
-    attempts.push([['apply', '--3way'], diff]);
-    let message = 'git apply failed';
-    for (const [args, input] of attempts) {
-      const r = await this.git.run([...args, '--whitespace=nowarn', '-'], { input });
-      if (r.code === 0) {
-        await this.git.run(['reset', '--quiet']); // --3way stages; leave the index as HEAD
-        return null;
-      }
-      message = (r.stderr.trim() || message).split('\n').slice(0, 3).join(' ');
-      await this.git.run(['reset', '--quiet', '--hard']);
+  async applyDiff3(zeroContext: string, diff: () => Promise<string>): Promise<string | null> {
+    if (!zeroContext.trim()) return 'empty change';
+    const zero = await this.git.run(['apply', '--unidiff-zero', '--whitespace=nowarn', '-'], { input: zeroContext });
+    if (zero.code === 0) return null;
+    const r = await this.git.run(['apply', '--3way', '--whitespace=nowarn', '-'], { input: await diff() });
+    if (r.code === 0) {
+      await this.git.run(['reset', '--quiet']); // --3way stages; leave the index as HEAD
+      return null;
     }
-    return message;
+    return (r.stderr.trim() || zero.stderr.trim() || 'git apply failed').split('\n').slice(0, 3).join(' ');
   }
 
   /** Replaces HEAD with a commit of the same parent holding HEAD's change plus `files` edits. */
