@@ -16,9 +16,22 @@ import { runTestStudy } from '../src/test-support/study-harness.js';
 
 const TEMPLATE = new URL('../templates/landscape/', import.meta.url).pathname;
 
-function workspace(runS: number, slots: number, prefetch: number): string {
+/** The landscape's knobs set to its optimum: every proposal is worse, so nothing is kept. */
+const AT_OPTIMUM = `import { evaluate } from './prepare.mjs';
+const LR = 0.04; // learning rate
+const WIDTH = 256; // model width (a power of two)
+const DEPTH = 6; // number of layers
+const WARMUP_RATIO = 0.05; // fraction of the budget spent warming up
+const WEIGHT_DECAY = 0.1; // weight decay
+const USE_BIAS = false; // biases in the linear layers
+const ACTIVATION = 'relu2'; // MLP non-linearity: "relu" | "gelu" | "relu2"
+await evaluate({ LR, WIDTH, DEPTH, WARMUP_RATIO, WEIGHT_DECAY, USE_BIAS, ACTIVATION });
+`;
+
+function workspace(runS: number, slots: number, prefetch: number, atOptimum = false): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-bench-slots-'));
   cpSync(TEMPLATE, dir, { recursive: true });
+  if (atOptimum) writeFileSync(join(dir, 'train.mjs'), AT_OPTIMUM);
   writeFileSync(
     join(dir, 'autoresearch.toml'),
     `[study]\ntag = "bench"\n[run]\ncommand = "node train.mjs"\ntimeout_s = 120\nenv = { LANDSCAPE_SLEEP_S = "${runS}" }\n` +
@@ -44,13 +57,14 @@ function slowProposer(ms: number): Proposer {
   };
 }
 
-async function study(runS: number, slots: number, prefetch: number, n: number, agentMs: number) {
+async function study(runS: number, slots: number, prefetch: number, n: number, agentMs: number, atOptimum = false) {
   const events: StudyEvent[] = [];
-  const r = await runTestStudy(workspace(runS, slots, prefetch), { maxExperiments: n }, { proposer: slowProposer(agentMs), onEvent: (e) => events.push(e) });
+  const r = await runTestStudy(workspace(runS, slots, prefetch, atOptimum), { maxExperiments: n }, { proposer: slowProposer(agentMs), onEvent: (e) => events.push(e) });
   await r.ledger.close();
   const firstStart = events.find((e) => e.type === 'experiment-started' && !e.baseline)!.t;
-  const end = r.outcome.t;
-  return { outcome: r.outcome, perHour: (r.outcome.finished / ((end - firstStart) / 1000)) * 3600 };
+  const hours = (r.outcome.t - firstStart) / 3600_000;
+  const runs = events.filter((e) => e.type === 'run-started' && e.t >= firstStart).length;
+  return { outcome: r.outcome, perHour: r.outcome.finished / hours, runsPerHour: runs / hours, kept: r.outcome.kept };
 }
 
 const machine = `${cpus().length} x ${cpus()[0]?.model}, node ${process.version}`;
@@ -64,9 +78,12 @@ console.log(`busy fraction, 1 slot, runs of ${RUN_S} s, agent ${RUN_S * 0.2} s p
 console.log(`  sequential (prefetch 0): ${f(seq).toFixed(3)}   ${seq.perHour.toFixed(0)} experiments/hour`);
 console.log(`  pipelined  (prefetch 1): ${f(pipe).toFixed(3)}   ${pipe.perHour.toFixed(0)} experiments/hour`);
 
-const one = await study(RUN_S, 1, 1, 6, 0);
-const eight = await study(RUN_S, 8, 1, 48, 0);
-console.log(`throughput, runs of ${RUN_S} s (sleep-bound), search proposer:`);
-console.log(`  1 slot : ${one.perHour.toFixed(0)} experiments/hour (${one.outcome.finished} experiments)`);
-console.log(`  8 slots: ${eight.perHour.toFixed(0)} experiments/hour (${eight.outcome.finished} experiments, busy ${eight.outcome.busy.map((b) => b.fraction.toFixed(2)).join(' ')})`);
-console.log(`  ratio  : ${(eight.perHour / one.perHour).toFixed(2)}x`);
+for (const atOptimum of [true, false]) {
+  const one = await study(RUN_S, 1, 1, 6, 0, atOptimum);
+  const eight = await study(RUN_S, 8, 1, 48, 0, atOptimum);
+  console.log(`throughput, runs of ${RUN_S} s (sleep-bound), search proposer, ${atOptimum ? 'starting at the optimum (nothing to keep: pure scheduling)' : 'starting far from the optimum (many keeps: stale experiments are re-run)'}:`);
+  for (const [name, o] of [['1 slot ', one], ['8 slots', eight]] as const) {
+    console.log(`  ${name}: ${o.perHour.toFixed(0)} experiments/hour, ${o.runsPerHour.toFixed(0)} runs/hour (${o.outcome.finished} experiments, ${o.kept} kept, busy ${o.outcome.busy.map((b) => b.fraction.toFixed(2)).join(' ')})`);
+  }
+  console.log(`  ratio  : ${(eight.perHour / one.perHour).toFixed(2)}x experiments/hour, ${(eight.runsPerHour / one.runsPerHour).toFixed(2)}x runs/hour`);
+}
