@@ -14,7 +14,7 @@ import { CONFIG_FILE, defaultTag } from '../../config/load.js';
 import { Git } from '../../workspace/git.js';
 import { UserError } from '../common.js';
 import { renderConfigToml, type InitAnswers } from '../../config/render.js';
-import { detectOriginalLayout } from '../../config/detect.js';
+import { detectOriginalLayout, onPath } from '../../config/detect.js';
 import { TEMPLATES_DIR, templateNames } from '../../templates.js';
 
 interface InitFlags {
@@ -83,8 +83,12 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   } else {
     const preset = JSON.parse(readFileSync(join(templateDir, 'template.json'), 'utf8')) as Omit<InitAnswers, 'tag'>;
     answers = { ...preset, tag: flags.tag ?? defaultTag() };
+    if (/^uv run /.test(answers.command) && !onPath('uv', process.env.PATH ?? '')) {
+      answers = { ...answers, command: answers.command.replace(/^uv run /, 'python3 ') };
+      process.stdout.write(`uv is not installed: using "${answers.command}" (edit [run].command to change)\n`);
+    }
     for (const name of readdirSync(templateDir)) {
-      if (name === 'template.json' || name.endsWith('.test.ts')) continue;
+      if (name === 'template.json' || name === '__pycache__' || name.endsWith('.test.ts')) continue;
       if (existsSync(join(root, name)) && !flags.force) throw new UserError(`${join(root, name)} already exists; use --force to overwrite it`);
       cpSync(join(templateDir, name), join(root, name), { recursive: true });
       written.push(name);
