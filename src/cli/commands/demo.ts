@@ -34,7 +34,7 @@ export function registerDemo(program: Command): void {
     .option('--time-budget <s>', 'training seconds per run', numberFlag('--time-budget'), 15)
     .option('--data <path>', 'text to train on: a .txt/.jsonl/.jsonl.gz file or a directory (default: built-in)')
     .option('--dir <dir>', 'workspace directory (default: a new temporary directory; an existing demo resumes)')
-    .option('--proposer <kind>', 'proposer (default: search, the offline one; an LLM when configured)')
+    .option('--proposer <kind>', 'proposer (default: anthropic or openai when ANTHROPIC_API_KEY / OPENAI_API_KEY is set, else the offline search)')
     .option('--model <name>', 'model for LLM proposers')
     .option('--json', 'print one JSON event per line')
     .action(async (flags: DemoFlags) => {
@@ -45,7 +45,7 @@ export function registerDemo(program: Command): void {
 async function demo(flags: DemoFlags): Promise<number> {
   const dir = resolve(flags.dir ?? mkdtempSync(join(tmpdir(), 'autoresearch-demo-')));
   if (!existsSync(join(dir, 'autoresearch.toml'))) await createTinyWorkspace(dir, flags);
-  const loaded = loadConfig(dir, { proposer: flags.proposer, model: flags.model });
+  const loaded = loadConfig(dir, { proposer: flags.proposer ?? proposerFromEnv(), model: flags.model });
   if (!loaded.ok) throw new UserError(loaded.message);
   const config = loaded.config;
   const out = process.stdout;
@@ -73,6 +73,13 @@ async function demo(flags: DemoFlags): Promise<number> {
     await ledger.close();
   }
   return exitCode;
+}
+
+/** The demo uses an LLM agent when a key is set (Anthropic first), else the offline search. */
+function proposerFromEnv(): string | undefined {
+  if (process.env.ANTHROPIC_API_KEY) return 'anthropic';
+  if (process.env.OPENAI_API_KEY) return 'openai';
+  return undefined;
 }
 
 async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void> {
