@@ -5,7 +5,7 @@
  *  2. throughput with 8 CPU slots vs 1 on sleep-bound landscape runs.
  * Real loop: git worktrees, SQLite ledger, child processes. Run: npm run bench:slots
  */
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -16,22 +16,25 @@ import { runTestStudy } from '../src/test-support/study-harness.js';
 
 const TEMPLATE = new URL('../templates/landscape/', import.meta.url).pathname;
 
-/** The landscape's knobs set to its optimum: every proposal is worse, so nothing is kept. */
-const AT_OPTIMUM = `import { evaluate } from './prepare.mjs';
-const LR = 0.04; // learning rate
-const WIDTH = 256; // model width (a power of two)
-const DEPTH = 6; // number of layers
-const WARMUP_RATIO = 0.05; // fraction of the budget spent warming up
-const WEIGHT_DECAY = 0.1; // weight decay
-const USE_BIAS = false; // biases in the linear layers
-const ACTIVATION = 'relu2'; // MLP non-linearity: "relu" | "gelu" | "relu2"
-await evaluate({ LR, WIDTH, DEPTH, WARMUP_RATIO, WEIGHT_DECAY, USE_BIAS, ACTIVATION });
-`;
+/**
+ * A proposer that never runs out: each proposal adds a unique unused constant, so the metric
+ * does not change and nothing is kept (no stale experiments): pure scheduling throughput.
+ */
+function trialProposer(): Proposer {
+  return {
+    name: 'trial',
+    propose: async (ctx) => {
+      const f = join(ctx.worktree, 'train.mjs');
+      const src = readFileSync(f, 'utf8');
+      writeFileSync(f, src.replace(/^const TRIAL = \d+;.*\n/m, '').replace('// ---- Run', `const TRIAL = ${ctx.number}; // unused\n\n// ---- Run`));
+      return { kind: 'ok', description: `trial ${ctx.number}` };
+    },
+  };
+}
 
-function workspace(runS: number, slots: number, prefetch: number, atOptimum = false): string {
+function workspace(runS: number, slots: number, prefetch: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'ar-bench-slots-'));
   cpSync(TEMPLATE, dir, { recursive: true });
-  if (atOptimum) writeFileSync(join(dir, 'train.mjs'), AT_OPTIMUM);
   writeFileSync(
     join(dir, 'autoresearch.toml'),
     `[study]\ntag = "bench"\n[run]\ncommand = "node train.mjs"\ntimeout_s = 120\nenv = { LANDSCAPE_SLEEP_S = "${runS}" }\n` +
@@ -57,33 +60,41 @@ function slowProposer(ms: number): Proposer {
   };
 }
 
-async function study(runS: number, slots: number, prefetch: number, n: number, agentMs: number, atOptimum = false) {
+async function study(runS: number, slots: number, prefetch: number, n: number, proposer: Proposer) {
   const events: StudyEvent[] = [];
-  const r = await runTestStudy(workspace(runS, slots, prefetch, atOptimum), { maxExperiments: n }, { proposer: slowProposer(agentMs), onEvent: (e) => events.push(e) });
+  const r = await runTestStudy(workspace(runS, slots, prefetch), { maxExperiments: n }, { proposer, onEvent: (e) => events.push(e) });
   await r.ledger.close();
   const firstStart = events.find((e) => e.type === 'experiment-started' && !e.baseline)!.t;
   const hours = (r.outcome.t - firstStart) / 3600_000;
   const runs = events.filter((e) => e.type === 'run-started' && e.t >= firstStart).length;
-  return { outcome: r.outcome, perHour: r.outcome.finished / hours, runsPerHour: runs / hours, kept: r.outcome.kept };
+  // the slot's idle time between the end of one run and the start of the next
+  const gaps: number[] = [];
+  const lastEnd = new Map<number, number>();
+  for (const e of events) {
+    if (e.type === 'run-started' && lastEnd.has(e.slot)) gaps.push(e.t - lastEnd.get(e.slot)!);
+    if (e.type === 'experiment-finished' && e.slot !== null) lastEnd.set(e.slot, e.t);
+    if (e.type === 'confirm' || e.type === 'rebase') lastEnd.set(e.slot, e.t);
+  }
+  gaps.sort((a, b) => a - b);
+  const gapMs = gaps.length ? gaps[Math.floor(gaps.length / 2)]! : 0;
+  return { outcome: r.outcome, perHour: r.outcome.finished / hours, runsPerHour: runs / hours, kept: r.outcome.kept, gapMs };
 }
 
 const machine = `${cpus().length} x ${cpus()[0]?.model}, node ${process.version}`;
 console.log(`machine: ${machine}`);
 
 const RUN_S = Number(process.env.BENCH_RUN_S ?? 3);
-const seq = await study(RUN_S, 1, 0, 10, RUN_S * 200);
-const pipe = await study(RUN_S, 1, 1, 10, RUN_S * 200);
+const seq = await study(RUN_S, 1, 0, 10, slowProposer(RUN_S * 200));
+const pipe = await study(RUN_S, 1, 1, 10, slowProposer(RUN_S * 200));
 const f = (o: typeof seq) => o.outcome.busy[0]!.fraction;
-console.log(`busy fraction, 1 slot, runs of ${RUN_S} s, agent ${RUN_S * 0.2} s per proposal:`);
-console.log(`  sequential (prefetch 0): ${f(seq).toFixed(3)}   ${seq.perHour.toFixed(0)} experiments/hour`);
-console.log(`  pipelined  (prefetch 1): ${f(pipe).toFixed(3)}   ${pipe.perHour.toFixed(0)} experiments/hour`);
+console.log(`busy fraction, 1 slot, landscape runs of ${RUN_S} s, search proposer slowed to ${RUN_S * 0.2} s per proposal (20%):`);
+console.log(`  sequential (prefetch 0): ${f(seq).toFixed(3)}   ${seq.perHour.toFixed(0)} experiments/hour, median gap between runs ${seq.gapMs} ms`);
+console.log(`  pipelined  (prefetch 1): ${f(pipe).toFixed(3)}   ${pipe.perHour.toFixed(0)} experiments/hour, median gap between runs ${pipe.gapMs} ms (${pipe.outcome.kept} kept: a keep makes the prepared change stale, re-applied before it runs)`);
 
-for (const atOptimum of [true, false]) {
-  const one = await study(RUN_S, 1, 1, 6, 0, atOptimum);
-  const eight = await study(RUN_S, 8, 1, 48, 0, atOptimum);
-  console.log(`throughput, runs of ${RUN_S} s (sleep-bound), search proposer, ${atOptimum ? 'starting at the optimum (nothing to keep: pure scheduling)' : 'starting far from the optimum (many keeps: stale experiments are re-run)'}:`);
-  for (const [name, o] of [['1 slot ', one], ['8 slots', eight]] as const) {
-    console.log(`  ${name}: ${o.perHour.toFixed(0)} experiments/hour, ${o.runsPerHour.toFixed(0)} runs/hour (${o.outcome.finished} experiments, ${o.kept} kept, busy ${o.outcome.busy.map((b) => b.fraction.toFixed(2)).join(' ')})`);
-  }
-  console.log(`  ratio  : ${(eight.perHour / one.perHour).toFixed(2)}x experiments/hour, ${(eight.runsPerHour / one.runsPerHour).toFixed(2)}x runs/hour`);
+const one = await study(RUN_S, 1, 1, 8, trialProposer());
+const eight = await study(RUN_S, 8, 1, 64, trialProposer());
+console.log(`throughput, sleep-bound landscape runs of ${RUN_S} s, a proposer that never runs out (nothing kept):`);
+for (const [name, o] of [['1 slot ', one], ['8 slots', eight]] as const) {
+  console.log(`  ${name}: ${o.perHour.toFixed(0)} experiments/hour (${o.outcome.finished} experiments, busy ${o.outcome.busy.map((b) => b.fraction.toFixed(2)).join(' ')}, median gap ${o.gapMs} ms)`);
 }
+console.log(`  ratio  : ${(eight.perHour / one.perHour).toFixed(2)}x`);

@@ -212,12 +212,11 @@ function decide(
  * diff applied (three-way when the base moved) and committed. Records the new parent/commit.
  */
 async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Estimate): Promise<Placed> {
-  const known = exp.commit && (await ctx.workspace.resolveCommit(exp.commit)) ? exp.commit : null;
-  if (known && exp.parentCommit === onto.commit) {
-    await wt.resetHard(known);
-    return { ok: true, parent: onto.commit, commit: known };
+  if (exp.commit && exp.parentCommit === onto.commit && (await wt.tryResetHard(exp.commit))) {
+    return { ok: true, parent: onto.commit, commit: exp.commit };
   }
-  const zero = known ? await wt.diffCommits(exp.parentCommit, known, 0) : null;
+  const zero = exp.commit ? await wt.tryDiffCommits(exp.parentCommit, exp.commit, 0) : null;
+  const known = zero !== null ? exp.commit : null;
   await wt.resetHard(onto.commit);
   const problem =
     exp.parentCommit === onto.commit

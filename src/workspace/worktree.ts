@@ -37,6 +37,18 @@ export class Worktree {
   /** Moves the branch and the files to `commit`, dropping every uncommitted change. */
   async resetHard(commit: string): Promise<void> {
     await this.git.ok(['reset', '--hard', '--quiet', commit]);
+    await this.clean();
+  }
+
+  /** `resetHard`, returning false (instead of throwing) when `commit` does not exist. */
+  async tryResetHard(commit: string): Promise<boolean> {
+    if ((await this.git.run(['reset', '--hard', '--quiet', commit])).code !== 0) return false;
+    await this.clean();
+    return true;
+  }
+
+  /** Removes untracked files (what a run or a proposer left), keeping ignored ones and links. */
+  private async clean(): Promise<void> {
     await this.git.ok(['clean', '-fdq', ...this.links.flatMap((l) => ['-e', `/${l}`])]);
   }
 
@@ -145,6 +157,12 @@ export class Worktree {
     await this.git.ok(['add', '-A', '--', ...files]);
     await this.git.ok([...id, 'commit', '--quiet', '--no-verify', '--allow-empty-message', '--amend', '-m', message]);
     return this.head();
+  }
+
+  /** `diffCommits`, or null when either commit does not exist (e.g. garbage-collected). */
+  async tryDiffCommits(from: string, to: string, context = 3): Promise<string | null> {
+    const r = await this.git.run(['diff', '--no-color', '--no-ext-diff', `-U${context}`, from, to]);
+    return r.code === 0 ? r.stdout : null;
   }
 
   /** Unified diff between two commits (capped like `diff`); `context` lines around changes. */
