@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { findConstants } from '../../src/proposer/search/constants.js';
 import { candidateMoves, stringAlternatives } from '../../src/proposer/search/moves.js';
 import { cli } from '../../src/test-support/cli.js';
+import { onPath } from '../../src/config/detect.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TEMPLATE = join(ROOT, 'templates', 'gpt');
@@ -72,7 +73,12 @@ describe('templates/gpt', () => {
     for (const f of ['prepare.py', 'train.py', 'program.md', 'pyproject.toml', 'autoresearch.toml']) assert.ok(existsSync(join(dir, f)), f);
     assert.equal(existsSync(join(dir, 'template.json')), false);
     const toml = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
-    assert.match(toml, /command = "uv run train.py"/);
+    // uv run train.py where uv is installed; python3 train.py (and a note) where it is not
+    if (onPath('uv', process.env.PATH ?? '')) assert.match(toml, /command = "uv run train.py"/);
+    else {
+      assert.match(toml, /command = "python3 train.py"/);
+      assert.match(r.stdout, /uv is not installed: using "python3 train.py"/);
+    }
     assert.match(toml, /protected = \[ "prepare.py", "pyproject.toml" \]/);
   });
 });
