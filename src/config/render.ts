@@ -11,6 +11,8 @@ export interface InitAnswers {
   timeoutS: number;
   timeBudgetS?: number;
   env?: Record<string, string>;
+  /** Metric shown as memory_gb in results.tsv (default peak_vram_mb). */
+  memoryMetric?: string;
   /** [slots] settings, e.g. {gpus: "none"} for a CPU workload. */
   slots?: { count?: 'auto' | number; gpus?: 'auto' | 'none' | number[] };
 }
@@ -51,6 +53,7 @@ export function renderConfigToml(a: InitAnswers): string {
           '',
         ]
       : []),
+    ...(a.memoryMetric ? ['[results]', `memory_metric = ${v(a.memoryMetric)}   # shown as memory_gb in results.tsv`, ''] : []),
     '[judge]',
     'kind = "noise"                  # noise: gains must clear the measured noise; greedy: the original rule',
     'noise_runs = 3                  # baseline runs (different seeds) that measure the noise floor',

@@ -59,7 +59,7 @@ async function demo(flags: DemoFlags): Promise<number> {
     const all = await ledger.listExperiments(study.id);
     const plot = join(dir, 'progress.png');
     await writeProgressChart(plot, { experiments: all, metric: study.metric, direction: study.direction, title: study.branch });
-    out.write(`\nresults.tsv:\n${formatResultsTsv(all, { metric: study.metric, memoryMetric: 'peak_memory_mb' })}\n`);
+    out.write(`\nresults.tsv:\n${formatResultsTsv(all, { metric: study.metric, memoryMetric: config.results.memory_metric, memoryScale: config.results.memory_scale })}\n`);
     const kept = all.filter((e) => e.status === 'keep' && !e.baseline);
     if (study.bestCommit && kept.length) {
       const git = new Git(dir);
@@ -106,6 +106,7 @@ async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void>
     timeBudgetS: flags.timeBudget,
     env,
     slots: { count: 1, gpus: 'none' },
+    memoryMetric: 'peak_memory_mb',
   };
   writeFileSync(join(dir, 'autoresearch.toml'), demoJudge(renderConfigToml(answers)));
   const git = new Git(dir);

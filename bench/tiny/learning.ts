@@ -1,0 +1,36 @@
+// Does the tiny template learn? Runs templates/tiny/train.ts (default knobs, default 60 s budget)
+// a few times and the count-based baselines on the same data, and prints them side by side.
+// Not a test: a benchmark to read.
+//
+//   node --import tsx bench/tiny/learning.ts [--runs 3] [--gutenberg]
+//
+// --gutenberg trains on ../shared/data/gutenberg/sample-train.jsonl.gz and evaluates on
+// sample-val.jsonl.gz; without it the built-in synthetic data is used (or AUTORESEARCH_DATA).
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+
+const root = new URL('../..', import.meta.url).pathname;
+const argv = process.argv.slice(2);
+const runs = Number(argv[argv.indexOf('--runs') + 1] ?? 3) || 3;
+const env: NodeJS.ProcessEnv = { ...process.env };
+if (argv.includes('--gutenberg')) {
+  const g = new URL('../../../shared/data/gutenberg/', import.meta.url).pathname;
+  env.AUTORESEARCH_DATA = `${g}sample-train.jsonl.gz`;
+  env.AUTORESEARCH_VAL_DATA = `${g}sample-val.jsonl.gz`;
+}
+
+const base = spawnSync(process.execPath, ['--import', 'tsx', 'bench/tiny/baselines.ts'], { cwd: root, env, encoding: 'utf8' });
+if (base.status !== 0) throw new Error(base.stderr);
+process.stdout.write(base.stdout);
+
+const results: number[] = [];
+for (let i = 1; i <= runs; i++) {
+  const load = loadavg()[0]!.toFixed(2);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'templates/tiny/train.ts'], { cwd: root, env, encoding: 'utf8' });
+  const get = (k: string) => new RegExp(`^${k}:\\s+(\\S+)$`, 'm').exec(r.stdout)?.[1] ?? '?';
+  if (r.status !== 0) throw new Error(`train.ts failed: ${r.stdout}\n${r.stderr}`);
+  results.push(Number(get('val_bpb')));
+  console.log(`train.ts run ${i}: val_bpb ${get('val_bpb')}  steps ${get('num_steps')}  ${get('tokens_per_second')} tok/s  training ${get('training_seconds')}s  total ${get('total_seconds')}s  (load ${load})`);
+}
+const sorted = [...results].sort((a, b) => a - b);
+console.log(`train.ts val_bpb: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(4)}, min ${sorted[0]!.toFixed(4)}, max ${sorted.at(-1)!.toFixed(4)}`);
