@@ -16,6 +16,8 @@
 //   AUTORESEARCH_DATA         a .txt / .jsonl / .jsonl.gz file, or a directory of them
 //                             (.jsonl lines are objects with a "text" string)
 //   AUTORESEARCH_VAL_DATA     validation file or directory (default: the last 10% of the data)
+//   AUTORESEARCH_SEED         added to train.ts's SEED (integer; default 0): the harness changes it
+//                             between repeated runs of one commit to measure the noise
 //
 // Run it alone to see what train.ts will get:   node --import tsx prepare.ts
 
@@ -29,6 +31,7 @@ import { pathToFileURL } from 'node:url';
 // ---------------------------------------------------------------------------------------------
 
 export const TIME_BUDGET = readBudget(); // seconds of training (wall clock), not counting eval
+export const RUN_SEED = readSeed(); // from AUTORESEARCH_SEED: train.ts adds it to its SEED
 export const MAX_SEQ_LEN = 256; // longest context a model may use (train.ts picks SEQ_LEN <= this)
 export const VOCAB_SIZE = 256; // byte-level: one token per byte value
 export const EVAL_BYTES = 32_768; // size of the fixed validation set the metric is computed on
@@ -422,6 +425,17 @@ function readBudget(): number {
   const v = Number(raw);
   if (!Number.isFinite(v) || v <= 0) {
     process.stderr.write(`error: AUTORESEARCH_TIME_BUDGET must be a positive number of seconds, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+function readSeed(): number {
+  const raw = process.env.AUTORESEARCH_SEED;
+  if (raw === undefined || raw.trim() === '') return 0;
+  const v = Number(raw);
+  if (!Number.isSafeInteger(v) || v < 0) {
+    process.stderr.write(`error: AUTORESEARCH_SEED must be a non-negative integer, got "${raw}"\n`);
     process.exit(2);
   }
   return v;

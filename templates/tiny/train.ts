@@ -5,7 +5,7 @@
 //   node --import tsx train.ts        (or plain `node train.ts` on Node >= 22.18)
 
 import { pathToFileURL } from 'node:url';
-import { evaluateBpb, loadData, makeDataLoader, makeRng, MAX_SEQ_LEN, TIME_BUDGET, VOCAB_SIZE } from './prepare.ts';
+import { evaluateBpb, loadData, makeDataLoader, makeRng, MAX_SEQ_LEN, RUN_SEED, TIME_BUDGET, VOCAB_SIZE } from './prepare.ts';
 
 // ---- Hyperparameters --------------------------------------------------------------------------
 
@@ -25,7 +25,7 @@ const BETA1 = 0.9; // Adam first-moment decay
 const BETA2 = 0.99; // Adam second-moment decay
 const ADAM_EPS = 1e-8; // Adam denominator epsilon
 const GRAD_CLIP = 1.0; // clip the global gradient norm to this (0 = off)
-const SEED = 42; // parameter init and data order
+const SEED = 42; // parameter init and data order (the harness adds AUTORESEARCH_SEED to it)
 const LOG_EVERY = 5; // seconds between progress lines
 
 // ---- Model ------------------------------------------------------------------------------------
@@ -39,16 +39,18 @@ interface Scratch { q: Floats; k: Floats; v: Floats; y: Floats; dq: Floats; dk: 
 export interface Tensor { name: string; data: Floats; grad: Floats; group: 'matrix' | 'embed' | 'norm'; offset: number }
 
 /** A model for batches of cfg.batchSize x cfg.seqLen; F = Float64Array makes a float64 copy for gradient checks. */
-export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array) {
+export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array, seed = SEED) {
   const { depth: L, width: D, heads: H, seqLen: T, batchSize: B } = cfg;
   const N = B * T, M = cfg.mlpRatio * D, V = VOCAB_SIZE;
-  if (D % 4 || D % H || T % 4 || !Number.isInteger(M / 4)) throw new Error('width, seqLen and MLP width must be multiples of 4, width a multiple of heads');
+  if (D % 4 || D % H || T % 4 || !Number.isInteger(M / 4)) {
+    throw new Error('width, seqLen and MLP width must be multiples of 4, and width a multiple of heads');
+  }
   if (T > MAX_SEQ_LEN) throw new Error(`seqLen ${T} > MAX_SEQ_LEN ${MAX_SEQ_LEN}`);
 
   // Parameters: views into one flat array (and one for gradients), so the optimizer is one loop.
   const size = 2 * V * D + T * D + D + L * (2 * D + 4 * D * D + 2 * D * M);
   const params = new F(size), grads = new F(size), tensors: Tensor[] = [];
-  const rng = makeRng(SEED);
+  const rng = makeRng(seed);
   const randn = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
   const param = (name: string, n: number, group: Tensor['group'], std: number): Tensor => {
     const offset = tensors.reduce((o, t) => o + t.data.length, 0);
@@ -58,20 +60,26 @@ export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64Arr
     return t;
   };
   const wte = param('wte', V * D, 'embed', 1), wpe = param('wpe', T * D, 'embed', 1);
-  const blocks = Array.from({ length: L }, (_, l) => ({ // output projections start at zero: each block starts as the identity
-    norm1: param(`h${l}.norm1`, D, 'norm', 1), wqkv: param(`h${l}.wqkv`, D * 3 * D, 'matrix', 1 / Math.sqrt(D)), wo: param(`h${l}.wo`, D * D, 'matrix', 0),
-    norm2: param(`h${l}.norm2`, D, 'norm', 1), wfc: param(`h${l}.wfc`, D * M, 'matrix', 1 / Math.sqrt(D)), wproj: param(`h${l}.wproj`, M * D, 'matrix', 0),
+  const blocks = Array.from({ length: L }, (_, l) => ({ // output projections start at 0: each block starts as the identity
+    norm1: param(`h${l}.norm1`, D, 'norm', 1),
+    wqkv: param(`h${l}.wqkv`, D * 3 * D, 'matrix', 1 / Math.sqrt(D)),
+    wo: param(`h${l}.wo`, D * D, 'matrix', 0),
+    norm2: param(`h${l}.norm2`, D, 'norm', 1),
+    wfc: param(`h${l}.wfc`, D * M, 'matrix', 1 / Math.sqrt(D)),
+    wproj: param(`h${l}.wproj`, M * D, 'matrix', 0),
   }));
   const normf = param('normf', D, 'norm', 1), head = param('head', D * V, 'embed', 0); // zero head: the first prediction is uniform
 
   // Activations, kept for the backward pass: all allocated once, nothing is allocated per step.
   const layers = Array.from({ length: L }, () => ({
-    xIn: new F(N * D), h1: new F(N * D), rstd1: new F(N), qkv: new F(N * 3 * D), att: Array.from({ length: B * H }, () => new F(T * T)),
+    xIn: new F(N * D), h1: new F(N * D), rstd1: new F(N), qkv: new F(N * 3 * D),
+    att: Array.from({ length: B * H }, () => new F(T * T)), // softmax probabilities, one T x T per (sequence, head)
     y: new F(N * D), xMid: new F(N * D), h2: new F(N * D), rstd2: new F(N), f: new F(N * M), a: new F(N * M),
   }));
   const xOut = new F(N * D), hf = new F(N * D), rstdf = new F(N), logits = new F(N * V);
   const dx = new F(N * D), dh = new F(N * D), dy = new F(N * D), dqkv = new F(N * 3 * D), da = new F(N * M);
-  const hs = D / H, scratch: Scratch = { q: new F(T * hs), k: new F(T * hs), v: new F(T * hs), y: new F(T * hs), dq: new F(T * hs), dk: new F(T * hs), dv: new F(T * hs), dp: new F(T * T) };
+  const hs = D / H, perHead = () => new F(T * hs); // one head of one sequence: T x hs
+  const scratch: Scratch = { q: perHead(), k: perHead(), v: perHead(), y: perHead(), dq: perHead(), dk: perHead(), dv: perHead(), dp: new F(T * T) };
   let lastTokens: Int32Array = new Int32Array(N);
 
   function forward(tokens: Int32Array): Floats {
@@ -132,9 +140,9 @@ export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64Arr
 }
 
 // ---- Kernels ----------------------------------------------------------------------------------
-// Row-major matrices. The matmuls ACCUMULATE into C (C += ...), like BLAS gemm with beta = 1;
-// they work on 4x4 register tiles (every dimension a multiple of 4 except N), which runs several
-// times faster in V8 than the plain i-k-j loop.
+// Row-major matrices. The matmuls ACCUMULATE into C (C += ...), like BLAS gemm with beta = 1.
+// They work on 4x4 register tiles, ~5x faster in V8 than the plain i-k-j loop, so
+// M and K must be multiples of 4 (matmul, matmulAT), or M and N (matmulBT).
 
 /** C[M,N] += A[M,K] B[K,N] */
 export function matmul(C: Floats, A: Floats, B: Floats, M: number, K: number, N: number): void {
@@ -329,13 +337,14 @@ function main(): void {
   const t0 = performance.now();
   const data = loadData();
   const cfg: Config = { depth: DEPTH, width: N_EMBD, heads: N_HEAD, mlpRatio: MLP_RATIO, seqLen: SEQ_LEN, batchSize: BATCH_SIZE };
-  const model = createModel(cfg);
+  const model = createModel(cfg, Float32Array, SEED + RUN_SEED);
   const optimizerStep = makeOptimizer(model);
-  const nextBatch = makeDataLoader(data.train, BATCH_SIZE, SEQ_LEN, SEED);
+  const nextBatch = makeDataLoader(data.train, BATCH_SIZE, SEQ_LEN, SEED + RUN_SEED);
   const x = new Int32Array(BATCH_SIZE * SEQ_LEN), y = new Int32Array(BATCH_SIZE * SEQ_LEN);
   console.log(`data: ${data.source}, ${data.train.length} train bytes`);
   if (data.entropyRate !== null) console.log(`entropy floor: ${data.entropyRate.toFixed(4)} bits/byte`);
-  console.log(`model: ${DEPTH} blocks, width ${N_EMBD}, ${N_HEAD} heads, ${(model.numParams / 1e6).toFixed(3)}M params; batch ${BATCH_SIZE} x ${SEQ_LEN}; budget ${TIME_BUDGET}s`);
+  console.log(`model: depth ${DEPTH}, width ${N_EMBD}, ${N_HEAD} heads, ${(model.numParams / 1e6).toFixed(3)}M params`);
+  console.log(`batch ${BATCH_SIZE} x ${SEQ_LEN} bytes, time budget ${TIME_BUDGET}s`);
 
   let step = 0, trainSeconds = 0, nextLog = 0, smooth = 0;
   while (trainSeconds < TIME_BUDGET) {

@@ -1,9 +1,9 @@
 // The tiny template's data side (templates/tiny/prepare.ts): loaders for every format, clear
 // errors for bad input, the deterministic split, the synthetic default and its entropy rate.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import {
 } from '../../templates/tiny/prepare.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tiny-data-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 const file = (name: string, content: string | Uint8Array) => {
   const p = join(tmp, name);
   mkdirSync(join(p, '..'), { recursive: true });
@@ -121,7 +122,7 @@ test('the dataloader gives shifted windows, deterministically', () => {
   assert.throws(() => makeDataLoader(tokens, B, MAX_SEQ_LEN + 1, 1), /MAX_SEQ_LEN/);
 });
 
-test('scripts exit with code 2 and one line on stderr for bad data or a bad budget', () => {
+test('scripts exit with code 2 and one line on stderr for bad data, budget or seed', () => {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const prepare = new URL('../../templates/tiny/prepare.ts', import.meta.url).pathname;
   const train = new URL('../../templates/tiny/train.ts', import.meta.url).pathname;
@@ -129,6 +130,7 @@ test('scripts exit with code 2 and one line on stderr for bad data or a bad budg
     [prepare, { AUTORESEARCH_DATA: join(tmp, 'nope') }, /^error: .*nope: no such file or directory\n$/],
     [train, { AUTORESEARCH_DATA: join(tmp, 'corrupt.jsonl.gz') }, /^error: .*corrupt gzip file.*\n$/],
     [train, { AUTORESEARCH_TIME_BUDGET: 'soon' }, /^error: AUTORESEARCH_TIME_BUDGET must be a positive number/],
+    [train, { AUTORESEARCH_SEED: '-1' }, /^error: AUTORESEARCH_SEED must be a non-negative integer/],
   ];
   for (const [script, env, re] of runs) {
     const r = spawnSync(process.execPath, ['--import', tsx, script], { encoding: 'utf8', env: { ...process.env, ...env } });

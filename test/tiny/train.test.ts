@@ -1,10 +1,10 @@
 // The tiny template end to end: a short real training run of a temp copy of the template (as a
 // user's workspace would hold it: no package.json, no node_modules), its summary block, and the
 // NaN/explosion fast-fail. Also checks the knobs keep the form the search proposer edits.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,12 @@ const template = new URL('../../templates/tiny/', import.meta.url).pathname;
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** A fresh copy of the template; `edit` rewrites train.ts's source first. */
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function workspace(edit: (src: string) => string = (s) => s): string {
   const dir = mkdtempSync(join(tmpdir(), 'tiny-ws-'));
+  dirs.push(dir);
   for (const f of ['prepare.ts', 'train.ts', 'program.md']) copyFileSync(join(template, f), join(dir, f));
   writeFileSync(join(dir, 'train.ts'), edit(readFileSync(join(dir, 'train.ts'), 'utf8')));
   return dir;
