@@ -71,4 +71,19 @@ describe('the noise-aware judge in the loop', () => {
     assert.equal(all[0]!.evidence?.runs.length, 1, 'greedy runs the baseline once');
     assert.equal(all[1]!.status, 'keep');
   });
+
+  it('with vary_seed = false every run gets the study seed (paired comparisons, as in the original)', async () => {
+    const dir = makeLandscapeRepo({ train: train([1.0, 1.01, 0.99]), extraToml: '[judge]\nvary_seed = false\n' });
+    const p = scriptedProposer('scripted', async (ctx) => {
+      writeFileSync(join(ctx.worktree, 'train.mjs'), train([0.999, 0.5, 0.5]));
+      return { kind: 'ok', description: 'small gain on seed 0 only' };
+    });
+    const r = await runTestStudy(dir, { maxExperiments: 1 }, { proposer: p });
+    opened.push(r);
+    const study = (await r.ledger.getStudy('test'))!;
+    assert.deepEqual(study.noise?.runs, [1.0, 1.0, 1.0], 'the same seed three times');
+    const e = (await r.ledger.listExperiments(study.id))[1]!;
+    assert.equal(e.status, 'keep');
+    assert.deepEqual(e.evidence?.runs, [0.999]);
+  });
 });

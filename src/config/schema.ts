@@ -117,8 +117,14 @@ export const judgeSchema = z
       .describe('noise: runs of the unchanged baseline (with different seeds) that measure the noise floor.'),
     confirm_runs: z.number().int().min(0).default(2).describe('noise: extra runs for a candidate near the line.'),
     z: z.number().positive().default(2).describe('noise: standard errors a gain must clear.'),
+    vary_seed: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Repeat runs get AUTORESEARCH_SEED = seed + run index (the noise floor includes seed noise). false: every run gets the same seed, as in the original (changes are compared on the same initialisation and data order; the floor measures the rest of the noise).',
+      ),
   })
-  .default({ kind: 'noise', min_delta: 0, noise_runs: 3, confirm_runs: 2, z: 2 });
+  .default({ kind: 'noise', min_delta: 0, noise_runs: 3, confirm_runs: 2, z: 2, vary_seed: true });
 
 export const slotsSchema = z
   .strictObject({

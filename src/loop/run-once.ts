@@ -44,7 +44,7 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
   if (req.runIndex === 0) await ledger.updateExperiment(exp.id, { logPath });
   emit({ type: 'run-started', t: Date.now(), number: exp.number, slot: slot.index, run: req.runIndex, commit: req.commit, timeoutS: config.run.timeout_s, logPath });
 
-  const env = runEnv(config, { number: exp.number, worktree: worktree.path, seed: config.study.seed + req.runIndex, extra: slot.env });
+  const env = runEnv(config, { number: exp.number, worktree: worktree.path, seed: config.study.seed + (config.judge.vary_seed ? req.runIndex : 0), extra: slot.env });
   const pgidWrites: Promise<unknown>[] = [];
   const result = await runner.run(
     {

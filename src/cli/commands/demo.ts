@@ -115,7 +115,11 @@ async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void>
   await git.ok([...(await git.identityArgs()), 'commit', '--quiet', '-m', 'autoresearch demo (tiny template)']);
 }
 
-/** The demo measures the noise with 2 baseline runs and allows 1 confirmation, to stay short. */
+/**
+ * The demo keeps one seed for every run, as the original did: a change is compared with the
+ * baseline on the same initialisation and data order, and the 2 baseline runs measure what noise
+ * is left (the wall-clock budget gives a different number of steps each time). 1 confirmation.
+ */
 function demoJudge(toml: string): string {
-  return toml.replace('noise_runs = 3 ', 'noise_runs = 2 ').replace(/\[judge\]\n/, '[judge]\nconfirm_runs = 1\n');
+  return toml.replace('noise_runs = 3 ', 'noise_runs = 2 ').replace(/\[judge\]\n/, '[judge]\nconfirm_runs = 1\nvary_seed = false               # the same AUTORESEARCH_SEED for every run (paired comparisons)\n');
 }
