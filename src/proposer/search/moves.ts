@@ -47,7 +47,8 @@ export interface MoveOptions {
 }
 
 /** Name parts that mark a constant as off limits (seeds, budgets, evaluation, versions). */
-export const PROTECTED_NAME_PARTS: readonly string[] = ['SEED', 'TIME_BUDGET', 'BUDGET', 'EVAL', 'VERSION'];
+/** Names of constants that are not hyperparameters (seeds, budgets, evaluation, logging). */
+export const PROTECTED_NAME_PARTS: readonly string[] = ['SEED', 'TIME_BUDGET', 'BUDGET', 'EVAL', 'VERSION', 'LOG_EVERY', 'PRINT_EVERY', 'VERBOSE'];
 
 /** True when the search must not touch a constant of this name. */
 export function isExcluded(name: string, exclude: readonly string[] = []): boolean {
