@@ -56,7 +56,7 @@ export async function runSlotWorker(
 type Placed = { ok: true; parent: string; commit: string } | { ok: false; reason: string; status: 'conflict' | 'rejected' };
 
 async function runExperiment(ctx: LoopContext, slot: Slot, wt: Worktree, queued: Experiment, stats: SlotStats, limits: PipelineLimits): Promise<void> {
-  const { ledger, frontier, config } = ctx;
+  const { ledger, frontier } = ctx;
   const resumed = queued.attempts > 1 || queued.slot !== null;
   let exp = await ledger.updateExperiment(queued.id, { slot: slot.index, attempts: queued.slot !== null ? queued.attempts + 1 : queued.attempts });
   ctx.emit({ type: 'experiment-started', t: Date.now(), number: exp.number, slot: slot.index, baseline: false, parentCommit: exp.parentCommit, description: exp.description, resumed });

@@ -5,8 +5,8 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import type { ChatMessage, CompletionRequest, CompletionTurn, LlmProvider } from './provider.js';
-import { LlmError, kindForStatus, retryAfterMs, rootCause } from './errors.js';
-import { scrubSecrets } from './scrub.js';
+import { LlmError } from './errors.js';
+import { sdkErrorToLlm } from './sdk-errors.js';
 import { checkModelListed, describeUnreachable } from './preflight.js';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -110,21 +110,8 @@ export class AnthropicProvider implements LlmProvider {
   }
 
   private toLlmError(err: unknown, signal?: AbortSignal): LlmError {
-    const scrub = (m: string) => scrubSecrets(m, [this.opts.apiKey ?? undefined]);
-    if (err instanceof LlmError) return err;
-    if (signal?.aborted || err instanceof Anthropic.APIUserAbortError) return new LlmError('aborted', 'aborted');
-    if (err instanceof Anthropic.APIConnectionTimeoutError) return new LlmError('timeout', `no answer from ${this.baseUrl} within ${this.opts.requestTimeoutMs / 1000} s`);
-    if (err instanceof Anthropic.APIConnectionError) {
-      return new LlmError('connection', scrub(`cannot connect to ${this.baseUrl}: ${rootCause(err)}`));
-    }
-    if (err instanceof Anthropic.APIError && typeof err.status === 'number') {
-      return new LlmError(kindForStatus(err.status), scrub(`${this.baseUrl} answered ${err.message}`), {
-        status: err.status,
-        retryAfterMs: retryAfterMs(err.headers),
-      });
-    }
-    if (err instanceof Anthropic.AnthropicError) return new LlmError('bad_request', scrub(err.message));
-    throw err;
+    const sdk = { abort: Anthropic.APIUserAbortError, timeout: Anthropic.APIConnectionTimeoutError, connection: Anthropic.APIConnectionError, api: Anthropic.APIError, base: Anthropic.AnthropicError };
+    return sdkErrorToLlm(err, sdk, { baseUrl: this.baseUrl, requestTimeoutMs: this.opts.requestTimeoutMs, apiKey: this.opts.apiKey, signal });
   }
 }
 

@@ -6,8 +6,8 @@
  */
 import OpenAI from 'openai';
 import type { ChatMessage, CompletionRequest, CompletionTurn, LlmProvider } from './provider.js';
-import { LlmError, kindForStatus, retryAfterMs, rootCause } from './errors.js';
-import { scrubSecrets } from './scrub.js';
+import { LlmError } from './errors.js';
+import { sdkErrorToLlm } from './sdk-errors.js';
 import { checkModelListed, describeUnreachable } from './preflight.js';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -111,21 +111,8 @@ export class OpenAIProvider implements LlmProvider {
   }
 
   private toLlmError(err: unknown, signal?: AbortSignal): LlmError {
-    const scrub = (m: string) => scrubSecrets(m, [this.opts.apiKey ?? undefined]);
-    if (err instanceof LlmError) return err;
-    if (signal?.aborted || err instanceof OpenAI.APIUserAbortError) return new LlmError('aborted', 'aborted');
-    if (err instanceof OpenAI.APIConnectionTimeoutError) return new LlmError('timeout', `no answer from ${this.baseUrl} within ${this.opts.requestTimeoutMs / 1000} s`);
-    if (err instanceof OpenAI.APIConnectionError) {
-      return new LlmError('connection', scrub(`cannot connect to ${this.baseUrl}: ${rootCause(err)}`));
-    }
-    if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
-      return new LlmError(kindForStatus(err.status), scrub(`${this.baseUrl} answered ${err.message}`), {
-        status: err.status,
-        retryAfterMs: retryAfterMs(err.headers),
-      });
-    }
-    if (err instanceof OpenAI.OpenAIError) return new LlmError('bad_request', scrub(err.message));
-    throw err;
+    const sdk = { abort: OpenAI.APIUserAbortError, timeout: OpenAI.APIConnectionTimeoutError, connection: OpenAI.APIConnectionError, api: OpenAI.APIError, base: OpenAI.OpenAIError };
+    return sdkErrorToLlm(err, sdk, { baseUrl: this.baseUrl, requestTimeoutMs: this.opts.requestTimeoutMs, apiKey: this.opts.apiKey, signal });
   }
 }
 
