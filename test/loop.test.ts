@@ -1,19 +1,11 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, LANDSCAPE_PREPARE, LANDSCAPE_TRAIN, makeLandscapeRepo } from '../src/test-support/landscape.js';
-import { runTestStudy, scriptedProposer, type StudyRun } from '../src/test-support/study-harness.js';
+import { scriptedProposer, studiesClosedAfterAll } from '../src/test-support/study-harness.js';
 
-const opened: StudyRun[] = [];
-after(async () => {
-  for (const r of opened) await r.ledger.close();
-});
-async function study(...args: Parameters<typeof runTestStudy>): Promise<StudyRun> {
-  const r = await runTestStudy(...args);
-  opened.push(r);
-  return r;
-}
+const study = studiesClosedAfterAll();
 
 describe('the study loop on a landscape workspace', () => {
   it('runs the baseline, then finds improvements with the search proposer', async () => {

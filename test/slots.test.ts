@@ -1,21 +1,13 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
 import { cli, cliAsync, liveGroupMembers } from '../src/test-support/cli.js';
 import { git, makeLandscapeRepo } from '../src/test-support/landscape.js';
-import { runTestStudy, scriptedProposer, type StudyRun } from '../src/test-support/study-harness.js';
+import { scriptedProposer, studiesClosedAfterAll } from '../src/test-support/study-harness.js';
 
-const opened: StudyRun[] = [];
-after(async () => {
-  for (const r of opened) await r.ledger.close();
-});
-async function study(...args: Parameters<typeof runTestStudy>): Promise<StudyRun> {
-  const r = await runTestStudy(...args);
-  opened.push(r);
-  return r;
-}
+const study = studiesClosedAfterAll();
 const fakeGpus = async () => [0, 1, 2].map((index) => ({ index, name: 'Fake H100', memoryMb: 80000 }));
 const GREEDY_FAST = '[judge]\nkind = "greedy"\nnoise_runs = 1\n';
 

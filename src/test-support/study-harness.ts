@@ -2,6 +2,7 @@
  * Test support: runs a real study in-process (real git, SQLite, child processes) on a workspace,
  * with an optional fake proposer, and collects its events.
  */
+import { after } from 'node:test';
 import { join } from 'node:path';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
 import { createJudge } from '../judge/create.js';
@@ -69,3 +70,19 @@ export function scriptedProposer(name: string, fn: (ctx: ProposalContext, call: 
 }
 
 export const ledgerPath = (dir: string) => join(dir, '.autoresearch', 'ledger.db');
+
+/**
+ * For a test file: a `runTestStudy` whose ledgers are all closed after the file's tests
+ * (registers a node:test `after` hook). Call once at the top level of the file.
+ */
+export function studiesClosedAfterAll(): (...args: Parameters<typeof runTestStudy>) => Promise<StudyRun> {
+  const opened: StudyRun[] = [];
+  after(async () => {
+    for (const r of opened) await r.ledger.close();
+  });
+  return async (...args) => {
+    const r = await runTestStudy(...args);
+    opened.push(r);
+    return r;
+  };
+}
