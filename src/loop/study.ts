@@ -190,4 +190,3 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
   }
 }
 
-export { writeResults } from './record.js';

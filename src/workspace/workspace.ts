@@ -92,10 +92,6 @@ export class Workspace {
     appendFileSync(file, `${prefix}# autoresearch (harness state, never committed)\n${missing.join('\n')}\n`);
   }
 
-  async createBranch(branch: string, at: string): Promise<void> {
-    await this.git.ok(['branch', branch, at]);
-  }
-
   /** Moves the study branch to `commit` (it is never checked out: worktrees are detached). */
   async setBranch(branch: string, commit: string): Promise<void> {
     await this.git.ok(['update-ref', '-m', 'autoresearch: frontier', `refs/heads/${branch}`, commit]);

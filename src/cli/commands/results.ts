@@ -1,7 +1,7 @@
 /** `autoresearch results [dir]`: results.tsv (the original 5 columns) on stdout and at the root. */
 import type { Command } from 'commander';
 import { formatResultsTsv } from '../../ledger/results-tsv.js';
-import { writeResults } from '../../loop/study.js';
+import { writeResults } from '../../loop/record.js';
 import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
 
 export function registerResults(program: Command): void {
