@@ -39,6 +39,20 @@ export const runSchema = z.strictObject({
   kill_grace_s: z.number().min(0).default(5).describe('Seconds between SIGTERM and SIGKILL at the timeout.'),
   log_cap_mb: z.number().positive().default(50).describe('Per-experiment log cap; head and tail are kept.'),
   env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for every run.'),
+  evaluate: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .optional()
+    .describe(
+      'Protected evaluation command, run after training in a fresh process on what training left in $AUTORESEARCH_OUTPUT; when set, the objective is read from its output only.',
+    ),
+  evaluate_timeout_s: z.number().positive().default(600).describe('Hard wall-clock limit of the evaluate step (counted apart from training).'),
+  sandbox: z
+    .enum(['auto', 'bwrap', 'none'])
+    .default('auto')
+    .describe('auto: bubblewrap when installed (one line says so when not); bwrap: required; none: runs have your rights.'),
+  network: z.boolean().default(false).describe('Let runs reach the network (inside the sandbox there is none otherwise).'),
 });
 
 export const filesSchema = z.strictObject({
@@ -49,6 +63,10 @@ export const filesSchema = z.strictObject({
     .array(z.string().min(1))
     .default([])
     .describe('Untracked paths of the workspace (data, .venv) linked into the experiment worktree.'),
+  validation: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Paths (files or folders) only the evaluate step may read: hidden from training runs by the sandbox.'),
 });
 
 const priceSchema = z.strictObject({
