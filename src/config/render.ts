@@ -11,6 +11,15 @@ export interface InitAnswers {
   timeoutS: number;
   timeBudgetS?: number;
   env?: Record<string, string>;
+  /** Protected evaluate step ([run].evaluate) and its limit. */
+  evaluate?: string;
+  evaluateTimeoutS?: number;
+  /** Runs may reach the network ([run].network). */
+  network?: boolean;
+  /** Untracked workspace paths linked into worktrees ([files].link). */
+  link?: string[];
+  /** Paths only the evaluate step may read ([files].validation). */
+  validation?: string[];
   /** Metric shown as memory_gb in results.tsv (default peak_vram_mb). */
   memoryMetric?: string;
   /** [slots] settings, e.g. {gpus: "none"} for a CPU workload. */
@@ -18,6 +27,12 @@ export interface InitAnswers {
 }
 
 const v = (x: unknown): string => stringify({ x }).replace(/^x = /, '').trim();
+
+/** A string table as a TOML inline table (`{ A = "1", B = "2" }`), valid on one line. */
+const inlineTable = (t: Record<string, string>): string =>
+  `{ ${Object.entries(t)
+    .map(([k, x]) => `${/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k)} = ${v(x)}`)
+    .join(', ')} }`;
 
 export function renderConfigToml(a: InitAnswers): string {
   const lines = [
@@ -35,11 +50,21 @@ export function renderConfigToml(a: InitAnswers): string {
     `command = ${v(a.command)}`,
     `timeout_s = ${a.timeoutS}                # hard kill of the whole process group`,
     ...(a.timeBudgetS !== undefined ? [`time_budget_s = ${a.timeBudgetS}            # passed as AUTORESEARCH_TIME_BUDGET`] : []),
-    ...(a.env && Object.keys(a.env).length ? [`env = ${v(a.env)}`] : []),
+    ...(a.env && Object.keys(a.env).length ? [`env = ${inlineTable(a.env)}`] : []),
+    ...(a.evaluate !== undefined
+      ? [
+          `evaluate = ${v(a.evaluate)}   # protected evaluation: the objective is read from its output only`,
+          ...(a.evaluateTimeoutS !== undefined ? [`evaluate_timeout_s = ${a.evaluateTimeoutS}`] : []),
+        ]
+      : ['# evaluate = "..."             # a protected evaluate step (recommended): see the README']),
+    'sandbox = "auto"                # runs in bubblewrap when installed: read-only system, no network, no ledger/.git/$HOME',
+    ...(a.network ? ['network = true                  # runs may reach the network (e.g. a first data download)'] : []),
     '',
     '[files]',
     `editable = ${v(a.editable)}     # the only files a proposal may change`,
     `protected = ${v(a.protected)}    # hashed before every run; a change touching them is rejected`,
+    ...(a.link?.length ? [`link = ${v(a.link)}     # untracked paths linked (read-only) into every worktree`] : []),
+    ...(a.validation?.length ? [`validation = ${v(a.validation)}   # only the evaluate step may read these`] : []),
     '',
     '[proposer]',
     'kind = "search"                 # offline search; or anthropic | openai | claude | codex | pi | gemini | opencode | aider',

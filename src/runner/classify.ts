@@ -7,8 +7,8 @@ import type { RunFailure, RunKind } from './types.js';
 
 /** Everything the classifier looks at. */
 export interface RunFacts {
-  /** Objective metric name. */
-  metric: string;
+  /** Objective metric name; undefined when the run is not expected to print it (training before an evaluate step). */
+  metric?: string;
   exitCode: number | null;
   signal: string | null;
   /** We killed it at the hard timeout. */
@@ -65,8 +65,8 @@ export function classifyRun(f: RunFacts): Classification {
 
   // The end of the output is where the shell's and the interpreter's last words are.
   const lines = cleanLines(lastLines(f.output, TAIL_WINDOW_BYTES));
-  const value = f.metrics[f.metric];
-  const metricOk = value !== undefined && Number.isFinite(value);
+  const value = f.metric === undefined ? undefined : f.metrics[f.metric];
+  const metricOk = f.metric === undefined || (value !== undefined && Number.isFinite(value));
   const failed = f.exitCode !== 0 || f.signal !== null;
 
   // A script may catch an OOM and recover (e.g. retry with a smaller batch): only a run that
@@ -96,6 +96,7 @@ export function classifyRun(f: RunFacts): Classification {
   }
 
   if (f.exitCode !== 0) return fail('crash', 'exit', withLastLine(`exit code ${f.exitCode}`, lines));
+  if (f.metric === undefined) return { kind: 'ok', value: null };
 
   if (value === undefined) {
     return fail(

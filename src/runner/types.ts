@@ -25,8 +25,12 @@ export interface RunSpec {
   logPath: string;
   /** Cap for the log file in bytes. Default 50 MiB. */
   logCapBytes?: number;
-  /** Name of the objective metric, e.g. "val_bpb". Its absence makes the run a crash. */
-  metric: string;
+  /**
+   * Name of the objective metric, e.g. "val_bpb". Its absence makes the run a crash. Undefined
+   * for a training step whose objective comes from a separate evaluate step: then exit 0 is ok
+   * (with `value` null) and any metric lines are diagnostics.
+   */
+  metric?: string;
   /** Called once with the child's pid (== its process group id) right after spawn. */
   onSpawn?: (pgid: number) => void;
   /** Called with chunks of output as they arrive (for live views); must not throw. */

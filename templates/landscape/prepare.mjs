@@ -5,6 +5,9 @@
 // optimum is known and every keep can be checked against the truth.
 //
 //   true_val_bpb = 1.0 at the optimum; each knob away from its optimum adds a penalty
+// The metric comes from the evaluate step (`node prepare.mjs evaluate`), which scores the
+// checkpoint (the knobs) that train.mjs saved in AUTORESEARCH_OUTPUT.
+//
 //   val_bpb      = true_val_bpb + noise, noise ~ Normal(0, NOISE_SIGMA), seeded by
 //                  (AUTORESEARCH_SEED, the knobs): the same code and seed give the same value,
 //                  like a deterministic training run; another seed gives another draw.
@@ -13,6 +16,10 @@
 //   LANDSCAPE_NOISE    noise standard deviation (default 0.002, about the run-to-run spread of
 //                      the original's 5-minute GPU runs)
 //   LANDSCAPE_SLEEP_S  seconds each "training run" takes (default 0)
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 // ---- Fixed constants ----------------------------------------------------------------------------
 
@@ -60,16 +67,52 @@ function noiseFor(seed, knobs) {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
 
-/** Evaluates the knobs: "trains" for SLEEP_S seconds, then prints the summary block. */
-export async function evaluate(knobs) {
-  const t0 = Date.now();
-  if (SLEEP_S > 0) await new Promise((r) => setTimeout(r, SLEEP_S * 1000));
+/** Scores knobs: the summary block, as a training run's evaluation would print it. */
+export function score(knobs) {
   const seed = process.env.AUTORESEARCH_SEED ?? '0';
   const truth = trueValue(knobs);
   const value = truth + NOISE_SIGMA * noiseFor(seed, knobs);
+  return { value, truth };
+}
+
+/**
+ * "Trains": takes SLEEP_S seconds, then saves the knobs (the "model") as the checkpoint in
+ * AUTORESEARCH_OUTPUT for the evaluate step. Without AUTORESEARCH_OUTPUT (run by hand), it
+ * prints the score itself.
+ */
+export async function train(knobs) {
+  const t0 = Date.now();
+  if (SLEEP_S > 0) await new Promise((r) => setTimeout(r, SLEEP_S * 1000));
+  const out = process.env.AUTORESEARCH_OUTPUT;
+  console.log('---');
+  console.log(`training_seconds: ${((Date.now() - t0) / 1000).toFixed(1)}`);
+  if (out) {
+    writeFileSync(join(out, 'knobs.json'), JSON.stringify(knobs));
+  } else {
+    const { value, truth } = score(knobs);
+    console.log(`val_bpb:          ${value.toFixed(6)}`);
+    console.log(`true_val_bpb:     ${truth.toFixed(6)}`);
+  }
+}
+
+// ---- The evaluate step (`node prepare.mjs evaluate`) ------------------------------------------
+
+const KNOB_TYPES = { LR: 'number', WIDTH: 'number', DEPTH: 'number', WARMUP_RATIO: 'number', WEIGHT_DECAY: 'number', USE_BIAS: 'boolean', ACTIVATION: 'string' };
+
+/** Reads the checkpoint training left and prints the summary block with the metric. */
+function evaluateCheckpoint() {
+  const file = join(process.env.AUTORESEARCH_OUTPUT ?? '.', 'knobs.json');
+  const knobs = JSON.parse(readFileSync(file, 'utf8'));
+  for (const [k, type] of Object.entries(KNOB_TYPES)) {
+    if (typeof knobs[k] !== type || (type === 'number' && !Number.isFinite(knobs[k]))) {
+      console.log(`FAIL: checkpoint knob ${k} is ${JSON.stringify(knobs[k])}, expected a ${type}`);
+      process.exit(1);
+    }
+  }
+  const { value, truth } = score(knobs);
   console.log('---');
   console.log(`val_bpb:          ${value.toFixed(6)}`);
   console.log(`true_val_bpb:     ${truth.toFixed(6)}`);
-  console.log(`training_seconds: ${((Date.now() - t0) / 1000).toFixed(1)}`);
-  return { value, truth };
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'evaluate') evaluateCheckpoint();

@@ -1,7 +1,8 @@
 // train.mjs — the knobs of the synthetic landscape. This is the file experiments edit.
-// Each knob is a constant with a comment; prepare.mjs scores them (lower val_bpb is better).
+// Each knob is a constant with a comment; prepare.mjs scores them (lower val_bpb is better)
+// in its evaluate step, from the checkpoint this file saves.
 
-import { evaluate } from './prepare.mjs';
+import { train } from './prepare.mjs';
 
 // ---- Knobs ------------------------------------------------------------------------------------
 
@@ -15,4 +16,4 @@ const ACTIVATION = 'relu'; // MLP non-linearity: "relu" | "gelu" | "relu2"
 
 // ---- Run ----------------------------------------------------------------------------------------
 
-await evaluate({ LR, WIDTH, DEPTH, WARMUP_RATIO, WEIGHT_DECAY, USE_BIAS, ACTIVATION });
+await train({ LR, WIDTH, DEPTH, WARMUP_RATIO, WEIGHT_DECAY, USE_BIAS, ACTIVATION });
