@@ -77,7 +77,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     return event;
   };
 
-  const acquired = acquireStudyLock(studyLockPath(workspace.stateDir, config.study.tag));
+  const acquired = acquireStudyLock(studyLockPath(workspace.stateDir, config.study.tag), config.study.tag);
   if (!acquired.ok) {
     const h = acquired.holder;
     return stop('error', `study "${config.study.tag}" is already running (pid ${h.pid} on ${h.host}, since ${new Date(h.startedAt).toISOString()}). Stop it first (Ctrl-C in its terminal, or kill ${h.pid}).`);
