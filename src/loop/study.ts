@@ -159,15 +159,21 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         maxTokens: limits.maxTokens ?? null,
       };
       const stats: SlotStats[] = slots.map(() => ({ busyMs: 0, firstStart: null, lastEnd: null }));
+      const errors: unknown[] = [];
       const guard = <T>(p: Promise<T>): Promise<T> =>
         p.catch((err: unknown) => {
+          errors.push(err);
           controller.abort(); // a bug in one part stops the others cleanly before it surfaces
           throw err;
         });
-      const [why] = await Promise.all([
+      // allSettled: every part has stopped (its runs killed and awaited) before the finally
+      // blocks remove worktrees and release the lock; then the first error surfaces.
+      const [pipeline] = await Promise.allSettled([
         guard(runProposalPipeline(ctx, proposeWorktree, queue, pipelineLimits)),
         ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits))),
       ]);
+      if (errors.length || pipeline!.status === 'rejected') throw errors[0];
+      const why = pipeline!.value;
       busy = slots.map((s, i) => ({ slot: s.index, fraction: busyFraction(stats[i]!) }));
       if (userSignal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
       const messages: Record<StopReason, string> = {
