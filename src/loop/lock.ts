@@ -151,3 +151,15 @@ function isAlive(h: LockHolder): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * Workspace-wide locks live under `locks/shared/` (a tag can't contain "/", so they never meet a
+ * study's lock): one per GPU, and one for the root results.tsv.
+ */
+export function gpuLockPath(stateDir: string, index: number): string {
+  return join(stateDir, 'locks', 'shared', `gpu-${index}.lock.db`);
+}
+
+export function resultsLockPath(stateDir: string): string {
+  return join(stateDir, 'locks', 'shared', 'results-tsv.lock.db');
+}
