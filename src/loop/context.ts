@@ -10,6 +10,7 @@ import type { Mutex } from '../scheduler/async-queue.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { EmitEvent } from './events.js';
 import type { Frontier } from './frontier.js';
+import type { ResultsFiles } from './results-files.js';
 
 export interface LoopContext {
   config: Config;
@@ -30,4 +31,6 @@ export interface LoopContext {
   signal: AbortSignal;
   /** The human-written research strategy (program.md), when present. */
   program: string | null;
+  /** Where finished experiments' rows are written (results.tsv and the per-study copy). */
+  results: Pick<ResultsFiles, 'write'>;
 }

@@ -1,10 +1,6 @@
 /**
  * Finishing an experiment: the ledger write, results.tsv, and the event — in that order.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Config } from '../config/load.js';
-import { formatResultsTsv } from '../ledger/results-tsv.js';
 import type { Experiment, ExperimentResult } from '../ledger/types.js';
 import type { LoopContext } from './context.js';
 
@@ -18,7 +14,7 @@ export async function finishExperiment(ctx: LoopContext, exp: Experiment, result
 /** Refreshes results.tsv and emits `experiment-finished` for a finished experiment. */
 export async function announceFinished(ctx: LoopContext, done: Experiment): Promise<void> {
   const all = await ctx.ledger.listExperiments(done.studyId);
-  writeResults(ctx.config, all);
+  ctx.results.write(all);
   ctx.emit({
     type: 'experiment-finished',
     t: Date.now(),
@@ -35,16 +31,6 @@ export async function announceFinished(ctx: LoopContext, done: Experiment): Prom
     best: ctx.frontier.bestSoFar(),
     finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
   });
-}
-
-/** Keeps results.tsv at the workspace root current (untracked, like the original's). */
-export function writeResults(config: Config, all: Experiment[]): void {
-  const tsv = formatResultsTsv(all, {
-    metric: config.objective.metric,
-    memoryMetric: config.results.memory_metric,
-    memoryScale: config.results.memory_scale,
-  });
-  writeFileSync(join(config.root, 'results.tsv'), tsv);
 }
 
 export function oneLine(s: string): string {

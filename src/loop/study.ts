@@ -5,8 +5,9 @@
  *
  * Contract: `runStudy` never throws for user-level problems (they come back as a
  * `study-stopped` event with reason 'error' and a message saying what to do); it throws only for
- * bugs and unexpected git/ledger failures (after stopping every slot). It holds the study lock
- * for its whole duration and removes its worktrees when it stops.
+ * bugs and unexpected git/ledger failures (after stopping every slot and waiting for them). It
+ * holds the study lock, its GPUs' reservations and (when free at start) the root results.tsv for
+ * its whole duration, and removes its worktrees when it stops, before letting those go.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
@@ -18,14 +19,15 @@ import type { Proposer } from '../proposer/types.js';
 import type { Runner } from '../runner/types.js';
 import { AsyncQueue, Mutex } from '../scheduler/async-queue.js';
 import { gpuFacts, listGpus, type Gpu } from '../scheduler/gpus.js';
-import { planSlots } from '../scheduler/slots.js';
+import { reserveSlots } from '../scheduler/gpu-reservations.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { runBaseline } from './baseline.js';
 import type { LoopContext } from './context.js';
 import type { EmitEvent, StopReason, StudyEvent } from './events.js';
 import { Frontier } from './frontier.js';
-import { acquireStudyLock, studyLockPath } from './lock.js';
+import { acquireLock, acquireStudyLock, gpuLockPath, studyLockPath } from './lock.js';
 import { runProposalPipeline } from './proposals.js';
+import { openResultsFiles } from './results-files.js';
 import { runMarker } from './run-env.js';
 import { openSession } from './setup.js';
 import { busyFraction, runSlotWorker, type SlotStats } from './slot-worker.js';
@@ -77,7 +79,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     return event;
   };
 
-  const acquired = acquireStudyLock(studyLockPath(workspace.stateDir, config.study.tag));
+  const acquired = acquireStudyLock(studyLockPath(workspace.stateDir, config.study.tag), config.study.tag);
   if (!acquired.ok) {
     const h = acquired.holder;
     return stop('error', `study "${config.study.tag}" is already running (pid ${h.pid} on ${h.host}, since ${new Date(h.startedAt).toISOString()}). Stop it first (Ctrl-C in its terminal, or kill ${h.pid}).`);
@@ -86,10 +88,15 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
   const onUserAbort = () => controller.abort();
   userSignal.addEventListener('abort', onUserAbort, { once: true });
   if (userSignal.aborted) controller.abort();
+  const held: Array<{ release(): void }> = []; // GPU reservations, the root results.tsv
   try {
     const gpus = await (deps.listGpus ?? listGpus)();
-    const planned = planSlots({ count: config.slots.count, gpus: config.slots.gpus }, gpus);
+    const planned = reserveSlots({ count: config.slots.count, gpus: config.slots.gpus }, gpus, (i) =>
+      acquireLock(gpuLockPath(workspace.stateDir, i), { tag: config.study.tag }, 50),
+    );
     if (!planned.ok) return await stop('error', planned.message);
+    held.push(planned);
+    if (planned.notice) emit({ type: 'notice', t: Date.now(), level: 'info', message: planned.notice });
     const slots = planned.slots;
 
     const opened = await openSession(config, workspace, ledger, emit, slots.length);
@@ -104,6 +111,9 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       }
     }
     frontier = new Frontier(study, all, ledger, workspace);
+    const results = openResultsFiles(config);
+    held.push(results.files);
+    if (results.notice) emit({ type: 'notice', t: Date.now(), level: 'info', message: results.notice });
     const programPath = join(config.root, config.files.program);
     const ctx: LoopContext = {
       config,
@@ -119,6 +129,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       machine: { host: hostname(), cpus: cpus().length, ...gpuFacts(gpus, config.run.env.CUDA_VISIBLE_DEVICES ?? process.env.CUDA_VISIBLE_DEVICES) },
       signal: controller.signal,
       program: existsSync(programPath) ? readFileSync(programPath, 'utf8') : null,
+      results: results.files,
     };
     emit({
       type: 'study-started',
@@ -159,15 +170,21 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         maxTokens: limits.maxTokens ?? null,
       };
       const stats: SlotStats[] = slots.map(() => ({ busyMs: 0, firstStart: null, lastEnd: null }));
+      const errors: unknown[] = [];
       const guard = <T>(p: Promise<T>): Promise<T> =>
         p.catch((err: unknown) => {
+          errors.push(err);
           controller.abort(); // a bug in one part stops the others cleanly before it surfaces
           throw err;
         });
-      const [why] = await Promise.all([
+      // allSettled: every part has stopped (its runs killed and awaited) before the finally
+      // blocks remove worktrees and release the lock; then the first error surfaces.
+      const [pipeline] = await Promise.allSettled([
         guard(runProposalPipeline(ctx, proposeWorktree, queue, pipelineLimits)),
         ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits))),
       ]);
+      if (errors.length || pipeline!.status === 'rejected') throw errors[0];
+      const why = pipeline!.value;
       busy = slots.map((s, i) => ({ slot: s.index, fraction: busyFraction(stats[i]!) }));
       if (userSignal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
       const messages: Record<StopReason, string> = {
@@ -186,6 +203,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     }
   } finally {
     userSignal.removeEventListener('abort', onUserAbort);
+    for (const h of held) h.release();
     acquired.lock.release();
   }
 }

@@ -13,6 +13,7 @@ import { runStudy, type StudyLimits, type StudyOutcome } from '../loop/study.js'
 import { createProposer } from '../proposer/create.js';
 import type { Proposer, ProposalContext, ProposalResult } from '../proposer/types.js';
 import { ProcessRunner } from '../runner/index.js';
+import type { Runner } from '../runner/types.js';
 import { Workspace } from '../workspace/workspace.js';
 import type { Gpu } from '../scheduler/gpus.js';
 
@@ -32,6 +33,8 @@ export async function runTestStudy(
     signal?: AbortSignal;
     onEvent?: (e: StudyEvent) => void;
     listGpus?: () => Promise<Gpu[]>;
+    /** Default: the real ProcessRunner. */
+    runner?: Runner;
   } = {},
 ): Promise<StudyRun> {
   const loaded = loadConfig(dir, opts.overrides);
@@ -49,7 +52,7 @@ export async function runTestStudy(
       workspace: ws.workspace,
       ledger,
       proposer: opts.proposer ?? made.proposer,
-      runner: new ProcessRunner(),
+      runner: opts.runner ?? new ProcessRunner(),
       judge: createJudge(config),
       listGpus: opts.listGpus ?? (async () => []),
       emit: (e) => {

@@ -1,13 +1,16 @@
-/** `autoresearch results [dir]`: results.tsv (the original 5 columns) on stdout and at the root. */
+/**
+ * `autoresearch results [dir]`: results.tsv (the original 5 columns) on stdout, in
+ * `.autoresearch/results/<tag>.tsv`, and at the root unless another running study owns that file.
+ */
 import type { Command } from 'commander';
 import { formatResultsTsv } from '../../ledger/results-tsv.js';
-import { writeResults } from '../../loop/record.js';
+import { refreshResultsFiles } from '../../loop/results-files.js';
 import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
 
 export function registerResults(program: Command): void {
   program
     .command('results')
-    .description('print results.tsv (commit, metric, memory_gb, status, description) and refresh the copy at the workspace root')
+    .description('print results.tsv (commit, metric, memory_gb, status, description) and refresh the copies (the root one unless another running study owns it)')
     .argument('[dir]', 'workspace', '.')
     .option('--tag <tag>', 'study tag (default: [study].tag)')
     .action(async (dir: string, flags: { tag?: string }) => {
@@ -17,7 +20,8 @@ export function registerResults(program: Command): void {
         const study = await ledger.getStudy(config.study.tag);
         if (!study) throw new UserError(noStudyMessage(config.study.tag, (await ledger.listStudies()).map((s) => s.tag)));
         const all = await ledger.listExperiments(study.id);
-        writeResults(config, all);
+        const note = refreshResultsFiles(config, all);
+        if (note) process.stderr.write(`${note}\n`);
         process.stdout.write(
           formatResultsTsv(all, {
             metric: study.metric,
