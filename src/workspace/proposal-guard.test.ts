@@ -76,6 +76,18 @@ describe('proposal guard', () => {
     assert.equal((await guardAfter(wt, before, EDITABLE)).folded, false);
   });
 
+  it('an index flag that hides an edit from git status (assume-unchanged) is cleared', async () => {
+    const { wt, edit } = await fixture();
+    const before = await guardBefore(wt);
+    git(wt.path, ['update-index', '--assume-unchanged', 'prepare.mjs']);
+    edit('prepare.mjs');
+    edit('train.mjs');
+    assert.doesNotMatch(git(wt.path, ['status', '--porcelain']), /prepare/, 'git status alone does not see it');
+    const c = await guardAfter(wt, before, EDITABLE);
+    assert.equal(c.folded, true);
+    assert.deepEqual(c.forbidden, ['prepare.mjs']);
+  });
+
   it('sees writes through a [files].link (new, changed, even with the mtime put back)', async () => {
     const { dir, wt } = await fixture();
     let before = await guardBefore(wt);

@@ -2,9 +2,10 @@
  * The harness's own check of what a proposer did to a worktree, whatever the proposer is (the
  * LLM agent, a coding-agent CLI, the search): a snapshot before the proposer runs, compared after.
  *
- * - HEAD and index: a proposer that committed, staged, or checked out a branch is folded back:
- *   HEAD is detached at the start commit again and the index reset to it, so all it did is a
- *   working-tree change and goes through the usual check (`Worktree.checkChanges`).
+ * - HEAD and index: a proposer that committed, staged, checked out a branch or flagged index
+ *   entries (assume-unchanged) is folded back: HEAD is detached at the start commit again and
+ *   the index rebuilt from it, so all it did is a working-tree change and goes through the usual
+ *   check (`Worktree.checkChanges`).
  * - What git does not list: files under the `[files].link` targets (the user's real data and
  *   .venv: a write there cannot be undone, only reported) and files that were ignored before.
  *   Their lstat stamps (size, mtime, ctime, inode, mode; directories too, so new and removed
@@ -88,7 +89,11 @@ function listed(xs: string[], n = 5): string {
   return xs.slice(0, n).join(', ') + (xs.length > n ? `, ... (${xs.length} in all)` : '');
 }
 
-/** HEAD back to `start` (detached) and the index to its tree; true when anything moved. */
+/**
+ * HEAD back to `start` (detached) and a fresh index of its tree (`read-tree`: no staged change,
+ * no assume-unchanged or skip-worktree bit that would hide an edit from `git status`); true when
+ * anything had moved.
+ */
 async function foldBack(wt: Worktree, start: string): Promise<boolean> {
   const git = wt.git;
   const attached = (await git.run(['symbolic-ref', '-q', 'HEAD'])).code === 0;
@@ -99,8 +104,9 @@ async function foldBack(wt: Worktree, start: string): Promise<boolean> {
     moved = true;
   }
   const staged = (await git.run(['diff', '--cached', '--quiet', '--no-ext-diff'])).code !== 0;
-  if (moved || staged) await git.ok(['reset', '--quiet']);
-  return moved || staged;
+  const flagged = /(^|\0)([a-z]|S) /.test(await git.ok(['ls-files', '-v', '-z']));
+  await git.ok(['read-tree', 'HEAD']);
+  return moved || staged || flagged;
 }
 
 function takeStamps(root: string, ignored: Set<string>, targets: Map<string, string>, maxEntries: number): { stamps: Map<string, string>; complete: boolean } {
