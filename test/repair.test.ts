@@ -1,5 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLandscapeRepo } from '../src/test-support/landscape.js';
@@ -12,7 +13,7 @@ after(async () => {
 });
 const FAST = '[judge]\nkind = "greedy"\nnoise_runs = 1\n[proposer]\nrepair_attempts = 2\n';
 
-function typoProposer(fix: 'fix' | 'give-up' | 'still-broken'): Proposer & { repairs: string[] } {
+function typoProposer(fix: 'fix' | 'give-up' | 'still-broken' | 'commit-fix' | 'commit-protected'): Proposer & { repairs: string[] } {
   const repairs: string[] = [];
   return {
     name: 'typo',
@@ -26,8 +27,10 @@ function typoProposer(fix: 'fix' | 'give-up' | 'still-broken'): Proposer & { rep
       repairs.push(crash.reason + ' | ' + crash.logTail.split('\n').find((l) => l.includes('LRR')));
       if (fix === 'give-up') return { kind: 'failed', reason: 'the idea is broken' };
       const f = join(ctx.worktree, 'train.mjs');
-      const to = fix === 'fix' ? 'const LR = 0.01 * 2;' : 'const LR = LRRR * 2;';
+      const to = fix === 'still-broken' ? 'const LR = LRRR * 2;' : 'const LR = 0.01 * 2;';
       writeFileSync(f, readFileSync(f, 'utf8').replace(/const LR = .*;/, to));
+      if (fix === 'commit-protected') writeFileSync(join(ctx.worktree, 'prepare.mjs'), 'export const EVAL = 0;\n');
+      if (fix.startsWith('commit-')) execFileSync('git', ['-c', 'user.name=r', '-c', 'user.email=r@r', 'commit', '-qam', 'repairer'], { cwd: ctx.worktree });
       return { kind: 'ok', description: 'fix the typo', usage: { inputTokens: 50, outputTokens: 5, costUsd: 0.005 } };
     },
   };
@@ -50,6 +53,25 @@ describe('crash repair', () => {
     assert.deepEqual(e.usage, { inputTokens: 150, outputTokens: 15, costUsd: 0.015 });
     assert.ok(r.events.some((x) => x.type === 'repair' && x.number === 1));
     assert.ok(existsSync(e.logPath!));
+  });
+
+  it('a repair that commits is folded and checked like a proposal: its fix kept, a protected file refused', async () => {
+    const dir = makeLandscapeRepo({ extraToml: FAST });
+    const ok = await runTestStudy(dir, { maxExperiments: 1 }, { proposer: typoProposer('commit-fix') });
+    opened.push(ok);
+    const e = (await ok.ledger.listExperiments((await ok.ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(e.status, 'keep', e.reason);
+    assert.match(e.diff, /\+const LR = 0\.01 \* 2;/);
+    assert.doesNotMatch(execFileSync('git', ['log', '--format=%s', 'autoresearch/test'], { cwd: dir, encoding: 'utf8' }), /repairer/);
+
+    const dir2 = makeLandscapeRepo({ extraToml: FAST });
+    const bad = await runTestStudy(dir2, { maxExperiments: 1 }, { proposer: typoProposer('commit-protected') });
+    opened.push(bad);
+    const e2 = (await bad.ledger.listExperiments((await bad.ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(e2.status, 'crash');
+    assert.equal(e2.repairs[0]!.outcome, 'touched file(s) outside [files].editable: prepare.mjs (in commits or staging it made itself, folded into one change)');
+    assert.equal(e2.repairs.length, 1, 'a refused repair ends the repairs');
+    assert.equal(execFileSync('git', ['show', 'autoresearch/test:prepare.mjs'], { cwd: dir2, encoding: 'utf8' }), readFileSync(join(dir2, 'prepare.mjs'), 'utf8'));
   });
 
   it('stops after repair_attempts and records a crash with every attempt', async () => {

@@ -61,9 +61,13 @@ describe('slots', () => {
 });
 
 describe('stale bases', () => {
+  // One line between the constants: git's three-way merge treats edits of adjacent lines as a
+  // conflict, so A (X and SLEEP_MS) and B (Y) must not touch neighbouring lines to merge cleanly.
   const TRAIN = [
     'const X = 2.0; // main value',
+    '',
     'const Y = 0.0; // subtracted',
+    '',
     'const SLEEP_MS = 0; // run time',
     'await new Promise((r) => setTimeout(r, SLEEP_MS));',
     'console.log("---"); console.log("val_bpb: " + (X - Y).toFixed(6));',
@@ -75,9 +79,14 @@ describe('stale bases', () => {
       writeFileSync(f, readFileSync(f, 'utf8').replace(from, to));
     };
 
-  async function twoSlotRace(second: [string, string]) {
-    const dir = makeLandscapeRepo({ train: TRAIN, extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n` });
-    const slowA = edit('const X = 2.0; // main value\nconst Y = 0.0; // subtracted\nconst SLEEP_MS = 0;', 'const X = 1.5; // main value\nconst Y = 0.0; // subtracted\nconst SLEEP_MS = 1500;');
+  /**
+   * Two slots, no prefetch: A (slow) is proposed on the baseline, B (fast) too; B is kept while
+   * A runs, so A (if it beat its own base) is re-applied onto B and re-run.
+   */
+  async function twoSlotRace(second: [string, string], opts: { train?: string; first?: [string, string]; command?: string; setup?: (dir: string) => void } = {}) {
+    const dir = makeLandscapeRepo({ train: opts.train ?? TRAIN, ...(opts.command ? { command: opts.command } : {}), extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n` });
+    opts.setup?.(dir);
+    const slowA = edit(...(opts.first ?? ['const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;', 'const X = 1.5; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;']));
     const p = scriptedProposer('scripted', async (ctx, call) => {
       if (call === 0) await slowA(ctx);
       else await edit(...second)(ctx);
@@ -110,11 +119,62 @@ describe('stale bases', () => {
   });
 
   it('rejects a stale experiment whose change another experiment already kept', async () => {
-    const same: [string, string] = ['const X = 2.0; // main value\nconst Y = 0.0; // subtracted\nconst SLEEP_MS = 0;', 'const X = 1.5; // main value\nconst Y = 0.0; // subtracted\nconst SLEEP_MS = 1500;'];
+    const same: [string, string] = ['const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;', 'const X = 1.5; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;'];
     const { all } = await twoSlotRace(same);
     const statuses = all.slice(1).map((e) => e.status).sort();
     assert.deepEqual(statuses, ['keep', 'rejected']);
     assert.match(all.find((e) => e.status === 'rejected')!.reason, /already part of the best/);
+  });
+
+  it('re-applies a line-adding change where it was made, not at its old line number', async () => {
+    // The reported case: A adds a line inside g(); B (kept meanwhile) inserted lines above g.
+    // A zero-context patch put A's line after `return x;` in f() (dead code), exit 0.
+    const train = [
+      'function f() {',
+      '  const x = 1;',
+      '  return x;',
+      '}',
+      '',
+      'function g() {',
+      '  let y = 2.0;',
+      '  return y;',
+      '}',
+      '',
+      'const SLEEP_MS = 0; // run time',
+      'await new Promise((r) => setTimeout(r, SLEEP_MS));',
+      'console.log("---"); console.log("val_bpb: " + (g() * f() - (globalThis.BONUS ?? 0)).toFixed(6));',
+      '',
+    ].join('\n');
+    const { dir, all } = await twoSlotRace(['function f() {', '// bonus for B\nglobalThis.BONUS = 0.2;\n// padding\n\nfunction f() {'], {
+      train,
+      first: ['  let y = 2.0;\n  return y;\n}\n\nconst SLEEP_MS = 0;', '  let y = 2.0;\n  y -= 0.5;\n  return y;\n}\n\nconst SLEEP_MS = 1500;'],
+    });
+    const [, a, b] = all;
+    assert.equal(b!.status, 'keep', b!.reason);
+    assert.equal(a!.status, 'keep', `${a!.status}: ${a!.reason}`);
+    assert.equal(a!.value, 1.3, 'A re-run on top of B: (2.0 - 0.5) - 0.2');
+    const best = git(dir, ['show', 'autoresearch/test:train.mjs']);
+    assert.match(best, /function g\(\) \{\n  let y = 2\.0;\n  y -= 0\.5;\n  return y;/);
+    assert.match(best, /return x;\n\}/, 'nothing was added to f()');
+    assert.equal(a!.diff, git(dir, ['diff', '--no-color', b!.commit!, a!.commit!]), 'the ledger holds the re-applied commit\'s diff');
+    assert.match(a!.diff, /^@@ -9,\d+ \+9,\d+ @@/m, 'its line numbers are those of the new base');
+  });
+
+  it('re-applies in a slot holding ignored files (a run\'s __pycache__) without stopping the study', async () => {
+    const { all, r } = await twoSlotRace(['const Y = 0.0;', 'const Y = 0.2;'], {
+      command: 'mkdir -p __pycache__ && echo cache > __pycache__/x.pyc && node train.mjs',
+      setup: (dir) => {
+        writeFileSync(join(dir, '.gitignore'), '__pycache__/\n');
+        git(dir, ['add', '.gitignore']);
+        git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-m', 'ignore caches']);
+      },
+    });
+    assert.equal(r.outcome.reason, 'max-experiments');
+    const [, a, b] = all;
+    assert.equal(b!.status, 'keep');
+    assert.equal(a!.status, 'keep', `${a!.status}: ${a!.reason}`);
+    assert.equal(a!.value, 1.3);
+    assert.doesNotMatch(a!.diff, /__pycache__/);
   });
 
   it('discards a stale experiment that did not beat its own base, without re-running it', async () => {

@@ -1,7 +1,9 @@
 /**
  * The proposal pipeline: the proposer prepares the next change while slots run, so that a slot
  * never waits for the agent when a proposal is ready. Each proposal is made in the proposer's
- * own worktree on the current best, checked (only editable files, not empty), recorded in the
+ * own worktree on the current best, checked by the harness whatever the proposer did (commits
+ * folded back, writes through links or to ignored files seen; only editable files, not empty;
+ * ../workspace/proposal-guard.ts), recorded in the
  * ledger (status `running` = queued), committed, and queued for the next free slot. Rejected
  * proposals are recorded and never queued.
  *
@@ -12,6 +14,7 @@
 import type { Experiment } from '../ledger/types.js';
 import type { ProposalContext, ProposalUsage } from '../proposer/types.js';
 import type { AsyncQueue } from '../scheduler/async-queue.js';
+import { guardAfter, guardBefore, guardRejection } from '../workspace/proposal-guard.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import type { StopReason } from './events.js';
@@ -97,7 +100,7 @@ export async function runProposalPipeline(
       const best = frontier.current!;
 
       await worktree.resetHard(best.commit);
-      const ignoredBefore = await worktree.ignoredFiles();
+      const before = await guardBefore(worktree);
       const t0 = Date.now();
       const proposal = await ctx.proposerLock.run(() => proposer.propose(proposalContext(ctx, worktree.path, best, all, limits), signal));
       const proposeMs = Date.now() - t0;
@@ -107,7 +110,8 @@ export async function runProposalPipeline(
         return 'exhausted';
       }
 
-      const check = await worktree.checkChanges(config.files.editable, ignoredBefore);
+      // Whatever route the change took (commits, links, ignored files), checked here.
+      const check = await guardAfter(worktree, before, config.files.editable);
       const diff = await worktree.diff(check.changed, check.untracked);
       const description = proposal.kind === 'ok' ? oneLine(proposal.description) : `proposal failed: ${oneLine(proposal.reason)}`;
       const exp = await ledger.createExperiment(study.id, {
@@ -122,17 +126,20 @@ export async function runProposalPipeline(
       });
       emit({ type: 'proposal', t: Date.now(), number: exp.number, description, proposeMs, parentCommit: best.commit });
 
+      if (check.hidden.length) {
+        emit({ type: 'notice', t: Date.now(), level: 'warn', message: `proposal #${exp.number} ${guardRejection(check)!.replace(/^the proposal /, '')}` });
+      }
       const rejection =
-        proposal.kind === 'failed'
-          ? `the proposer failed: ${oneLine(proposal.reason)}`
-          : check.changed.length === 0
-            ? 'the proposal changed no file'
-            : check.forbidden.length
-              ? `the proposal touched file(s) outside [files].editable: ${check.forbidden.join(', ')}`
-              : null;
+        check.hidden.length
+          ? guardRejection(check)
+          : proposal.kind === 'failed'
+            ? `the proposer failed: ${oneLine(proposal.reason)}`
+            : check.changed.length === 0
+              ? 'the proposal changed no file'
+              : guardRejection(check);
       if (rejection) {
+        // what it left (ignored files included) goes with the next resetHard
         await finishExperiment(ctx, exp, { status: 'rejected', value: null, metrics: {}, reason: rejection });
-        await worktree.removeNewIgnored(ignoredBefore);
         continue;
       }
       const commit = await worktree.commit(check.changed, description, check.untracked);

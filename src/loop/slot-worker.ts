@@ -14,6 +14,8 @@ import type { Evidence, Experiment, ExperimentResult } from '../ledger/types.js'
 import type { RunResult } from '../runner/types.js';
 import type { AsyncQueue } from '../scheduler/async-queue.js';
 import type { Slot } from '../scheduler/slots.js';
+import { guardAfter, guardBefore, guardRejection } from '../workspace/proposal-guard.js';
+import { reapply } from '../workspace/reapply.js';
 import type { Worktree } from '../workspace/worktree.js';
 import { slotFacts } from './baseline.js';
 import type { LoopContext } from './context.js';
@@ -143,7 +145,7 @@ async function repair(
   const attempt = exp.repairs.length + 1;
   if (!proposer.repair || attempt > config.proposer.repair_attempts || crash.failure === 'aborted') return null;
   await wt.resetHard(placed.commit);
-  const ignoredBefore = await wt.ignoredFiles();
+  const before = await guardBefore(wt);
   const history = await ledger.listExperiments(exp.studyId);
   const base = ctx.frontier.estimateOf(placed.parent) ?? ctx.frontier.current!;
   const report = { description: exp.description, reason: crash.reason ?? 'crash', logTail: crash.logTail, attempt };
@@ -151,16 +153,16 @@ async function repair(
     proposer.repair!({ ...proposalContext(ctx, wt.path, base, history, limits), number: exp.number }, report, ctx.signal),
   );
   if (ctx.signal.aborted) return 'interrupted';
-  const check = await wt.checkChanges(config.files.editable, ignoredBefore);
+  const check = await guardAfter(wt, before, config.files.editable);
   const usage = addUsage(exp.usage, res.kind === 'exhausted' ? undefined : res.usage);
-  const outcome =
-    res.kind !== 'ok' ? `gave up: ${res.reason}` : check.changed.length === 0 ? 'no change' : check.forbidden.length ? `touched ${check.forbidden.join(', ')}` : null;
+  const outside = guardRejection(check)?.replace(/^the proposal /, '') ?? null;
+  if (check.hidden.length) ctx.emit({ type: 'notice', t: Date.now(), level: 'warn', message: `repair of #${exp.number} ${outside}` });
+  const outcome = check.hidden.length ? outside : res.kind !== 'ok' ? `gave up: ${res.reason}` : check.changed.length === 0 ? 'no change' : outside;
   const fixDiff = outcome === null ? await wt.diff(check.changed, check.untracked) : '';
   const record = { attempt, crashReason: report.reason, description: res.kind === 'ok' ? res.description : '', diff: fixDiff, ...(outcome ? { outcome } : {}) };
   if (outcome !== null) {
     await ledger.updateExperiment(exp.id, { repairs: [...exp.repairs, record], usage });
-    await wt.removeNewIgnored(ignoredBefore);
-    await wt.resetHard(placed.commit);
+    await wt.resetHard(placed.commit); // ignored files it left included
     return null;
   }
   const commit = await wt.amend(check.changed, exp.description);
@@ -209,33 +211,30 @@ function decide(
 
 /**
  * Puts an experiment's change on `onto`: its own commit when that is still the base, else its
- * diff applied (three-way when the base moved) and committed. Records the new parent/commit.
+ * change moved with git's three-way merge (../workspace/reapply.ts) and committed on `onto`.
+ * Records the new parent, commit and that commit's real diff.
  */
 async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Estimate): Promise<Placed> {
   if (exp.commit && exp.parentCommit === onto.commit && (await wt.tryResetHard(exp.commit))) {
     return { ok: true, parent: onto.commit, commit: exp.commit };
   }
-  const zero = exp.commit ? await wt.tryDiffCommits(exp.parentCommit, exp.commit, 0) : null;
-  const known = zero !== null ? exp.commit : null;
-  await wt.resetHard(onto.commit);
-  const problem =
-    exp.parentCommit === onto.commit
-      ? await wt.applyDiff(exp.diff)
-      : zero !== null
-        ? await wt.applyDiff3(zero, () => wt.diffCommits(exp.parentCommit, known!))
-        : await wt.applyDiff3(exp.diff, async () => exp.diff);
-  if (problem) {
-    await wt.resetHard(onto.commit);
-    return { ok: false, status: 'conflict', reason: `could not re-apply it onto the best #${onto.number}: ${problem}` };
-  }
-  const check = await wt.checkChanges(ctx.config.files.editable, new Set());
-  if (check.changed.length === 0) {
+  const moved = await reapply(wt, { parent: exp.parentCommit, commit: exp.commit, diff: exp.diff }, onto.commit, exp.description);
+  if (!moved.ok) return { ok: false, status: 'conflict', reason: `could not re-apply it onto the best #${onto.number}: ${moved.reason}` };
+  if (moved.changed.length === 0) {
     // another experiment made the same change and was kept meanwhile
+    await wt.resetHard(onto.commit);
     return { ok: false, status: 'rejected', reason: `its change is already part of the best #${onto.number} (nothing left to apply)` };
   }
-  const commit = await wt.commit(check.changed, exp.description, check.untracked);
-  await ctx.ledger.updateExperiment(exp.id, { parentCommit: onto.commit, commit });
-  return { ok: true, parent: onto.commit, commit };
+  const editable = new Set(ctx.config.files.editable.map((f) => f.replace(/^\.\//, '')));
+  const forbidden = moved.changed.filter((f) => !editable.has(f));
+  if (forbidden.length) {
+    // only reachable from a stored diff that was tampered with: the proposal was checked
+    await wt.resetHard(onto.commit);
+    return { ok: false, status: 'rejected', reason: `re-applied, it touches file(s) outside [files].editable: ${forbidden.join(', ')}` };
+  }
+  const diff = await wt.diffCommits(onto.commit, moved.commit);
+  await ctx.ledger.updateExperiment(exp.id, { parentCommit: onto.commit, commit: moved.commit, diff });
+  return { ok: true, parent: onto.commit, commit: moved.commit };
 }
 
 async function notPlaced(

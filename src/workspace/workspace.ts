@@ -13,6 +13,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Git } from './git.js';
+import { parsePorcelainZ } from './porcelain.js';
 import { Worktree } from './worktree.js';
 
 export const STATE_DIR = '.autoresearch';
@@ -166,18 +167,4 @@ function parseWorktreeList(text: string): WorktreeEntry[] {
     entries.push({ path, branch });
   }
   return entries;
-}
-
-/** Paths from `git status --porcelain=v1 -z` output (rename sources skipped). */
-export function parsePorcelainZ(out: string): string[] {
-  const parts = out.split('\0');
-  const paths: string[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const entry = parts[i]!;
-    if (entry.length < 4) continue;
-    const xy = entry.slice(0, 2);
-    paths.push(entry.slice(3));
-    if (xy[0] === 'R' || xy[0] === 'C') i++; // the next part is the rename source
-  }
-  return paths;
 }

@@ -4,10 +4,10 @@
  * Contract: everything here may discard uncommitted state in the worktree (it belongs to the
  * harness, never to the user). Expected outcomes are values; `GitError` only when git fails.
  */
-import { existsSync, lstatSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, symlinkSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { Git } from './git.js';
-import { parsePorcelainZ } from './workspace.js';
+import { parsePorcelainZ } from './porcelain.js';
 
 /** Stored diffs are capped so that a proposer writing a huge file can't bloat the ledger. */
 export const DIFF_CAP_BYTES = 1024 * 1024;
@@ -47,9 +47,18 @@ export class Worktree {
     return true;
   }
 
-  /** Removes untracked files (what a run or a proposer left), keeping ignored ones and links. */
+  /**
+   * Removes every untracked file, ignored ones included (`__pycache__`, build outputs, what a run
+   * or a proposer left), except the `[files].link` paths: nothing one run leaves reaches the next.
+   * (With `-x`, git still honours the `-e` patterns.)
+   */
   private async clean(): Promise<void> {
-    await this.git.ok(['clean', '-fdq', ...this.links.flatMap((l) => ['-e', `/${l}`])]);
+    await this.git.ok(['clean', '-fdqx', ...this.links.flatMap((l) => ['-e', `/${l}`])]);
+  }
+
+  /** The `[files].link` paths symlinked into this worktree (worktree-relative). */
+  linkedPaths(): readonly string[] {
+    return this.links;
   }
 
   /** Ignored files present now (a snapshot, to spot ignored files a proposer creates). */
@@ -105,13 +114,6 @@ export class Worktree {
     return `${d.slice(0, DIFF_CAP_BYTES)}\n[autoresearch: diff truncated at ${DIFF_CAP_BYTES} bytes]\n`;
   }
 
-  /** Removes ignored files that appeared since `ignoredBefore` (after a rejected proposal). */
-  async removeNewIgnored(ignoredBefore: Set<string>): Promise<void> {
-    for (const p of await this.ignoredFiles()) {
-      if (!ignoredBefore.has(p)) rmSync(join(this.path, p), { recursive: true, force: true });
-    }
-  }
-
   /**
    * Commits exactly `files` with `message`; returns the new commit. `untracked` names the new
    * files among them (all of them when not given), which must be added first.
@@ -124,45 +126,12 @@ export class Worktree {
     return this.head();
   }
 
-  /** Applies a stored diff (from `diff()`) to the files. Returns an error message on failure. */
-  async applyDiff(diff: string): Promise<string | null> {
-    if (!diff.trim()) return null;
-    const r = await this.git.run(['apply', '--whitespace=nowarn', '-'], { input: diff });
-    return r.code === 0 ? null : r.stderr.trim() || 'git apply failed';
-  }
-
-  /**
-   * Applies a change made on an older commit onto this one. `zeroContext` is the change as a
-   * diff without context lines (`git diff -U0`): applied first, it lets a change go in next to
-   * lines another change edited, while the removed lines must still match exactly (a change to
-   * the same line fails). Then `diff()` (a normal diff, fetched only if needed) is tried with a
-   * three-way merge. Returns null when it applied, else git's message (leaving the worktree for
-   * `resetHard`). Plain `git apply` is all-or-nothing, so a failed attempt changes no file.
-   */
-  async applyDiff3(zeroContext: string, diff: () => Promise<string>): Promise<string | null> {
-    if (!zeroContext.trim()) return 'empty change';
-    const zero = await this.git.run(['apply', '--unidiff-zero', '--whitespace=nowarn', '-'], { input: zeroContext });
-    if (zero.code === 0) return null;
-    const r = await this.git.run(['apply', '--3way', '--whitespace=nowarn', '-'], { input: await diff() });
-    if (r.code === 0) {
-      await this.git.run(['reset', '--quiet']); // --3way stages; leave the index as HEAD
-      return null;
-    }
-    return (r.stderr.trim() || zero.stderr.trim() || 'git apply failed').split('\n').slice(0, 3).join(' ');
-  }
-
   /** Replaces HEAD with a commit of the same parent holding HEAD's change plus `files` edits. */
   async amend(files: string[], message: string): Promise<string> {
     const id = await this.git.identityArgs();
     await this.git.ok(['add', '-A', '--', ...files]);
     await this.git.ok([...id, 'commit', '--quiet', '--no-verify', '--allow-empty-message', '--amend', '-m', message]);
     return this.head();
-  }
-
-  /** `diffCommits`, or null when either commit does not exist (e.g. garbage-collected). */
-  async tryDiffCommits(from: string, to: string, context = 3): Promise<string | null> {
-    const r = await this.git.run(['diff', '--no-color', '--no-ext-diff', `-U${context}`, from, to]);
-    return r.code === 0 ? r.stdout : null;
   }
 
   /** Unified diff between two commits (capped like `diff`); `context` lines around changes. */

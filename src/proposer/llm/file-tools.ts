@@ -3,11 +3,13 @@
  *
  * Contract: every function returns `{content, isError}` text for the model and never throws for
  * anything the model did (bad path, missing file, ambiguous match). Writes go only to `editable`
- * files; anything else is refused here, before the harness would reject the whole proposal.
+ * files that are plain files in real directories of the worktree (no symbolic link anywhere on
+ * the way, `O_NOFOLLOW` on open); anything else is refused here, before the harness would reject
+ * the whole proposal.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, lstatSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { normalRel, resolveInWorktree } from './paths.js';
+import { normalRel, refuseWriteTarget, resolveInWorktree } from './paths.js';
 
 export interface ToolOutput {
   content: string;
@@ -57,10 +59,22 @@ export function readFileTool(scope: FileScope, args: { path: string; start_line?
   return ok(note + shown);
 }
 
+/** Writes `text` to a checked target without following a symbolic link at the last step. */
+function writePlain(abs: string, text: string): void {
+  const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function editFileTool(scope: FileScope, args: { path: string; old_string: string; new_string: string; replace_all?: boolean }): ToolOutput {
   const r = resolveInWorktree(scope.worktree, args.path);
   if (!r.ok) return err(r.error);
   if (!isEditable(scope, r.rel)) return refuseWrite(scope, r.rel);
+  const unsafe = refuseWriteTarget(scope.worktree, r.rel);
+  if (unsafe) return err(`refused: ${unsafe}`);
   if (!existsSync(r.abs)) return err(`${r.rel} does not exist; use write_file to create it`);
   if (args.old_string === '') return err('old_string is empty; to replace the whole file use write_file');
   if (args.old_string === args.new_string) return err('old_string and new_string are identical: nothing would change');
@@ -78,7 +92,7 @@ export function editFileTool(scope: FileScope, args: { path: string; old_string:
     return err(`old_string found ${count} times in ${r.rel}; include more surrounding lines to make it unique, or pass replace_all: true`);
   }
   const at = text.slice(0, text.indexOf(args.old_string)).split('\n').length;
-  writeFileSync(r.abs, text.split(args.old_string).join(args.new_string));
+  writePlain(r.abs, text.split(args.old_string).join(args.new_string));
   return ok(`edited ${r.rel}: replaced ${count} occurrence${count > 1 ? 's' : ''} (first at line ${at})`);
 }
 
@@ -86,8 +100,9 @@ export function writeFileTool(scope: FileScope, args: { path: string; content: s
   const r = resolveInWorktree(scope.worktree, args.path);
   if (!r.ok) return err(r.error);
   if (!isEditable(scope, r.rel)) return refuseWrite(scope, r.rel);
-  if (existsSync(r.abs) && statSync(r.abs).isDirectory()) return err(`${r.rel} is a directory`);
-  writeFileSync(r.abs, args.content);
+  const unsafe = refuseWriteTarget(scope.worktree, r.rel);
+  if (unsafe) return err(`refused: ${unsafe}`);
+  writePlain(r.abs, args.content);
   return ok(`wrote ${r.rel} (${args.content.split('\n').length} lines)`);
 }
 

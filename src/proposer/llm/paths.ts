@@ -2,11 +2,15 @@
  * Path confinement for the agent's file tools: every path the model names is resolved inside the
  * worktree; `..` escapes, absolute paths elsewhere, `.git` and symlinks that lead out are refused.
  *
- * Contract: pure apart from `realpathSync`; returns a value (never throws) so the tool can answer
- * the model with the error text.
+ * Writes are checked harder (`refuseWriteTarget`): every directory on the way is resolved and
+ * must be the worktree's own, and the file itself must not be a symbolic link (dangling or not),
+ * so no write can land outside the worktree.
+ *
+ * Contract: pure apart from `realpathSync`/`lstatSync`; returns a value (never throws) so the tool
+ * can answer the model with the error text.
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 
 export type Resolved = { ok: true; rel: string; abs: string } | { ok: false; error: string };
 
@@ -39,4 +43,35 @@ export function resolveInWorktree(worktree: string, path: unknown): Resolved {
     }
   }
   return { ok: true, rel, abs };
+}
+
+/**
+ * Why writing `rel` (resolved by `resolveInWorktree`) could land elsewhere, or null when it is a
+ * plain file (or a new name) in a real directory of the worktree: the parent's realpath must be
+ * the worktree's realpath joined with the parent's relative path (no symlinked directory on the
+ * way), and the target must not be a symbolic link.
+ */
+export function refuseWriteTarget(worktree: string, rel: string): string | null {
+  let root: string;
+  let parent: string;
+  try {
+    root = realpathSync(worktree);
+  } catch {
+    return 'cannot resolve the worktree';
+  }
+  try {
+    parent = realpathSync(join(worktree, dirname(rel)));
+  } catch {
+    return `the directory of ${rel} does not exist`;
+  }
+  if (parent !== join(root, dirname(rel))) return `${rel} leads through a symbolic link; only plain files of the worktree can be written`;
+  try {
+    const st = lstatSync(join(worktree, rel));
+    if (st.isSymbolicLink()) return `${rel} is a symbolic link; only plain files of the worktree can be written`;
+    if (st.isDirectory()) return `${rel} is a directory`;
+    if (!st.isFile()) return `${rel} is not a regular file`;
+  } catch {
+    // does not exist yet: a new file in a real directory of the worktree
+  }
+  return null;
 }

@@ -46,7 +46,9 @@ describe('anthropic proposer in the real study loop', () => {
     fake = await startFakeAnthropic(script());
     const made = createLlmProposer('anthropic', proposerConfig({ kind: 'anthropic', base_url: fake.url }), { ANTHROPIC_API_KEY: 'sk-ant-e2e-test-key' }, { retryDeps: instantRetry() });
     assert.ok(made.ok);
-    const dir = makeLandscapeRepo({ extraToml: '[judge]\nkind = "greedy"\n' });
+    // prefetch 0: each proposal is made on the current best (the three edit adjacent lines, which
+    // git's three-way merge would call a conflict if one were re-applied onto another)
+    const dir = makeLandscapeRepo({ extraToml: '[judge]\nkind = "greedy"\n[slots]\nprefetch = 0\n' });
     const run = await runTestStudy(dir, { maxExperiments: 3 }, { proposer: made.proposer });
     opened.push(run);
     assert.equal(run.outcome.reason, 'max-experiments', run.outcome.message);

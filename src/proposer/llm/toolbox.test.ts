@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -64,6 +64,30 @@ describe('ToolBox', () => {
     assert.equal(run('write_file', { path: 'new.mjs', content: '' }).content, 'refused: new.mjs is not an editable file. You may change only: train.mjs.');
     assert.equal(run('write_file', { path: 'train.mjs', content: 'a\nb\n' }).content, 'wrote train.mjs (3 lines)');
     assert.equal(readFileSync(join(dir, 'train.mjs'), 'utf8'), 'a\nb\n');
+  });
+
+  it('write_file and edit_file never write through a symbolic link: dangling, to a file, or a linked directory', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'ar-outside-'));
+    const target = join(outside, 'train.mjs');
+    // a dangling link in place of the editable file
+    const dir = makeProposalDir();
+    rmSync(join(dir, 'train.mjs'));
+    symlinkSync(target, join(dir, 'train.mjs'));
+    const tb = new ToolBox({ worktree: dir, editable: ['train.mjs', 'sub/train.mjs', 'alias.mjs'], protected: [], history: [], objective: { metric: 'val_bpb', direction: 'minimize' } });
+    const run = (name: string, args: unknown) => tb.run({ id: 'c', name, arguments: JSON.stringify(args) });
+    assert.equal(run('write_file', { path: 'train.mjs', content: 'x' }).content, 'refused: train.mjs is a symbolic link; only plain files of the worktree can be written');
+    assert.equal(existsSync(target), false, 'nothing was created outside');
+    // a directory of the worktree that is a link to outside (an editable path below it)
+    symlinkSync(outside, join(dir, 'sub'));
+    assert.equal(run('write_file', { path: 'sub/train.mjs', content: 'x' }).content, 'refused: sub/train.mjs leads through a symbolic link; only plain files of the worktree can be written');
+    writeFileSync(target, 'const A = 1;\n');
+    assert.match(run('edit_file', { path: 'sub/train.mjs', old_string: 'A = 1', new_string: 'A = 2' }).content, /sub\/train\.mjs leads outside the worktree \(a symbolic link\)/);
+    assert.equal(readFileSync(target, 'utf8'), 'const A = 1;\n', 'the file outside is unchanged');
+    // a link to a file inside the worktree is refused too (the write would change another file)
+    symlinkSync('prepare.mjs', join(dir, 'alias.mjs'));
+    assert.match(run('edit_file', { path: 'alias.mjs', old_string: 'EVAL = 1', new_string: 'EVAL = 0' }).content, /^refused: alias\.mjs is a symbolic link/);
+    assert.match(readFileSync(join(dir, 'prepare.mjs'), 'utf8'), /EVAL = 1/);
+    assert.deepEqual(readdirSync(outside), ['train.mjs']);
   });
 
   it('finish needs a change and a description; "give up" is always accepted', () => {
