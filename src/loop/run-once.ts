@@ -49,6 +49,8 @@ export function outputDir(ctx: LoopContext, slot: Slot): string {
 export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnceResult> {
   const { config, ledger, emit } = ctx;
   const { exp, study, worktree, slot } = req;
+  // Every run starts from the commit exactly: nothing an earlier run left (ignored files too).
+  await worktree.resetHard(req.commit);
   const tampered = changedProtected(worktree.path, config.files.protected, study.protectedHashes);
   if (tampered.length) {
     await worktree.restoreFiles(study.baseCommit, tampered);
