@@ -12,6 +12,7 @@ import type { Slot } from '../scheduler/slots.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import { runEnv } from './run-env.js';
+import { sandboxView } from './sandbox-view.js';
 import { hashFiles } from './setup.js';
 
 export type RunOnceResult =
@@ -46,8 +47,9 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
 
   const env = runEnv(config, { number: exp.number, worktree: worktree.path, seed: config.study.seed + (config.judge.vary_seed ? req.runIndex : 0), extra: slot.env });
   const pgidWrites: Promise<unknown>[] = [];
+  const view = sandboxView(config, { worktree: worktree.path, phase: 'train', env });
   const result = await runner.run(
-    {
+    ctx.sandbox.wrap({
       command: config.run.command,
       cwd: worktree.path,
       env,
@@ -57,7 +59,8 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
       logCapBytes: Math.round(config.run.log_cap_mb * 1024 * 1024),
       metric: study.metric,
       onSpawn: (pgid) => pgidWrites.push(ledger.updateExperiment(exp.id, { pgid })),
-    },
+      secrets: ctx.secrets,
+    }, view),
     ctx.signal,
   );
   await Promise.all(pgidWrites);
