@@ -331,3 +331,30 @@ describe('bwrapArgs', () => {
     assert.ok(!evalArgs.join(' ').includes(join(root, 'data', 'val.txt')));
   });
 });
+
+describe('sandboxView', () => {
+  it('resolves validation paths from the root, the worktree, absolute and ~/ paths', () => {
+    mkdirSync(join(home, 'cache'), { recursive: true });
+    writeFileSync(join(home, 'cache', 'val.bin'), 'V');
+    writeFileSync(join(base, 'abs-val.bin'), 'V');
+    const c = { ...config, files: { ...config.files, validation: ['data/val.txt', '~/cache/val.bin', join(base, 'abs-val.bin'), 'missing.bin'] } };
+    const v = sandboxView(c, { worktree, phase: 'train', home });
+    assert.deepEqual([...v.hidden].sort(), [join(base, 'abs-val.bin'), join(home, 'cache', 'val.bin'), join(root, 'data', 'val.txt')].sort());
+    assert.deepEqual(v.links, [join(root, 'data')]);
+    assert.ok(v.gitDirs.includes(join(root, '.git')));
+  });
+});
+
+describe('toolchains under $HOME', () => {
+  it('PATH entries under $HOME stay usable (read-only) while the rest of $HOME is hidden', async () => {
+    mkdirSync(join(home, 'bin'), { recursive: true });
+    writeFileSync(join(home, 'bin', 'mytool'), '#!/bin/sh\necho TOOL-OK\n', { mode: 0o755 });
+    const { log } = await run(`mytool\necho x > ${home}/bin/planted || echo TOOL-DIR-READONLY\ncat ${home}/marker.txt 2>/dev/null || echo HOME-UNREADABLE`, {
+      harnessEnv: { PATH: `${join(home, 'bin')}:${process.env.PATH}`, HOME: home },
+    });
+    assert.match(log, /TOOL-OK/);
+    assert.match(log, /TOOL-DIR-READONLY/);
+    assert.match(log, /HOME-UNREADABLE/);
+    assert.equal(existsSync(join(home, 'bin', 'planted')), false);
+  });
+});

@@ -6,7 +6,8 @@
  *
  * - links: the real paths of `[files].link` (taken from the workspace root);
  * - hidden: the real paths of `[files].validation`, from the workspace root and from the
- *   worktree (a tracked validation file, or one inside a linked folder);
+ *   worktree (a tracked validation file, or one inside a linked folder); absolute paths and
+ *   `~/...` (a data cache outside the workspace) are taken as they are;
  * - readable: toolchains that would vanish with $HOME: PATH entries under $HOME, this package
  *   when installed under $HOME, and the Python installation of a linked virtualenv (uv puts
  *   its managed Pythons in ~/.local/share/uv/python).
@@ -37,8 +38,9 @@ export function sandboxView(config: Config, input: SandboxViewInput): SandboxVie
   const links = config.files.link.map((l) => real(join(config.root, l))).filter(existsSync);
   const hidden = new Set<string>();
   for (const v of config.files.validation) {
-    for (const base of [config.root, input.worktree]) {
-      const p = join(base, v);
+    const bases = v.startsWith('~/') ? [home] : isAbsolute(v) ? [''] : [config.root, input.worktree];
+    for (const base of bases) {
+      const p = base ? join(base, v.startsWith('~/') ? v.slice(2) : v) : v;
       if (existsSync(p)) hidden.add(real(p));
     }
   }
