@@ -18,7 +18,7 @@
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/load.js';
-import { isSecretName, secretValues, type Secret } from '../runner/secrets.js';
+import { isSecretName, mergeSecrets, secretValues, type Secret } from '../runner/secrets.js';
 
 /** Exact names passed through from the harness's environment. */
 const ALLOWED_NAMES = new Set([
@@ -133,12 +133,7 @@ export function runEnv(
  */
 export function runSecrets(config: Config, harnessEnv: Readonly<Record<string, string | undefined>> = process.env): Secret[] {
   const extraNames = extraSecretNames(config);
-  const fromConfig = secretValues(config.run.env, extraNames);
-  const fromEnv = secretValues(harnessEnv, extraNames);
-  const seen = new Set<string>();
-  return [...fromConfig, ...fromEnv]
-    .filter((s) => (seen.has(s.value) ? false : (seen.add(s.value), true)))
-    .sort((a, b) => b.value.length - a.value.length);
+  return mergeSecrets(secretValues(config.run.env, extraNames), secretValues(harnessEnv, extraNames));
 }
 
 /** The value of AUTORESEARCH_RUN for an experiment (unique per workspace, study and number). */
