@@ -64,6 +64,11 @@ describe('scrub', () => {
     assert.equal(scrub('=xxabcdefghxx= abcdefgh', secrets), '=[redacted:B_KEY]= [redacted:A_KEY]');
   });
 
+  it('keeps two values of one name (a [run].env value and the harness value)', () => {
+    const secrets = mergeSecrets([{ name: 'HF_TOKEN', value: 'hf_fromconfig1' }], [{ name: 'HF_TOKEN', value: 'hf_fromharness' }]);
+    assert.equal(scrub('hf_fromconfig1 hf_fromharness', secrets), '[redacted:HF_TOKEN] [redacted:HF_TOKEN]');
+  });
+
   it('leaves text without secrets alone', () => {
     assert.equal(scrub('val_bpb: 0.99', secretValues({ HF_TOKEN: 'hf_abcdefghijk' })), 'val_bpb: 0.99');
     assert.equal(scrub('x', undefined), 'x');

@@ -47,16 +47,11 @@ export function secretValues(env: Readonly<Record<string, string | undefined>>, 
   return out.sort((a, b) => b.value.length - a.value.length || a.name.localeCompare(b.name));
 }
 
-/** Merges secret lists (each value once, longest first). */
+/** Merges secret lists: each value once (the first name wins), longest first. */
 export function mergeSecrets(...lists: ReadonlyArray<readonly Secret[] | undefined>): Secret[] {
-  const env: Record<string, string> = {};
-  const names: string[] = [];
-  for (const list of lists) for (const s of list ?? []) if (!(s.name in env)) {
-    env[s.name] = s.value;
-    names.push(s.name);
-  }
-  // Every name here is already a secret by choice of the caller: pass them as extra names.
-  return secretValues(env, names);
+  const byValue = new Map<string, Secret>();
+  for (const list of lists) for (const s of list ?? []) if (s.value.length >= MIN_SECRET_LENGTH && !byValue.has(s.value)) byValue.set(s.value, s);
+  return [...byValue.values()].sort((a, b) => b.value.length - a.value.length || a.name.localeCompare(b.name));
 }
 
 /** `text` with every occurrence of each secret value replaced by `[redacted:NAME]`. */
