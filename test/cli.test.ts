@@ -37,8 +37,8 @@ const SLOW_ON_2 =
   'if [ "$AUTORESEARCH_EXPERIMENT" = 2 ] && [ ! -e "$AUTORESEARCH_WORKSPACE/go-fast" ]; then sleep 60; fi; node train.mjs';
 
 describe('run survives kill -9 and Ctrl-C', () => {
-  it('resumes after kill -9 mid-experiment: nothing lost, nothing duplicated, no orphan', async () => {
-    const dir = makeLandscapeRepo({ command: SLOW_ON_2 });
+  it('resumes after kill -9 mid-experiment: nothing lost, nothing duplicated, no orphan (no sandbox: resume kills the orphan)', async () => {
+    const dir = makeLandscapeRepo({ command: SLOW_ON_2, sandbox: 'none' });
     const child = cliAsync(['run', dir, '-n', '4', '--json']);
     const started = await waitForEvent(child, (e) => e.type === 'run-started' && e.number === 2);
     await new Promise((r) => setTimeout(r, 300));
@@ -71,6 +71,29 @@ describe('run survives kill -9 and Ctrl-C', () => {
     assert.equal(git(dir, ['worktree', 'list']).trim().split('\n').length, 1, 'no stale worktree is left');
     const tsvRows = readFileSync(join(dir, 'results.tsv'), 'utf8').trim().split('\n');
     assert.equal(tsvRows.length, 6);
+    await ledger.close();
+  });
+
+  it('under the sandbox, a run dies with the harness on kill -9 (nothing to kill on resume)', async () => {
+    const dir = makeLandscapeRepo({ command: SLOW_ON_2, sandbox: 'bwrap' });
+    const child = cliAsync(['run', dir, '-n', '3', '--json']);
+    await waitForEvent(child, (e) => e.type === 'run-started' && e.number === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    let ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
+    const pgid = (await ledger.listExperiments((await ledger.getStudy('test'))!.id)).find((e) => e.number === 2)!.pgid!;
+    await ledger.close();
+    assert.ok(liveGroupMembers(pgid).length > 0, 'the run is alive while the harness is');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(liveGroupMembers(pgid), [], 'the sandboxed run died with the harness');
+    writeFileSync(join(dir, 'go-fast'), '');
+    const r = cli(['run', dir, '-n', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
+    const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
+    assert.deepEqual(all.map((e) => e.number), [0, 1, 2, 3]);
+    assert.ok(all.every((e) => e.status !== 'running'));
     await ledger.close();
   });
 

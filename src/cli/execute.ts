@@ -6,10 +6,11 @@
 import type { Config } from '../config/load.js';
 import { createJudge } from '../judge/create.js';
 import type { StudyEvent } from '../loop/events.js';
-import { runEnv } from '../loop/run-env.js';
+import { runEnv, runSecrets } from '../loop/run-env.js';
 import { runStudy, type StudyLimits, type StudyOutcome } from '../loop/study.js';
 import { createProposer } from '../proposer/create.js';
 import { ProcessRunner } from '../runner/index.js';
+import { createSandbox } from '../runner/sandbox.js';
 import { checkCommand, mustOpenLedger, mustOpenWorkspace, UserError } from './common.js';
 import { createTerminalView } from './terminal-view.js';
 
@@ -21,6 +22,8 @@ export async function executeStudy(config: Config, limits: StudyLimits, opts: { 
   if (ready) throw new UserError(ready);
   const notFound = checkCommand(config.run.command, config.root, runEnv(config, { number: 0, worktree: config.root }).PATH ?? '');
   if (notFound) throw new UserError(notFound);
+  const sandbox = createSandbox(config.run.sandbox);
+  if (!sandbox.ok) throw new UserError(sandbox.message);
   const ledger = await mustOpenLedger(config);
 
   const controller = new AbortController();
@@ -38,9 +41,20 @@ export async function executeStudy(config: Config, limits: StudyLimits, opts: { 
   const view = opts.json ? null : createTerminalView(process.stdout, process.stdout.isTTY === true);
   const emit = (e: StudyEvent) => (view ? view.onEvent(e) : process.stdout.write(JSON.stringify(e) + '\n'));
   if ('note' in made && made.note) emit({ type: 'notice', t: Date.now(), level: 'info', message: made.note });
+  if (sandbox.notice) emit({ type: 'notice', t: Date.now(), level: 'warn', message: sandbox.notice });
   try {
     const outcome = await runStudy(
-      { config, workspace, ledger, proposer: made.proposer, runner: new ProcessRunner(), judge: createJudge(config), emit },
+      {
+        config,
+        workspace,
+        ledger,
+        proposer: made.proposer,
+        runner: new ProcessRunner(),
+        sandbox: sandbox.sandbox,
+        secrets: runSecrets(config),
+        judge: createJudge(config),
+        emit,
+      },
       limits,
       controller.signal,
     );

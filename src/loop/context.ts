@@ -5,6 +5,8 @@ import type { Config } from '../config/load.js';
 import type { Judge } from '../judge/types.js';
 import type { Ledger } from '../ledger/types.js';
 import type { Proposer } from '../proposer/types.js';
+import type { Sandbox } from '../runner/sandbox.js';
+import type { Secret } from '../runner/secrets.js';
 import type { Runner } from '../runner/types.js';
 import type { Mutex } from '../scheduler/async-queue.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -20,6 +22,13 @@ export interface LoopContext {
   /** Proposers are called one at a time (proposals and crash repairs). */
   proposerLock: Mutex;
   runner: Runner;
+  /** Wraps every run (bubblewrap, or nothing: [run].sandbox). */
+  sandbox: Sandbox;
+  /**
+   * Secret values of the harness and of `[run].env` (loop/run-env.ts `runSecrets`): scrubbed
+   * from run logs and log tails (RunSpec.secrets) and from prompts (ProposalContext.secrets).
+   */
+  secrets: readonly Secret[];
   judge: Judge;
   emit: EmitEvent;
   frontier: Frontier;

@@ -50,6 +50,7 @@ export function proposalContext(
     number: history.length === 0 ? 0 : Math.max(...history.map((e) => e.number)) + 1,
     history,
     program: ctx.program,
+    secrets: ctx.secrets,
     budget: {
       experimentsLeft: limits.maxExperiments !== null ? Math.max(0, limits.maxExperiments - counted) : null,
       secondsLeft: limits.deadline !== null ? Math.max(0, (limits.deadline - Date.now()) / 1000) : null,

@@ -20,6 +20,7 @@ import type { Slot } from '../scheduler/slots.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import { runEnv } from './run-env.js';
+import { sandboxView } from './sandbox-view.js';
 import { hashFiles } from './setup.js';
 
 export type RunOnceResult =
@@ -115,15 +116,17 @@ async function step(
     env.AUTORESEARCH_PHASE = phase;
   }
   const pgidWrites: Promise<unknown>[] = [];
+  const view = sandboxView(config, { worktree: worktree.path, outputDir: outputDir(ctx, slot), phase, env });
   const result = await runner.run(
-    {
+    ctx.sandbox.wrap({
       ...spec,
       cwd: worktree.path,
       env,
       killGraceMs: config.run.kill_grace_s * 1000,
       logCapBytes: Math.round(config.run.log_cap_mb * 1024 * 1024),
       onSpawn: (pgid) => pgidWrites.push(ledger.updateExperiment(exp.id, { pgid })),
-    },
+      secrets: ctx.secrets,
+    }, view),
     ctx.signal,
   );
   await Promise.all(pgidWrites);

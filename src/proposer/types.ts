@@ -12,6 +12,7 @@
  * - When `signal` aborts it returns promptly (kind 'failed', reason 'aborted').
  */
 import type { Direction, Experiment } from '../ledger/types.js';
+import type { Secret } from '../runner/secrets.js';
 
 export interface ProposalContext {
   /** Absolute path of the git worktree holding the current best commit; edit files here. */
@@ -36,6 +37,11 @@ export interface ProposalContext {
   program: string | null;
   /** Remaining budget, when bounded. */
   budget: { experimentsLeft: number | null; secondsLeft: number | null };
+  /**
+   * Secret values (the harness's and `[run].env`'s) that must never reach a model: prompts and
+   * tool results are scrubbed of them (`[redacted:NAME]`), as a last line of defense.
+   */
+  secrets?: readonly Secret[];
 }
 
 export interface ProposalUsage {

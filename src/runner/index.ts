@@ -11,3 +11,16 @@ export { classifyRun, type Classification, type RunFacts } from './classify.js';
 export { LogCapture, TAIL_BYTES, omittedMarker } from './log-capture.js';
 export { parseMetrics, parseMetricValue, lastLines, cleanLine } from './metrics.js';
 export { killGroup } from './process-group.js';
+export {
+  BwrapSandbox,
+  NoSandbox,
+  createSandbox,
+  bwrapArgs,
+  SANDBOX_HOME,
+  type Sandbox,
+  type SandboxMode,
+  type SandboxPhase,
+  type SandboxView,
+  type CreateSandboxResult,
+} from './sandbox.js';
+export { isSecretName, secretValues, scrub, withoutSecrets, type Secret } from './secrets.js';

@@ -236,3 +236,28 @@ describe('ProcessRunner', () => {
     await assert.rejects(runner.run(spec('true', { timeoutMs: Number.NaN })));
   });
 });
+
+describe('ProcessRunner: wrapper and secrets', () => {
+  it('puts the wrapper before /bin/sh -c command', async () => {
+    const r = await runner.run(spec('echo "wrapped=$WRAPPED"; echo "METRIC val_bpb=1"', { wrapper: ['/usr/bin/env', 'WRAPPED=yes'] }));
+    assert.equal(r.kind, 'ok');
+    assert.match(r.logTail, /wrapped=yes/);
+  });
+
+  it('scrubs secret values from the log file, the tail, the reason and live output', async () => {
+    const secret = 'hf_0123456789abcdefghij';
+    let live = '';
+    const r = await runner.run(
+      spec(`echo "token is $T"; echo "Error: bad token $T" >&2; exit 3`, {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', T: secret },
+        secrets: [{ name: 'HF_TOKEN', value: secret }],
+        onOutput: (c) => (live += c),
+      }),
+    );
+    assertFailure(r, 'crash', 'exit');
+    for (const text of [r.logTail, r.reason ?? '', live, readFileSync(r.logPath, 'utf8')]) {
+      assert.doesNotMatch(text, /0123456789abcdef/);
+      assert.match(text, /\[redacted:HF_TOKEN\]/);
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * abort, capped log capture, metric parsing and outcome classification.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -11,6 +11,7 @@ import { classifyRun, type RunFacts } from './classify.js';
 import { LogCapture } from './log-capture.js';
 import { parseMetrics } from './metrics.js';
 import { GroupRegistry, killGroup } from './process-group.js';
+import { scrub, type Secret } from './secrets.js';
 import type { RunResult, RunSpec, Runner } from './types.js';
 
 export const DEFAULT_KILL_GRACE_MS = 5000;
@@ -73,6 +74,7 @@ export class ProcessRunner implements Runner {
 
     capture.close();
     const output = await capturedText(capture);
+    scrubLogFile(capture, output, spec.secrets);
     const metrics = parseMetrics(output);
     const facts: RunFacts = {
       metric: spec.metric,
@@ -96,12 +98,12 @@ export class ProcessRunner implements Runner {
       endedAt: outcome.endedAt,
       durationMs: outcome.endedAt - startedAt,
       logPath: spec.logPath,
-      logTail: capture.tail(),
+      logTail: scrub(capture.tail(), spec.secrets),
       outputBytes: capture.totalBytes,
       truncated: capture.truncated,
     };
     if (c.failure !== undefined) result.failure = c.failure;
-    if (c.reason !== undefined) result.reason = c.reason;
+    if (c.reason !== undefined) result.reason = scrub(c.reason, spec.secrets);
     return result;
   }
 
@@ -145,7 +147,7 @@ export class ProcessRunner implements Runner {
       const emit = (text: string): void => {
         if (text === '' || !spec.onOutput) return;
         try {
-          spec.onOutput(text);
+          spec.onOutput(scrub(text, spec.secrets));
         } catch {
           // onOutput must not throw; if it does, the run goes on regardless.
         }
@@ -227,12 +229,16 @@ function notStarted(why: string): Outcome & { spawnError: string } {
   return { exitCode: null, signal: null, timedOut: false, aborted: false, spawnError: why, endedAt: Date.now() };
 }
 
-/** Spawns `/bin/sh -c command` as the leader of a new process group; a string says why not. */
+/**
+ * Spawns `[...wrapper] /bin/sh -c command` as the leader of a new process group; a string says
+ * why not.
+ */
 function startChild(spec: RunSpec): ChildProcess | string {
   const cwdProblem = checkDirectory(spec.cwd);
   if (cwdProblem !== undefined) return cwdProblem;
   try {
-    return spawn('/bin/sh', ['-c', spec.command], {
+    const [exe, ...prefix] = [...(spec.wrapper ?? []), '/bin/sh'];
+    return spawn(exe!, [...prefix, '-c', spec.command], {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
@@ -266,6 +272,18 @@ async function capturedText(capture: LogCapture): Promise<string> {
   }
   // After a disk error the file is incomplete; the in-memory tail holds the last words.
   return capture.writeError ? `${text}\n${capture.tail()}` : text;
+}
+
+/** Rewrites the log file without the secret values when it holds any (never throws). */
+function scrubLogFile(capture: LogCapture, output: string, secrets: readonly Secret[] | undefined): void {
+  if (!secrets?.length || capture.writeError) return;
+  const clean = scrub(output, secrets);
+  if (clean === output) return;
+  try {
+    writeFileSync(capture.path, clean);
+  } catch {
+    // The tail in the ledger is scrubbed regardless.
+  }
 }
 
 function errorMessage(err: unknown): string {

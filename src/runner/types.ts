@@ -11,11 +11,23 @@
  * - stdout and stderr go (interleaved, in arrival order) to `logPath`, capped at `logCapBytes`:
  *   the head and the tail are kept, with a marker line saying how many bytes were dropped.
  */
+import type { Secret } from './secrets.js';
+
 export interface RunSpec {
-  /** Shell command line, run with `/bin/sh -c`. */
+  /** Shell command line, run with `/bin/sh -c` (the user's string, as logged). */
   command: string;
+  /**
+   * Argv prefix put before `/bin/sh -c command` (a sandbox: `bwrap ... `). The runner spawns
+   * `wrapper[0]` in the new process group and kills that group, as without a wrapper.
+   */
+  wrapper?: readonly string[];
+  /**
+   * Secret values to scrub (as `[redacted:NAME]`) from the log file, `logTail`, `reason` and
+   * `onOutput` chunks (chunks best effort: a value split across two chunks is not caught there).
+   */
+  secrets?: readonly Secret[];
   cwd: string;
-  /** Full environment for the child (the caller merges process.env, config env, AUTORESEARCH_*). */
+  /** Full environment for the child (the caller builds it: loop/run-env.ts; a sandbox may change it). */
   env: Record<string, string>;
   /** Hard wall-clock limit; the process group is killed when it passes. */
   timeoutMs: number;

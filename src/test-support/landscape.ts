@@ -36,6 +36,8 @@ export interface LandscapeOptions {
   extraToml?: string;
   timeoutS?: number;
   tag?: string;
+  /** [run].sandbox (default: the config's default, "auto"). */
+  sandbox?: 'auto' | 'bwrap' | 'none';
 }
 
 /** Creates a committed workspace in a fresh temp dir and returns its path. */
@@ -55,6 +57,7 @@ export function makeLandscapeRepo(opts: LandscapeOptions = {}): string {
       `command = ${JSON.stringify(opts.command ?? 'node train.mjs')}`,
       `timeout_s = ${opts.timeoutS ?? 30}`,
       'kill_grace_s = 1',
+      ...(opts.sandbox ? [`sandbox = "${opts.sandbox}"`] : []),
       '[files]',
       'editable = ["train.mjs"]',
       'protected = ["prepare.mjs"]',

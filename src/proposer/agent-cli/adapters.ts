@@ -31,6 +31,12 @@ export interface ParsedOutput {
 
 export interface AgentCliAdapter {
   readonly kind: string;
+  /**
+   * The secret-named variables (runner/secrets.ts) this CLI may receive: its own provider keys.
+   * Every other secret of the harness (HF_TOKEN, GITHUB_TOKEN, AWS_*, other providers' keys,
+   * [proposer].api_key_env) is removed from the CLI's environment.
+   */
+  readonly keys: readonly string[];
   /** Executable looked up on PATH when [proposer].command is not set. */
   readonly binary: string;
   /** How to install it, for the preflight message. */
@@ -41,10 +47,27 @@ export interface AgentCliAdapter {
 
 const model = (m: string | undefined, flag: string) => (m ? [flag, m] : []);
 
+/** Keys of the providers a multi-provider CLI (pi, opencode, aider) can be pointed at with a model name. */
+const PROVIDER_KEYS = [
+  'ANTHROPIC_API_KEY',
+  'OPENAI_API_KEY',
+  'GEMINI_API_KEY',
+  'GOOGLE_API_KEY',
+  'OPENROUTER_API_KEY',
+  'GROQ_API_KEY',
+  'MISTRAL_API_KEY',
+  'DEEPSEEK_API_KEY',
+  'XAI_API_KEY',
+  'CEREBRAS_API_KEY',
+  'TOGETHER_API_KEY',
+  'FIREWORKS_API_KEY',
+];
+
 /** Claude Code headless: prompt on stdin, JSON result (text, cost, tokens), file tools only. */
 const claude: AgentCliAdapter = {
   kind: 'claude',
   binary: 'claude',
+  keys: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN'],
   install: 'npm i -g @anthropic-ai/claude-code',
   invocation: (i) => ({
     args: ['-p', '--output-format', 'json', '--tools', 'Read,Edit,Write', '--allowedTools', 'Read,Edit,Write', '--permission-mode', 'acceptEdits', ...model(i.model, '--model')],
@@ -81,6 +104,7 @@ const claude: AgentCliAdapter = {
 const codex: AgentCliAdapter = {
   kind: 'codex',
   binary: 'codex',
+  keys: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
   install: 'npm i -g @openai/codex',
   invocation: (i) => ({ args: ['exec', '--sandbox', 'workspace-write', '--skip-git-repo-check', '--color', 'never', ...model(i.model, '-m'), i.prompt] }),
 };
@@ -92,6 +116,7 @@ const codex: AgentCliAdapter = {
 const pi: AgentCliAdapter = {
   kind: 'pi',
   binary: 'pi',
+  keys: PROVIDER_KEYS,
   install: 'npm i -g @mariozechner/pi-coding-agent',
   invocation: (i) => {
     const slash = i.model?.indexOf('/') ?? -1;
@@ -104,6 +129,7 @@ const pi: AgentCliAdapter = {
 const gemini: AgentCliAdapter = {
   kind: 'gemini',
   binary: 'gemini',
+  keys: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
   install: 'npm i -g @google/gemini-cli',
   invocation: (i) => ({ args: ['--approval-mode', 'auto_edit', ...model(i.model, '-m'), '-p', i.prompt] }),
 };
@@ -112,6 +138,7 @@ const gemini: AgentCliAdapter = {
 const opencode: AgentCliAdapter = {
   kind: 'opencode',
   binary: 'opencode',
+  keys: PROVIDER_KEYS,
   install: 'npm i -g opencode-ai',
   invocation: (i) => ({ args: ['run', ...model(i.model, '-m'), i.prompt] }),
 };
@@ -120,6 +147,7 @@ const opencode: AgentCliAdapter = {
 const aider: AgentCliAdapter = {
   kind: 'aider',
   binary: 'aider',
+  keys: PROVIDER_KEYS,
   install: 'pipx install aider-chat',
   invocation: (i) => ({
     args: [

@@ -18,6 +18,7 @@ else if (mode === 'edit-nodesc') { edit(); console.log('done'); }
 else if (mode === 'stray') { edit(); fs.mkdirSync('.cache-x', { recursive: true }); fs.writeFileSync('.cache-x/state', 'x'); fs.writeFileSync('notes.md', 'x'); }
 else if (mode === 'fail') { console.error('error: model not available (sk-live-abcdefghijkl)'); process.exit(3); }
 else if (mode === 'noop') { console.log('nothing worth changing'); }
+else if (mode === 'env') { fs.writeFileSync(process.env.FAKE_ARGS, JSON.stringify(process.env)); }
 else if (mode === 'hang') {
   const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
   fs.writeFileSync(process.env.FAKE_PIDFILE, String(child.pid));
@@ -36,8 +37,20 @@ function make(mode: string, over: Record<string, unknown> = {}) {
   const pidFile = join(tmpdir(), `ar-fake-pid-${process.pid}.txt`);
   const made = createAgentCliProposer(
     'codex',
-    proposerConfig({ kind: 'codex', command: [process.execPath, fakeCli()], timeout_s: 30, ...over }),
-    { PATH: process.env.PATH, FAKE_MODE: mode, FAKE_ARGS: argsFile, FAKE_PIDFILE: pidFile, OPENAI_API_KEY: 'sk-live-abcdefghijkl' },
+    proposerConfig({ kind: 'codex', command: [process.execPath, fakeCli()], timeout_s: 30, api_key_env: 'MY_CRED', ...over }),
+    {
+      PATH: process.env.PATH,
+      FAKE_MODE: mode,
+      FAKE_ARGS: argsFile,
+      FAKE_PIDFILE: pidFile,
+      OPENAI_API_KEY: 'sk-live-abcdefghijkl',
+      ANTHROPIC_API_KEY: 'sk-ant-abcdefghijkl',
+      HF_TOKEN: 'hf_abcdefghijklmnop',
+      GITHUB_TOKEN: 'ghp_abcdefghijklmnop',
+      AWS_SECRET_ACCESS_KEY: 'aws-abcdefghijklmnop',
+      MY_CRED: 'my-credential-value',
+      HOME: '/home/someone',
+    },
     { killGraceMs: 200 },
   );
   assert.ok(made.ok);
@@ -71,6 +84,16 @@ describe('agent CLI proposer (a stand-in CLI)', () => {
     assert.match(args.at(-1)!, /Research program \(program\.md\)[\s\S]*DESCRIPTION/);
   });
 
+  it('the CLI gets its own key and no other secret', async () => {
+    const dir = makeProposalDir();
+    const { proposer, argsFile } = make('env');
+    await proposer.propose(proposalContext(dir));
+    const env = JSON.parse(readFileSync(argsFile, 'utf8')) as Record<string, string>;
+    assert.equal(env.OPENAI_API_KEY, 'sk-live-abcdefghijkl');
+    assert.equal(env.HOME, '/home/someone');
+    for (const k of ['ANTHROPIC_API_KEY', 'HF_TOKEN', 'GITHUB_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'MY_CRED']) assert.equal(k in env, false, k);
+  });
+
   it('falls back to a diff summary; removes stray new files', async () => {
     const dir = makeProposalDir();
     const r1 = await make('edit-nodesc').proposer.propose(proposalContext(dir));
@@ -86,7 +109,7 @@ describe('agent CLI proposer (a stand-in CLI)', () => {
   it('failures are values: non-zero exit (key scrubbed), no change, not installed', async () => {
     const dir = makeProposalDir();
     const fail = await make('fail').proposer.propose(proposalContext(dir));
-    assert.deepEqual(fail, { kind: 'failed', reason: 'codex exited with 3: error: model not available (***)' });
+    assert.deepEqual(fail, { kind: 'failed', reason: 'codex exited with 3: error: model not available ([redacted:OPENAI_API_KEY])' });
     const noop = await make('noop').proposer.propose(proposalContext(dir));
     assert.deepEqual(noop, { kind: 'failed', reason: 'codex changed no editable file (train.mjs): nothing worth changing' });
     const missing = createAgentCliProposer('claude', proposerConfig({ kind: 'claude' }), { PATH: '/nonexistent' });

@@ -9,6 +9,7 @@
  * new files the CLI left outside the editable ones (caches, notes) are removed; edits to existing
  * non-editable files are left for the harness to reject and record.
  */
+import { scrub, secretValues, withoutSecrets } from '../../runner/secrets.js';
 import { cliPrompt } from '../llm/prompt.js';
 import { scrubSecrets } from '../llm/scrub.js';
 import type { CrashReport, ProposalContext, ProposalResult, Proposer } from '../types.js';
@@ -23,8 +24,13 @@ export interface AgentCliOptions {
   command: string[];
   model?: string;
   timeoutMs: number;
-  /** Environment of the child (the adapter's variables are added). */
+  /**
+   * The harness's environment. The child gets it without any secret-named variable except the
+   * adapter's own `keys` (runner/secrets.ts), plus the adapter's variables.
+   */
   env: Readonly<Record<string, string | undefined>>;
+  /** Names that are secret besides the rule ([proposer].api_key_env). */
+  secretNames?: readonly string[];
   killGraceMs?: number;
 }
 
@@ -60,10 +66,15 @@ export class AgentCliProposer implements Proposer {
     return `install ${kind}: ${install} (or set [proposer].command)`;
   }
 
-  private secrets(): string[] {
-    return Object.entries(this.o.env)
-      .filter(([k, v]) => v && /(_API_KEY|_TOKEN|_SECRET)$/.test(k))
-      .map(([, v]) => v!);
+  /** Scrubs every secret of the harness (named) and anything that looks like a key. */
+  private scrub(text: string): string {
+    return scrubSecrets(scrub(text, secretValues(this.o.env, this.o.secretNames)));
+  }
+
+  /** The CLI's environment: no secret except the keys of its own kind. */
+  childEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
+    const keep = this.o.adapter.keys;
+    return { ...withoutSecrets(this.o.env, { keep, ...(this.o.secretNames ? { extraNames: this.o.secretNames } : {}) }), ...extra };
   }
 
   private async run(ctx: ProposalContext, crash: CrashReport | undefined, signal?: AbortSignal): Promise<ProposalResult> {
@@ -77,7 +88,7 @@ export class AgentCliProposer implements Proposer {
       {
         argv: [exe, ...this.o.command.slice(1), ...inv.args],
         cwd: ctx.worktree,
-        env: { ...this.o.env, ...inv.env },
+        env: this.childEnv(inv.env),
         ...(inv.stdin !== undefined ? { stdin: inv.stdin } : {}),
         timeoutMs: this.o.timeoutMs,
         ...(this.o.killGraceMs !== undefined ? { killGraceMs: this.o.killGraceMs } : {}),
@@ -89,7 +100,7 @@ export class AgentCliProposer implements Proposer {
     removeFiles(ctx.worktree, stray);
     const parsed = adapter.parseOutput?.(res.stdout) ?? { text: res.stdout };
     const usage = parsed.usage;
-    const failed = (reason: string): ProposalResult => ({ kind: 'failed', reason: scrubSecrets(reason, this.secrets()), ...(usage ? { usage } : {}) });
+    const failed = (reason: string): ProposalResult => ({ kind: 'failed', reason: this.scrub(reason), ...(usage ? { usage } : {}) });
 
     if (res.aborted || signal?.aborted) return failed('aborted');
     if (res.spawnError) return failed(`cannot run ${exe}: ${res.spawnError}`);

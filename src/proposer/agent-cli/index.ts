@@ -31,6 +31,7 @@ export function createAgentCliProposer(
     ...(p.model ? { model: p.model } : {}),
     timeoutMs: p.timeout_s * 1000,
     env,
+    ...(p.api_key_env ? { secretNames: [p.api_key_env] } : {}),
     ...(deps.killGraceMs !== undefined ? { killGraceMs: deps.killGraceMs } : {}),
   });
   return {

@@ -8,6 +8,7 @@
  * connection errors); what remains ends as `{kind: 'failed', reason}`, aborts as reason 'aborted'.
  * Tokens and cost of every call are summed into `usage`, failures included.
  */
+import { scrub, type Secret } from '../../runner/secrets.js';
 import type { ProposalResult, ProposalUsage } from '../types.js';
 import { LlmError } from './errors.js';
 import { costUsd, type Price } from './prices.js';
@@ -32,6 +33,8 @@ export interface AgentTask {
   system: string;
   task: string;
   toolbox: ToolBox;
+  /** Scrubbed from every tool result before the model sees it (runner/secrets.ts). */
+  secrets?: readonly Secret[];
 }
 
 export async function runAgent(provider: LlmProvider, settings: AgentSettings, job: AgentTask, signal?: AbortSignal): Promise<ProposalResult> {
@@ -95,7 +98,7 @@ export async function runAgent(provider: LlmProvider, settings: AgentSettings, j
         continue;
       }
       const out = job.toolbox.run(call);
-      results.push({ callId: call.id, name: call.name, content: out.content, isError: out.isError });
+      results.push({ callId: call.id, name: call.name, content: scrub(out.content, job.secrets), isError: out.isError });
       finished = out.finished;
     }
     if (finished) {

@@ -57,6 +57,6 @@ export class LlmProposer implements Proposer {
       history: ctx.history,
       objective: ctx.objective,
     });
-    return runAgent(this.provider, this.settings, { system, task, toolbox }, signal);
+    return runAgent(this.provider, this.settings, { system, task, toolbox, ...(ctx.secrets ? { secrets: ctx.secrets } : {}) }, signal);
   }
 }

@@ -5,10 +5,11 @@
  * same parts (they read the files themselves).
  *
  * Contract: pure apart from reading the files named in the context from `ctx.worktree`;
- * deterministic for the same context.
+ * deterministic for the same context; every prompt is scrubbed of `ctx.secrets`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scrub } from '../../runner/secrets.js';
 import type { CrashReport, ProposalContext } from '../types.js';
 import { summarizeHistory } from './history-summary.js';
 
@@ -39,7 +40,7 @@ function programSection(ctx: ProposalContext): string {
 }
 
 export function systemPrompt(ctx: ProposalContext): string {
-  return rules(ctx, 'tools') + programSection(ctx);
+  return scrub(rules(ctx, 'tools') + programSection(ctx), ctx.secrets);
 }
 
 function budgetLine(ctx: ProposalContext): string {
@@ -96,7 +97,7 @@ export function taskPrompt(ctx: ProposalContext, crash?: CrashReport): string {
   parts.push('', historySection(ctx), '');
   if (crash) parts.push(crashSection(crash), '', 'Fix it now with the tools, then call finish.');
   else parts.push('Make one change now: edit the editable file(s) with the tools, then call finish({description}).');
-  return parts.join('\n');
+  return scrub(parts.join('\n'), ctx.secrets);
 }
 
 /** One prompt for a coding-agent CLI (it reads the files itself with its own tools). */
@@ -104,5 +105,5 @@ export function cliPrompt(ctx: ProposalContext, crash?: CrashReport): string {
   const parts = [rules(ctx, 'cli') + programSection(ctx), '', '# Task', '', header(ctx), `Editable: ${ctx.editable.join(', ')}. Read them first.`, '', historySection(ctx), ''];
   if (crash) parts.push(crashSection(crash), '', 'Fix it now, then end with the DESCRIPTION line.');
   else parts.push('Make one change now, then end with the DESCRIPTION line.');
-  return parts.join('\n');
+  return scrub(parts.join('\n'), ctx.secrets);
 }

@@ -101,3 +101,23 @@ describe('history summary and prompts', () => {
     assert.ok(!c.includes('A synthetic landscape'), 'the CLI reads files itself');
   });
 });
+
+describe('prompts are scrubbed of secrets', () => {
+  it('removes secret values from program.md, history, crash tails and files in every prompt', async () => {
+    const { systemPrompt } = await import('./prompt.js');
+    const secret = 'hf_SECRETSECRETSECRET';
+    const dir = makeProposalDir({ 'train.mjs': `// token ${secret}\nconst LR = 0.01;\n` });
+    const ctx = proposalContext(dir, {
+      program: `Use the key ${secret} to download.`,
+      history: [experiment({ number: 0 }), experiment({ number: 1, status: 'crash', reason: `crashed with ${secret}`, logTail: `Traceback: token=${secret}\n` })],
+      secrets: [{ name: 'HF_TOKEN', value: secret }],
+    });
+    const crash = { description: 'x', reason: `exit 1: ${secret}`, logTail: `${secret}\n`, attempt: 1 };
+    for (const p of [systemPrompt(ctx), taskPrompt(ctx), taskPrompt(ctx, crash), cliPrompt(ctx), cliPrompt(ctx, crash)]) {
+      assert.doesNotMatch(p, /SECRETSECRET/);
+      assert.match(p, /\[redacted:HF_TOKEN\]/);
+    }
+    // without the list the same prompt would carry it (the test can fail)
+    assert.match(cliPrompt({ ...ctx, secrets: [] }), /SECRETSECRET/);
+  });
+});
