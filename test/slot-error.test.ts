@@ -2,6 +2,7 @@
  * A harness bug in one slot (Runner.run throwing, which its contract reserves for bugs) stops
  * the other slots, and waits for them, before the study removes worktrees and releases its lock.
  */
+import { NoSandbox } from '../src/runner/sandbox.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -72,7 +73,7 @@ describe('a slot\'s internal error', () => {
     try {
       await assert.rejects(
         runStudy(
-          { config, workspace, ledger, proposer: made.proposer, runner, judge: createJudge(config), emit: () => {}, listGpus: async () => [] },
+          { config, workspace, ledger, proposer: made.proposer, runner, sandbox: new NoSandbox(), judge: createJudge(config), emit: () => {}, listGpus: async () => [] },
           { maxExperiments: 4 },
           new AbortController().signal,
         ),

@@ -16,7 +16,7 @@ import type { Config } from '../config/load.js';
 import type { Judge } from '../judge/types.js';
 import type { Experiment, Ledger } from '../ledger/types.js';
 import type { Proposer } from '../proposer/types.js';
-import { NoSandbox, type Sandbox } from '../runner/sandbox.js';
+import type { Sandbox } from '../runner/sandbox.js';
 import type { Secret } from '../runner/secrets.js';
 import type { Runner } from '../runner/types.js';
 import { AsyncQueue, Mutex } from '../scheduler/async-queue.js';
@@ -41,8 +41,8 @@ export interface StudyDeps {
   ledger: Ledger;
   proposer: Proposer;
   runner: Runner;
-  /** Wraps every run (default: none; the CLI passes createSandbox([run].sandbox)). */
-  sandbox?: Sandbox;
+  /** Wraps every run: createSandbox([run].sandbox). Required, so that no caller forgets it. */
+  sandbox: Sandbox;
   /** Secret values to scrub from logs and prompts (default none; the CLI passes runSecrets(config)). */
   secrets?: readonly Secret[];
   judge: Judge;
@@ -128,7 +128,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       proposer: deps.proposer,
       proposerLock: new Mutex(),
       runner: deps.runner,
-      sandbox: deps.sandbox ?? new NoSandbox(),
+      sandbox: deps.sandbox,
       secrets: deps.secrets ?? [],
       judge: deps.judge,
       emit,

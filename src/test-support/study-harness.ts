@@ -13,6 +13,8 @@ import { runStudy, type StudyLimits, type StudyOutcome } from '../loop/study.js'
 import { createProposer } from '../proposer/create.js';
 import type { Proposer, ProposalContext, ProposalResult } from '../proposer/types.js';
 import { ProcessRunner } from '../runner/index.js';
+import { createSandbox } from '../runner/sandbox.js';
+import { runSecrets } from '../loop/run-env.js';
 import type { Runner } from '../runner/types.js';
 import { Workspace } from '../workspace/workspace.js';
 import type { Gpu } from '../scheduler/gpus.js';
@@ -45,6 +47,9 @@ export async function runTestStudy(
   const ledger = await openLedger(config.ledger.url, { root: config.root });
   const made = createProposer(config);
   if (!made.ok) throw new Error(made.message);
+  const made2 = createSandbox(config.run.sandbox);
+  if (!made2.ok) throw new Error(made2.message);
+  const sandbox = made2.sandbox;
   const events: StudyEvent[] = [];
   const outcome = await runStudy(
     {
@@ -53,6 +58,8 @@ export async function runTestStudy(
       ledger,
       proposer: opts.proposer ?? made.proposer,
       runner: opts.runner ?? new ProcessRunner(),
+      sandbox,
+      secrets: runSecrets(config),
       judge: createJudge(config),
       listGpus: opts.listGpus ?? (async () => []),
       emit: (e) => {
