@@ -142,9 +142,16 @@ function unescape(c: string): string {
  * brackets are joined to the next added line; `;` splits statements. Each statement keeps the
  * number of its first line.
  */
-export function statements(lines: DiffLine[], lang: Lang): { n: number; code: string; strings: string[]; text: string }[] {
-  const out: { n: number; code: string; strings: string[]; text: string }[] = [];
-  let pending: { n: number; code: string; strings: string[]; text: string } | null = null;
+export interface Statement {
+  n: number;
+  code: string;
+  strings: string[];
+  text: string;
+}
+
+export function statements(lines: DiffLine[], lang: Lang): Statement[] {
+  const out: Statement[] = [];
+  let pending: Statement | null = null;
   let prev = -1;
   for (const l of lines) {
     if (pending && l.n !== prev + 1) {
@@ -153,7 +160,7 @@ export function statements(lines: DiffLine[], lang: Lang): { n: number; code: st
     }
     prev = l.n;
     const lx = lexLine(l.text, lang);
-    const stmt = pending ?? { n: l.n, code: '', strings: [], text: l.text.trim() };
+    const stmt: Statement = pending ?? { n: l.n, code: '', strings: [], text: l.text.trim() };
     if (pending) {
       stmt.code += ' ';
       stmt.text += ' ' + l.text.trim();

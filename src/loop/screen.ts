@@ -52,7 +52,7 @@
  * Contract: pure, never throws; returns the first violation in diff order.
  */
 import { mergeImports, importsInStatement, type ProtectedImports } from './protected-imports.js';
-import { assignTargets, lexLine, parseDiff, statements, type DiffLine, type FileChange, type Lang } from './screen-lex.js';
+import { assignTargets, lexLine, parseDiff, statements, type DiffLine, type FileChange, type Lang, type Statement } from './screen-lex.js';
 
 export interface ScreenContext {
   /** The objective's name (rule a). */
@@ -69,7 +69,7 @@ export interface ScreenContext {
 
 export type ScreenResult = { ok: true } | { ok: false; reason: string };
 
-type Stmt = ReturnType<typeof statements>[number];
+type Stmt = Statement;
 type Hit = string | null;
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -216,7 +216,8 @@ function seedFragments(lines: DiffLine[], lang: Lang, extra: string[]): { n: num
   const expr = new RegExp(`(?:${OPERAND}${ARITH})*(?:${words})${CALL}(?:${ARITH}${OPERAND})*`, 'gi');
   const mention = new RegExp(`(?<![\\w$])(?:${words})`, 'i');
   for (const l of lines) {
-    const { code } = lexLine(l.text, lang === 'other' ? 'python' : lang);
+    const lx = lexLine(l.text, lang === 'other' ? 'python' : lang);
+    const code = lx.code;
     const norm = (x: string) => x.replace(/\s+/g, '');
     if (/AUTORESEARCH_SEED/.test(l.text)) {
       out.push({ n: l.n, frag: norm(l.text.replace(/\s+#.*$/, '')), bare: false, text: l.text.trim() });
@@ -224,7 +225,7 @@ function seedFragments(lines: DiffLine[], lang: Lang, extra: string[]): { n: num
     }
     if (!mention.test(code)) continue;
     if (assignTargets(code).some((t) => mention.test(t))) {
-      out.push({ n: l.n, frag: norm(lang === 'other' ? l.text : code + JSON.stringify(lexLine(l.text, lang === 'other' ? 'python' : lang).strings)), bare: false, text: l.text.trim() });
+      out.push({ n: l.n, frag: norm(lang === 'other' ? l.text : code + JSON.stringify(lx.strings)), bare: false, text: l.text.trim() });
       continue;
     }
     for (const m of code.matchAll(expr)) {
