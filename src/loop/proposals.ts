@@ -16,6 +16,8 @@ import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import type { StopReason } from './events.js';
 import { finishExperiment, oneLine } from './record.js';
+import { screenDiff } from './screen.js';
+import { screenContext } from './screen-context.js';
 
 export interface PipelineLimits {
   maxExperiments: number | null;
@@ -75,6 +77,12 @@ export function addUsage(a: Experiment['usage'], b: ProposalUsage | undefined): 
   };
 }
 
+/** The screen's reason when it rejects `diff` (see screen.ts), else null. */
+export function screened(diff: string, ctx: Parameters<typeof screenDiff>[1]): string | null {
+  const r = screenDiff(diff, ctx);
+  return r.ok ? null : `screened out: ${r.reason}`;
+}
+
 export async function runProposalPipeline(
   ctx: LoopContext,
   worktree: Worktree,
@@ -98,6 +106,7 @@ export async function runProposalPipeline(
 
       await worktree.resetHard(best.commit);
       const ignoredBefore = await worktree.ignoredFiles();
+      const screen = screenContext(config, worktree.path, study.metric); // imports as on the best
       const t0 = Date.now();
       const proposal = await ctx.proposerLock.run(() => proposer.propose(proposalContext(ctx, worktree.path, best, all, limits), signal));
       const proposeMs = Date.now() - t0;
@@ -129,7 +138,7 @@ export async function runProposalPipeline(
             ? 'the proposal changed no file'
             : check.forbidden.length
               ? `the proposal touched file(s) outside [files].editable: ${check.forbidden.join(', ')}`
-              : null;
+              : screened(diff, screen);
       if (rejection) {
         await finishExperiment(ctx, exp, { status: 'rejected', value: null, metrics: {}, reason: rejection });
         await worktree.removeNewIgnored(ignoredBefore);
