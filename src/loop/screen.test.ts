@@ -135,7 +135,7 @@ describe('rule (a): output of the objective', () => {
     ['reassign', 'val_bpb = 0.01'],
     ['augmented', 'val_bpb *= 0.5'],
     ['split across +', 'k = "val_" + "bpb"'],
-    ['split across lines', 'a = "val"\nb = 1\nc = "_bpb"\nos.write(1, (a + c + ": 0.1\\n").encode())'],
+    ['split across lines', 'a = "val"\nb = 1\nc = "_bpb"\nsys.stdout.write(a + c + ": 0.1\\n")'],
     ['adjacent literals', 'k = "val" "_bpb"'],
     ['reversed', 'k = "bpb_lav"[::-1]'],
     ['join of pieces', 'k = "".join(["v", "al_", "bpb"])'],
@@ -185,6 +185,11 @@ describe('rule (b): protected names', () => {
     ['print rebind', 'print = lambda *a, **k: None'],
     ['stdout redirect', 'import sys, io\nsys.stdout = io.StringIO()'],
     ['dup2', 'os.dup2(3, 1)'],
+    ['raw write to a kept descriptor', 'os.write(3, b"x")'],
+    ['exit past the evaluation', 'os._exit(0)'],
+    ['exit handler', 'import atexit'],
+    ['child process', 'import subprocess'],
+    ['fork', 'pid = os.fork()'],
     ['chr', 'k = chr(118) + chr(97)'],
     ['own source', 'src = open(__file__).read()'],
     ['module name string', 'name = "prepare"'],
@@ -202,6 +207,7 @@ describe('rule (b): protected names', () => {
     rejects(ts('console.log = () => {};'), /rule \(b\) .*output/);
     rejects(ts('const e = P.evaluateBpb;'), /rule \(b\).*P\.evaluateBpb/);
     rejects(ts("const m = await import('./prepare.ts');"), /rule \(b\)/);
+    rejects(ts("process.on('exit', () => {});"), /rule \(b\) .*processes or exit handlers/);
   });
 });
 

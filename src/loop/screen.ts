@@ -15,6 +15,8 @@
  *     (`exec(`, `eval(`, `compile(`, `__import__`, `importlib`, `sys.modules`, `globals()`,
  *     `vars(`, `__dict__`, `__code__`, `__globals__`, `builtins`, `ctypes`, `gc.get_objects`,
  *     frames, `__file__`, `chr(`/`fromCharCode`/`b64decode` string building, `globalThis`,
+ *     raw descriptors (`os.write`, `os.dup2`, `os._exit`), child processes and exit handlers
+ *     (`subprocess`, `os.fork`, `atexit`, `child_process`),
  *     `Function(`, `Reflect`, `Object.defineProperty`); code that detects the evaluation
  *     (a branch on `reduction`, `torch.is_grad_enabled()`, inference mode).
  * (c) seeds: any change of how the run is seeded: an assignment to a name containing "seed"
@@ -170,7 +172,8 @@ const DYNAMIC: [RegExp, string][] = [
   [/\bctypes\b|\bgc\.get_(?:objects|referrers|referents)\b|\bsys\.(?:_getframe|settrace|setprofile|addaudithook)\b|\bf_(?:globals|locals|back)\b|\bcurrentframe\b|\binspect\.(?:getsource|stack)\b/, 'uses interpreter internals'],
   [/__file__|\b__filename\b|\bimport\.meta\b/, "reads its own source's location"],
   [/(?<![\w$])(?:chr|unichr)\s*\(|fromCharCode|fromCodePoint|\bfromhex\b|b64decode|b32decode|\bcodecs\.|\batob\s*\(|\bunhexlify\b|\brot13\b/, 'builds strings from character codes or encodings'],
-  [/\bos\.(?:dup2?|fdopen|close)\s*\(|redirect_std(?:out|err)|\/dev\/std(?:out|err)|\/proc\/self\/fd|\bopen\s*\(\s*[12]\s*[,)]/, 'redirects the process output'],
+  [/\bos\.(?:dup2?|fdopen|close|write|_exit)\s*\(|redirect_std(?:out|err)|\/dev\/std(?:out|err)|\/proc\/self\/fd|\bopen\s*\(\s*\d+\s*[,)]/, 'writes to or redirects a raw file descriptor, or exits past the evaluation'],
+  [/\batexit\b|\bsubprocess\b|\bos\.(?:system|fork|forkpty|spawn\w*|exec\w*|popen|posix_spawn\w*)\s*\(|\bpty\b|\bchild_process\b|\bprocess\.(?:on|once|addListener|prependListener)\s*\(/, 'starts processes or exit handlers that could print after the evaluation'],
   [/\breduction\s*(?:==|!=|===|!==|\bin\b|\bis\b)|\bif\s+(?:not\s+)?reduction\b|is_grad_enabled|is_inference_mode_enabled|\bis_inference\s*\(/, 'detects the evaluation (branches on reduction or grad mode)'],
 ];
 const OUTPUT_TARGET = /(?<![\w$.])(?:print|sys\.(?:stdout|stderr|__stdout__|__stderr__|displayhook|excepthook)|os\.write|console|process\.(?:stdout|stderr))(?![\w$])/;
