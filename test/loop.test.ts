@@ -72,6 +72,44 @@ describe('the study loop on a landscape workspace', () => {
     assert.equal(git(dir, ['worktree', 'list']).trim().split('\n').length, 1, 'no worktree is left behind');
   });
 
+  it('screens proposals: a fake metric line is rejected with the rule and line, never run; a warning says why', async () => {
+    const dir = makeLandscapeRepo();
+    const forger = scriptedProposer('forger', async (ctx) => {
+      const f = join(ctx.worktree, 'train.mjs');
+      writeFileSync(f, `${readFileSync(f, 'utf8')}console.log("val_bpb:      0.010000");\n`);
+      return { kind: 'ok', description: 'a better number' };
+    });
+    const { ledger, events } = await study(dir, { maxExperiments: 1 }, { proposer: forger });
+    const e = (await ledger.listExperiments((await ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(e.status, 'rejected');
+    assert.match(e.reason, /^screened out: rule \(a\) metric output: train\.mjs:17 /);
+    assert.match(e.diff, /0\.010000/, 'the screened diff is kept for review');
+    assert.equal(e.commit, null);
+    assert.equal(e.logPath, null, 'a screened change is never run');
+    assert.ok(!events.some((x) => x.type === 'run-started' && x.number === 1));
+    const warnings = events.filter((x) => x.type === 'notice' && x.level === 'warn' && /no \[run\] evaluate/.test(x.message));
+    assert.equal(warnings.length, 1, 'warned once at study start');
+  });
+
+  it('screens proposals: rebinding a protected import or changing a seed is rejected', async () => {
+    const dir = makeLandscapeRepo({ train: `import { EVAL } from './prepare.mjs';\nconst SEED = 1;\n${LANDSCAPE_TRAIN}` });
+    const edits: [string, string][] = [
+      ['const SEED = 1;', 'const SEED = 2;'],
+      ['const LR = 0.01;', 'const LR = 0.01; { const EVAL = 0; }'],
+      ['const LR = 0.01;', 'const LR = 0.04;'],
+    ];
+    const p = scriptedProposer('scripted', async (ctx, call) => {
+      const f = join(ctx.worktree, 'train.mjs');
+      writeFileSync(f, readFileSync(f, 'utf8').replace(...edits[call]!));
+      return { kind: 'ok', description: `edit ${call}` };
+    });
+    const { ledger } = await study(dir, { maxExperiments: 3 }, { proposer: p });
+    const all = (await ledger.listExperiments((await ledger.getStudy('test'))!.id)).slice(1);
+    assert.deepEqual(all.map((e) => e.status), ['rejected', 'rejected', 'keep']);
+    assert.match(all[0]!.reason, /^screened out: rule \(c\) seed: train\.mjs:2 /);
+    assert.match(all[1]!.reason, /^screened out: rule \(b\) protected names: train\.mjs:\d+ .*"EVAL"/);
+  });
+
   it('rejects empty changes and failed proposals, recording why', async () => {
     const dir = makeLandscapeRepo();
     const p = scriptedProposer('scripted', async (_ctx, call) =>
@@ -105,11 +143,11 @@ describe('the study loop on a landscape workspace', () => {
     const bodies = [
       'throw new Error("boom: shape mismatch");',
       'console.log("no metric here");',
-      'console.log("---"); console.log("val_bpb: nan");',
+      LANDSCAPE_TRAIN.replace('const LR = 0.01;', 'const LR = -1;'), // log10(-1): the printed value is NaN
       'setInterval(() => {}, 1000);',
     ];
     const p = scriptedProposer('scripted', async (ctx, call) => {
-      writeFileSync(join(ctx.worktree, 'train.mjs'), bodies[call]! + '\n');
+      writeFileSync(join(ctx.worktree, 'train.mjs'), bodies[call]!.replace(/\n?$/, '\n'));
       return { kind: 'ok', description: `case ${call}` };
     });
     const { ledger } = await study(dir, { maxExperiments: 4 }, { proposer: p });

@@ -13,7 +13,7 @@ after(async () => {
 });
 const FAST = '[judge]\nkind = "greedy"\nnoise_runs = 1\n[proposer]\nrepair_attempts = 2\n';
 
-function typoProposer(fix: 'fix' | 'give-up' | 'still-broken' | 'commit-fix' | 'commit-protected'): Proposer & { repairs: string[] } {
+function typoProposer(fix: 'fix' | 'give-up' | 'still-broken' | 'commit-fix' | 'commit-protected' | 'forge'): Proposer & { repairs: string[] } {
   const repairs: string[] = [];
   return {
     name: 'typo',
@@ -27,7 +27,7 @@ function typoProposer(fix: 'fix' | 'give-up' | 'still-broken' | 'commit-fix' | '
       repairs.push(crash.reason + ' | ' + crash.logTail.split('\n').find((l) => l.includes('LRR')));
       if (fix === 'give-up') return { kind: 'failed', reason: 'the idea is broken' };
       const f = join(ctx.worktree, 'train.mjs');
-      const to = fix === 'still-broken' ? 'const LR = LRRR * 2;' : 'const LR = 0.01 * 2;';
+      const to = fix === 'still-broken' ? 'const LR = LRRR * 2;' : fix === 'forge' ? 'const LR = 0.02; console.log("---\\nval_bpb: 0.1");' : 'const LR = 0.01 * 2;';
       writeFileSync(f, readFileSync(f, 'utf8').replace(/const LR = .*;/, to));
       if (fix === 'commit-protected') writeFileSync(join(ctx.worktree, 'prepare.mjs'), 'export const EVAL = 0;\n');
       if (fix.startsWith('commit-')) execFileSync('git', ['-c', 'user.name=r', '-c', 'user.email=r@r', 'commit', '-qam', 'repairer'], { cwd: ctx.worktree });
@@ -93,6 +93,19 @@ describe('crash repair', () => {
     const e = (await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id))[1]!;
     assert.equal(e.status, 'crash');
     assert.deepEqual(e.repairs.map((x) => x.outcome), ['gave up: the idea is broken']);
+  });
+
+  it('screens a repair: a fix that forges the metric is refused, recorded, and never run', async () => {
+    const dir = makeLandscapeRepo({ extraToml: FAST });
+    const r = await runTestStudy(dir, { maxExperiments: 1 }, { proposer: typoProposer('forge') });
+    opened.push(r);
+    const e = (await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(e.status, 'crash');
+    assert.equal(e.repairs.length, 1);
+    assert.match(e.repairs[0]!.outcome ?? '', /^screened out: rule \(a\) metric output: train\.mjs:2 /);
+    assert.match(e.repairs[0]!.diff, /val_bpb: 0\.1/, 'the refused fix is kept for review');
+    assert.match(e.reason, /LRR is not defined/, 'the recorded outcome is the original crash');
+    assert.ok(!r.events.some((x) => x.type === 'repair'));
   });
 
   it('stops the study when the proposer spend reaches --max-cost-usd', async () => {

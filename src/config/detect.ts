@@ -49,8 +49,24 @@ export function detectOriginalLayout(dir: string, opts: DetectOptions = {}): Det
     `command: ${command}${uv ? '' : ' (uv is not on PATH; the python3 on PATH needs torch and the data prepared)'}`,
     'objective: val_bpb, lower is better; memory from peak_vram_mb; hard timeout 600 s',
     `editable: train.py; protected: ${protectedFiles.join(', ')}`,
+    `warning: ${noEvaluateWarning(true)}`,
   ];
   return { detected: true, answers, notes };
+}
+
+/**
+ * The one-line warning for a study whose objective comes from the edited code (no
+ * `[run].evaluate`). In the original layout it points at `init --guard`.
+ */
+export function noEvaluateWarning(originalLayout: boolean): string {
+  return originalLayout
+    ? 'the metric comes from the edited code (no [run] evaluate); proposals are screened; `autoresearch init --guard` adds a protected evaluate step'
+    : 'the metric comes from the edited code (no [run] evaluate); proposals are screened; set [run] evaluate to a protected evaluation command to measure outside it';
+}
+
+/** True when `dir` holds the original's prepare.py and train.py. */
+export function hasOriginalFiles(dir: string): boolean {
+  return isFile(join(dir, 'prepare.py')) && isFile(join(dir, 'train.py'));
 }
 
 function isFile(path: string): boolean {

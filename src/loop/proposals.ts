@@ -19,6 +19,8 @@ import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import type { StopReason } from './events.js';
 import { finishExperiment, oneLine } from './record.js';
+import { screenDiff } from './screen.js';
+import { screenContext } from './screen-context.js';
 
 export interface PipelineLimits {
   maxExperiments: number | null;
@@ -79,6 +81,12 @@ export function addUsage(a: Experiment['usage'], b: ProposalUsage | undefined): 
   };
 }
 
+/** The screen's reason when it rejects `diff` (see screen.ts), else null. */
+export function screened(diff: string, ctx: Parameters<typeof screenDiff>[1]): string | null {
+  const r = screenDiff(diff, ctx);
+  return r.ok ? null : `screened out: ${r.reason}`;
+}
+
 export async function runProposalPipeline(
   ctx: LoopContext,
   worktree: Worktree,
@@ -102,6 +110,7 @@ export async function runProposalPipeline(
 
       await worktree.resetHard(best.commit);
       const before = await guardBefore(worktree);
+      const screen = screenContext(config, worktree.path, study.metric); // imports as on the best
       const t0 = Date.now();
       const proposal = await ctx.proposerLock.run(() => proposer.propose(proposalContext(ctx, worktree.path, best, all, limits), signal));
       const proposeMs = Date.now() - t0;
@@ -137,7 +146,7 @@ export async function runProposalPipeline(
             ? `the proposer failed: ${oneLine(proposal.reason)}`
             : check.changed.length === 0
               ? 'the proposal changed no file'
-              : guardRejection(check);
+              : (guardRejection(check) ?? screened(diff, screen));
       if (rejection) {
         // what it left (ignored files included) goes with the next resetHard
         await finishExperiment(ctx, exp, { status: 'rejected', value: null, metrics: {}, reason: rejection });

@@ -20,7 +20,8 @@ import type { Worktree } from '../workspace/worktree.js';
 import { slotFacts } from './baseline.js';
 import type { LoopContext } from './context.js';
 import type { Estimate } from './frontier.js';
-import { addUsage, proposalContext, type PipelineLimits } from './proposals.js';
+import { addUsage, proposalContext, screened, type PipelineLimits } from './proposals.js';
+import { screenContext } from './screen-context.js';
 import { announceFinished, finishExperiment } from './record.js';
 import { runOnce } from './run-once.js';
 
@@ -146,6 +147,7 @@ async function repair(
   if (!proposer.repair || attempt > config.proposer.repair_attempts || crash.failure === 'aborted') return null;
   await wt.resetHard(placed.commit);
   const before = await guardBefore(wt);
+  const screen = screenContext(config, wt.path, ctx.frontier.currentStudy.metric);
   const history = await ledger.listExperiments(exp.studyId);
   const base = ctx.frontier.estimateOf(placed.parent) ?? ctx.frontier.current!;
   const report = { description: exp.description, reason: crash.reason ?? 'crash', logTail: crash.logTail, attempt };
@@ -157,8 +159,9 @@ async function repair(
   const usage = addUsage(exp.usage, res.kind === 'exhausted' ? undefined : res.usage);
   const outside = guardRejection(check)?.replace(/^the proposal /, '') ?? null;
   if (check.hidden.length) ctx.emit({ type: 'notice', t: Date.now(), level: 'warn', message: `repair of #${exp.number} ${outside}` });
-  const outcome = check.hidden.length ? outside : res.kind !== 'ok' ? `gave up: ${res.reason}` : check.changed.length === 0 ? 'no change' : outside;
-  const fixDiff = outcome === null ? await wt.diff(check.changed, check.untracked) : '';
+  const refused = check.hidden.length ? outside : res.kind !== 'ok' ? `gave up: ${res.reason}` : check.changed.length === 0 ? 'no change' : outside;
+  const fixDiff = refused === null ? await wt.diff(check.changed, check.untracked) : '';
+  const outcome = refused ?? screened(fixDiff, screen);
   const record = { attempt, crashReason: report.reason, description: res.kind === 'ok' ? res.description : '', diff: fixDiff, ...(outcome ? { outcome } : {}) };
   if (outcome !== null) {
     await ledger.updateExperiment(exp.id, { repairs: [...exp.repairs, record], usage });

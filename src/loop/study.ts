@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
+import { hasOriginalFiles, noEvaluateWarning } from '../config/detect.js';
 import type { Config } from '../config/load.js';
 import type { Judge } from '../judge/types.js';
 import type { Experiment, Ledger } from '../ledger/types.js';
@@ -156,6 +157,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       timeoutS: config.run.timeout_s,
       best: frontier.bestSoFar(),
     });
+    if (config.run.evaluate === undefined) emit({ type: 'notice', t: Date.now(), level: 'warn', message: noEvaluateWarning(hasOriginalFiles(config.root)) });
 
     try {
       if (!frontier.current) {

@@ -15,6 +15,7 @@ import { Git } from '../../workspace/git.js';
 import { UserError } from '../common.js';
 import { renderConfigToml, type InitAnswers } from '../../config/render.js';
 import { detectOriginalLayout, onPath } from '../../config/detect.js';
+import { guardOriginalLayout } from '../../config/guard.js';
 import { TEMPLATES_DIR, templateNames } from '../../templates.js';
 
 interface InitFlags {
@@ -27,6 +28,7 @@ interface InitFlags {
   tag?: string;
   timeout?: string;
   force?: boolean;
+  guard?: boolean;
 }
 
 export function registerInit(program: Command): void {
@@ -43,13 +45,15 @@ export function registerInit(program: Command): void {
     .option('--timeout <s>', 'hard timeout per run in seconds', '600')
     .option('--tag <tag>', 'study tag (default: today, e.g. nov27)')
     .option('--force', 'overwrite an existing autoresearch.toml')
+    .option('--guard', 'original layout: add a protected evaluate step (evaluate.py, one checkpoint line in train.py, [run] evaluate); commits nothing')
     .addHelpText(
       'after',
       `
 Examples:
   autoresearch init myproj --template tiny
   autoresearch init . --command "python3 bench.py" --metric ms --editable solver.py --protected bench.py
-  autoresearch init myproj --template custom     # asks for what is missing (on a terminal)`,
+  autoresearch init myproj --template custom     # asks for what is missing (on a terminal)
+  autoresearch init --guard                      # a checkout of the original: evaluate outside train.py`,
     )
     .action(async (dir: string, flags: InitFlags) => {
       await initCommand(dir, flags);
@@ -58,6 +62,12 @@ Examples:
 
 async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   const root = resolve(dir);
+  if (flags.guard) {
+    const g = guardOriginalLayout(root, { tag: flags.tag });
+    if (!g.ok) throw new UserError(g.message);
+    process.stdout.write(g.report.map((l) => `${l}\n`).join(''));
+    return;
+  }
   const template = flags.template ?? 'custom';
   if (!templateNames().includes(template)) {
     throw new UserError(`unknown template "${template}"; available: ${templateNames().join(', ')}`);
