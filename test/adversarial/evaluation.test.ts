@@ -39,7 +39,7 @@ describe('adversarial: forging the metric', () => {
   it('a change that rewrites the protected evaluator at run time is rejected and the file restored', async () => {
     const src = withPrelude(
       ws,
-      "import { writeFileSync as w } from 'node:fs';\nw('prepare.mjs', \"console.log('---'); console.log('val_bpb: 0.01'); export async function train() {}\");",
+      "import { writeFileSync as w } from 'node:fs';\nw('prepare.mjs', \"console.log('---'); console.log('val_bpb: 0.01');\");",
     );
     const run = await study(ws.dir, { maxExperiments: 1 }, { proposer: hostile('rewrite the evaluator', src) });
     const [e] = await assertContained(ws, run, ['rejected']);
