@@ -4,6 +4,8 @@ import { stringify } from 'smol-toml';
 export interface InitAnswers {
   tag: string;
   command: string;
+  /** [run].evaluate: the protected evaluate step (templates' "evaluate"). */
+  evaluate?: string;
   metric: string;
   direction: 'minimize' | 'maximize';
   editable: string[];
