@@ -25,11 +25,11 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = os.path.abspath(os.path.join(HERE, "..", "..", "templates", "gpt"))
 SHIMS = os.path.join(HERE, "shims")
-EVAL_ROWS = 4
+EVAL_ROWS = 2
 
 # train.py's knobs for a model that runs on a CPU in a second
 TINY = {"DEPTH": "2", "ASPECT_RATIO": "64", "HEAD_DIM": "64", "TOTAL_BATCH_SIZE": "2 * 2048",
-        "DEVICE_BATCH_SIZE": "1", "EVAL_BATCH_SIZE": "4", "COMPILE": "False", "ATTENTION": '"cudnn"'}
+        "DEVICE_BATCH_SIZE": "1", "EVAL_BATCH_SIZE": "2", "COMPILE": "False", "ATTENTION": '"cudnn"'}
 
 
 def tiny_train_source(extra_top="", extra_bottom=""):
@@ -94,9 +94,10 @@ model.init_weights()
 with torch.no_grad():
     for p in model.parameters():
         p.add_(0.02 * torch.randn_like(p))       # not the identity blocks of a fresh init
+    model.lm_head.weight.normal_(std=0.3)        # confident predictions: a cheat's numbers differ from them
 train.save_checkpoint(model, train.checkpoint_dir())
 with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
-    print(json.dumps({"bpb": prepare.evaluate_bpb(model, 4, device="cpu")}))
+    print(json.dumps({"bpb": prepare.evaluate_bpb(model, 2, device="cpu")}))
 """
 
 
@@ -203,12 +204,19 @@ class EvaluateStepTest(unittest.TestCase):
 
     def test_models_that_cheat_at_evaluation_are_refused(self):
         cases = {
-            # looks one token ahead except in 2-row batches (the fixed check's shape)
+            # looks one token ahead
             "lookahead": ("    logits = _forward(self, idx, targets)\n"
-                          "    if targets is None and idx.size(0) != 2:\n"
+                          "    if targets is None:\n"
                           "        onehot = torch.nn.functional.one_hot(idx[:, 1:], logits.size(-1)).float() * 30\n"
                           "        logits = torch.cat([onehot, logits[:, -1:]], dim=1)\n"
                           "    return logits\n"),
+            # looks ahead after the first two calls (the fixed causality check)
+            "lookahead later": ("    logits = _forward(self, idx, targets)\n"
+                                "    GPT.calls = getattr(GPT, 'calls', 0) + 1\n"
+                                "    if targets is None and GPT.calls > 2:\n"
+                                "        onehot = torch.nn.functional.one_hot(idx[:, 1:], logits.size(-1)).float() * 30\n"
+                                "        logits = torch.cat([onehot, logits[:, -1:]], dim=1)\n"
+                                "    return logits\n"),
             # edits its input in place, hoping the targets share its memory
             "input edit": ("    logits = _forward(self, idx, targets)\n"
                            "    if targets is None:\n"
