@@ -56,7 +56,8 @@ text = setkey(text, "files", "validation", '["data/validation"]')
 open("autoresearch.toml", "w").write(text)
 EOF
   grep -A12 '^\[run\]' autoresearch.toml > "$OUT/config-$MODE.txt"
-  git add -A >/dev/null 2>&1; git commit -qm "sandbox-mfu $MODE" >/dev/null 2>&1
+  echo "data/" >> .gitignore           # the copied tokens stay out of git
+  git add autoresearch.toml .gitignore >/dev/null 2>&1; git commit -qm "sandbox-mfu $MODE" >/dev/null 2>&1
   START=$(date +%s)
   timeout 400 $AR run . --max-experiments 0 --judge greedy --time-budget "$BUDGET" > "$OUT/run-$MODE.txt" 2>&1
   echo "exit: $? wall: $(( $(date +%s) - START ))s" >> "$OUT/run-$MODE.txt"

@@ -1115,6 +1115,11 @@ def evaluate_bpb(model, batch_size, device="cuda", guard=None, seed=None):
 #     then imports train.py (its module-level code runs here), rebuilds the model with
 #     train.build_model(config, device), loads the weights, and runs evaluate_bpb with the fixed
 #     MAX_SEQ_LEN, checking the snapshot after the import and after every call of the model.
+# Why the model is rebuilt from train.py and not from a torch.export program (which would run
+# no edited Python at all): flex attention with BlockMasks (WINDOW_PATTERN "SL"/"SSSL", ATTENTION
+# "flex") does not export reliably, and the agent may add what export cannot capture (custom
+# kernels, Python control flow); a template whose default settings could not be evaluated would
+# be worse than an import guarded as below.
 # What this does not stop: code that deliberately digs into the evaluator (its frames, gc, the
 # result pipe, the validation files) from inside the model. That is visible in the diff; the
 # sandbox's part is to keep the validation files from training and the network from both.
