@@ -12,13 +12,22 @@ Usage (ahead of the first run, on a machine with internet, like the original):
     AUTORESEARCH_DATA=/path/to/corpus python prepare.py     # local .txt/.jsonl[.gz|.xz]/.parquet
     python prepare.py --num-shards 4        # fewer training shards of a sharded dataset
     python prepare.py --info                # what would be used, and what is cached
+The first preparation downloads (network); afterwards runs need none. Training data goes to
+data/<source>/, validation data to data/validation/<source>/, which training never opens (the
+template lists it in [files].validation so that the sandbox hides it from training runs).
 
 Environment (all optional):
     AUTORESEARCH_DATA          a local file or folder of documents (wins over the dataset name)
     AUTORESEARCH_VAL_DATA      a local file or folder for validation (else held out, see below)
     AUTORESEARCH_DATASET       a dataset name from DATASETS below (default: climbmix)
-    AUTORESEARCH_CACHE         cache folder (default: ~/.cache/autoresearch/gpt)
+    AUTORESEARCH_CACHE         data folder (default: data/ of the workspace: AUTORESEARCH_WORKSPACE
+                               when the harness runs us in a worktree, else the current folder)
     AUTORESEARCH_TIME_BUDGET   training budget in seconds (default 300; the harness sets it)
+    AUTORESEARCH_OUTPUT        where training leaves its checkpoint and the evaluate step reads it
+    AUTORESEARCH_EVAL_TOKENS   tests only: a shorter evaluation (changes the metric)
+
+Evaluation (after training, in a fresh process; the harness's [run].evaluate):
+    python prepare.py evaluate              # val_bpb of the checkpoint in $AUTORESEARCH_OUTPUT
 
 No torch at import time: the data readers, the downloader and the tokenizer run on any CPU
 machine (torch and numpy are imported inside the functions that need them).
@@ -48,7 +57,7 @@ from collections import Counter, defaultdict
 
 MAX_SEQ_LEN = 2048                 # context length of training and evaluation
 TIME_BUDGET = float(os.environ.get("AUTORESEARCH_TIME_BUDGET") or 300)  # training seconds
-EVAL_TOKENS = 2048 * 2048          # validation target tokens (~4.2M), the same every run
+EVAL_TOKENS = int(os.environ.get("AUTORESEARCH_EVAL_TOKENS") or 2048 * 2048)  # validation target tokens (~4.2M), the same every run (the variable is for tests only)
 VOCAB_SIZE = 8192                  # BPE tokens + the BOS special token
 BOS_TOKEN = "<|bos|>"              # starts every row of training and validation data
 BOS_ID = VOCAB_SIZE - 1            # the last id is BOS; ids below it are BPE tokens
@@ -103,8 +112,14 @@ def _resolve_path(path):
 
 
 def cache_dir():
-    env = os.environ.get("AUTORESEARCH_CACHE")
-    return _resolve_path(env) if env else os.path.join(os.path.expanduser("~"), ".cache", "autoresearch", "gpt")
+    """Where the data lives: data/ of the workspace (the sandbox hides $HOME from runs), or
+    AUTORESEARCH_CACHE. Training reads <cache>/<source>/; only the evaluate step reads
+    <cache>/validation/ (list it in [files].validation so that the sandbox hides it from training)."""
+    return _resolve_path(os.environ.get("AUTORESEARCH_CACHE") or "data")
+
+
+def validation_root():
+    return os.path.join(cache_dir(), "validation")
 
 
 # ---------------------------------------------------------------------------
@@ -213,7 +228,7 @@ class Source:
         self.train_files = train_files  # list of paths
         self.val_files = val_files      # list of paths ([] when held out of train)
         self.holdout = holdout          # True: every VAL_EVERY-th train document is validation
-        self.download = download        # callable that fetches the files, or None
+        self.download = download        # callable(split) that fetches the files of a split, or None
 
     def documents(self, split):
         """Yields the documents of 'train' or 'val'."""
@@ -262,19 +277,20 @@ def _named_source(name, num_shards=None):
         raise SystemExit(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))} (or set AUTORESEARCH_DATA to a local path)")
     spec = DATASETS[name]
     raw = os.path.join(cache_dir(), name, "raw")
+    val_raw = os.path.join(validation_root(), name, "raw")   # the validation download stays apart
     if "url" in spec:
         n = num_shards or _prepared_meta(name).get("num_shards") or spec["default_shards"]
         train = [(spec["url"].format(index=i), os.path.join(raw, f"shard_{i:05d}.parquet")) for i in range(n)]
-        val = [(spec["url"].format(index=spec["val_index"]), os.path.join(raw, f"shard_{spec['val_index']:05d}.parquet"))]
+        val = [(spec["url"].format(index=spec["val_index"]), os.path.join(val_raw, f"shard_{spec['val_index']:05d}.parquet"))]
         desc = f"dataset {name}: {n} training shard(s) + pinned validation shard {spec['val_index']}"
     else:
         n = None
         train = [(spec["train_url"], os.path.join(raw, os.path.basename(spec["train_url"])))]
-        val = [(spec["val_url"], os.path.join(raw, os.path.basename(spec["val_url"])))]
+        val = [(spec["val_url"], os.path.join(val_raw, os.path.basename(spec["val_url"])))]
         desc = f"dataset {name}"
 
-    def fetch():
-        for url, dest in train + val:
+    def fetch(split):
+        for url, dest in (train if split == "train" else val):
             if not os.path.exists(dest):
                 try:
                     download(url, dest)
@@ -623,8 +639,10 @@ def _take_chars(docs, limit):
 # ---------------------------------------------------------------------------
 # Preparation: tokenizer + token shards in the cache
 # ---------------------------------------------------------------------------
-# Layout of <cache>/<source key>/: tokenizer.txt, train_0000.bin ..., val.bin (flat token ids,
-# uint16), meta.json (written last: its presence means the tokens are complete).
+# Layout: <cache>/<source key>/: tokenizer.txt, train_0000.bin ... (flat token ids, uint16),
+# meta.json (written last: its presence means the tokens are complete). The validation tokens lie
+# apart, in <cache>/validation/<source key>/: val.bin and meta.json, written by the evaluate step
+# (or by `python prepare.py`), never by training: under the sandbox training cannot see them.
 # Every document is cut into pieces of at most MAX_SEQ_LEN tokens and each piece starts with
 # BOS, so a long document fills whole rows and every row starts at a BOS.
 
@@ -633,6 +651,10 @@ TOKEN_TYPECODE = "H" if VOCAB_SIZE <= 1 << 16 else "I"
 
 def data_dir(source):
     return os.path.join(cache_dir(), source.key)
+
+
+def validation_dir(source):
+    return os.path.join(validation_root(), source.key)
 
 
 class _Lock:
@@ -705,8 +727,9 @@ def _write_tokens(docs, tokenizer, path_for, limit=None, label=""):
 
 
 def prepare_data(source=None):
-    """Makes sure the tokenizer and the token files of `source` exist (downloading and
-    tokenizing on first use). Returns the data folder. Safe to call from several runs at once."""
+    """Makes sure the tokenizer and the training token files of `source` exist (downloading and
+    tokenizing on first use). Returns the data folder. Never reads or writes the validation
+    split (see prepare_validation). Safe to call from several runs at once."""
     source = source or resolve_source()
     folder = data_dir(source)
     meta_path = os.path.join(folder, "meta.json")
@@ -721,7 +744,7 @@ def prepare_data(source=None):
         print(f"Preparing {source.description}")
         print(f"  cache: {folder}")
         if source.download:
-            source.download()
+            source.download("train")
         os.makedirs(folder, exist_ok=True)
         tok_path = os.path.join(folder, "tokenizer.txt")
         if os.path.exists(tok_path):
@@ -738,19 +761,58 @@ def prepare_data(source=None):
         print(f"  encoding with {tokenizer.backend}")
         train_files, train_tokens = _write_tokens(
             source.documents("train"), tokenizer, lambda k: os.path.join(folder, f"train_{k:04d}.bin"), label="train")
+        meta = {"version": FORMAT_VERSION, "signature": source.signature, "num_shards": getattr(source, "num_shards", None),
+                "source": source.description, "vocab_size": VOCAB_SIZE,
+                "max_seq_len": MAX_SEQ_LEN, "train_files": train_files, "train_tokens": train_tokens,
+                "tokenizer_backend": tokenizer.backend}
+        with open(meta_path + ".tmp", "w") as f:
+            json.dump(meta, f, indent=1)
+        os.replace(meta_path + ".tmp", meta_path)
+        print(f"  done in {time.time() - t0:.0f}s: {train_tokens / 1e6:.1f}M training tokens")
+    return folder
+
+
+def _validation_meta(source):
+    try:
+        with open(os.path.join(validation_dir(source), "meta.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def prepare_validation(source=None):
+    """Makes sure the validation tokens of `source` exist (downloading and tokenizing with the
+    training tokenizer on first use). Returns the validation folder. Called by the evaluate
+    step and by `python prepare.py`, never by training."""
+    source = source or resolve_source()
+    train_folder = prepare_data(source)
+    folder = validation_dir(source)
+    if _validation_meta(source).get("signature") == source.signature:
+        return folder
+    with _Lock(folder + ".lock"):
+        if _validation_meta(source).get("signature") == source.signature:
+            return folder
+        meta_path = os.path.join(folder, "meta.json")
+        if os.path.exists(meta_path):
+            os.remove(meta_path)
+        t0 = time.time()
+        print(f"Preparing the validation split of {source.description}")
+        print(f"  cache: {folder}")
+        if source.download:
+            source.download("val")
+        os.makedirs(folder, exist_ok=True)
+        tokenizer = Tokenizer.load(os.path.join(train_folder, "tokenizer.txt"))
         _, val_tokens = _write_tokens(
             source.documents("val"), tokenizer, lambda k: os.path.join(folder, "val.bin" if k == 0 else f"val_{k}.bin"),
             limit=2 * EVAL_TOKENS, label="val")
         if val_tokens < EVAL_TOKENS:
             print(f"  warning: only {val_tokens} validation tokens (EVAL_TOKENS={EVAL_TOKENS}); val_bpb uses all of them")
-        meta = {"version": FORMAT_VERSION, "signature": source.signature, "num_shards": getattr(source, "num_shards", None),
-                "source": source.description, "vocab_size": VOCAB_SIZE,
-                "max_seq_len": MAX_SEQ_LEN, "train_files": train_files, "train_tokens": train_tokens,
-                "val_tokens": val_tokens, "tokenizer_backend": tokenizer.backend}
+        meta = {"version": FORMAT_VERSION, "signature": source.signature, "val_tokens": val_tokens,
+                "holdout": source.holdout, "val_files": source.val_files}
         with open(meta_path + ".tmp", "w") as f:
             json.dump(meta, f, indent=1)
         os.replace(meta_path + ".tmp", meta_path)
-        print(f"  done in {time.time() - t0:.0f}s: {train_tokens / 1e6:.1f}M training tokens, {val_tokens / 1e6:.2f}M validation tokens")
+        print(f"  done in {time.time() - t0:.0f}s: {val_tokens / 1e6:.2f}M validation tokens")
     return folder
 
 
@@ -853,10 +915,11 @@ def make_dataloader(batch_size, seq_len=MAX_SEQ_LEN, split="train", device="cuda
     import numpy as np
     import torch
 
-    folder = prepare_data()
     if split == "train":
+        folder = prepare_data()
         table = _train_table(folder)
-    else:
+    else:                                     # the evaluate step's split: hidden from training runs
+        folder = prepare_validation()
         table = DocTable([load_token_file(os.path.join(folder, "val.bin"))])
     if len(table) == 0:
         raise SystemExit(f"no {split} tokens in {folder}")
@@ -887,85 +950,360 @@ _VAL_ROWS = None
 
 def validation_rows():
     """The pinned validation set: the first EVAL_TOKENS // MAX_SEQ_LEN packed rows of the
-    validation tokens, in order (numpy int64, shape (rows, MAX_SEQ_LEN + 1)). The same every
+    validation tokens, in order (numpy int64, shape (rows, MAX_SEQ_LEN + 1), read-only: its
+    memory is an immutable bytes object, so no code can make it writable again). The same every
     run, whatever batch size the evaluation uses."""
     global _VAL_ROWS
     if _VAL_ROWS is None:
         import numpy as np
-        folder = prepare_data()
+        folder = prepare_validation()
         table = DocTable([load_token_file(os.path.join(folder, "val.bin"))])
         rows = np.empty((EVAL_TOKENS // MAX_SEQ_LEN, MAX_SEQ_LEN + 1), dtype=np.int64)
         n = Packer(table, range(len(table)), MAX_SEQ_LEN + 1).fill(rows)
         if n == 0:
             raise SystemExit("the validation split is empty")
-        _VAL_ROWS = rows[:n]
+        _VAL_ROWS = np.frombuffer(rows[:n].tobytes(), dtype=np.int64).reshape(n, MAX_SEQ_LEN + 1)
     return _VAL_ROWS
+
+
+def validation_byte_counts():
+    """Bytes of text each validation target stands for (numpy int64, shape (rows, MAX_SEQ_LEN),
+    read-only; 0 for BOS): the bpb denominator, computed from the tokenizer alone."""
+    import numpy as np
+    rows = validation_rows()
+    tokens, _ = load_bpe(os.path.join(prepare_data(), "tokenizer.txt"))
+    lengths = np.asarray(token_byte_lengths(tokens), dtype=np.int64)
+    counts = lengths[rows[:, 1:]]
+    return np.frombuffer(counts.tobytes(), dtype=np.int64).reshape(counts.shape)
 
 
 # ---------------------------------------------------------------------------
 # The fixed evaluation: bits per byte on the pinned validation rows
 # ---------------------------------------------------------------------------
+# The model's code is the agent's; everything here treats it as untrusted. It gets a fresh copy
+# of its input on every call (the targets are separate tensors it never sees), its output must be
+# a plain torch.Tensor, the loss is computed here, and besides the fixed check below, one random
+# batch is scored twice with its tail replaced (causality at a random position, in a batch that
+# looks like any other) and the first batch is scored again at the end (a model that keeps state
+# between calls to tell checks from scoring gives different numbers). `guard`, when given, runs
+# after every call of the model (the evaluate step passes one that checks nothing it relies on
+# was replaced).
+
+CAUSAL_TOLERANCE = 0.05            # nats: bf16 kernels may differ this much on the same prefix
+STATELESS_TOLERANCE = 0.01         # nats per token: the first batch scored at the start and at the end
 
 
-def _check_causal(model, rows, device):
-    """The predictions for positions before p must not change when the tokens from p on do.
-    A model that looks ahead would score an impossible val_bpb; this refuses to score it."""
+def _call(model, x, guard):
     import torch
-    import torch.nn.functional as F
+    logits = model(x.clone())
+    if guard is not None:
+        guard()
+    if type(logits) is not torch.Tensor:       # a subclass could override what the loss does with it
+        raise RuntimeError(f"model(x) must return a plain torch.Tensor, got {type(logits).__name__}")
+    if logits.dim() != 3 or tuple(logits.shape[:2]) != tuple(x.shape) or logits.size(-1) < VOCAB_SIZE:
+        raise RuntimeError(f"model(x) must return logits (batch, {MAX_SEQ_LEN}, >= {VOCAB_SIZE}); got {tuple(logits.shape)}")
+    return torch.Tensor.detach(logits)[:, :, :VOCAB_SIZE]
 
-    x = torch.as_tensor(rows[:2, :-1], device=device)
-    p = x.size(1) // 2
+
+def _prefix_diff(a, b, p):
+    import torch.nn.functional as F
+    la = F.log_softmax(a[:, :p].float(), dim=-1)
+    lb = F.log_softmax(b[:, :p].float(), dim=-1)
+    return (la - lb).abs().max().item()
+
+
+def _check_causal(model, rows, device, p=None, guard=None, rng=None):
+    """The predictions for positions before p must not change when the tokens from p on do.
+    A model that looks ahead would score an impossible val_bpb; this refuses to score it.
+    Rows of `rows` (numpy, with the target column) are used; their tails come from the next row
+    (random tokens when there is one row), so the altered batch looks like real data."""
+    import torch
+
+    x = torch.tensor(rows[:, :-1], device=device)
+    n, T = x.shape
+    p = T // 2 if p is None else p
     other = x.clone()
-    g = torch.Generator(device="cpu").manual_seed(1234)
-    other[:, p:] = torch.randint(0, BOS_ID, (x.size(0), x.size(1) - p), generator=g).to(device)
-    a = F.log_softmax(model(x)[:, :p, :VOCAB_SIZE].float(), dim=-1)
-    b = F.log_softmax(model(other)[:, :p, :VOCAB_SIZE].float(), dim=-1)
-    diff = (a - b).abs().max().item()
-    if not diff <= 0.05:
+    if n > 1:
+        other[:, p:] = x.roll(1, dims=0)[:, p:]
+    else:
+        g = torch.Generator(device="cpu").manual_seed(1234)
+        other[:, p:] = torch.randint(0, BOS_ID, (n, T - p), generator=g).to(device)
+    first, second = (x, other) if rng is None or rng.random() < 0.5 else (other, x)
+    a, b = _call(model, first, guard), _call(model, second, guard)
+    diff = _prefix_diff(a, b, p)
+    if not diff <= CAUSAL_TOLERANCE:
         raise RuntimeError(f"the model is not causal: its predictions before position {p} change by {diff:.3f} "
                            "nats when later tokens change; val_bpb would be meaningless")
+    return a if first is x else b
 
 
-def evaluate_bpb(model, batch_size, device="cuda"):
+def _row_nats(logits, targets, weights):
+    """Cross-entropy (nats, float64) of every row, over the targets that stand for text."""
+    import torch.nn.functional as F
+    out = []
+    for j in range(0, logits.size(0), 8):      # 8 rows at a time bounds the float32 copy
+        lg = logits[j:j + 8].float()
+        nats = F.cross_entropy(lg.reshape(-1, VOCAB_SIZE), targets[j:j + 8].reshape(-1), reduction="none")
+        out.append((nats.double().view(lg.size(0), -1) * weights[j:j + 8]).sum(dim=1))
+    import torch
+    return torch.cat(out)
+
+
+def evaluate_bpb(model, batch_size, device="cuda", guard=None, seed=None):
     """Validation bits per byte of `model`: model(x) must return logits of shape
     (batch, MAX_SEQ_LEN, >= VOCAB_SIZE) for int64 token ids x of shape (batch, MAX_SEQ_LEN).
     The loss is computed here, in float32, from those logits: the cross-entropy of every target
     token in nats, summed, over the UTF-8 bytes those targets stand for (BOS targets excluded
     from both sums), divided by ln 2. Lower is better; independent of the vocabulary size.
-    Runs with the caller's autocast settings, in eval mode, without gradients."""
+    Runs with the caller's autocast settings, in eval mode, without gradients. `seed` picks the
+    randomly checked batch (default: from os.urandom, so that no code can know it)."""
+    import random
     import torch
-    import torch.nn.functional as F
 
     rows = validation_rows()
-    tokens, _ = load_bpe(os.path.join(prepare_data(), "tokenizer.txt"))
-    token_bytes = torch.tensor(token_byte_lengths(tokens), dtype=torch.int64, device=device)
+    counts = validation_byte_counts()
+    rng = random.Random(int.from_bytes(os.urandom(8), "little") if seed is None else seed)
+    batch_size = max(1, min(int(batch_size), len(rows)))
+    starts = list(range(0, len(rows), batch_size))
+    probe = rng.randrange(len(starts))
+    probe_p = rng.randrange(1, MAX_SEQ_LEN)
     was_training = model.training
     model.eval()
-    total_nats = torch.zeros((), dtype=torch.float64, device=device)
-    total_bytes = torch.zeros((), dtype=torch.int64, device=device)
+    total_nats, first = 0.0, None
     try:
         with torch.no_grad():
-            _check_causal(model, rows, device)
-            for i in range(0, len(rows), batch_size):
-                batch = torch.as_tensor(rows[i:i + batch_size], device=device)
-                x, y = batch[:, :-1], batch[:, 1:]
-                logits = model(x)
-                if logits.dim() != 3 or tuple(logits.shape[:2]) != tuple(x.shape) or logits.size(-1) < VOCAB_SIZE:
-                    raise RuntimeError(f"model(x) must return logits (batch, {MAX_SEQ_LEN}, >= {VOCAB_SIZE}); got {tuple(logits.shape)}")
-                for j in range(0, x.size(0), 8):      # 8 rows at a time bounds the float32 copy
-                    lg = logits[j:j + 8, :, :VOCAB_SIZE].float()
-                    tg = y[j:j + 8]
-                    nats = F.cross_entropy(lg.reshape(-1, VOCAB_SIZE), tg.reshape(-1), reduction="none")
-                    nbytes = token_bytes[tg.reshape(-1)]
-                    total_nats += (nats.double() * (nbytes > 0)).sum()
-                    total_bytes += nbytes.sum()
+            _check_causal(model, rows[:2], device, guard=guard)
+            for k, i in enumerate(starts):
+                part = rows[i:i + batch_size]
+                if k == probe:
+                    logits = _check_causal(model, part, device, p=probe_p, guard=guard, rng=rng)
+                else:
+                    logits = _call(model, torch.tensor(part[:, :-1], device=device), guard)
+                targets = torch.tensor(part[:, 1:], device=device)
+                weights = torch.tensor(counts[i:i + batch_size] > 0, device=device)
+                nats = _row_nats(logits, targets, weights)
                 del logits
+                if k == 0:
+                    first = nats
+                total_nats += nats.sum().item()
+            part = rows[:batch_size]             # statelessness: the first batch again
+            again = _row_nats(_call(model, torch.tensor(part[:, :-1], device=device), guard),
+                              torch.tensor(part[:, 1:], device=device), torch.tensor(counts[:batch_size] > 0, device=device))
+            per_token = ((again - first).abs() / MAX_SEQ_LEN).max().item()
+            if not per_token <= STATELESS_TOLERANCE:
+                raise RuntimeError(f"the model is not stateless: the first batch scored {per_token:.4f} nats/token "
+                                   "differently at the end than at the start; val_bpb would be meaningless")
     finally:
         model.train(was_training)
-    nats, nbytes = total_nats.item(), total_bytes.item()
-    if not math.isfinite(nats):
+    nbytes = int(counts.sum())
+    if not math.isfinite(total_nats):
         return float("nan")
-    return nats / (math.log(2) * nbytes)
+    return total_nats / (math.log(2) * nbytes)
+
+
+# ---------------------------------------------------------------------------
+# The evaluate step: `python prepare.py evaluate` scores the checkpoint that training left
+# ---------------------------------------------------------------------------
+# Training (train.py, the agent's) saves model.json + model.pt in $AUTORESEARCH_OUTPUT and prints
+# no val_bpb. This step runs afterwards, in a fresh process, from this protected file:
+#   parent (this process): never imports train.py. It starts a child, gives it a secret on its
+#     stdin, forwards the child's output, and after the child has exited prints the `---` block
+#     (the harness reads the last one) from the one result line the child wrote on a private pipe
+#     with that secret. Anything the child or its descendants print later is not forwarded.
+#   child: reads the secret, loads the validation rows, snapshots what the evaluation relies on
+#     (this module's globals, builtins, math, os, random, torch.nn.functional, torch.Tensor, ...),
+#     then imports train.py (its module-level code runs here), rebuilds the model with
+#     train.build_model(config, device), loads the weights, and runs evaluate_bpb with the fixed
+#     MAX_SEQ_LEN, checking the snapshot after the import and after every call of the model.
+# Why the model is rebuilt from train.py and not from a torch.export program (which would run
+# no edited Python at all): flex attention with BlockMasks (WINDOW_PATTERN "SL"/"SSSL", ATTENTION
+# "flex") does not export reliably, and the agent may add what export cannot capture (custom
+# kernels, Python control flow); a template whose default settings could not be evaluated would
+# be worse than an import guarded as below.
+# What this does not stop: code that deliberately digs into the evaluator (its frames, gc, the
+# result pipe, the validation files) from inside the model. That is visible in the diff; the
+# sandbox's part is to keep the validation files from training and the network from both.
+
+CHECKPOINT_FORMAT = "autoresearch-gpt-checkpoint-1"
+_CHILD = "_evaluate-child"
+
+
+def _code_of(value):
+    code = getattr(value, "__code__", None)
+    return None if code is None else (code, getattr(value, "__defaults__", None), getattr(value, "__kwdefaults__", None))
+
+
+class _Guard:
+    """Identities of the objects the evaluation relies on, taken before train.py is imported;
+    calling it raises when any of them was replaced (or a function's code swapped), when a trace
+    function or a torch function/dispatch mode was installed, or when the validation data moved."""
+
+    def __init__(self, torch):
+        import builtins
+        import random
+        self.rows = validation_rows()           # loaded first: _VAL_ROWS is one of the globals
+        self.counts = validation_byte_counts()
+        F = torch.nn.functional
+        spaces = [("prepare.py", globals()), ("builtins", vars(builtins)), ("math", vars(math)), ("os", vars(os)),
+                  ("random", vars(random)), ("random.Random", vars(random.Random)), ("prepare._Guard", vars(_Guard)),
+                  ("torch.nn.functional", vars(F)),
+                  ("torch.Tensor", vars(torch.Tensor)), ("torch._C._nn", vars(torch._C._nn))]
+        for base in ("TensorBase", "_TensorBase"):
+            if hasattr(torch._C, base):
+                spaces.append(("torch._C." + base, vars(getattr(torch._C, base))))
+        names = ("tensor", "cat", "no_grad", "Generator", "randint", "autocast", "Tensor", "float64")
+        spaces.append(("torch", {n: getattr(torch, n) for n in names if hasattr(torch, n)}))
+        self.live = {"torch": torch}
+        self.spaces = [(label, ns if label != "torch" else None, dict(ns),
+                        {k: c for k, c in ((k, _code_of(v)) for k, v in ns.items()) if c is not None})
+                       for label, ns in spaces]
+        self.torch_names = names
+        self.stacks = {n: getattr(torch._C, n)() for n in ("_len_torch_function_stack", "_len_torch_dispatch_stack")
+                       if hasattr(torch._C, n)}
+
+    def __call__(self, when="a call of the model"):
+        torch = self.live["torch"]
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            raise RuntimeError(f"a trace or profile function was installed during {when}")
+        for n, length in self.stacks.items():
+            if getattr(torch._C, n)() != length:
+                raise RuntimeError(f"a torch function or dispatch mode was left active after {when}")
+        for label, ns, saved, codes in self.spaces:
+            if ns is None:
+                ns = {n: getattr(torch, n) for n in self.torch_names if hasattr(torch, n)}
+            if len(ns) != len(saved):
+                added = sorted(set(ns) - set(saved)) or sorted(set(saved) - set(ns))
+                raise RuntimeError(f"{label} was changed during {when}: {', '.join(map(str, added[:5]))}")
+            for k, v in saved.items():
+                if ns.get(k, _Guard) is not v:
+                    raise RuntimeError(f"{label}.{k} was replaced during {when}")
+            for k, c in codes.items():
+                if _code_of(saved[k]) != c:
+                    raise RuntimeError(f"the code of {label}.{k} was replaced during {when}")
+        if _VAL_ROWS is not self.rows or validation_rows() is not self.rows:
+            raise RuntimeError(f"the validation rows were replaced during {when}")
+
+
+def _evaluate_child(out_dir, result_fd):
+    write, exit_now = os.write, os._exit        # captured before any edited code runs
+    try:
+        nonce = os.read(0, 256).decode().strip()
+        import importlib
+        import torch
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        with open(os.path.join(out_dir, "model.json")) as f:
+            meta = json.load(f)
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise RuntimeError(f"{out_dir}/model.json is not a {CHECKPOINT_FORMAT} checkpoint")
+        evaluate, guard = evaluate_bpb, _Guard(torch)
+        t0 = time.time()
+        sys.path.insert(0, os.getcwd())
+        train = importlib.import_module("train")        # its module-level code runs now
+        guard("the import of train.py")
+        model = train.build_model(meta["config"], device)
+        guard("train.build_model")
+        state = torch.load(os.path.join(out_dir, "model.pt"), map_location=device, weights_only=True)
+        model.load_state_dict(state, strict=True)
+        guard("loading the weights")
+        with torch.autocast(device_type=device, dtype=torch.bfloat16):   # as in training
+            bpb = evaluate(model, int(meta.get("eval_batch_size") or 32), device=device, guard=guard)
+        guard("the evaluation")
+        rows = guard.rows
+        result = {"nonce": nonce, "val_bpb": bpb, "eval_seconds": time.time() - t0,
+                  "eval_tokens": int(rows.shape[0] * (rows.shape[1] - 1)), "device": device}
+        write(result_fd, (json.dumps(result) + "\n").encode())
+        exit_now(0)
+    except BaseException as e:      # SystemExit from train.py included: no result, a failed step
+        import traceback
+        try:
+            traceback.print_exc()
+            sys.stderr.flush()
+        finally:
+            os.write(2, f"FAIL: evaluation failed: {type(e).__name__}: {e}\n".encode())
+            exit_now(1)
+
+
+def _checkpoint_dir(explicit=None):
+    out = explicit or os.environ.get("AUTORESEARCH_OUTPUT")
+    return os.path.abspath(out or "checkpoint")
+
+
+def evaluate_main(argv):
+    """`prepare.py evaluate [--checkpoint DIR]`: prints the `---` block with val_bpb of the
+    checkpoint in DIR (default $AUTORESEARCH_OUTPUT, else ./checkpoint). Exit 0 only with a
+    finite val_bpb."""
+    import subprocess
+    import threading
+    parser = argparse.ArgumentParser(prog="prepare.py evaluate", description=evaluate_main.__doc__)
+    parser.add_argument("--checkpoint", default=None, help="folder with model.json + model.pt")
+    args = parser.parse_args(argv)
+    out_dir = _checkpoint_dir(args.checkpoint)
+    if not os.path.exists(os.path.join(out_dir, "model.json")):
+        print(f"FAIL: no checkpoint in {out_dir} (train.py saves model.json + model.pt there)", flush=True)
+        return 1
+    sys.stdout.flush()
+    nonce = os.urandom(16).hex()
+    r, w = os.pipe()
+    t0 = time.time()
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), _CHILD, out_dir, str(w)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(w,))
+    os.close(w)
+    child.stdin.write((nonce + "\n").encode())
+    child.stdin.close()
+    lock, state = threading.Lock(), {"open": True}
+
+    def forward():
+        while True:
+            chunk = child.stdout.read1(1 << 16)
+            if not chunk:
+                return
+            with lock:
+                if not state["open"]:
+                    return
+                os.write(1, chunk)
+
+    pump = threading.Thread(target=forward, daemon=True)
+    pump.start()
+    code = child.wait()
+    pump.join(timeout=2.0)            # what the child printed; a descendant holding the pipe is cut off
+    os.set_blocking(r, False)
+    data = b""
+    try:
+        while len(data) < 1 << 16:
+            chunk = os.read(r, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    except BlockingIOError:
+        pass
+    lines = data.decode(errors="replace").splitlines()
+    result, problem = None, None
+    if code != 0:
+        problem = f"the evaluation process exited with {code}"
+    elif len(lines) != 1:
+        problem = f"expected one result from the evaluation process, got {len(lines)}"
+    else:
+        try:
+            result = json.loads(lines[0])
+        except ValueError:
+            problem = "the evaluation result is not JSON"
+        if result is not None and (not isinstance(result, dict) or result.get("nonce") != nonce):
+            problem, result = "the evaluation result does not carry the evaluator's secret", None
+    bpb = result.get("val_bpb") if result else None
+    if problem is None and not (isinstance(bpb, float) and math.isfinite(bpb)):
+        problem = f"val_bpb is {bpb}"
+    with lock:
+        state["open"] = False
+        if problem:                   # a last block without a number: whatever was printed before is void
+            os.write(1, f"\nFAIL: {problem}\n---\nval_bpb:          nan\n".encode())
+        else:
+            os.write(1, ("\n---\n"
+                         f"val_bpb:          {bpb:.6f}\n"
+                         f"eval_seconds:     {result['eval_seconds']:.1f}\n"
+                         f"eval_total_s:     {time.time() - t0:.1f}\n"
+                         f"eval_tokens:      {result['eval_tokens']}\n"
+                         f"eval_seq_len:     {MAX_SEQ_LEN}\n").encode())
+    os._exit(1 if problem else 0)
 
 
 # ---------------------------------------------------------------------------
@@ -974,7 +1312,13 @@ def evaluate_bpb(model, batch_size, device="cuda"):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Download and tokenize the data of the gpt workload ahead of the first run.")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["evaluate"], ["--evaluate"]):
+        return evaluate_main(argv[1:])
+    if argv[:1] == [_CHILD]:
+        _evaluate_child(argv[1], int(argv[2]))     # never returns
+    parser = argparse.ArgumentParser(description="Download and tokenize the data of the gpt workload ahead of the first run; "
+                                                 "`prepare.py evaluate` scores the checkpoint in $AUTORESEARCH_OUTPUT.")
     parser.add_argument("--num-shards", type=int, default=None, help="training shards of a sharded dataset (default: its default_shards)")
     parser.add_argument("--info", action="store_true", help="print the data source and cache state, change nothing")
     args = parser.parse_args(argv)
@@ -984,9 +1328,17 @@ def main(argv=None):
         print(f"source: {source.description}")
         ready = _prepared_meta(source.key).get("signature") == source.signature
         print(f"cache:  {folder} ({'ready' if ready else 'not prepared'})")
+        val_ready = _validation_meta(source).get("signature") == source.signature
+        print(f"validation: {validation_dir(source)} ({'ready' if val_ready else 'not prepared'}; list it in [files].validation)")
+        if not source.holdout and any(not os.path.abspath(f).startswith(validation_root() + os.sep) for f in source.val_files):
+            print("note: the validation documents come from " + ", ".join(source.val_files) + "; add them to [files].validation too")
+        if source.holdout:
+            print(f"note: validation is every {VAL_EVERY}th document of the training files, which training can read; "
+                  "give a separate file (AUTORESEARCH_VAL_DATA) to keep it from training")
         print(f"MAX_SEQ_LEN={MAX_SEQ_LEN} VOCAB_SIZE={VOCAB_SIZE} EVAL_TOKENS={EVAL_TOKENS} TIME_BUDGET={TIME_BUDGET:g}")
         return 0
     prepare_data(source)
+    prepare_validation(source)
     print(f"Ready: {folder}")
     return 0
 

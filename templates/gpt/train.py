@@ -2,16 +2,19 @@
 train.py: the file the research agent edits. One GPU, one file, a fixed time budget.
 
 Trains a small GPT on the data that prepare.py serves for TIME_BUDGET seconds of training
-(compilation and evaluation not counted), then prints the validation bits per byte computed by
-prepare.evaluate_bpb and a summary block after a line `---`.
+(compilation not counted), saves the model in $AUTORESEARCH_OUTPUT (model.json + model.pt) and
+prints a summary block after a line `---`. The metric, val_bpb, is not computed here: the
+harness then runs `prepare.py evaluate` in a fresh process, which imports this file (so nothing
+may train at import time), rebuilds the model with build_model() and scores the saved weights.
 
-Usage: uv run train.py   (or: python3 train.py)
+Usage: uv run train.py   (or: python3 train.py; then python3 prepare.py evaluate)
 
 Everything here is fair game: the architecture, the optimizer, the schedules, the batch size.
 The knobs at the top are plain literals so that a search can tweak them one at a time.
 """
 
 import gc
+import json
 import math
 import os
 import sys
@@ -22,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from prepare import MAX_SEQ_LEN, TIME_BUDGET, VOCAB_SIZE, evaluate_bpb, make_dataloader
+from prepare import CHECKPOINT_FORMAT, MAX_SEQ_LEN, TIME_BUDGET, VOCAB_SIZE, make_dataloader
 
 # ---------------------------------------------------------------------------
 # Knobs
@@ -62,7 +65,7 @@ FINAL_LR_FRAC = 0.0          # learning rate at the very end, as a fraction of t
 ATTENTION = "cudnn"          # kernel for full-context layers: "cudnn" | "flash" | "flex" (windowed layers always use flex)
 COMPILE = True               # torch.compile each block and the loss
 SEED = 42                    # model init and data order (plus AUTORESEARCH_SEED, which the harness varies for repeat runs)
-EVAL_BATCH_SIZE = 32         # rows per forward pass in the final evaluation
+EVAL_BATCH_SIZE = 32         # rows per forward pass in the evaluate step (saved with the checkpoint)
 
 # ---------------------------------------------------------------------------
 # Model: a GPT with RoPE, QK-norm, RMSNorm (no weights), ReLU^2 MLP, untied head
@@ -222,6 +225,43 @@ def causal_window(w):
 
 def flex_attention(*args, **kwargs):
     raise RuntimeError("flex attention used before GPT.setup_attention")
+
+
+# ---------------------------------------------------------------------------
+# Checkpoint: what the evaluate step (prepare.py evaluate, a fresh process) scores
+# ---------------------------------------------------------------------------
+
+
+def build_model(config, device):
+    """The model described by model.json's "config", on `device`, ready to be called (weights
+    are loaded by the caller). prepare.py's evaluate step calls this after importing train.py."""
+    fields = {k: config[k] for k in GPTConfig.__dataclass_fields__}
+    fields["windows"] = tuple(fields["windows"])
+    model = GPT(GPTConfig(**fields)).to(device)
+    model.setup_attention(config.get("attention", "cudnn"), config.get("compile", False))
+    return model
+
+
+def save_checkpoint(model, out_dir):
+    """model.json (the config and how to run it) + model.pt (the state dict of the uncompiled
+    model, in the dtype the weights have). Returns the seconds it took."""
+    t0 = time.time()
+    os.makedirs(out_dir, exist_ok=True)
+    config = dict(vars(model.cfg), windows=list(model.cfg.windows), attention=ATTENTION, compile=COMPILE)
+    torch.save(model.state_dict(), os.path.join(out_dir, "model.pt"))
+    meta = {"format": CHECKPOINT_FORMAT, "config": config, "eval_batch_size": EVAL_BATCH_SIZE}
+    with open(os.path.join(out_dir, "model.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    return time.time() - t0
+
+
+def checkpoint_dir():
+    out = os.environ.get("AUTORESEARCH_OUTPUT")
+    if not out:
+        out = os.path.abspath("checkpoint")
+        print(f"note: AUTORESEARCH_OUTPUT is not set (run by hand?): saving the model in {out}; "
+              "score it with: python3 prepare.py evaluate --checkpoint checkpoint")
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -443,16 +483,10 @@ def train():
     print(f"training: {step} steps, {train_time:.1f}s counted, {tps / 1e6:.2f}M tok/s, mfu {mfu:.1f}%, "
           f"epoch {epoch}", flush=True)
 
-    t_eval = time.time()
-    with autocast:
-        val_bpb = evaluate_bpb(model, EVAL_BATCH_SIZE, device=device)
-    print(f"eval: {time.time() - t_eval:.1f}s")
-    if not math.isfinite(val_bpb):
-        print(f"FAIL: val_bpb is {val_bpb}")
-        sys.exit(1)
+    save_seconds = save_checkpoint(model, checkpoint_dir())
+    print(f"checkpoint: {save_seconds:.1f}s")
 
     print("---")
-    print(f"val_bpb:          {val_bpb:.6f}")
     print(f"training_seconds: {train_time:.1f}")
     print(f"total_seconds:    {time.time() - t_start:.1f}")
     print(f"peak_vram_mb:     {torch.cuda.max_memory_allocated() / 1024 ** 2:.1f}")
@@ -462,6 +496,7 @@ def train():
     print(f"num_params_M:     {num_params / 1e6:.1f}")
     print(f"depth:            {DEPTH}")
     print(f"tokens_per_sec:   {tps:.0f}")
+    print(f"save_seconds:     {save_seconds:.1f}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
  * The gpt template on a machine without a GPU or PyTorch: its Python files compile, prepare.py's
  * CPU parts pass their unit tests (test/gpt/test_prepare.py: readers, downloader against a local
  * HTTP server, tokenizer, packing), its knobs are visible to the search proposer, and
- * `init --template gpt` lays the workspace out.
+ * `init --template gpt` lays the workspace out. With PyTorch (Debian's python3-torch is enough:
+ * test/gpt/torch_evaluate.py runs train.py's model on the CPU), the evaluate step
+ * (`prepare.py evaluate`) scores a saved checkpoint like evaluate_bpb in process, and hostile
+ * train.py versions cannot change its last `---` block.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +23,15 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TEMPLATE = join(ROOT, 'templates', 'gpt');
 const python = (args: string[], opts: { cwd?: string } = {}) =>
   spawnSync('python3', args, { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+
+/** The first python3 that has torch, numpy and regex (pyenv's python3 may lack what Debian's has). */
+function torchPython(): string | undefined {
+  for (const exe of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(exe, ['-c', 'import torch, numpy, regex'], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status === 0) return exe;
+  }
+  return undefined;
+}
 
 describe('templates/gpt', () => {
   it('its Python files compile', () => {
@@ -41,12 +53,26 @@ describe('templates/gpt', () => {
     const t = JSON.parse(readFileSync(join(TEMPLATE, 'template.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(t, {
       command: 'uv run train.py',
+      evaluate: 'uv run prepare.py evaluate',
       metric: 'val_bpb',
       direction: 'minimize',
       editable: ['train.py'],
       protected: ['prepare.py', 'pyproject.toml'],
+      validation: ['data/validation'],
+      network: true,
       timeoutS: 600,
     });
+  });
+
+  it('the evaluate step scores the checkpoint in a fresh process, and hostile train.py versions cannot forge it', () => {
+    const exe = torchPython();
+    assert.ok(exe, 'no python3 with torch, numpy and regex: apt-get install python3-torch python3-numpy python3-regex');
+    const r = spawnSync(exe, ['test/gpt/torch_evaluate.py'], {
+      cwd: ROOT, encoding: 'utf8', timeout: 900_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    assert.equal(r.status, 0, (r.stdout + r.stderr).slice(-6000));
+    assert.match(r.stderr, /^Ran \d+ tests/m);
+    assert.match(r.stderr, /^OK$/m);
   });
 
   it('the knobs of train.py are plain literals the search can move', () => {

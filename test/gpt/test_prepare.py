@@ -156,6 +156,9 @@ class SourceTest(TempDir):
         self.assertEqual([os.path.basename(f) for f in s.train_files],
                          ["shard_00000.parquet", "shard_00001.parquet", "shard_00002.parquet"])
         self.assertEqual(os.path.basename(s.val_files[0]), "shard_06542.parquet")
+        # the validation shard is downloaded apart, under data/validation/ (hidden from training)
+        self.assertTrue(s.val_files[0].startswith(prepare.validation_root() + os.sep), s.val_files[0])
+        self.assertFalse(any(f.startswith(prepare.validation_root()) for f in s.train_files))
         os.environ["AUTORESEARCH_DATASET"] = "nope"
         with self.assertRaises(SystemExit):
             prepare.resolve_source()
@@ -361,6 +364,39 @@ class PrepareTest(TempDir):
             starts = list(np.flatnonzero(row == prepare.BOS_ID)) + [len(row)]
             whole += len(starts) - 2
         self.assertGreater(whole, 0)
+
+    def test_training_preparation_never_touches_the_validation_split(self):
+        import numpy as np
+        self.make_corpus()
+        # the validation file is broken: preparing and loading training data must not read it
+        val_file = os.path.join(self.dir, "corpus", "val.jsonl")
+        with open(val_file, "rb") as f:
+            good = f.read()
+        with open(val_file, "wb") as f:                      # the same size: the same source key
+            f.write((b"{not json\n" * (len(good) // 10 + 1))[:len(good)])
+        key = prepare.resolve_source().key
+        try:
+            folder = prepare.prepare_data()
+            self.assertGreater(len(prepare._train_table(folder)), 0)
+        finally:
+            with open(val_file, "wb") as f:
+                f.write(good)
+        self.assertEqual(prepare.resolve_source().key, key)
+        self.assertFalse(os.path.exists(prepare.validation_root()))
+        self.assertFalse(any(name.startswith("val") for name in os.listdir(folder)))
+        # the evaluate step's preparation puts the validation tokens apart
+        vfolder = prepare.prepare_validation()
+        self.assertEqual(os.path.dirname(vfolder), prepare.validation_root())
+        self.assertTrue(os.path.exists(os.path.join(vfolder, "val.bin")))
+        rows = prepare.validation_rows()
+        with self.assertRaises(ValueError):
+            rows.setflags(write=True)        # no code can make the pinned rows writable again
+
+    def test_default_data_folder_is_in_the_workspace(self):
+        del os.environ["AUTORESEARCH_CACHE"]
+        os.environ["AUTORESEARCH_WORKSPACE"] = os.path.join(self.dir, "ws")
+        self.assertEqual(prepare.cache_dir(), os.path.join(self.dir, "ws", "data"))
+        self.assertEqual(prepare.validation_root(), os.path.join(self.dir, "ws", "data", "validation"))
 
     def test_validation_rows_are_pinned(self):
         self.make_corpus()

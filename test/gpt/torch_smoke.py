@@ -2,7 +2,8 @@
 CPU smoke run of templates/gpt/train.py with a tiny model, for a machine without a GPU.
 
 Runs train.py's code (its knobs shrunk, "cuda" replaced by "cpu", torch.compile off) for a few
-seconds on a small local corpus and checks that the summary block comes out. Works with
+seconds on a small local corpus and checks that the summary block comes out, then scores the
+checkpoint it saved with the evaluate step (`prepare.py evaluate`, a fresh process). Works with
 PyTorch >= 2.0; with an older PyTorch (Debian's 1.13) it first installs small stand-ins for
 what it lacks (SDPA, torch.compile, torch.nn.attention). Not a benchmark: it catches shape,
 dtype and bookkeeping mistakes before GPU time is spent.
@@ -10,67 +11,27 @@ dtype and bookkeeping mistakes before GPU time is spent.
 Usage: python3 test/gpt/torch_smoke.py DATA_DIR   (exit 0 and "SMOKE OK" on success)
 """
 
-import contextlib
-import math
 import os
 import re
 import sys
 import tempfile
-import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = os.path.join(HERE, "..", "..", "templates", "gpt")
 
 
-def install_shims(torch):
-    F = torch.nn.functional
-    if not hasattr(torch, "compile"):
-        torch.compile = lambda model=None, **kw: model
-    if not hasattr(F, "scaled_dot_product_attention"):
-        def sdpa(q, k, v, is_causal=False, **kw):
-            T = q.size(-2)
-            att = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))
-            if is_causal:
-                mask = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
-                att = att.masked_fill(~mask, float("-inf"))
-            return att.softmax(-1).to(v.dtype) @ v
-        F.scaled_dot_product_attention = sdpa
-    try:
-        import torch.nn.attention  # noqa: F401
-    except ImportError:
-        mod = types.ModuleType("torch.nn.attention")
-
-        class SDPBackend:
-            FLASH_ATTENTION, EFFICIENT_ATTENTION, MATH, CUDNN_ATTENTION = range(4)
-
-        @contextlib.contextmanager
-        def sdpa_kernel(backends, set_priority=False):
-            yield
-
-        mod.SDPBackend, mod.sdpa_kernel = SDPBackend, sdpa_kernel
-        sys.modules["torch.nn.attention"] = mod
-        torch.nn.attention = mod
-    import inspect
-    if "fused" not in inspect.signature(torch.optim.AdamW.__init__).parameters:
-        base = torch.optim.AdamW
-
-        class AdamW(base):
-            def __init__(self, *a, fused=None, **kw):
-                super().__init__(*a, **kw)
-        torch.optim.AdamW = AdamW
-    torch.cuda.get_device_name = lambda *a: "cpu (smoke test)"
-    torch.cuda.max_memory_allocated = lambda *a: 0
-
-
 def main(data_dir):
     import torch
+    sys.path.insert(0, HERE)
+    from torch_shims import install_shims
     install_shims(torch)
     os.environ["AUTORESEARCH_DATA"] = data_dir
     os.environ.setdefault("AUTORESEARCH_CACHE", tempfile.mkdtemp(prefix="gpt-smoke-"))
     os.environ["AUTORESEARCH_TIME_BUDGET"] = "4"
+    os.environ["AUTORESEARCH_EVAL_TOKENS"] = str(4 * 2048)     # a short evaluation
+    out_dir = os.environ["AUTORESEARCH_OUTPUT"] = tempfile.mkdtemp(prefix="gpt-smoke-out-")
     sys.path.insert(0, TEMPLATE)
     import prepare
-    prepare.EVAL_TOKENS = 4 * prepare.MAX_SEQ_LEN    # a short evaluation
     src = open(os.path.join(TEMPLATE, "train.py")).read()
     knobs = {"DEPTH": "2", "ASPECT_RATIO": "64", "HEAD_DIM": "64", "TOTAL_BATCH_SIZE": "4 * 2048",
              "DEVICE_BATCH_SIZE": "2", "EVAL_BATCH_SIZE": "2", "COMPILE": "False", "WINDOW_PATTERN": '"SL"',
@@ -104,10 +65,18 @@ def main(data_dir):
     text = out.getvalue()
     block = text.split("\n---\n", 1)[1]
     keys = dict(line.split(":", 1) for line in block.strip().splitlines())
-    for key in ["val_bpb", "training_seconds", "total_seconds", "peak_vram_mb", "mfu_percent",
+    assert "val_bpb" not in keys, "training must not print the metric"
+    for key in ["training_seconds", "total_seconds", "peak_vram_mb", "mfu_percent",
                 "total_tokens_M", "num_steps", "num_params_M", "depth"]:
         assert key in keys, f"summary lacks {key}"
-    bpb = float(keys["val_bpb"])
+    import subprocess
+    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "shims"), PYTHONDONTWRITEBYTECODE="1")
+    r = subprocess.run([sys.executable, "prepare.py", "evaluate", "--checkpoint", out_dir], cwd=TEMPLATE, env=env,
+                       capture_output=True, text=True)
+    print(r.stdout[-2000:], r.stderr[-2000:])
+    assert r.returncode == 0, "the evaluate step failed"
+    block = r.stdout.rsplit("\n---\n", 1)[1]
+    bpb = float(dict(line.split(":", 1) for line in block.strip().splitlines())["val_bpb"])
     assert 0 < bpb < 20, bpb
     print(f"SMOKE OK val_bpb={bpb:.3f}")
 

@@ -94,8 +94,9 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
     const preset = JSON.parse(readFileSync(join(templateDir, 'template.json'), 'utf8')) as Omit<InitAnswers, 'tag'>;
     answers = { ...preset, tag: flags.tag ?? defaultTag() };
     if (/^uv run /.test(answers.command) && !onPath('uv', process.env.PATH ?? '')) {
-      const swap = (c: string) => c.replace(/^uv run /, 'python3 ');
-      answers = { ...answers, command: swap(answers.command), ...(answers.evaluate ? { evaluate: swap(answers.evaluate) } : {}) };
+      // the evaluate step follows the training command: both with uv, or both with python3
+      const noUv = (cmd: string) => cmd.replace(/^uv run /, 'python3 ');
+      answers = { ...answers, command: noUv(answers.command), ...(answers.evaluate ? { evaluate: noUv(answers.evaluate) } : {}) };
       process.stdout.write(`uv is not installed: using "${answers.command}" (edit [run].command to change)\n`);
     }
     for (const name of readdirSync(templateDir)) {
