@@ -10,6 +10,11 @@ export interface InitAnswers {
   protected: string[];
   timeoutS: number;
   timeBudgetS?: number;
+  /** [run].evaluate: the protected evaluation command (reads the checkpoint training left). */
+  evaluate?: string;
+  /** [files].link and [files].validation (e.g. the tiny template's data/ and data/val.bin). */
+  link?: string[];
+  validation?: string[];
   env?: Record<string, string>;
   /** Metric shown as memory_gb in results.tsv (default peak_vram_mb). */
   memoryMetric?: string;
@@ -33,6 +38,7 @@ export function renderConfigToml(a: InitAnswers): string {
     '',
     '[run]',
     `command = ${v(a.command)}`,
+    ...(a.evaluate ? [`evaluate = ${v(a.evaluate)}      # protected: scores what the command saved in $AUTORESEARCH_OUTPUT`] : []),
     `timeout_s = ${a.timeoutS}                # hard kill of the whole process group`,
     ...(a.timeBudgetS !== undefined ? [`time_budget_s = ${a.timeBudgetS}            # passed as AUTORESEARCH_TIME_BUDGET`] : []),
     ...(a.env && Object.keys(a.env).length ? [`env = ${v(a.env)}`] : []),
@@ -40,6 +46,8 @@ export function renderConfigToml(a: InitAnswers): string {
     '[files]',
     `editable = ${v(a.editable)}     # the only files a proposal may change`,
     `protected = ${v(a.protected)}    # hashed before every run; a change touching them is rejected`,
+    ...(a.link?.length ? [`link = ${v(a.link)}             # untracked paths linked into every experiment's worktree`] : []),
+    ...(a.validation?.length ? [`validation = ${v(a.validation)}   # only the evaluate step may read these`] : []),
     '',
     '[proposer]',
     'kind = "search"                 # offline search; or anthropic | openai | claude | codex | pi | gemini | opencode | aider',

@@ -13,7 +13,7 @@ const SECRET_VARS = /^(ANTHROPIC_API_KEY|OPENAI_API_KEY|GEMINI_API_KEY|GOOGLE_AP
  * The package's own bin/, first on a run's PATH: `autoresearch` itself and `tsx` (which the
  * TypeScript templates run with) resolve even under npx or without a global install.
  */
-const PACKAGE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin');
+export const PACKAGE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin');
 
 export function runEnv(
   config: Config,

@@ -553,7 +553,7 @@ export async function scoreModel(open: () => Promise<ModelSession>, val: Uint8Ar
         picked.forEach((p, r) => {
           const t = differ(p.logits, row(again, r), cuts[r]!);
           if (t >= 0) {
-            throw new EvalError(`the model is not causal: its logits at position ${t} changed when only the bytes from position ${cuts[r]} on (and the other rows of the batch) changed`);
+            throw new EvalError(`the model is not causal: its logits at position ${t} changed when only the bytes from position ${cuts[r]} on (and the other rows of the batch) changed; a model may not read later bytes, other rows, or learn from earlier calls`);
           }
         });
         pool = [];
@@ -854,9 +854,10 @@ async function evaluateMain(): Promise<number> {
   const t0 = performance.now();
   const outDir = resolve(process.env.AUTORESEARCH_OUTPUT?.trim() || 'out');
   const root = dirname(fileURLToPath(import.meta.url));
-  let shown = 0, dropped = 0;
+  let shown = 0, dropped = 0, quiet = false;
   const log = (line: string) => {
-    if (shown++ < 200) process.stdout.write(`${line}\n`);
+    if (quiet) return; // nothing from the model after the summary block
+    if (shown++ < 50) process.stdout.write(`${line}\n`);
     else dropped++;
   };
   const work = mkdtempSync(join(tmpdir(), 'tiny-eval-'));
@@ -865,6 +866,7 @@ async function evaluateMain(): Promise<number> {
     copyCheckpoint(outDir, join(work, 'checkpoint'));
     await bundleModel(root, work);
     const r = await scoreModel(() => openWorker(work, log), val);
+    quiet = true;
     if (dropped) console.log(`[model] (${dropped} more lines not shown)`);
     console.log('---');
     console.log(`val_bpb:          ${r.bpb.toFixed(6)}`);
