@@ -653,8 +653,8 @@ export function cleanModelLine(line: string): string {
 export function openWorker(work: string, log: (line: string) => void): Promise<ModelSession> {
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
   const flag = major > 22 || (major === 22 && minor >= 13) ? '--permission' : '--experimental-permission';
-  const read = [`--allow-fs-read=${work}`, `--allow-fs-read=${join(work, '*')}`]; // a folder: Node 20 and later spell it either way
-  const child = spawn(process.execPath, [flag, ...read, join(work, 'worker.mjs'), join(work, 'checkpoint')], {
+  // One folder grant (Node 20 aborts when given the same folder twice, e.g. as `work` and `work/*`).
+  const child = spawn(process.execPath, [flag, `--allow-fs-read=${work}`, join(work, 'worker.mjs'), join(work, 'checkpoint')], {
     cwd: work,
     env: {},
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
