@@ -659,18 +659,23 @@ export function openWorker(work: string, log: (line: string) => void): Promise<M
     env: {},
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
   });
-  const lines: string[] = [];
+  const lines: string[] = []; // the last few, for the reason when it dies
   for (const stream of [child.stdout!, child.stderr!]) {
     let rest = '';
     stream.setEncoding('utf8');
     stream.on('data', (s: string) => {
       const parts = (rest + s).split('\n');
-      rest = parts.pop()!;
-      for (const l of parts) if (!/ExperimentalWarning|--trace-warnings/.test(l)) { lines.push(l); log(cleanModelLine(l)); }
+      rest = parts.pop()!.slice(-10_000); // a line without end is cut, not kept whole
+      for (const l of parts) {
+        if (/ExperimentalWarning|--trace-warnings/.test(l)) continue;
+        lines.push(l);
+        if (lines.length > 5) lines.shift();
+        log(cleanModelLine(l));
+      }
     });
   }
   let buf = Buffer.alloc(0);
-  let waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
+  let waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; bytes: number } | null = null;
   let dead: Error | null = null;
   const fail = (e: Error) => {
     dead ??= e;
@@ -679,6 +684,7 @@ export function openWorker(work: string, log: (line: string) => void): Promise<M
   const pump = () => {
     if (!waiting || buf.length < 4) return;
     const n = buf.readUInt32LE(0);
+    if (n !== waiting.bytes) return fail(new EvalError(`the model worker sent an answer of ${n} bytes, expected ${waiting.bytes}`));
     if (buf.length < 4 + n) return;
     const frame = buf.subarray(4, 4 + n);
     buf = buf.subarray(4 + n);
@@ -687,17 +693,21 @@ export function openWorker(work: string, log: (line: string) => void): Promise<M
     waiting = null;
     w.resolve(frame);
   };
-  child.stdio[3]!.on('data', (chunk: Buffer) => { buf = Buffer.concat([buf, chunk]); pump(); });
+  child.stdio[3]!.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    if (buf.length > 4 + 4 * EVAL_BATCH * MAX_SEQ_LEN * VOCAB_SIZE + 4) { fail(new EvalError('the model worker sent more than it was asked for')); child.kill('SIGKILL'); return; }
+    pump();
+  });
   child.on('error', (e) => fail(new EvalError(`could not start the model worker: ${e.message}`)));
   child.on('exit', (code, signal) => {
     const tail = lines.slice(-5).map((l) => cleanModelLine(l).slice(8)).join(' | ');
     fail(new EvalError(`the model worker exited (${signal ?? `code ${code}`}) before answering${tail ? `; its last lines: ${tail}` : ''}`));
   });
   child.stdin!.on('error', () => {}); // a dead worker is reported by 'exit'
-  const next = (what: string) => new Promise<Buffer>((resolve, reject) => {
+  const next = (what: string, bytes: number) => new Promise<Buffer>((resolve, reject) => {
     if (dead) return reject(dead);
     const timer = setTimeout(() => { fail(new EvalError(`the model worker did not answer within ${WORKER_TIMEOUT_MS / 1000} s (${what})`)); child.kill('SIGKILL'); }, WORKER_TIMEOUT_MS);
-    waiting = { resolve, reject, timer };
+    waiting = { resolve, reject, timer, bytes };
     pump();
   });
   const session: ModelSession = {
@@ -707,8 +717,7 @@ export function openWorker(work: string, log: (line: string) => void): Promise<M
       head.writeInt32LE(seqLen, 4);
       child.stdin!.write(head);
       child.stdin!.write(Buffer.from(tokens.buffer, tokens.byteOffset, tokens.byteLength));
-      const frame = await next('forward');
-      if (frame.length % 4) throw new EvalError(`the model worker sent ${frame.length} bytes, not float32 logits`);
+      const frame = await next('forward', 4 * batchSize * seqLen * VOCAB_SIZE);
       const logits = new Float32Array(frame.length / 4);
       new Uint8Array(logits.buffer).set(frame);
       return logits;
@@ -718,10 +727,7 @@ export function openWorker(work: string, log: (line: string) => void): Promise<M
       child.kill('SIGKILL');
     },
   };
-  return next('loading the model').then((frame) => {
-    if (frame.length !== 0) throw new EvalError('the model worker did not start with the expected handshake');
-    return session;
-  }).catch((e) => { child.kill('SIGKILL'); throw e; });
+  return next('loading the model', 0).then(() => session).catch((e) => { child.kill('SIGKILL'); throw e; });
 }
 
 /** Copies the plain files of `src` (the checkpoint) into `dst`; symbolic links and other special files are refused. */
