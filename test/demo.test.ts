@@ -28,5 +28,16 @@ describe('autoresearch demo (tiny template, real loop, real git, real SQLite)', 
     assert.equal(svg.code, 0, svg.stderr);
     assert.match(readFileSync(join(dir, 'p.svg'), 'utf8'), /^<svg[\s\S]*2 experiments/);
     assert.ok(existsSync(join(dir, '.autoresearch', 'ledger.db')));
+    // The metric comes from the protected evaluate step, on data prepared once; the validation
+    // file is untracked and listed for the sandbox to hide from training.
+    const toml = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
+    assert.match(toml, /^evaluate = "tsx prepare\.ts evaluate"/m);
+    assert.match(toml, /^link = \[ "data" \]/m);
+    assert.match(toml, /^validation = \[ "data\/val\.bin" \]/m);
+    assert.ok(existsSync(join(dir, 'data', 'train.bin')) && existsSync(join(dir, 'data', 'val.bin')));
+    assert.equal(git(dir, ['ls-files', 'data']).trim(), '');
+    // Training's own log never carries the objective (the evaluate step's output does).
+    const log = readFileSync(join(dir, '.autoresearch', 'logs', 'demo', '0000.log'), 'utf8');
+    assert.match(log, /training_seconds:/);
   });
 });

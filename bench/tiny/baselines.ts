@@ -1,16 +1,25 @@
 // Count-based baselines for the tiny template's metric: unigram, bigram and trigram byte models
-// estimated on the training bytes, scored in bits per byte on exactly the bytes evaluateBpb
-// scores (every validation byte after the first). val_bpb from train.ts should be clearly below
-// these. Not a test: a benchmark to read.
+// estimated on the training bytes, scored in bits per byte on exactly the bytes the evaluation
+// scores (every byte of data/val.bin after the first). val_bpb of a trained model should be
+// clearly below these. Not a test: a benchmark to read.
 //
-//   AUTORESEARCH_DATA=... AUTORESEARCH_VAL_DATA=... node --import tsx bench/tiny/baselines.ts
+//   node --import tsx bench/tiny/baselines.ts [DATA_DIR]
+//
+// DATA_DIR is a prepared data/ folder (`tsx prepare.ts` writes one); without it the data are
+// prepared into a temp folder from AUTORESEARCH_DATA / AUTORESEARCH_VAL_DATA (or the built-in).
 //
 // Smoothing: add-one (Laplace), and add-k with the best k of a small grid (chosen on the
 // validation bytes themselves, so that baseline is if anything optimistic).
-import { loadData } from '../../templates/tiny/prepare.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { prepareData, readTrainData, readValidation } from '../../templates/tiny/prepare.ts';
 
-const data = loadData();
-const { train, val } = data;
+const dataDir = process.argv[2] ?? join(mkdtempSync(join(tmpdir(), 'tiny-baselines-')), 'data');
+if (!process.argv[2]) prepareData(dataDir);
+const data = readTrainData(dataDir);
+const train = data.train;
+const val = readValidation(dataDir);
 const V = 256;
 
 const uni = new Float64Array(V);

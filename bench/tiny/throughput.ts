@@ -5,7 +5,8 @@
 //   node --import tsx bench/tiny/throughput.ts [--budget 20] [--rounds 3] [--torch-threads 1,2] [--set NAME=VALUE ...]
 //
 // --set overrides a knob of train.ts (in a temp copy) for both sides, e.g. --set N_EMBD=128.
-// The data are whatever prepare.ts gives (AUTORESEARCH_DATA / AUTORESEARCH_VAL_DATA pass through);
+// The data are prepared once in the temp copy (AUTORESEARCH_DATA / AUTORESEARCH_VAL_DATA pass through);
+// train.ts's val_bpb comes from `tsx prepare.ts evaluate` (EVAL_SEQ_LEN windows), torch's from its own eval;
 // the hyperparameters are read from train.ts's UPPER_CASE constants and handed to torch_ref.py.
 // PYTHON names the interpreter that has torch (default /usr/bin/python3, Debian's python3-torch).
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadData } from '../../templates/tiny/prepare.ts';
+import { prepareData } from '../../templates/tiny/prepare.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -52,10 +53,8 @@ const torchArgs = Object.entries({
   return [`--${flag}`, knobs[knob]!];
 });
 
-// The exact bytes train.ts trains on and is evaluated on.
-const data = loadData();
-writeFileSync(join(dir, 'train.bin'), data.train);
-writeFileSync(join(dir, 'val.bin'), data.val);
+// The exact bytes train.ts trains on and is evaluated on: dir/data/train.bin and val.bin.
+prepareData(join(dir, 'data'));
 
 function summary(out: string): Record<string, number> {
   const block = out.slice(out.lastIndexOf('\n---\n'));
@@ -66,9 +65,15 @@ interface Row { who: string; round: number; load: number; tps: number; bpb: numb
 const rows: Row[] = [];
 function run(who: string, cmd: string, args: string[], round: number): void {
   const load = loadavg()[0]!;
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, AUTORESEARCH_TIME_BUDGET: String(budget) } });
+  const env = { ...process.env, AUTORESEARCH_TIME_BUDGET: String(budget), AUTORESEARCH_OUTPUT: join(dir, 'out') };
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`${who} failed (${r.status}): ${r.stdout}\n${r.stderr}`);
-  const s = summary(r.stdout);
+  let s = summary(r.stdout);
+  if (who === 'train.ts') {
+    const e = spawnSync(process.execPath, ['--import', tsx, join(dir, 'prepare.ts'), 'evaluate'], { cwd: dir, encoding: 'utf8', env });
+    if (e.status !== 0) throw new Error(`evaluate failed (${e.status}): ${e.stdout}\n${e.stderr}`);
+    s = { ...s, ...summary(e.stdout) };
+  }
   rows.push({ who, round, load, tps: s.tokens_per_second!, bpb: s.val_bpb!, steps: s.num_steps! });
   console.log(`round ${round} ${who.padEnd(16)} load ${load.toFixed(2)}  ${String(s.tokens_per_second).padStart(6)} tok/s  val_bpb ${s.val_bpb!.toFixed(4)}  steps ${s.num_steps}`);
 }
@@ -78,7 +83,7 @@ console.log(`model: ${['DEPTH', 'N_EMBD', 'N_HEAD', 'SEQ_LEN', 'BATCH_SIZE'].map
 for (let round = 1; round <= rounds; round++) {
   run('train.ts', process.execPath, ['--import', tsx, join(dir, 'train.ts')], round);
   for (const th of torchThreads) {
-    run(`torch ${th} thread${th > 1 ? 's' : ''}`, python, ['bench/tiny/torch_ref.py', '--train', join(dir, 'train.bin'), '--val', join(dir, 'val.bin'), '--budget', String(budget), '--threads', String(th), ...torchArgs], round);
+    run(`torch ${th} thread${th > 1 ? 's' : ''}`, python, ['bench/tiny/torch_ref.py', '--train', join(dir, 'data', 'train.bin'), '--val', join(dir, 'data', 'val.bin'), '--budget', String(budget), '--threads', String(th), ...torchArgs], round);
   }
 }
 rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,16 @@
 // train.ts: the one file experiments edit. A small byte-level GPT trained on the CPU for a fixed
-// wall-clock budget, then scored by prepare.ts (read-only) in validation bits per byte.
+// wall-clock budget; it saves the model, and prepare.ts (read-only) scores it in a separate step,
+// in validation bits per byte on windows of EVAL_SEQ_LEN bytes (whatever SEQ_LEN is here).
 // Forward and backward are written out by hand over Float32Arrays: no autograd, no dependencies.
 //
-//   node --import tsx train.ts        (or plain `node train.ts` on Node >= 22.18)
+//   tsx prepare.ts                    once: writes data/
+//   tsx train.ts                      trains, saves the model in $AUTORESEARCH_OUTPUT (default out/)
+//   tsx prepare.ts evaluate           scores it (what the harness runs after training)
 
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { evaluateBpb, loadData, makeDataLoader, makeRng, MAX_SEQ_LEN, RUN_SEED, TIME_BUDGET, VOCAB_SIZE } from './prepare.ts';
+import { type ForwardFn, loadData, makeDataLoader, makeRng, MAX_SEQ_LEN, RUN_SEED, TIME_BUDGET, VOCAB_SIZE } from './prepare.ts';
 
 // ---- Hyperparameters --------------------------------------------------------------------------
 
@@ -13,7 +18,7 @@ const DEPTH = 1; // transformer blocks
 const N_EMBD = 48; // model width (a multiple of 4 and of N_HEAD)
 const N_HEAD = 4; // attention heads; head size = N_EMBD / N_HEAD
 const MLP_RATIO = 4; // MLP hidden width = MLP_RATIO * N_EMBD
-const SEQ_LEN = 32; // context length in bytes (a multiple of 4, <= MAX_SEQ_LEN of prepare.ts)
+const SEQ_LEN = 32; // training window in bytes (a multiple of 4, <= MAX_SEQ_LEN); the evaluation's is EVAL_SEQ_LEN
 const BATCH_SIZE = 8; // sequences per step
 const MATRIX_LR = 0.01; // peak AdamW learning rate of the attention and MLP matrices
 const EMBED_LR = 0.03; // peak learning rate of the embeddings and the output head
@@ -29,9 +34,12 @@ const SEED = 42; // parameter init and data order (the harness adds AUTORESEARCH
 const LOG_EVERY = 5; // seconds between progress lines
 
 // ---- Model ------------------------------------------------------------------------------------
-// Token + learned position embeddings, DEPTH blocks of (RMSNorm -> causal self-attention ->
-// residual, RMSNorm -> MLP with ReLU^2 -> residual), final RMSNorm, linear head to 256 logits.
-// A Linear layer's weight is stored [in, out], so y = x W is matmul(y, x, W).
+// Token embeddings, DEPTH blocks of (RMSNorm -> causal self-attention -> residual, RMSNorm -> MLP
+// with ReLU^2 -> residual), final RMSNorm, linear head to 256 logits. Positions enter through
+// ALiBi: head h adds -slope_h * (distance to the key) to its attention scores, slopes 2^(-8(h+1)/H).
+// No parameter depends on the window length, so a model trained on SEQ_LEN runs on any window
+// (the evaluation uses EVAL_SEQ_LEN). A Linear layer's weight is stored [in, out], so y = x W is
+// matmul(y, x, W).
 
 export type Floats = Float32Array | Float64Array;
 export interface Config { depth: number; width: number; heads: number; mlpRatio: number; seqLen: number; batchSize: number }
@@ -48,7 +56,7 @@ export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64Arr
   if (T > MAX_SEQ_LEN) throw new Error(`seqLen ${T} > MAX_SEQ_LEN ${MAX_SEQ_LEN}`);
 
   // Parameters: views into one flat array (and one for gradients), so the optimizer is one loop.
-  const size = 2 * V * D + T * D + D + L * (2 * D + 4 * D * D + 2 * D * M);
+  const size = 2 * V * D + D + L * (2 * D + 4 * D * D + 2 * D * M);
   const params = new F(size), grads = new F(size), tensors: Tensor[] = [];
   const rng = makeRng(seed);
   const randn = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -59,7 +67,7 @@ export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64Arr
     tensors.push(t);
     return t;
   };
-  const wte = param('wte', V * D, 'embed', 1), wpe = param('wpe', T * D, 'embed', 1);
+  const wte = param('wte', V * D, 'embed', 1);
   const blocks = Array.from({ length: L }, (_, l) => ({ // output projections start at 0: each block starts as the identity
     norm1: param(`h${l}.norm1`, D, 'norm', 1),
     wqkv: param(`h${l}.wqkv`, D * 3 * D, 'matrix', 1 / Math.sqrt(D)),
@@ -79,6 +87,7 @@ export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64Arr
   const xOut = new F(N * D), hf = new F(N * D), rstdf = new F(N), logits = new F(N * V);
   const dx = new F(N * D), dh = new F(N * D), dy = new F(N * D), dqkv = new F(N * 3 * D), da = new F(N * M);
   const hs = D / H, perHead = () => new F(T * hs); // one head of one sequence: T x hs
+  const slopes = Array.from({ length: H }, (_, h) => 2 ** (-8 * (h + 1) / H)); // ALiBi
   const scratch: Scratch = { q: perHead(), k: perHead(), v: perHead(), y: perHead(), dq: perHead(), dk: perHead(), dv: perHead(), dp: new F(T * T) };
   let lastTokens: Int32Array = new Int32Array(N);
 
@@ -86,14 +95,14 @@ export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64Arr
     lastTokens = tokens;
     const x0 = L > 0 ? layers[0]!.xIn : xOut;
     for (let n = 0; n < N; n++) {
-      const tok = tokens[n]! * D, pos = (n % T) * D;
-      for (let i = 0; i < D; i++) x0[n * D + i] = wte.data[tok + i]! + wpe.data[pos + i]!;
+      const tok = tokens[n]! * D;
+      for (let i = 0; i < D; i++) x0[n * D + i] = wte.data[tok + i]!;
     }
     for (let l = 0; l < L; l++) {
       const a = layers[l]!, w = blocks[l]!, out = l + 1 < L ? layers[l + 1]!.xIn : xOut;
       rmsnorm(a.h1, a.rstd1, a.xIn, w.norm1.data, N, D);
       a.qkv.fill(0); matmul(a.qkv, a.h1, w.wqkv.data, N, D, 3 * D);
-      attention(a.y, a.att, a.qkv, scratch, B, T, H, D);
+      attention(a.y, a.att, a.qkv, scratch, slopes, B, T, H, D);
       a.xMid.set(a.xIn); matmul(a.xMid, a.y, w.wo.data, N, D, D);
       rmsnorm(a.h2, a.rstd2, a.xMid, w.norm2.data, N, D);
       a.f.fill(0); matmul(a.f, a.h2, w.wfc.data, N, D, M);
@@ -127,10 +136,10 @@ export function createModel(cfg: Config, F: Float32ArrayConstructor | Float64Arr
       dh.fill(0); matmulBT(dh, dqkv, w.wqkv.data, N, 3 * D, D);
       rmsnormBackward(dx, w.norm1.grad, dh, a.xIn, a.rstd1, w.norm1.data, N, D);
     }
-    const gte = wte.grad, gpe = wpe.grad;
+    const gte = wte.grad;
     for (let n = 0; n < N; n++) {
-      const tok = lastTokens[n]! * D, pos = (n % T) * D;
-      for (let i = 0; i < D; i++) { gte[tok + i]! += dx[n * D + i]!; gpe[pos + i]! += dx[n * D + i]!; }
+      const tok = lastTokens[n]! * D;
+      for (let i = 0; i < D; i++) gte[tok + i]! += dx[n * D + i]!;
     }
     return loss;
   }
@@ -240,18 +249,18 @@ function scatter(dst: Floats, src: Floats, b: number, col: number, stride: numbe
   for (let t = 0; t < T; t++) for (let e = 0; e < hs; e++) dst[(b * T + t) * stride + col + e] = src[t * hs + e]!;
 }
 
-/** Causal self-attention, one (sequence, head) at a time: P = softmax(Q K^T / sqrt(hs)), Y = P V.
- * qkv rows are [q | k | v]; att[b * H + h] keeps P (T x T, zero above the diagonal). */
-function attention(y: Floats, att: Floats[], qkv: Floats, s: Scratch, B: number, T: number, H: number, D: number): void {
+/** Causal self-attention, one (sequence, head) at a time: P = softmax(Q K^T / sqrt(hs) - slope (t - j)),
+ * Y = P V. qkv rows are [q | k | v]; att[b * H + h] keeps P (T x T, zero above the diagonal). */
+function attention(y: Floats, att: Floats[], qkv: Floats, s: Scratch, slopes: number[], B: number, T: number, H: number, D: number): void {
   const hs = D / H, scale = 1 / Math.sqrt(hs);
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
     gather(s.q, qkv, b, h * hs, 3 * D, T, hs); gather(s.k, qkv, b, D + h * hs, 3 * D, T, hs); gather(s.v, qkv, b, 2 * D + h * hs, 3 * D, T, hs);
-    const P = att[b * H + h]!;
+    const P = att[b * H + h]!, m = slopes[h]!;
     P.fill(0); matmulBT(P, s.q, s.k, T, hs, T);
     for (let t = 0; t < T; t++) {
       const r = t * T;
       let max = -Infinity, sum = 0;
-      for (let j = 0; j <= t; j++) max = Math.max(max, (P[r + j] = P[r + j]! * scale));
+      for (let j = 0; j <= t; j++) max = Math.max(max, (P[r + j] = P[r + j]! * scale - m * (t - j)));
       for (let j = 0; j <= t; j++) sum += P[r + j] = Math.exp(P[r + j]! - max);
       for (let j = 0; j <= t; j++) P[r + j] = P[r + j]! / sum;
       for (let j = t + 1; j < T; j++) P[r + j] = 0; // the causal mask
@@ -367,19 +376,49 @@ function main(): void {
     }
   }
 
-  const valBpb = evaluateBpb((tokens) => model.forward(tokens), BATCH_SIZE, SEQ_LEN);
-  if (!Number.isFinite(valBpb)) {
-    console.log(`FAIL: val_bpb is ${valBpb}`);
-    process.exit(1);
-  }
+  const outDir = resolve(process.env.AUTORESEARCH_OUTPUT?.trim() || 'out');
+  saveModel(outDir, model);
+  if (!process.env.AUTORESEARCH_OUTPUT) console.log(`saved the model in ${outDir}; score it with: tsx prepare.ts evaluate`);
   console.log('---');
-  console.log(`val_bpb:          ${valBpb.toFixed(6)}`);
+  console.log(`train_loss:       ${(smooth / (1 - 0.9 ** step)).toFixed(6)}`);
   console.log(`training_seconds: ${trainSeconds.toFixed(1)}`);
   console.log(`total_seconds:    ${((performance.now() - t0) / 1000).toFixed(1)}`);
   console.log(`num_steps:        ${step}`);
   console.log(`num_params_M:     ${(model.numParams / 1e6).toFixed(2)}`);
   console.log(`tokens_per_second: ${Math.round((step * BATCH_SIZE * SEQ_LEN) / trainSeconds)}`);
   console.log(`peak_memory_mb:   ${(process.resourceUsage().maxRSS / 1024).toFixed(1)}`);
+}
+
+// ---- Checkpoint ---------------------------------------------------------------------------------
+// What the evaluation runs: prepare.ts calls loadModel(dir) in a separate process that may read
+// only this file, prepare.ts and the checkpoint. Change the format freely; keep the two in step.
+
+function saveModel(dir: string, model: ReturnType<typeof createModel>): void {
+  const { depth, width, heads, mlpRatio } = model.cfg;
+  mkdirSync(dir, { recursive: true });
+  const weights = Float32Array.from(model.params);
+  writeFileSync(join(dir, 'weights.bin'), new Uint8Array(weights.buffer));
+  writeFileSync(join(dir, 'model.json'), `${JSON.stringify({ config: { depth, width, heads, mlpRatio }, numParams: model.numParams }, null, 2)}\n`);
+}
+
+/** The saved model's forward pass, for batches of any shape (one model per shape, sharing the weights). */
+export function loadModel(dir: string): ForwardFn {
+  const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { config: Omit<Config, 'seqLen' | 'batchSize'>; numParams: number };
+  const bytes = readFileSync(join(dir, 'weights.bin'));
+  const weights = new Float32Array(bytes.length / 4);
+  new Uint8Array(weights.buffer).set(bytes);
+  const models = new Map<string, ReturnType<typeof createModel>>();
+  return (tokens, batchSize, seqLen) => {
+    const key = `${batchSize}x${seqLen}`;
+    let model = models.get(key);
+    if (!model) {
+      model = createModel({ ...meta.config, batchSize, seqLen });
+      if (model.numParams !== weights.length) throw new Error(`weights.bin holds ${weights.length} numbers, the model has ${model.numParams}`);
+      model.params.set(weights);
+      models.set(key, model);
+    }
+    return model.forward(tokens);
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

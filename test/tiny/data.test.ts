@@ -1,20 +1,24 @@
 // The tiny template's data side (templates/tiny/prepare.ts): loaders for every format, clear
-// errors for bad input, the deterministic split, the synthetic default and its entropy rate.
+// errors for bad input, the deterministic split, the synthetic default and its entropy rate, and
+// data/ written once by `tsx prepare.ts` (train.bin for training, val.bin for the evaluation).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import {
-  DataError, decode, encode, EVAL_BYTES, makeDataLoader, MAX_SEQ_LEN, readDataset, readDocs, syntheticLanguage, VAL_FRACTION,
+  DataError, decode, encode, EVAL_BYTES, makeDataLoader, MAX_SEQ_LEN, prepareData, readDataset, readDocs, readTrainData, readValidation,
+  syntheticLanguage, VAL_FRACTION,
 } from '../../templates/tiny/prepare.ts';
+import { tsx, Workspaces } from './workspace.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tiny-data-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const ws = new Workspaces();
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  ws.cleanup();
+});
 const file = (name: string, content: string | Uint8Array) => {
   const p = join(tmp, name);
   mkdirSync(join(p, '..'), { recursive: true });
@@ -85,11 +89,18 @@ test('AUTORESEARCH_VAL_DATA names the validation data; it needs AUTORESEARCH_DAT
   assert.throws(() => readDataset({ AUTORESEARCH_DATA: file('tiny.txt', 'too short') }), /too little training text/);
 });
 
-test('the synthetic default is deterministic, and its stated entropy rate is right', () => {
+test('the synthetic default: the training text is fixed, the validation sample drawn from a seed no code holds', () => {
   const a = readDataset({}), b = readDataset({});
-  assert.deepEqual(a.train.subarray(0, 100_000), b.train.subarray(0, 100_000));
-  assert.deepEqual(a.val, b.val);
+  assert.deepEqual(a.train, b.train);
+  assert.notDeepEqual(a.val, b.val); // random at prepare time: training cannot regenerate it
+  assert.deepEqual(readDataset({}, 99).val, readDataset({}, 99).val);
   assert.equal(a.val.length, EVAL_BYTES);
+  const train = Buffer.from(a.train);
+  assert.equal(train.indexOf(Buffer.from(a.val.subarray(1000, 1064))), -1, 'the validation sample is not part of the training text');
+});
+
+test('the synthetic language\'s stated entropy rate is right', () => {
+  const a = readDataset({});
   assert.ok(a.entropyRate !== null && a.entropyRate > 0.3 && a.entropyRate < 2, `entropy rate ${a.entropyRate}`);
   // Shannon-McMillan-Breiman: the average surprisal of a long sample under the true model converges
   // to the entropy rate. Parse the training text back into words and score it with the true P.
@@ -122,18 +133,45 @@ test('the dataloader gives shifted windows, deterministically', () => {
   assert.throws(() => makeDataLoader(tokens, B, MAX_SEQ_LEN + 1, 1), /MAX_SEQ_LEN/);
 });
 
+test('prepareData writes train.bin, val.bin and meta.json once, and refuses data from another source', () => {
+  const dir = join(tmp, 'prepared');
+  const first = prepareData(dir, {});
+  assert.equal(first.created, true);
+  const val = readValidation(dir);
+  assert.equal(val.length, EVAL_BYTES);
+  const again = prepareData(dir, {});
+  assert.equal(again.created, false);
+  assert.deepEqual(readValidation(dir), val); // the study keeps one validation set
+  const t = readTrainData(dir);
+  assert.equal(t.train.length, first.meta.trainBytes);
+  assert.ok(t.entropyRate !== null);
+  assert.equal('val' in t, false); // training gets no validation bytes
+  const p = file('other.txt', text(5, 400));
+  assert.throws(() => prepareData(dir, { AUTORESEARCH_DATA: p }), (e: Error) => e instanceof DataError && /was prepared from .*delete/.test(e.message));
+  assert.throws(() => readTrainData(join(tmp, 'none')), /train\.bin not found: run "tsx prepare\.ts" once/);
+  assert.throws(() => readValidation(join(tmp, 'none')), /val\.bin not found/);
+});
+
+test('user data: prepare writes the held-out split to val.bin only', () => {
+  const p = file('own.txt', text(6, 800));
+  const dir = join(tmp, 'own');
+  prepareData(dir, { AUTORESEARCH_DATA: p });
+  const all = encode(text(6, 800));
+  const cut = Math.floor(all.length * (1 - VAL_FRACTION));
+  assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'train.bin'))), all.subarray(0, cut));
+  assert.deepEqual(readValidation(dir), all.subarray(cut, cut + EVAL_BYTES));
+});
+
 test('scripts exit with code 2 and one line on stderr for bad data, budget or seed', () => {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const prepare = new URL('../../templates/tiny/prepare.ts', import.meta.url).pathname;
-  const train = new URL('../../templates/tiny/train.ts', import.meta.url).pathname;
+  const dir = ws.make(undefined, false);
   const runs: [string, Record<string, string>, RegExp][] = [
-    [prepare, { AUTORESEARCH_DATA: join(tmp, 'nope') }, /^error: .*nope: no such file or directory\n$/],
-    [train, { AUTORESEARCH_DATA: join(tmp, 'corrupt.jsonl.gz') }, /^error: .*corrupt gzip file.*\n$/],
-    [train, { AUTORESEARCH_TIME_BUDGET: 'soon' }, /^error: AUTORESEARCH_TIME_BUDGET must be a positive number/],
-    [train, { AUTORESEARCH_SEED: '-1' }, /^error: AUTORESEARCH_SEED must be a non-negative integer/],
+    ['prepare.ts', { AUTORESEARCH_DATA: join(tmp, 'nope') }, /^error: .*nope: no such file or directory\n$/],
+    ['prepare.ts', { AUTORESEARCH_DATA: join(tmp, 'corrupt.jsonl.gz') }, /^error: .*corrupt gzip file.*\n$/],
+    ['train.ts', { AUTORESEARCH_TIME_BUDGET: 'soon' }, /^error: AUTORESEARCH_TIME_BUDGET must be a positive number/],
+    ['train.ts', { AUTORESEARCH_SEED: '-1' }, /^error: AUTORESEARCH_SEED must be a non-negative integer/],
   ];
   for (const [script, env, re] of runs) {
-    const r = spawnSync(process.execPath, ['--import', tsx, script], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const r = tsx(dir, [script], env);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, re);
     assert.equal(r.stderr.trim().split('\n').length, 1);

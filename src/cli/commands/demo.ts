@@ -17,6 +17,7 @@ import { TEMPLATES_DIR } from '../../templates.js';
 import { Git } from '../../workspace/git.js';
 import { mustOpenLedger, numberFlag, UserError } from '../common.js';
 import { executeStudy } from '../execute.js';
+import { runTemplatePrepare } from '../template-prepare.js';
 
 interface DemoFlags {
   experiments: number;
@@ -103,7 +104,7 @@ async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void>
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new UserError(`${dir} is not empty and has no autoresearch.toml; pick an empty or new --dir`);
   const template = join(TEMPLATES_DIR, 'tiny');
   for (const name of readdirSync(template)) {
-    if (name === 'template.json' || name.endsWith('.test.ts')) continue;
+    if (name === 'template.json' || name === 'data' || name === 'out' || name.endsWith('.test.ts')) continue;
     cpSync(join(template, name), join(dir, name), { recursive: true });
   }
   detuneLearningRates(join(dir, 'train.ts'));
@@ -113,16 +114,22 @@ async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void>
     if (!existsSync(data)) throw new UserError(`--data ${flags.data}: no such file or directory`);
     env.AUTORESEARCH_DATA = data;
   }
+  // The data, once: data/train.bin for training, data/val.bin for the evaluate step only.
+  const prepared = runTemplatePrepare(dir, 'tsx prepare.ts', env);
+  if (!prepared.ok) throw new UserError(`preparing the demo's data failed:\n${prepared.output.trim()}`);
   const answers: InitAnswers = {
     tag: 'demo',
     command: 'tsx train.ts',
+    evaluate: 'tsx prepare.ts evaluate',
+    link: ['data'],
+    // The user's own text holds the validation split too: hide it from training as well.
+    validation: ['data/val.bin', ...(env.AUTORESEARCH_DATA ? [env.AUTORESEARCH_DATA] : [])],
     metric: 'val_bpb',
     direction: 'minimize',
     editable: ['train.ts'],
     protected: ['prepare.ts'],
     timeoutS: Math.max(120, flags.timeBudget * 4 + 60),
     timeBudgetS: flags.timeBudget,
-    env,
     slots: { count: 1, gpus: 'none' },
     memoryMetric: 'peak_memory_mb',
   };

@@ -17,6 +17,7 @@ import { renderConfigToml, type InitAnswers } from '../../config/render.js';
 import { detectOriginalLayout, onPath } from '../../config/detect.js';
 import { guardOriginalLayout } from '../../config/guard.js';
 import { TEMPLATES_DIR, templateNames } from '../../templates.js';
+import { runTemplatePrepare } from '../template-prepare.js';
 
 interface InitFlags {
   template?: string;
@@ -82,6 +83,7 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   const written: string[] = [];
   const templateDir = join(TEMPLATES_DIR, template);
   let answers: InitAnswers;
+  let prepareCommand: string | undefined;
   const original = flags.template === undefined && flags.command === undefined
     ? detectOriginalLayout(root, { tag: flags.tag, ignoreExistingConfig: flags.force === true })
     : { detected: false as const };
@@ -91,7 +93,8 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   } else if (template === 'custom') {
     answers = await customAnswers(flags);
   } else {
-    const preset = JSON.parse(readFileSync(join(templateDir, 'template.json'), 'utf8')) as Omit<InitAnswers, 'tag'>;
+    const preset = JSON.parse(readFileSync(join(templateDir, 'template.json'), 'utf8')) as Omit<InitAnswers, 'tag'> & { prepare?: string };
+    prepareCommand = preset.prepare;
     answers = { ...preset, tag: flags.tag ?? defaultTag() };
     if (/^uv run /.test(answers.command) && !onPath('uv', process.env.PATH ?? '')) {
       // the evaluate step follows the training command: both with uv, or both with python3
@@ -100,7 +103,7 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
       process.stdout.write(`uv is not installed: using "${answers.command}" (edit [run].command to change)\n`);
     }
     for (const name of readdirSync(templateDir)) {
-      if (name === 'template.json' || name === '__pycache__' || name.endsWith('.test.ts')) continue;
+      if (name === 'template.json' || name === '__pycache__' || name === 'data' || name === 'out' || name.endsWith('.test.ts')) continue;
       if (existsSync(join(root, name)) && !flags.force) throw new UserError(`${join(root, name)} already exists; use --force to overwrite it`);
       cpSync(join(templateDir, name), join(root, name), { recursive: true });
       written.push(name);
@@ -115,6 +118,13 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
 
   const out = process.stdout;
   out.write(`wrote ${written.join(', ')} in ${root}\n`);
+  if (prepareCommand) {
+    // The template's data (untracked; e.g. tiny's data/, linked into every worktree).
+    out.write(`preparing the data: ${prepareCommand}\n`);
+    const p = runTemplatePrepare(root, prepareCommand);
+    out.write(p.output);
+    if (!p.ok) out.write(`note: "${prepareCommand}" failed; fix the problem above and run it again before "autoresearch run"\n`);
+  }
   if (!isRepo) {
     await git.ok(['init', '--quiet']);
     await git.ok(['add', '-A']);
