@@ -88,3 +88,31 @@ describe('reapply (git three-way merge)', () => {
     assert.equal(readFileSync(join(dir, 'data', 'shard.bin'), 'utf8'), 'data');
   });
 });
+
+describe('reapply of changes on neighbouring lines', () => {
+  it('merges a stale change to the line next to one the best changed (git alone would conflict)', async () => {
+    const dir = makeLandscapeRepo();
+    const commit = (msg: string) => {
+      git(dir, ['add', '-A']);
+      git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-m', msg]);
+      return git(dir, ['rev-parse', 'HEAD']).trim();
+    };
+    const knobs = 'LR = 0.01\nWIDTH = 32\nDEPTH = 2\n';
+    writeFileSync(join(dir, 'k.py'), knobs);
+    const B = commit('B');
+    writeFileSync(join(dir, 'k.py'), knobs.replace('LR = 0.01', 'LR = 0.02'));
+    const X = commit('X: LR');
+    git(dir, ['checkout', '--quiet', B]);
+    writeFileSync(join(dir, 'k.py'), knobs.replace('WIDTH = 32', 'WIDTH = 64'));
+    const best = commit('best: WIDTH');
+    git(dir, ['checkout', '--quiet', 'main']);
+    const ws = await Workspace.open(dir);
+    assert.ok(ws.ok);
+    const wt = await ws.workspace.openWorktree(join(dir, '.autoresearch', 'wt'), best);
+    const r = await reapply(wt, { parent: B, commit: X, diff: '' }, best, 'LR again');
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(readFileSync(join(wt.path, 'k.py'), 'utf8'), 'LR = 0.02\nWIDTH = 64\nDEPTH = 2\n');
+    assert.equal(git(wt.path, ['rev-parse', `${r.commit}^`]).trim(), best);
+    assert.equal(git(wt.path, ['status', '--porcelain']), '');
+  });
+});

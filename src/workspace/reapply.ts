@@ -19,6 +19,9 @@
  * Contract: expected outcomes are values (`conflict` carries git's reason); `GitError` only when
  * git fails unexpectedly. On success the worktree holds the new commit; otherwise it holds `onto`.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mergeLines, parseZeroContextHunks } from './line-merge.js';
 import type { Worktree } from './worktree.js';
 
 export interface StaleChange {
@@ -40,7 +43,11 @@ export async function reapply(wt: Worktree, change: StaleChange, onto: string, m
   const haveCommits = change.commit !== null && (await exists(change.commit)) && (await exists(change.parent));
 
   let tree: { ok: true; tree: string; how: 'merge' | 'diff' } | { ok: false; reason: string } | null = null;
-  if (haveCommits) tree = await mergeTrees(wt, change.parent, change.commit!, onto);
+  if (haveCommits) {
+    tree = await mergeTrees(wt, change.parent, change.commit!, onto);
+    // git calls edits of neighbouring lines a conflict; place them exactly by their base lines
+    if (tree && !tree.ok) tree = (await lineMergeTree(wt, change.parent, change.commit!, onto)) ?? tree;
+  }
   if (tree === null) {
     // No commit to merge (or no merge-tree): a full-context diff, three-way where blobs exist.
     const diff = haveCommits ? await git.ok(['diff', '--no-color', '--no-ext-diff', '--binary', change.parent, change.commit!]) : change.diff;
@@ -70,6 +77,33 @@ async function mergeTrees(wt: Worktree, parent: string, commit: string, onto: st
   if (r.code === 1) return { ok: false, reason: conflictReason(r.stdout) };
   if (r.code === 129 || /usage: git merge-tree|unknown option/.test(r.stderr)) return null;
   return { ok: false, reason: firstLines(r.stderr) || `git merge-tree failed (exit ${r.code})` };
+}
+
+/**
+ * The line-level merge (line-merge.ts) of every file the change touched, when each is a plain
+ * text file present in all three commits: the merged tree, or null (keep git's verdict).
+ */
+async function lineMergeTree(wt: Worktree, parent: string, commit: string, onto: string): Promise<{ ok: true; tree: string; how: 'merge' } | null> {
+  const git = wt.git;
+  const files = (await git.ok(['diff', '--name-only', '-z', '--no-renames', parent, commit])).split('\0').filter(Boolean);
+  const merged: Array<[string, string]> = [];
+  for (const f of files) {
+    const [base, ours, theirs] = await Promise.all([parent, onto, commit].map((rev) => git.run(['cat-file', '-e', `${rev}:${f}`])));
+    if (base!.code !== 0 || ours!.code !== 0 || theirs!.code !== 0) return null; // added or deleted: git's verdict
+    const text = await git.ok(['show', `${parent}:${f}`]);
+    const zero = (to: string) => git.ok(['diff', '--no-color', '--no-ext-diff', '-U0', '--no-renames', parent, to, '--', f]);
+    const [h1, h2] = [parseZeroContextHunks(await zero(onto)), parseZeroContextHunks(await zero(commit))];
+    if (h1 === null || h2 === null) return null;
+    const m = mergeLines(text, h1, h2);
+    if (!m.ok) return null;
+    merged.push([f, m.text]);
+  }
+  await wt.resetHard(onto);
+  for (const [f, text] of merged) writeFileSync(join(wt.path, f), text);
+  await git.ok(['add', '--', ...merged.map(([f]) => f)]);
+  const tree = (await git.ok(['write-tree'])).trim();
+  await git.ok(['reset', '--quiet']);
+  return { ok: true, tree, how: 'merge' };
 }
 
 /** `git apply --3way` of `diff` on `onto` (index and files), then the index as a tree. */
