@@ -17,6 +17,7 @@ describe('slots', () => {
     const dir = makeLandscapeRepo({
       command: `echo "$CUDA_VISIBLE_DEVICES start $(date +%s%N)" >> "$AUTORESEARCH_WORKSPACE/${log}"; sleep 0.4; node train.mjs; echo "$CUDA_VISIBLE_DEVICES end $(date +%s%N)" >> "$AUTORESEARCH_WORKSPACE/${log}"`,
       extraToml: GREEDY_FAST,
+      sandbox: 'none', // the command logs into the workspace, which a sandboxed run can't write
     });
     const { outcome, ledger } = await study(dir, { maxExperiments: 6 }, { listGpus: fakeGpus });
     assert.equal(outcome.finished, 6);
@@ -142,10 +143,10 @@ describe('stale bases', () => {
       '',
       'const SLEEP_MS = 0; // run time',
       'await new Promise((r) => setTimeout(r, SLEEP_MS));',
-      'console.log("---"); console.log("val_bpb: " + (g() * f() - (globalThis.BONUS ?? 0)).toFixed(6));',
+      'console.log("---"); console.log("val_bpb: " + (g() * f() - (typeof BONUS === "undefined" ? 0 : BONUS)).toFixed(6));',
       '',
     ].join('\n');
-    const { dir, all } = await twoSlotRace(['function f() {', '// bonus for B\nglobalThis.BONUS = 0.2;\n// padding\n\nfunction f() {'], {
+    const { dir, all } = await twoSlotRace(['function f() {', '// bonus for B\nvar BONUS = 0.2;\n// padding\n\nfunction f() {'], {
       train,
       first: ['  let y = 2.0;\n  return y;\n}\n\nconst SLEEP_MS = 0;', '  let y = 2.0;\n  y -= 0.5;\n  return y;\n}\n\nconst SLEEP_MS = 1500;'],
     });
@@ -191,6 +192,7 @@ describe('kill -9 with several slots', () => {
     const dir = makeLandscapeRepo({
       command: 'if [ "$AUTORESEARCH_EXPERIMENT" != 0 ] && [ ! -e "$AUTORESEARCH_WORKSPACE/go-fast" ]; then sleep 60; fi; node train.mjs',
       extraToml: `${GREEDY_FAST}[slots]\ncount = 3\ngpus = "none"\n`,
+      sandbox: 'none', // resume must find and kill the orphans (a sandboxed run dies with the harness: test/cli.test.ts)
     });
     const child = cliAsync(['run', dir, '-n', '5', '--json']);
     let out = '';
