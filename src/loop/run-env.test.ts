@@ -93,3 +93,13 @@ describe('runSecrets', () => {
     assert.deepEqual(names, ['ANTHROPIC_API_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_REGION', 'GITHUB_TOKEN', 'HF_TOKEN', 'MY_LLM_CRED', 'UV_PUBLISH_TOKEN', 'WANDB_API_KEY']);
   });
 });
+
+describe('runEnv with pyenv', () => {
+  it('names PYENV_ROOT from a shims directory on PATH (the sandbox replaces HOME, which pyenv would use)', () => {
+    const env = runEnv(config(), { number: 1, worktree: '/wt' }, { PATH: '/home/u/.pyenv/shims:/usr/bin', HOME: '/home/u' });
+    assert.equal(env.PYENV_ROOT, '/home/u/.pyenv');
+    const own = runEnv(config(), { number: 1, worktree: '/wt' }, { PATH: '/home/u/.pyenv/shims:/usr/bin', PYENV_ROOT: '/opt/pyenv' });
+    assert.equal(own.PYENV_ROOT, '/opt/pyenv');
+    assert.equal(runEnv(config(), { number: 1, worktree: '/wt' }, { PATH: '/usr/bin' }).PYENV_ROOT, undefined);
+  });
+});

@@ -55,6 +55,8 @@ const ALLOWED_NAMES = new Set([
   'REQUESTS_CA_BUNDLE',
   'CURL_CA_BUNDLE',
   'XLA_FLAGS',
+  'PYENV_ROOT',
+  'PYENV_VERSION',
 ]);
 
 /** Prefixes passed through (secret-named variables excepted). */
@@ -114,6 +116,9 @@ export function runEnv(
   for (const [k, v] of Object.entries(harnessEnv)) if (v !== undefined && isAllowedRunVar(k, v, extraNames)) env[k] = v;
   Object.assign(env, config.run.env, experiment.extra ?? {});
   env.PATH = [PACKAGE_BIN, env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].filter(Boolean).join(delimiter);
+  // pyenv's shims find their root through $HOME, which the sandbox replaces: name it.
+  const shims = env.PATH.split(delimiter).find((d) => /[\\/]\.pyenv[\\/]shims$/.test(d));
+  if (shims && env.PYENV_ROOT === undefined) env.PYENV_ROOT = dirname(shims);
   env.AUTORESEARCH_STUDY = config.study.tag;
   env.AUTORESEARCH_EXPERIMENT = String(experiment.number);
   env.AUTORESEARCH_SEED = String(experiment.seed ?? config.study.seed);

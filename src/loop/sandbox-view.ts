@@ -8,7 +8,8 @@
  * - hidden: the real paths of `[files].validation`, from the workspace root and from the
  *   worktree (a tracked validation file, or one inside a linked folder); absolute paths and
  *   `~/...` (a data cache outside the workspace) are taken as they are;
- * - readable: toolchains that would vanish with $HOME: PATH entries under $HOME, this package
+ * - readable: toolchains that would vanish with $HOME: PATH entries under $HOME (and their
+ *   parent, the toolchain's prefix), this package
  *   when installed under $HOME, and the Python installation of a linked virtualenv (uv puts
  *   its managed Pythons in ~/.local/share/uv/python).
  */
@@ -89,7 +90,13 @@ function toolchains(path: string, links: readonly string[], home: string): strin
     const r = real(p);
     if (under(r) && r !== home) out.add(r);
   };
-  for (const dir of path.split(delimiter)) if (dir) add(dir);
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    add(dir);
+    // a bin directory's parent is its toolchain's prefix (~/.pyenv for ~/.pyenv/shims, whose
+    // shims call ~/.pyenv/libexec; ~/.cargo for ~/.cargo/bin), never $HOME itself
+    if (isAbsolute(dir) && existsSync(dir)) add(dirname(real(dir)));
+  }
   add(dirname(PACKAGE_BIN));
   for (const l of links) {
     const cfg = readText(join(l, 'pyvenv.cfg'));
