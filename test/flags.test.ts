@@ -30,9 +30,9 @@ describe('documented flags', () => {
     assert.match(bad.stderr, /--direction must be minimize or maximize/);
   });
 
-  it('run --judge --min-delta --seed --timeout --proposer --max-hours --max-tokens, then status --recent', async () => {
+  it('run --judge --min-delta --seed --timeout --proposer --max-hours --max-tokens --slots auto, then status --recent', async () => {
     const dir = makeLandscapeRepo();
-    const r = cli(['run', dir, '-n', '3', '--judge', 'greedy', '--min-delta', '0.05', '--seed', '7', '--timeout', '25', '--proposer', 'search', '--max-hours', '1', '--max-tokens', '1000', '--json']);
+    const r = cli(['run', dir, '-n', '3', '--judge', 'greedy', '--min-delta', '0.05', '--seed', '7', '--timeout', '25', '--proposer', 'search', '--max-hours', '1', '--max-tokens', '1000', '--slots', 'auto', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const started = events.find((e) => e.type === 'study-started')!;
@@ -40,6 +40,7 @@ describe('documented flags', () => {
     assert.equal(started.proposer, 'search');
     assert.equal(started.timeoutS, 25);
     assert.equal(started.maxHours, 1);
+    assert.equal((started.slots as unknown[]).length, 1, '--slots auto without GPUs: one CPU slot');
     const ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
     const s = (await ledger.getStudy('test'))!;
     const all = await ledger.listExperiments(s.id);

@@ -36,7 +36,7 @@ export interface ConfigOverrides {
   model?: string;
   minDelta?: number;
   judge?: string;
-  slots?: number;
+  slots?: number | 'auto';
 }
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; message: string };

@@ -17,7 +17,7 @@ interface RunFlags {
   model?: string;
   minDelta?: number;
   judge?: string;
-  slots?: number;
+  slots?: number | 'auto';
   json?: boolean;
   maxCostUsd?: number;
   maxTokens?: number;
@@ -42,7 +42,7 @@ export function registerRun(program: Command): void {
     .option('--model <name>', 'model for the LLM agents and CLIs (overrides [proposer].model)')
     .option('--min-delta <x>', 'keep only gains larger than this (overrides [judge].min_delta)', numberFlag('--min-delta'))
     .option('--judge <kind>', 'noise (default: gains must clear the measured noise) or greedy (the original rule)')
-    .option('--slots <n>', 'experiments at once (one per GPU at most; CPU slots when there is no GPU)', numberFlag('--slots', true))
+    .option('--slots <n|auto>', 'experiments at once: a number, or auto = one per GPU (one CPU slot without GPUs)', (v: string) => (v === 'auto' ? 'auto' : numberFlag('--slots', true)(v)))
     .option('--json', 'print one JSON event per line instead of the live view')
     .addHelpText(
       'after',
