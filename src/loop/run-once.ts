@@ -123,6 +123,7 @@ async function step(
       cwd: worktree.path,
       env,
       killGraceMs: config.run.kill_grace_s * 1000,
+      ...(config.run.stall_timeout_s !== undefined ? { stallTimeoutMs: config.run.stall_timeout_s * 1000 } : {}),
       logCapBytes: Math.round(config.run.log_cap_mb * 1024 * 1024),
       onSpawn: (pgid) => pgidWrites.push(ledger.updateExperiment(exp.id, { pgid })),
       secrets: ctx.secrets,
