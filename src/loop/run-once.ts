@@ -17,11 +17,11 @@ import { join } from 'node:path';
 import type { Experiment, Study } from '../ledger/types.js';
 import type { RunResult, RunSpec } from '../runner/types.js';
 import type { Slot } from '../scheduler/slots.js';
+import { hashFiles } from '../workspace/protected-files.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import { runEnv } from './run-env.js';
 import { sandboxView } from './sandbox-view.js';
-import { hashFiles } from './setup.js';
 
 export type RunOnceResult =
   | { kind: 'ran'; result: RunResult }
