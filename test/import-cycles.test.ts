@@ -24,7 +24,9 @@ function importGraph(root: string): Map<string, string[]> {
   walk(root);
   const known = new Set(files);
   const graph = new Map<string, string[]>();
-  const spec = /^\s*(?:import|export)\b[^'";]*?\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]|^\s*import\s+['"](\.{1,2}\/[^'"]+)['"]/gm;
+  const from = /^\s*(?:import|export)\b[^'";]*?\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]/.source;
+  const bare = /^\s*import\s+['"](\.{1,2}\/[^'"]+)['"]/.source;
+  const spec = new RegExp(`${from}|${bare}`, 'gm');
   for (const f of files) {
     const deps: string[] = [];
     for (const m of readFileSync(f, 'utf8').matchAll(spec)) {

@@ -52,7 +52,8 @@ describe('the study loop on a landscape workspace', () => {
     const s = (await more.ledger.getStudy('test'))!;
     const nums = (await more.ledger.listExperiments(s.id)).map((e) => e.number);
     assert.deepEqual(nums, [0, 1, 2, 3, 4, 5]);
-    const started = (r: typeof first) => r.events.find((e) => e.type === 'study-started') as { resumed?: boolean } | undefined;
+    type Started = { resumed?: boolean } | undefined;
+    const started = (r: typeof first) => r.events.find((e) => e.type === 'study-started') as Started;
     assert.equal(started(first)?.resumed, false, 'the first run starts the study');
     assert.equal(started(more)?.resumed, true, 'a later run resumes it');
   });
@@ -169,10 +170,12 @@ describe('the study loop on a landscape workspace', () => {
   it('kills a run that goes silent at [run] stall_timeout_s and records it as a stalled timeout', async () => {
     const dir = makeLandscapeRepo({ timeoutS: 60 });
     const toml = join(dir, 'autoresearch.toml');
-    writeFileSync(toml, readFileSync(toml, 'utf8').replace('kill_grace_s = 1', 'kill_grace_s = 1\nstall_timeout_s = 1'));
+    const withStall = readFileSync(toml, 'utf8').replace('kill_grace_s = 1', 'kill_grace_s = 1\nstall_timeout_s = 1');
+    writeFileSync(toml, withStall);
     git(dir, ['commit', '-qam', 'stall timeout']);
     const p = scriptedProposer('scripted', async (ctx) => {
-      writeFileSync(join(ctx.worktree, 'train.mjs'), 'console.log("step 1: loss 3.2");\nsetInterval(() => {}, 1000);\n');
+      const hangs = 'console.log("step 1: loss 3.2");\nsetInterval(() => {}, 1000);\n';
+      writeFileSync(join(ctx.worktree, 'train.mjs'), hangs);
       return { kind: 'ok', description: 'hangs after its first step' };
     });
     const t0 = Date.now();
@@ -198,7 +201,8 @@ describe('the study loop on a landscape workspace', () => {
     ]);
     // After the retried baseline, the study ran and judged a real experiment against it.
     assert.deepEqual([all.length, all[2]!.number, all[2]!.baseline], [3, 2, false]);
-    assert.ok(['keep', 'discard'].includes(all[2]!.status), `experiment 2 was judged, got ${all[2]!.status}: ${all[2]!.reason}`);
+    const judged = ['keep', 'discard'].includes(all[2]!.status);
+    assert.ok(judged, `experiment 2 was judged, got ${all[2]!.status}: ${all[2]!.reason}`);
     assert.ok(Number.isFinite(all[2]!.value), 'experiment 2 ran and produced the metric');
   });
 });
@@ -242,7 +246,7 @@ describe('starting a study refuses what it must not touch', () => {
     assert.equal((await first).outcome.reason, 'max-experiments');
   });
 
-  it('refuses a second `autoresearch run` of the same study from another process, naming the holder\'s pid', async () => {
+  it('refuses a second `autoresearch run` of the study from another process, naming the holder pid', async () => {
     const dir = makeLandscapeRepo({ command: 'sleep 60; node train.mjs' });
     const holder = cliAsync(['run', dir, '-n', '1', '--json']);
     const exited = new Promise<number | null>((r) => holder.on('exit', (code) => r(code)));

@@ -64,7 +64,10 @@ export function checkCommand(command: string, cwd: string, pathVar: string): str
   first = first.replace(/^~(?=\/)/, process.env.HOME ?? '~');
   if (findExecutable(first, pathVar, cwd)) return null;
   if (first.includes('/') && existsSync(isAbsolute(first) ? first : join(cwd, first))) {
-    return `${first} (the first word of [run].command) is not executable: chmod +x ${first}, or run it through its interpreter`;
+    return (
+      `${first} (the first word of [run].command) is not executable: ` +
+      `chmod +x ${first}, or run it through its interpreter`
+    );
   }
   return `command not found: ${first} (the first word of [run].command "${command}"). Install it, or change [run].command in autoresearch.toml (or pass --command).`;
 }

@@ -41,7 +41,8 @@ export const runSchema = z.strictObject({
     .positive()
     .optional()
     .describe(
-      'Kill a run that prints nothing (stdout or stderr) for this long; recorded as a timeout, reason "stalled". Off when unset: a silent compile or a buffered print would look like a hang.',
+      'Kill a run that prints nothing (stdout or stderr) for this long; recorded as a timeout, reason "stalled". ' +
+        'Off when unset: a silent compile or a buffered print would look like a hang.',
     ),
   kill_grace_s: z.number().min(0).default(5).describe('Seconds between SIGTERM and SIGKILL at the timeout.'),
   log_cap_mb: z.number().positive().default(50).describe('Per-experiment log cap; head and tail are kept.'),

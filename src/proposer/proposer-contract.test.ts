@@ -13,7 +13,15 @@ import type { ProposalContext, ProposalResult, Proposer } from './types.js';
 /** Tool-call ids fixed: the fake server's own ids count up, and would differ between proposals. */
 const GOOD: FakeReply[] = [
   { toolCalls: [{ id: 'tool_1', name: 'read_file', input: { path: 'train.mjs' } }] },
-  { toolCalls: [{ id: 'tool_2', name: 'edit_file', input: { path: 'train.mjs', old_string: 'const DROPOUT = 0.5;', new_string: 'const DROPOUT = 0.2;' } }] },
+  {
+    toolCalls: [
+      {
+        id: 'tool_2',
+        name: 'edit_file',
+        input: { path: 'train.mjs', old_string: 'const DROPOUT = 0.5;', new_string: 'const DROPOUT = 0.2;' },
+      },
+    ],
+  },
   { toolCalls: [{ id: 'tool_3', name: 'finish', input: { description: 'DROPOUT 0.5 -> 0.2' } }] },
 ];
 const BROKEN: FakeReply[] = [

@@ -49,8 +49,8 @@ const SHELL_NO_PERMISSION = /^(?:.*?:\s+)?(?:line \d+:\s+|\d+:\s+)?(.+?):\s+Perm
 
 /**
  * Classifies a finished (or killed, or never started) run. Precedence: spawn error, abort,
- * timeout, stall (kind 'timeout', failure 'stalled'), out-of-memory, signal, command not found, non-zero exit, then (exit 0) missing or
- * non-finite metric, else ok. Never throws.
+ * timeout, stall (kind 'timeout', failure 'stalled'), out-of-memory, signal, command not found,
+ * non-zero exit, then (exit 0) missing or non-finite metric, else ok. Never throws.
  */
 export function classifyRun(f: RunFacts): Classification {
   const fail = (kind: RunKind, failure: RunFailure, reason: string): Classification => ({

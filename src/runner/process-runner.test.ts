@@ -173,7 +173,9 @@ describe('ProcessRunner', () => {
 
   it('lets a command that keeps printing run past the stall timeout', async () => {
     const r = await runner.run(
-      spec('for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.15; done; echo "METRIC val_bpb=0.25"', { stallTimeoutMs: 500 }),
+      spec('for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.15; done; echo "METRIC val_bpb=0.25"', {
+        stallTimeoutMs: 500,
+      }),
     );
     assert.equal(r.kind, 'ok', r.reason);
     assert.equal(r.value, 0.25);
@@ -182,7 +184,9 @@ describe('ProcessRunner', () => {
 
   it('output on stderr counts as activity too', async () => {
     const r = await runner.run(
-      spec('for i in 1 2 3 4 5 6; do echo tick $i >&2; sleep 0.15; done; echo "METRIC val_bpb=0.5"', { stallTimeoutMs: 500 }),
+      spec('for i in 1 2 3 4 5 6; do echo tick $i >&2; sleep 0.15; done; echo "METRIC val_bpb=0.5"', {
+        stallTimeoutMs: 500,
+      }),
     );
     assert.equal(r.kind, 'ok', r.reason);
   });

@@ -86,7 +86,12 @@ export class Supervisor {
     return this.watch(child, spec, startedAt, signal);
   }
 
-  private watch(child: ChildProcess, spec: SuperviseSpec, startedAt: number, signal: AbortSignal | undefined): Promise<Supervised> {
+  private watch(
+    child: ChildProcess,
+    spec: SuperviseSpec,
+    startedAt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Supervised> {
     return new Promise<Supervised>((resolve) => {
       const pgid = child.pid; // == the group id (detached: the child leads its own group)
       const pipes: [Readable, 'stdout' | 'stderr'][] = [];
@@ -158,7 +163,8 @@ export class Supervisor {
 
       child.on('error', (err) => {
         // Emitted without an 'exit' when the spawn itself failed (no pid).
-        if (child.pid === undefined) settle({ exitCode: null, signal: null, endedAt: Date.now(), spawnError: errorMessage(err) });
+        if (child.pid !== undefined) return;
+        settle({ exitCode: null, signal: null, endedAt: Date.now(), spawnError: errorMessage(err) });
       });
 
       child.once('exit', (code, sig) => {

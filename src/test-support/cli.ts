@@ -47,7 +47,10 @@ export function liveGroupMembers(pgid: number): number[] {
 }
 
 /** Resolves with the first JSON event matching `pred` on the child's stdout. */
-export function waitForEvent(child: ChildProcess, pred: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+export function waitForEvent(
+  child: ChildProcess,
+  pred: (e: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`event not seen; output so far:\n${buf}`)), 60_000);

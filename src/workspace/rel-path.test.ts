@@ -18,7 +18,8 @@ describe('normalRel (the one worktree-relative path normaliser)', () => {
     const dir = makeLandscapeRepo();
     const ws = await Workspace.open(dir);
     assert.ok(ws.ok);
-    const wt = await ws.workspace.openWorktree(join(dir, '.autoresearch', 'wt'), git(dir, ['rev-parse', 'HEAD']).trim());
+    const head = git(dir, ['rev-parse', 'HEAD']).trim();
+    const wt = await ws.workspace.openWorktree(join(dir, '.autoresearch', 'wt'), head);
     const ignored = await wt.ignoredFiles();
     appendFileSync(join(wt.path, 'train.mjs'), '// changed\n');
     writeFileSync(join(wt.path, 'notes.md'), 'x\n');
