@@ -3,35 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
-import { cli, cliAsync, liveGroupMembers } from '../src/test-support/cli.js';
+import { cli, cliAsync, liveGroupMembers, waitForEvent } from '../src/test-support/cli.js';
 import { git, makeLandscapeRepo } from '../src/test-support/landscape.js';
-
-/** Resolves with the first JSON event matching `pred` on the child's stdout. */
-function waitForEvent(child: ChildProcess, pred: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`event not seen; output so far:\n${buf}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (const line of buf.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const e = JSON.parse(line) as Record<string, unknown>;
-          if (pred(e)) {
-            clearTimeout(timer);
-            resolve(e);
-            return;
-          }
-        } catch {
-          // partial line
-        }
-      }
-    });
-    child.on('exit', () => reject(new Error(`exited before the event; output:\n${buf}`)));
-  });
-}
 
 const SLOW_ON_2 =
   'if [ "$AUTORESEARCH_EXPERIMENT" = 2 ] && [ ! -e "$AUTORESEARCH_WORKSPACE/go-fast" ]; then sleep 60; fi; node train.mjs';
@@ -66,7 +40,10 @@ describe('run survives kill -9 and Ctrl-C', () => {
     assert.ok(all.every((e) => e.status !== 'running'));
     const two = all[2]!;
     assert.equal(two.attempts, 2);
-    assert.equal(two.description, started.number === 2 ? interrupted.description : two.description);
+    assert.equal(started.number, 2);
+    // The interrupted experiment is re-run as it was proposed, not replaced by a new proposal.
+    assert.equal(two.description, interrupted.description);
+    assert.equal(two.diff, interrupted.diff);
     assert.equal(git(dir, ['rev-parse', 'autoresearch/test']).trim(), s.bestCommit);
     assert.equal(git(dir, ['worktree', 'list']).trim().split('\n').length, 1, 'no stale worktree is left');
     const tsvRows = readFileSync(join(dir, 'results.tsv'), 'utf8').trim().split('\n');

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, LANDSCAPE_PREPARE, LANDSCAPE_TRAIN, makeLandscapeRepo } from '../src/test-support/landscape.js';
-import { scriptedProposer, studiesClosedAfterAll } from '../src/test-support/study-harness.js';
+import { SqliteLedger } from '../src/ledger/sqlite.js';
+import { cli, cliAsync, waitForEvent } from '../src/test-support/cli.js';
+import { ledgerPath, scriptedProposer, studiesClosedAfterAll } from '../src/test-support/study-harness.js';
 
 const study = studiesClosedAfterAll();
 
@@ -50,7 +52,10 @@ describe('the study loop on a landscape workspace', () => {
     const s = (await more.ledger.getStudy('test'))!;
     const nums = (await more.ledger.listExperiments(s.id)).map((e) => e.number);
     assert.deepEqual(nums, [0, 1, 2, 3, 4, 5]);
-    assert.equal(more.events.find((e) => e.type === 'study-started')?.type === 'study-started' && (more.events[0] as { resumed?: boolean }).resumed, true);
+    type Started = { resumed?: boolean } | undefined;
+    const started = (r: typeof first) => r.events.find((e) => e.type === 'study-started') as Started;
+    assert.equal(started(first)?.resumed, false, 'the first run starts the study');
+    assert.equal(started(more)?.resumed, true, 'a later run resumes it');
   });
 
   it('rejects a change to a protected file without running it', async () => {
@@ -162,6 +167,26 @@ describe('the study loop on a landscape workspace', () => {
     assert.equal(s.bestNumber, 0);
   });
 
+  it('kills a run that goes silent at [run] stall_timeout_s and records it as a stalled timeout', async () => {
+    const dir = makeLandscapeRepo({ timeoutS: 60 });
+    const toml = join(dir, 'autoresearch.toml');
+    const withStall = readFileSync(toml, 'utf8').replace('kill_grace_s = 1', 'kill_grace_s = 1\nstall_timeout_s = 1');
+    writeFileSync(toml, withStall);
+    git(dir, ['commit', '-qam', 'stall timeout']);
+    const p = scriptedProposer('scripted', async (ctx) => {
+      const hangs = 'console.log("step 1: loss 3.2");\nsetInterval(() => {}, 1000);\n';
+      writeFileSync(join(ctx.worktree, 'train.mjs'), hangs);
+      return { kind: 'ok', description: 'hangs after its first step' };
+    });
+    const t0 = Date.now();
+    const { ledger } = await study(dir, { maxExperiments: 1 }, { proposer: p });
+    const e = (await ledger.listExperiments((await ledger.getStudy('test'))!.id))[1]!;
+    assert.equal(e.status, 'timeout');
+    assert.match(e.reason, /stalled \(no output for 1 s\)/);
+    assert.match(e.logTail, /step 1: loss 3\.2/);
+    assert.ok(Date.now() - t0 < 30_000, 'stopped long before the hard timeout (60 s)');
+  });
+
   it('stops with a clear message when the baseline fails, and retries it on the next run', async () => {
     const dir = makeLandscapeRepo({ command: 'node train.mjs && exit 3' });
     const first = await study(dir, { maxExperiments: 2 });
@@ -170,11 +195,15 @@ describe('the study loop on a landscape workspace', () => {
     const second = await study(dir, { maxExperiments: 1 }, { overrides: { command: 'node train.mjs' } });
     assert.equal(second.outcome.reason, 'max-experiments');
     const all = await second.ledger.listExperiments((await second.ledger.getStudy('test'))!.id);
-    assert.deepEqual(all.map((e) => [e.number, e.baseline, e.status]), [
+    assert.deepEqual(all.slice(0, 2).map((e) => [e.number, e.baseline, e.status]), [
       [0, true, 'crash'],
       [1, true, 'keep'],
-      [2, false, all[2]!.status],
     ]);
+    // After the retried baseline, the study ran and judged a real experiment against it.
+    assert.deepEqual([all.length, all[2]!.number, all[2]!.baseline], [3, 2, false]);
+    const judged = ['keep', 'discard'].includes(all[2]!.status);
+    assert.ok(judged, `experiment 2 was judged, got ${all[2]!.status}: ${all[2]!.reason}`);
+    assert.ok(Number.isFinite(all[2]!.value), 'experiment 2 ran and produced the metric');
   });
 });
 
@@ -207,7 +236,7 @@ describe('starting a study refuses what it must not touch', () => {
     assert.match(outcome.message, /branch autoresearch\/test already exists.*--tag testb/);
   });
 
-  it('refuses a second run on a live study', async () => {
+  it('refuses a second run on a live study in the same process', async () => {
     const dir = makeLandscapeRepo({ command: 'sleep 2; node train.mjs' });
     const first = study(dir, { maxExperiments: 1 });
     await new Promise((r) => setTimeout(r, 700));
@@ -215,5 +244,30 @@ describe('starting a study refuses what it must not touch', () => {
     assert.equal(second.outcome.reason, 'error');
     assert.match(second.outcome.message, /already running \(pid \d+/);
     assert.equal((await first).outcome.reason, 'max-experiments');
+  });
+
+  it('refuses a second `autoresearch run` of the study from another process, naming the holder pid', async () => {
+    const dir = makeLandscapeRepo({ command: 'sleep 60; node train.mjs' });
+    const holder = cliAsync(['run', dir, '-n', '1', '--json']);
+    const exited = new Promise<number | null>((r) => holder.on('exit', (code) => r(code)));
+    try {
+      await waitForEvent(holder, (e) => e.type === 'run-started' && e.number === 0);
+      const second = cli(['run', dir, '-n', '1']);
+      assert.equal(second.code, 1, second.stdout + second.stderr);
+      const said = second.stdout + second.stderr;
+      assert.match(said, new RegExp(`study "test" is already running \\(pid ${holder.pid} on `));
+      assert.match(said, new RegExp(`kill ${holder.pid}\\)`));
+    } finally {
+      holder.kill('SIGINT');
+    }
+    assert.equal(await exited, 130, 'the holder stopped cleanly on Ctrl-C, undisturbed by the refused run');
+    // The refused run recorded nothing: the ledger holds the holder's interrupted baseline only.
+    const ledger = SqliteLedger.open(ledgerPath(dir));
+    try {
+      const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
+      assert.deepEqual(all.map((e) => [e.number, e.status]), [[0, 'running']]);
+    } finally {
+      await ledger.close();
+    }
   });
 });

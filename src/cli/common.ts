@@ -2,11 +2,12 @@
  * What every command needs: load the config once, open the workspace and the ledger. Failures
  * are `UserError`s: main.ts prints their message as one line (no stack trace) and exits 1.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
 import { openLedger } from '../ledger/open.js';
 import type { Ledger } from '../ledger/types.js';
+import { findExecutable } from '../runner/which.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export class UserError extends Error {
@@ -61,17 +62,12 @@ export function checkCommand(command: string, cwd: string, pathVar: string): str
   let first = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
   if (!first || SHELL_WORDS.has(first) || /[$`'"|&;<>()*?]/.test(first)) return null;
   first = first.replace(/^~(?=\/)/, process.env.HOME ?? '~');
-  const candidates = first.includes('/')
-    ? [isAbsolute(first) ? first : join(cwd, first)]
-    : pathVar.split(delimiter).filter(Boolean).map((d) => join(d, first!));
-  for (const c of candidates) {
-    if (!existsSync(c)) continue;
-    try {
-      accessSync(c, constants.X_OK);
-      return null;
-    } catch {
-      if (first.includes('/')) return `${first} (the first word of [run].command) is not executable: chmod +x ${first}, or run it through its interpreter`;
-    }
+  if (findExecutable(first, pathVar, cwd)) return null;
+  if (first.includes('/') && existsSync(isAbsolute(first) ? first : join(cwd, first))) {
+    return (
+      `${first} (the first word of [run].command) is not executable: ` +
+      `chmod +x ${first}, or run it through its interpreter`
+    );
   }
   return `command not found: ${first} (the first word of [run].command "${command}"). Install it, or change [run].command in autoresearch.toml (or pass --command).`;
 }

@@ -7,8 +7,9 @@
  * input (an unreadable directory is simply "not detected"); adoptOriginalLayout also writes the
  * config.
  */
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { findExecutable } from '../runner/which.js';
 import { CONFIG_FILE, defaultTag } from './load.js';
 import { renderConfigToml, type InitAnswers } from './render.js';
 
@@ -77,20 +78,9 @@ function isFile(path: string): boolean {
   }
 }
 
-/** True when an executable `name` is in one of PATH's directories. */
+/** True when an executable `name` is in one of PATH's directories (runner/which.ts). */
 export function onPath(name: string, pathVar: string): boolean {
-  for (const d of pathVar.split(delimiter)) {
-    if (!d) continue;
-    try {
-      const p = join(d, name);
-      if (!statSync(p).isFile()) continue;
-      accessSync(p, constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
+  return findExecutable(name, pathVar) !== null;
 }
 
 /**

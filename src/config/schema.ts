@@ -36,6 +36,14 @@ export const runSchema = z.strictObject({
     .positive()
     .optional()
     .describe('Training budget passed to the command as AUTORESEARCH_TIME_BUDGET (templates read it).'),
+  stall_timeout_s: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      'Kill a run that prints nothing (stdout or stderr) for this long; recorded as a timeout, reason "stalled". ' +
+        'Off when unset: a silent compile or a buffered print would look like a hang.',
+    ),
   kill_grace_s: z.number().min(0).default(5).describe('Seconds between SIGTERM and SIGKILL at the timeout.'),
   log_cap_mb: z.number().positive().default(50).describe('Per-experiment log cap; head and tail are kept.'),
   env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for every run.'),

@@ -17,11 +17,11 @@ import { join } from 'node:path';
 import type { Experiment, Study } from '../ledger/types.js';
 import type { RunResult, RunSpec } from '../runner/types.js';
 import type { Slot } from '../scheduler/slots.js';
+import { hashFiles } from '../workspace/protected-files.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import { runEnv } from './run-env.js';
 import { sandboxView } from './sandbox-view.js';
-import { hashFiles } from './setup.js';
 
 export type RunOnceResult =
   | { kind: 'ran'; result: RunResult }
@@ -123,6 +123,7 @@ async function step(
       cwd: worktree.path,
       env,
       killGraceMs: config.run.kill_grace_s * 1000,
+      ...(config.run.stall_timeout_s !== undefined ? { stallTimeoutMs: config.run.stall_timeout_s * 1000 } : {}),
       logCapBytes: Math.round(config.run.log_cap_mb * 1024 * 1024),
       onSpawn: (pgid) => pgidWrites.push(ledger.updateExperiment(exp.id, { pgid })),
       secrets: ctx.secrets,

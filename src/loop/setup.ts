@@ -8,12 +8,12 @@
  * Worktrees of slots that no longer exist (fewer --slots than last time, or a killed run) are
  * removed.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import type { Ledger, Study } from '../ledger/types.js';
 import { STATE_DIR, studyBranch, type Workspace } from '../workspace/workspace.js';
+import { hashFiles } from '../workspace/protected-files.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { EmitEvent } from './events.js';
 
@@ -114,13 +114,4 @@ function checkSameObjective(config: Config, study: Study): string | null {
     return `study "${study.tag}" optimises ${study.metric} (${study.direction}) but the config now says ${config.objective.metric} (${config.objective.direction}). Results would not be comparable: start a new study with --tag.`;
   }
   return null;
-}
-
-export function hashFiles(root: string, paths: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of paths) {
-    const abs = join(root, p);
-    if (existsSync(abs)) out[p] = createHash('sha256').update(readFileSync(abs)).digest('hex');
-  }
-  return out;
 }

@@ -10,10 +10,19 @@ import { proposerContract, type ProposerHarness } from './proposer.contract.js';
 import { SearchProposer } from './search/index.js';
 import type { ProposalContext, ProposalResult, Proposer } from './types.js';
 
+/** Tool-call ids fixed: the fake server's own ids count up, and would differ between proposals. */
 const GOOD: FakeReply[] = [
-  { toolCalls: [{ name: 'read_file', input: { path: 'train.mjs' } }] },
-  { toolCalls: [{ name: 'edit_file', input: { path: 'train.mjs', old_string: 'const DROPOUT = 0.5;', new_string: 'const DROPOUT = 0.2;' } }] },
-  { toolCalls: [{ name: 'finish', input: { description: 'DROPOUT 0.5 -> 0.2' } }] },
+  { toolCalls: [{ id: 'tool_1', name: 'read_file', input: { path: 'train.mjs' } }] },
+  {
+    toolCalls: [
+      {
+        id: 'tool_2',
+        name: 'edit_file',
+        input: { path: 'train.mjs', old_string: 'const DROPOUT = 0.5;', new_string: 'const DROPOUT = 0.2;' },
+      },
+    ],
+  },
+  { toolCalls: [{ id: 'tool_3', name: 'finish', input: { description: 'DROPOUT 0.5 -> 0.2' } }] },
 ];
 const BROKEN: FakeReply[] = [
   { text: 'I would change the learning rate.' },
@@ -28,9 +37,11 @@ function llmSubject(kind: 'anthropic' | 'openai') {
     const base = kind === 'anthropic' ? fake.url : `${fake.url}/v1`;
     const made = createLlmProposer(kind, proposerConfig({ kind, base_url: base, model: kind === 'anthropic' ? 'claude-sonnet-5-5' : 'gpt-5.4-mini', max_turns: 5 }), { [`${kind.toUpperCase()}_API_KEY`]: 'sk-contract-key-000000' }, { retryDeps: instantRetry() });
     if (!made.ok) throw new Error(made.message);
-    return { proposer: made.proposer, cleanup: () => fake.close() };
+    return { proposer: made.proposer, cleanup: () => fake.close(), modelCalls: () => fake.calls().map((c) => c.body) };
   };
-  return { good: () => make([...GOOD]), broken: () => make([...BROKEN]), hanging: () => make([{ hang: true }]) };
+  // The good script answers every proposal alike (the same three turns, again and again).
+  const good: Script = (_req, i) => GOOD[i % GOOD.length]!;
+  return { good: () => make(good), broken: () => make([...BROKEN]), hanging: () => make([{ hang: true }]) };
 }
 
 proposerContract('search', {

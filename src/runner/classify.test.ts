@@ -40,6 +40,16 @@ describe('classifyRun', () => {
     assert.equal(classify({ timedOut: true, timeoutMs: 300 }).reason, 'killed at the hard timeout (300 ms)');
   });
 
+  it('calls a run killed for silence a timeout with failure "stalled", not an OOM kill', () => {
+    const s = classify({ stalled: true, stallTimeoutMs: 30_000, exitCode: null, signal: 'SIGKILL' });
+    assert.deepEqual(s, {
+      kind: 'timeout',
+      failure: 'stalled',
+      reason: 'stalled (no output for 30 s): killed by [run] stall_timeout_s',
+      value: null,
+    });
+  });
+
   it('takes the shell message for command not found / permission denied', () => {
     const dash = classify({ exitCode: 127, output: 'sh: 1: python9: not found\n', metrics: {} });
     assert.deepEqual([dash.kind, dash.failure, dash.reason], ['crash', 'not-found', 'command not found: python9']);

@@ -13,6 +13,10 @@ export interface RunFacts {
   signal: string | null;
   /** We killed it at the hard timeout. */
   timedOut: boolean;
+  /** We killed it because it printed nothing for the stall timeout. */
+  stalled?: boolean;
+  /** The stall timeout, for the message. */
+  stallTimeoutMs?: number;
   /** We killed it because the caller aborted. */
   aborted: boolean;
   /** Set when the command could not be started at all (a human-readable cause). */
@@ -45,8 +49,8 @@ const SHELL_NO_PERMISSION = /^(?:.*?:\s+)?(?:line \d+:\s+|\d+:\s+)?(.+?):\s+Perm
 
 /**
  * Classifies a finished (or killed, or never started) run. Precedence: spawn error, abort,
- * timeout, out-of-memory, signal, command not found, non-zero exit, then (exit 0) missing or
- * non-finite metric, else ok. Never throws.
+ * timeout, stall (kind 'timeout', failure 'stalled'), out-of-memory, signal, command not found,
+ * non-zero exit, then (exit 0) missing or non-finite metric, else ok. Never throws.
  */
 export function classifyRun(f: RunFacts): Classification {
   const fail = (kind: RunKind, failure: RunFailure, reason: string): Classification => ({
@@ -61,6 +65,10 @@ export function classifyRun(f: RunFacts): Classification {
   if (f.timedOut) {
     const limit = f.timeoutMs !== undefined ? ` (${formatDuration(f.timeoutMs)})` : '';
     return fail('timeout', 'timeout', `killed at the hard timeout${limit}`);
+  }
+  if (f.stalled) {
+    const quiet = f.stallTimeoutMs !== undefined ? ` for ${formatDuration(f.stallTimeoutMs)}` : '';
+    return fail('timeout', 'stalled', `stalled (no output${quiet}): killed by [run] stall_timeout_s`);
   }
 
   // The end of the output is where the shell's and the interpreter's last words are.

@@ -156,6 +156,41 @@ describe('ProcessRunner', () => {
     await assertGroupGone(pgid);
   });
 
+  it('kills a command that prints, then goes silent, at the stall timeout (before the hard one)', async () => {
+    const t = Date.now();
+    const { result, pgid } = await runWithPgid('echo step 1; sleep 0.2; echo step 2; sleep 100 & sleep 100', {
+      stallTimeoutMs: 600,
+      timeoutMs: 20_000,
+    });
+    assertFailure(result, 'timeout', 'stalled');
+    assert.equal(result.reason, 'stalled (no output for 600 ms): killed by [run] stall_timeout_s');
+    assert.equal(result.logTail, 'step 1\nstep 2\n');
+    // Silence is counted from the last output (~0.2 s in), not from the start.
+    assert.ok(result.durationMs >= 780, `duration ${result.durationMs}`);
+    assert.ok(Date.now() - t < 5000, 'long before the hard timeout');
+    await assertGroupGone(pgid);
+  });
+
+  it('lets a command that keeps printing run past the stall timeout', async () => {
+    const r = await runner.run(
+      spec('for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.15; done; echo "METRIC val_bpb=0.25"', {
+        stallTimeoutMs: 500,
+      }),
+    );
+    assert.equal(r.kind, 'ok', r.reason);
+    assert.equal(r.value, 0.25);
+    assert.ok(r.durationMs >= 850, `ran ${r.durationMs} ms, longer than the stall timeout`);
+  });
+
+  it('output on stderr counts as activity too', async () => {
+    const r = await runner.run(
+      spec('for i in 1 2 3 4 5 6; do echo tick $i >&2; sleep 0.15; done; echo "METRIC val_bpb=0.5"', {
+        stallTimeoutMs: 500,
+      }),
+    );
+    assert.equal(r.kind, 'ok', r.reason);
+  });
+
   it('SIGKILLs a command that ignores SIGTERM after the grace period', async () => {
     const { result, pgid } = await runWithPgid('trap "" TERM; sleep 100 & sleep 100', {
       timeoutMs: 200,
@@ -234,6 +269,7 @@ describe('ProcessRunner', () => {
 
   it('throws for an invalid spec (a harness bug), not for a failing command', async () => {
     await assert.rejects(runner.run(spec('true', { timeoutMs: Number.NaN })));
+    await assert.rejects(runner.run(spec('true', { stallTimeoutMs: 0 })));
   });
 });
 

@@ -30,8 +30,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RunSpec } from './types.js';
+import { findExecutable } from './which.js';
 
 export type SandboxPhase = 'train' | 'evaluate';
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
@@ -177,21 +178,6 @@ export function nvidiaDevices(devDir = '/dev'): string[] {
   }
 }
 
-/** Where `name` is on `PATH`, or null. */
-function which(name: string, path: string): string | null {
-  if (name.includes(sep)) return existsSync(name) ? name : null;
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      if (statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
 /**
  * Runs `bwrap` once with the namespaces and mounts every run uses, on `true`. Returns null when
  * it works, else why not (one line).
@@ -225,7 +211,7 @@ export interface CreateSandboxDeps {
  */
 export function createSandbox(mode: SandboxMode, deps: CreateSandboxDeps = {}): CreateSandboxResult {
   if (mode === 'none') return { ok: true, sandbox: new NoSandbox() };
-  const bwrap = deps.bwrap ?? which('bwrap', deps.PATH ?? process.env.PATH ?? '');
+  const bwrap = deps.bwrap ?? findExecutable('bwrap', deps.PATH ?? process.env.PATH ?? '');
   const problem = bwrap === null ? 'bubblewrap (bwrap) is not installed' : probeBwrap(bwrap);
   if (problem === null) {
     return { ok: true, sandbox: new BwrapSandbox({ bwrap: bwrap!, ...(deps.devices ? { devices: deps.devices } : {}) }) };

@@ -5,8 +5,9 @@
  * - `Runner.run` never throws for anything the training command does (non-zero exit, crash,
  *   hang, flood of output, missing metric, NaN). Those are values: `RunResult.kind`.
  *   It throws only for harness bugs (e.g. the log directory cannot be created).
- * - The command runs in its own process group; at the hard timeout, or when `signal` aborts,
- *   the whole group gets SIGTERM, then SIGKILL after `killGraceMs`. When the command's main
+ * - The command runs in its own process group; at the hard timeout, after `stallTimeoutMs`
+ *   without a byte of output, or when `signal` aborts, the whole group gets SIGTERM, then SIGKILL
+ *   after `killGraceMs`. A stalled run is kind 'timeout', failure 'stalled'. When the command's main
  *   process exits, any process it left behind in its group is killed too: no orphan survives.
  * - stdout and stderr go (interleaved, in arrival order) to `logPath`, capped at `logCapBytes`:
  *   the head and the tail are kept, with a marker line saying how many bytes were dropped.
@@ -31,6 +32,11 @@ export interface RunSpec {
   env: Record<string, string>;
   /** Hard wall-clock limit; the process group is killed when it passes. */
   timeoutMs: number;
+  /**
+   * Kill the run when neither stdout nor stderr produced a byte for this long ([run]
+   * stall_timeout_s); undefined: never (only the hard timeout applies). Must be > 0 when set.
+   */
+  stallTimeoutMs?: number;
   /** Delay between SIGTERM and SIGKILL. Default 5000. */
   killGraceMs?: number;
   /** Where the combined output is written (parent directories are created). */
@@ -61,6 +67,7 @@ export type RunFailure =
   | 'non-finite' // the objective metric is NaN or infinite
   | 'oom' // out of memory (CUDA OOM or killed by the kernel OOM killer)
   | 'timeout' // killed at the hard timeout
+  | 'stalled' // killed after printing nothing for the stall timeout (kind 'timeout')
   | 'aborted'; // killed because the caller aborted (Ctrl-C)
 
 export interface RunResult {

@@ -45,3 +45,31 @@ export function liveGroupMembers(pgid: number): number[] {
   }
   return out;
 }
+
+/** Resolves with the first JSON event matching `pred` on the child's stdout. */
+export function waitForEvent(
+  child: ChildProcess,
+  pred: (e: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`event not seen; output so far:\n${buf}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (const line of buf.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const e = JSON.parse(line) as Record<string, unknown>;
+          if (pred(e)) {
+            clearTimeout(timer);
+            resolve(e);
+            return;
+          }
+        } catch {
+          // partial line
+        }
+      }
+    });
+    child.on('exit', () => reject(new Error(`exited before the event; output:\n${buf}`)));
+  });
+}

@@ -8,6 +8,7 @@ import { existsSync, lstatSync, symlinkSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { Git } from './git.js';
 import { parsePorcelainZ } from './porcelain.js';
+import { normalRel } from './rel-path.js';
 
 /** Stored diffs are capped so that a proposer writing a huge file can't bloat the ledger. */
 export const DIFF_CAP_BYTES = 1024 * 1024;
@@ -76,7 +77,7 @@ export class Worktree {
       else if (entry) rest.push(entry);
     }
     const linked = new Set(this.links);
-    const changed = parsePorcelainZ(rest.join('\0')).filter((p) => !linked.has(normalise(p).replace(/\/$/, '')));
+    const changed = parsePorcelainZ(rest.join('\0')).filter((p) => !linked.has(normalRel(p)));
     const untracked = rest.filter((e) => e.startsWith('?? ')).map((e) => e.slice(3)).filter((p) => changed.includes(p));
     return { changed, untracked, ignored };
   }
@@ -95,8 +96,9 @@ export class Worktree {
         untracked.push(p);
       }
     }
-    const allowed = new Set(editable.map(normalise));
-    const forbidden = changed.filter((p) => !allowed.has(normalise(p)));
+    const allowed = new Set(editable.map(normalRel));
+    // A directory entry ("dir/": a new ignored directory) is never an editable file.
+    const forbidden = changed.filter((p) => p.endsWith('/') || !allowed.has(normalRel(p)));
     return { changed, forbidden, untracked };
   }
 
@@ -162,7 +164,7 @@ export class Worktree {
         problems.push(`[files].link: ${p} does not exist in ${root}`);
         continue;
       }
-      const rel = normalise(relative(root, src));
+      const rel = normalRel(relative(root, src));
       const dst = join(this.path, rel);
       if (!this.links.includes(rel)) this.links.push(rel);
       if (existsSync(dst) || isSymlink(dst)) continue;
@@ -178,8 +180,4 @@ function isSymlink(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-function normalise(p: string): string {
-  return p.replace(/^\.\//, '').split(sep).join('/');
 }

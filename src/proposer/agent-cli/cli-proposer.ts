@@ -16,7 +16,7 @@ import type { CrashReport, ProposalContext, ProposalResult, Proposer } from '../
 import type { AgentCliAdapter } from './adapters.js';
 import { runCli } from './spawn.js';
 import { removeFiles, snapshotTree, strayFiles, summariseChanges } from './tree-snapshot.js';
-import { findExecutable } from './which.js';
+import { findExecutable } from '../../runner/which.js';
 
 export interface AgentCliOptions {
   adapter: AgentCliAdapter;

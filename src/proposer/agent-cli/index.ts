@@ -11,7 +11,7 @@ export { ADAPTERS, AGENT_CLI_KINDS, isAgentCliKind } from './adapters.js';
 export type { AgentCliAdapter, AgentCliKind, CliInvocation } from './adapters.js';
 export { AgentCliProposer, extractDescription } from './cli-proposer.js';
 export { runCli } from './spawn.js';
-export { findExecutable } from './which.js';
+export { findExecutable } from '../../runner/which.js';
 
 export interface AgentCliDeps {
   killGraceMs?: number;

@@ -4,9 +4,9 @@
  *
  * Contract: never throws; resolves once the child has exited (or could not start), with its exit
  * status and the tails of stdout/stderr (each capped). No process of the group survives a timeout
- * or an abort.
+ * or an abort. An already aborted signal starts nothing (`aborted: true`).
  */
-import { spawn } from 'node:child_process';
+import { Supervisor } from '../../runner/supervise.js';
 
 export interface CliRunSpec {
   argv: string[];
@@ -46,54 +46,34 @@ class Tail {
   }
 }
 
-export function runCli(spec: CliRunSpec, signal?: AbortSignal): Promise<CliRunResult> {
-  const t0 = Date.now();
+/**
+ * Runs the CLI through the harness's one process supervisor (runner/supervise.ts): the same group
+ * kill, timeout and exit hook as training runs. stdin always gets `spec.stdin` (empty when unset),
+ * then EOF.
+ */
+export async function runCli(spec: CliRunSpec, signal?: AbortSignal): Promise<CliRunResult> {
   const cap = spec.capBytes ?? 1024 * 1024;
-  const out = new Tail(cap);
-  const err = new Tail(cap);
-  return new Promise((resolve) => {
-    let timedOut = false;
-    let aborted = false;
-    let spawnError: string | null = null;
-    let killTimer: NodeJS.Timeout | undefined;
-    const [cmd, ...args] = spec.argv;
-    const child = spawn(cmd!, args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-    const killGroup = (sig: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    const stop = () => {
-      killGroup('SIGTERM');
-      killTimer ??= setTimeout(() => killGroup('SIGKILL'), spec.killGraceMs ?? 2000);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop();
-    }, spec.timeoutMs);
-    const onAbort = () => {
-      aborted = true;
-      stop();
-    };
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => {}); // EPIPE when the CLI does not read stdin
-    child.stdin.end(spec.stdin ?? '');
-    child.on('error', (e) => {
-      spawnError = e.message;
-    });
-    child.on('close', (code, sig) => {
-      clearTimeout(timer);
-      // The leader exited; make sure nothing of its group lingers.
-      killGroup('SIGKILL');
-      if (killTimer) clearTimeout(killTimer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve({ exitCode: code, signal: sig, stdout: out.text(), stderr: err.text(), timedOut, aborted, spawnError, durationMs: Date.now() - t0 });
-    });
-  });
+  const tails = { stdout: new Tail(cap), stderr: new Tail(cap) };
+  const r = await new Supervisor().run(
+    {
+      argv: spec.argv,
+      cwd: spec.cwd,
+      env: spec.env,
+      stdin: spec.stdin ?? '',
+      timeoutMs: spec.timeoutMs,
+      killGraceMs: spec.killGraceMs ?? 2000,
+      onData: (chunk, stream) => tails[stream].push(chunk),
+    },
+    signal,
+  );
+  return {
+    exitCode: r.exitCode,
+    signal: r.signal,
+    stdout: tails.stdout.text(),
+    stderr: tails.stderr.text(),
+    timedOut: r.killedFor === 'timeout',
+    aborted: r.killedFor === 'abort',
+    spawnError: r.spawnError ?? null,
+    durationMs: r.endedAt - r.startedAt,
+  };
 }

@@ -9,7 +9,8 @@
  */
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { normalRel, refuseWriteTarget, resolveInWorktree } from './paths.js';
+import { normalRel } from '../../workspace/rel-path.js';
+import { refuseWriteTarget, resolveInWorktree } from './paths.js';
 
 export interface ToolOutput {
   content: string;

@@ -10,14 +10,10 @@
  * can answer the model with the error text.
  */
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { normalRel } from '../../workspace/rel-path.js';
 
 export type Resolved = { ok: true; rel: string; abs: string } | { ok: false; error: string };
-
-/** Normalised worktree-relative form with forward slashes, e.g. "src/train.py". */
-export function normalRel(p: string): string {
-  return normalize(p).split(sep).join('/').replace(/^\.\//, '').replace(/\/$/, '');
-}
 
 export function resolveInWorktree(worktree: string, path: unknown): Resolved {
   if (typeof path !== 'string' || path.trim() === '') return { ok: false, error: 'path must be a non-empty string, relative to the worktree (e.g. "train.py")' };
