@@ -51,6 +51,8 @@ export interface StudyDeps {
   emit: EmitEvent;
   /** GPU discovery (nvidia-smi by default); injectable for tests. */
   listGpus?: () => Promise<Gpu[]>;
+  /** The pause while the proposer is unavailable (./outage.ts); injectable for tests. */
+  pause?: LoopContext['pause'];
 }
 
 export interface StudyLimits {
@@ -140,6 +142,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       signal: controller.signal,
       program: existsSync(programPath) ? readFileSync(programPath, 'utf8') : null,
       results: results.files,
+      ...(deps.pause ? { pause: deps.pause } : {}),
     };
     emit({
       type: 'study-started',
