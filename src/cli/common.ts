@@ -9,6 +9,7 @@ import { openLedger } from '../ledger/open.js';
 import type { Ledger } from '../ledger/types.js';
 import { findExecutable } from '../runner/which.js';
 import { Workspace } from '../workspace/workspace.js';
+import { explainSystemError, gitInstalled, NO_GIT_EXIT, NO_GIT_MESSAGE } from './system-errors.js';
 
 export class UserError extends Error {
   constructor(
@@ -28,7 +29,11 @@ export function mustLoadConfig(dir: string, overrides: ConfigOverrides = {}): Co
 
 export async function mustOpenWorkspace(dir: string): Promise<Workspace> {
   const r = await Workspace.open(dir);
-  if (!r.ok) throw new UserError(r.message);
+  if (!r.ok) {
+    // Workspace.open sees a missing git binary as "not a repository": say what it is.
+    if (!gitInstalled()) throw new UserError(NO_GIT_MESSAGE, NO_GIT_EXIT);
+    throw new UserError(r.message);
+  }
   return r.workspace;
 }
 
@@ -36,8 +41,15 @@ export async function mustOpenLedger(config: Config): Promise<Ledger> {
   try {
     return await openLedger(config.ledger.url, { root: config.root });
   } catch (err) {
+    const known = explainSystemError(err, [config.root]);
+    if (known) throw new UserError(known.message, known.exitCode);
     throw new UserError(`cannot open the ledger ${config.ledger.url}: ${(err as Error).message}`);
   }
+}
+
+/** Fails with one line when the git binary cannot be started (before anything is written). */
+export function mustHaveGit(): void {
+  if (!gitInstalled()) throw new UserError(NO_GIT_MESSAGE, NO_GIT_EXIT);
 }
 
 /** Parses a flag value as a number, with a message naming the flag. */

@@ -12,6 +12,7 @@ import { createProposer } from '../proposer/create.js';
 import { ProcessRunner } from '../runner/index.js';
 import { createSandbox } from '../runner/sandbox.js';
 import { checkCommand, mustOpenLedger, mustOpenWorkspace, UserError } from './common.js';
+import { explainSystemError } from './system-errors.js';
 import { createTerminalView } from './terminal-view.js';
 
 export async function executeStudy(config: Config, limits: StudyLimits, opts: { json?: boolean } = {}): Promise<{ outcome: StudyOutcome; exitCode: number }> {
@@ -60,6 +61,11 @@ export async function executeStudy(config: Config, limits: StudyLimits, opts: { 
     );
     const exitCode = outcome.reason === 'error' || outcome.reason === 'baseline-failed' ? 1 : outcome.reason === 'interrupted' ? 130 : 0;
     return { outcome, exitCode };
+  } catch (err) {
+    // The loop stopped every slot before throwing; a full disk or a vanished git is one line.
+    const known = explainSystemError(err, [config.root, workspace.stateDir]);
+    if (known) throw new UserError(known.message, known.exitCode);
+    throw err;
   } finally {
     view?.close();
     process.off('SIGINT', onSignal);

@@ -12,6 +12,7 @@ import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { UserError } from './common.js';
+import { explainSystemError } from './system-errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -56,6 +57,12 @@ function report(err: unknown): number {
   if (err instanceof UserError) {
     process.stderr.write(`autoresearch: ${err.message}\n`);
     return err.exitCode;
+  }
+  const known = explainSystemError(err); // a full disk, a missing git: not a bug
+  if (known) {
+    process.stderr.write(`autoresearch: ${known.message}\n`);
+    if (process.env.AUTORESEARCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    return known.exitCode;
   }
   const e = err as Error;
   process.stderr.write(`autoresearch: internal error: ${e?.message ?? String(err)}\n`);

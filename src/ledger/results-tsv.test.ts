@@ -36,7 +36,7 @@ describe('formatResultsTsv', () => {
     );
   });
 
-  it('orders by number, skips running, zeroes failures, cleans descriptions', () => {
+  it('orders equal decision times by number, skips running, zeroes failures, cleans descriptions', () => {
     const rows = [
       exp({ number: 5, status: 'running', description: 'in flight' }),
       exp({ number: 4, status: 'rejected', commit: null, description: 'touched\tprepare.py\r\nagain\n',
@@ -75,5 +75,19 @@ describe('formatResultsTsv', () => {
         '1234567\t-2.500000\t0.0\tkeep\tnegative metric\n' +
         '1234567\t0.007812\t44.2\tkeep\t\n',
     );
+  });
+  it('lists rows in decision order (endedAt), not number order, so kept rows improve row by row', () => {
+    // 3 slots: #2 was decided (kept) before #1, which was then re-applied on it and kept too.
+    const rows = [
+      exp({ number: 0, baseline: true, status: 'keep', value: 1.5, endedAt: 100, description: 'baseline' }),
+      exp({ number: 1, status: 'keep', commit: 'aaaaaaa1', value: 1.1, endedAt: 400, description: 'one' }),
+      exp({ number: 2, status: 'keep', commit: 'bbbbbbb2', value: 1.3, endedAt: 200, description: 'two' }),
+      exp({ number: 3, status: 'discard', commit: 'ccccccc3', value: 1.4, endedAt: 300, description: 'three' }),
+      exp({ number: 4, status: 'running', endedAt: null, description: 'in flight' }),
+    ];
+    const lines = formatResultsTsv(rows, { metric: 'val_bpb' }).trim().split('\n').slice(1);
+    assert.deepEqual(lines.map((l) => l.split('\t')[4]), ['baseline', 'two', 'three', 'one']);
+    const kept = lines.filter((l) => l.split('\t')[3] === 'keep').map((l) => Number(l.split('\t')[1]));
+    for (let i = 1; i < kept.length; i++) assert.ok(kept[i]! < kept[i - 1]!, `kept rows: ${kept.join(', ')}`);
   });
 });

@@ -26,8 +26,11 @@ const MEASURED = new Set(['keep', 'discard']);
 
 /**
  * Formats finished experiments as results.tsv: header `commit\t<metric>\tmemory_gb\tstatus\t
- * description`, then one row per finished experiment (status `running` skipped) in number order,
- * each line ending in "\n".
+ * description`, then one row per finished experiment (status `running` skipped) in decision order
+ * (`endedAt`, ties and rows without one by number), each line ending in "\n". With several slots
+ * experiments are decided out of number order; the original's notebook reads the running best
+ * and each keep's gain from row order, so rows follow decisions (kept rows improve row by row)
+ * and the ledger keeps the numbers.
  * - commit: first 7 chars of the experiment's commit; a baseline without one shows its parent
  *   (the code it ran); anything else without one shows NO_COMMIT.
  * - value: 6 decimals; memory: metrics[memoryMetric] * memoryScale, 1 decimal, 0.0 when missing;
@@ -42,7 +45,7 @@ export function formatResultsTsv(experiments: readonly Experiment[], opts: Resul
   const lines = [`commit\t${oneLine(opts.metric)}\tmemory_gb\tstatus\tdescription\n`];
   const finished = experiments
     .filter((e) => e.status !== 'running')
-    .sort((a, b) => a.number - b.number);
+    .sort(byDecision);
   for (const e of finished) {
     const measured = MEASURED.has(e.status);
     const value = measured ? fixed(e.value, 6) : fixed(null, 6);
@@ -51,6 +54,14 @@ export function formatResultsTsv(experiments: readonly Experiment[], opts: Resul
     lines.push(`${shortCommit(e)}\t${value}\t${memory}\t${e.status}\t${oneLine(e.description)}\n`);
   }
   return lines.join('');
+}
+
+/** Decision order: when each was decided (endedAt), then number; baselines first among ties. */
+export function byDecision(a: Experiment, b: Experiment): number {
+  const ta = a.endedAt ?? Number.POSITIVE_INFINITY;
+  const tb = b.endedAt ?? Number.POSITIVE_INFINITY;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.number - b.number;
 }
 
 function shortCommit(e: Experiment): string {

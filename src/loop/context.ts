@@ -42,4 +42,9 @@ export interface LoopContext {
   program: string | null;
   /** Where finished experiments' rows are written (results.tsv and the per-study copy). */
   results: Pick<ResultsFiles, 'write'>;
+  /**
+   * The pause of a proposer outage (./outage.ts): resolves true after `ms`, false on abort.
+   * Default: a real timer; tests inject an instant one.
+   */
+  pause?: (ms: number, signal: AbortSignal) => Promise<boolean>;
 }

@@ -18,6 +18,7 @@ import { guardAfter, guardBefore, guardRejection } from '../workspace/proposal-g
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import type { StopReason } from './events.js';
+import { outageOver, waitWhileUnavailable } from './outage.js';
 import { finishExperiment, oneLine } from './record.js';
 import { screenDiff } from './screen.js';
 import { screenContext } from './screen-context.js';
@@ -94,6 +95,7 @@ export async function runProposalPipeline(
   limits: PipelineLimits,
 ): Promise<StopReason> {
   const { config, ledger, proposer, frontier, emit, signal } = ctx;
+  let outages = 0; // unavailable answers in a row (./outage.ts)
   try {
     for (;;) {
       await queue.waitForRoom(signal);
@@ -119,6 +121,13 @@ export async function runProposalPipeline(
         emit({ type: 'notice', t: Date.now(), level: 'info', message: `the proposer has nothing left to try: ${proposal.reason}` });
         return 'exhausted';
       }
+      // An outage: nothing recorded or counted; pause (growing), then ask again on a reset tree.
+      if (proposal.kind === 'unavailable') {
+        if (!(await waitWhileUnavailable(ctx, ++outages, proposal.reason))) return 'interrupted';
+        continue;
+      }
+      if (outages) outageOver(ctx, outages);
+      outages = 0;
 
       // Whatever route the change took (commits, links, ignored files), checked here.
       const check = await guardAfter(worktree, before, config.files.editable);

@@ -55,7 +55,7 @@ export async function openSession(
       config: { ...config },
     });
   } else {
-    const problem = checkSameObjective(config, study);
+    const problem = checkSameObjective(config, study) ?? checkSameFiles(config, study);
     if (problem) return { ok: false, message: problem };
   }
 
@@ -114,4 +114,36 @@ function checkSameObjective(config: Config, study: Study): string | null {
     return `study "${study.tag}" optimises ${study.metric} (${study.direction}) but the config now says ${config.objective.metric} (${config.objective.direction}). Results would not be comparable: start a new study with --tag.`;
   }
   return null;
+}
+
+/**
+ * A resumed study keeps the rules it started with: which files a proposal may change and which
+ * are protected. Widening `editable` (or dropping a file from `protected`) mid-study would let
+ * later experiments change what earlier ones could not, against the same baseline: refused,
+ * with what changed and what to do. Studies recorded without the lists are not checked.
+ */
+export function checkSameFiles(config: Config, study: Study): string | null {
+  const recorded = (study.config as { files?: { editable?: unknown; protected?: unknown } } | null)?.files;
+  const changes: string[] = [];
+  for (const key of ['editable', 'protected'] as const) {
+    const then = recorded?.[key];
+    if (!Array.isArray(then)) continue;
+    const was = new Set(then.map(String));
+    const now = new Set(config.files[key]);
+    const added = [...now].filter((f) => !was.has(f));
+    const removed = [...was].filter((f) => !now.has(f));
+    if (added.length || removed.length) {
+      changes.push(`[files].${key} was ${fmtList([...was])}, now ${fmtList([...now])}`);
+    }
+  }
+  if (!changes.length) return null;
+  return (
+    `study "${study.tag}" started with other file rules: ${changes.join('; ')}. ` +
+    `Its experiments are only comparable under the rules it started with: put the lists back in autoresearch.toml to resume it, ` +
+    `or start a new study under the new rules with --tag (e.g. --tag ${study.tag}-2; it starts from the checked-out commit: \`git checkout -b ${study.tag}-best ${study.branch}\` first to build on this study's best).`
+  );
+}
+
+function fmtList(xs: string[]): string {
+  return `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
 }

@@ -22,6 +22,7 @@ import type { LoopContext } from './context.js';
 import type { Estimate } from './frontier.js';
 import { addUsage, proposalContext, screened, type PipelineLimits } from './proposals.js';
 import { screenContext } from './screen-context.js';
+import { outageOver, waitWhileUnavailable } from './outage.js';
 import { announceFinished, finishExperiment } from './record.js';
 import { runOnce } from './run-once.js';
 
@@ -141,6 +142,7 @@ async function repair(
   placed: { parent: string; commit: string },
   crash: RunResult,
   limits: PipelineLimits,
+  outages = 0,
 ): Promise<{ ok: true; parent: string; commit: string } | null | 'interrupted'> {
   const { proposer, ledger, config } = ctx;
   const attempt = exp.repairs.length + 1;
@@ -155,6 +157,12 @@ async function repair(
     proposer.repair!({ ...proposalContext(ctx, wt.path, base, history, limits), number: exp.number }, report, ctx.signal),
   );
   if (ctx.signal.aborted) return 'interrupted';
+  if (res.kind === 'unavailable') {
+    // An outage uses no attempt: pause (growing), then the same attempt again from the crash.
+    if (!(await waitWhileUnavailable(ctx, outages + 1, res.reason, `the repair of #${exp.number}`))) return 'interrupted';
+    return repair(ctx, slot, wt, exp, placed, crash, limits, outages + 1);
+  }
+  if (outages) outageOver(ctx, outages);
   const check = await guardAfter(wt, before, config.files.editable);
   const usage = addUsage(exp.usage, res.kind === 'exhausted' ? undefined : res.usage);
   const outside = guardRejection(check)?.replace(/^the proposal /, '') ?? null;

@@ -32,6 +32,7 @@ import { acquireLock, acquireStudyLock, gpuLockPath, studyLockPath } from './loc
 import { runProposalPipeline } from './proposals.js';
 import { openResultsFiles } from './results-files.js';
 import { runMarker } from './run-env.js';
+import { queuedNote } from './queued.js';
 import { openSession } from './setup.js';
 import { busyFraction, runSlotWorker, type SlotStats } from './slot-worker.js';
 import { killStaleGroup } from './stale-process.js';
@@ -50,6 +51,8 @@ export interface StudyDeps {
   emit: EmitEvent;
   /** GPU discovery (nvidia-smi by default); injectable for tests. */
   listGpus?: () => Promise<Gpu[]>;
+  /** The pause while the proposer is unavailable (./outage.ts); injectable for tests. */
+  pause?: LoopContext['pause'];
 }
 
 export interface StudyLimits {
@@ -76,7 +79,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       type: 'study-stopped',
       t: Date.now(),
       reason,
-      message,
+      message: reason === 'error' ? message : message + queuedNote(all),
       finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
       kept: all.filter((e) => !e.baseline && e.status === 'keep').length,
       best: frontier?.bestSoFar() ?? null,
@@ -139,6 +142,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       signal: controller.signal,
       program: existsSync(programPath) ? readFileSync(programPath, 'utf8') : null,
       results: results.files,
+      ...(deps.pause ? { pause: deps.pause } : {}),
     };
     emit({
       type: 'study-started',
@@ -189,10 +193,12 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         });
       // allSettled: every part has stopped (its runs killed and awaited) before the finally
       // blocks remove worktrees and release the lock; then the first error surfaces.
-      const [pipeline] = await Promise.allSettled([
-        guard(runProposalPipeline(ctx, proposeWorktree, queue, pipelineLimits)),
-        ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits))),
-      ]);
+      const proposing = guard(runProposalPipeline(ctx, proposeWorktree, queue, pipelineLimits));
+      const workers = slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits)));
+      // Slots stop taking at the deadline; then nothing makes room in a full queue: close it, so
+      // that the pipeline stops waiting (what it queued stays `running` with no slot: queued).
+      void Promise.allSettled(workers).then(() => queue.close());
+      const [pipeline] = await Promise.allSettled([proposing, ...workers]);
       if (errors.length || pipeline!.status === 'rejected') throw errors[0];
       const why = pipeline!.value;
       busy = slots.map((s, i) => ({ slot: s.index, fraction: busyFraction(stats[i]!) }));

@@ -61,7 +61,14 @@ export type ProposalResult =
     }
   | { kind: 'failed'; reason: string; usage?: ProposalUsage }
   /** Nothing left to try (e.g. the search proposer tried every move from this parent). */
-  | { kind: 'exhausted'; reason: string };
+  | { kind: 'exhausted'; reason: string }
+  /**
+   * The proposer's service is down for now (an LLM API: connection refused, 5xx, 429 or
+   * timeouts after its own bounded retries). Nothing was proposed and nothing is to be
+   * recorded: the loop pauses with a growing back-off and asks again (loop/outage.ts); what the
+   * proposer left in the worktree is reset before it does.
+   */
+  | { kind: 'unavailable'; reason: string; usage?: ProposalUsage };
 
 /** What the loop tells a proposer about a crashed run of its own change (crash repair). */
 export interface CrashReport {

@@ -37,6 +37,8 @@ export async function runTestStudy(
     listGpus?: () => Promise<Gpu[]>;
     /** Default: the real ProcessRunner. */
     runner?: Runner;
+    /** The pause while the proposer is unavailable (default: a real timer). */
+    pause?: (ms: number, signal: AbortSignal) => Promise<boolean>;
   } = {},
 ): Promise<StudyRun> {
   const loaded = loadConfig(dir, opts.overrides);
@@ -62,6 +64,7 @@ export async function runTestStudy(
       secrets: runSecrets(config),
       judge: createJudge(config),
       listGpus: opts.listGpus ?? (async () => []),
+      ...(opts.pause ? { pause: opts.pause } : {}),
       emit: (e) => {
         events.push(e);
         opts.onEvent?.(e);

@@ -15,7 +15,7 @@ import { rewriteConstant } from '../../proposer/search/rewrite.js';
 import { writeProgressChart } from '../../report/index.js';
 import { TEMPLATES_DIR } from '../../templates.js';
 import { Git } from '../../workspace/git.js';
-import { mustOpenLedger, numberFlag, UserError } from '../common.js';
+import { mustHaveGit, mustOpenLedger, numberFlag, UserError } from '../common.js';
 import { executeStudy } from '../execute.js';
 import { runTemplatePrepare } from '../template-prepare.js';
 
@@ -46,6 +46,7 @@ export function registerDemo(program: Command): void {
 }
 
 async function demo(flags: DemoFlags): Promise<number> {
+  mustHaveGit();
   const dir = resolve(flags.dir ?? mkdtempSync(join(tmpdir(), 'autoresearch-demo-')));
   if (!existsSync(join(dir, 'autoresearch.toml'))) await createTinyWorkspace(dir, flags);
   const loaded = loadConfig(dir, { proposer: flags.proposer ?? proposerFromEnv(), model: flags.model });

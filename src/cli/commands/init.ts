@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import { join, resolve } from 'node:path';
 import { CONFIG_FILE, defaultTag } from '../../config/load.js';
 import { Git } from '../../workspace/git.js';
-import { UserError } from '../common.js';
+import { mustHaveGit, UserError } from '../common.js';
 import { renderConfigToml, type InitAnswers } from '../../config/render.js';
 import { detectOriginalLayout, onPath } from '../../config/detect.js';
 import { guardOriginalLayout } from '../../config/guard.js';
@@ -63,6 +63,7 @@ Examples:
 
 async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   const root = resolve(dir);
+  mustHaveGit();
   if (flags.guard) {
     const g = guardOriginalLayout(root, { tag: flags.tag });
     if (!g.ok) throw new UserError(g.message);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import type { Experiment, FinalStatus, Study } from '../../ledger/types.js';
 import { liveLockHolder, studyLockPath } from '../../loop/lock.js';
+import { isQueued } from '../../loop/queued.js';
 import { STATE_DIR } from '../../workspace/workspace.js';
 import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
 import { fmtDuration, fmtValue } from '../terminal-view.js';
@@ -17,12 +18,13 @@ export interface StudyStatus {
   baseline: { value: number | null; commit: string } | null;
   best: { number: number; commit: string; value: number; description: string } | null;
   improvement: number | null;
-  counts: Record<FinalStatus | 'running', number>;
+  /** `running` = started and not finished (interrupted when the study is not live); `queued` = proposed, never started. */
+  counts: Record<FinalStatus | 'running' | 'queued', number>;
   finished: number;
   runHours: number;
   /** Per slot: experiments run there and the fraction of its active span spent running. */
   slots: Array<{ slot: number; experiments: number; busy: number }>;
-  recent: Array<Pick<Experiment, 'number' | 'status' | 'value' | 'description' | 'commit' | 'reason'>>;
+  recent: Array<Omit<Pick<Experiment, 'number' | 'status' | 'value' | 'description' | 'commit' | 'reason'>, 'status'> & { status: Experiment['status'] | 'queued' }>;
 }
 
 export function registerStatus(program: Command): void {
@@ -48,8 +50,8 @@ export function registerStatus(program: Command): void {
 }
 
 export function summarise(study: Study, all: Experiment[], live: StudyStatus['live'], recentN = 10): StudyStatus {
-  const counts: StudyStatus['counts'] = { keep: 0, discard: 0, crash: 0, timeout: 0, rejected: 0, conflict: 0, running: 0 };
-  for (const e of all) if (!e.baseline || e.status === 'running') counts[e.status]++;
+  const counts: StudyStatus['counts'] = { keep: 0, discard: 0, crash: 0, timeout: 0, rejected: 0, conflict: 0, running: 0, queued: 0 };
+  for (const e of all) if (!e.baseline || e.status === 'running') counts[isQueued(e) ? 'queued' : e.status]++;
   const base = all.find((e) => e.baseline && e.status === 'keep');
   const bestExp = study.bestNumber !== null ? all.find((e) => e.number === study.bestNumber) : undefined;
   const runMs = all.reduce((s, e) => s + (e.runMs ?? 0), 0);
@@ -69,7 +71,7 @@ export function summarise(study: Study, all: Experiment[], live: StudyStatus['li
     finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
     runHours: runMs / 3600_000,
     slots: slotBusy(all),
-    recent: all.slice(-recentN).map(({ number, status, value, description, commit, reason }) => ({ number, status, value, description, commit, reason })),
+    recent: all.slice(-recentN).map((e) => ({ number: e.number, status: isQueued(e) ? 'queued' : e.status, value: e.value, description: e.description, commit: e.commit, reason: e.reason })),
   };
 }
 
@@ -92,7 +94,7 @@ function render(s: StudyStatus): string {
     `study ${s.tag} (branch ${s.branch}) — ${s.metric}, ${s.direction}${s.live ? ` — RUNNING (pid ${s.live.pid}, for ${fmtDuration(Date.now() - s.live.since)})` : ''}`,
     `baseline: ${s.baseline ? fmtValue(s.baseline.value) : '-'}   best: ${s.best ? `${fmtValue(s.best.value)} (#${s.best.number} ${s.best.commit.slice(0, 7)} ${s.best.description})` : '-'}` +
       (s.improvement !== null ? `   change: ${s.improvement >= 0 ? '+' : ''}${s.improvement.toFixed(6)}` : ''),
-    `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.conflict ? `, ${s.counts.conflict} conflict` : ''}${s.counts.running ? `, ${s.counts.running} running/interrupted` : ''}; ${s.runHours.toFixed(2)} h of runs`,
+    `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.conflict ? `, ${s.counts.conflict} conflict` : ''}${s.counts.running ? `, ${s.counts.running} ${s.live ? 'running' : 'interrupted (re-run on resume)'}` : ''}${s.counts.queued ? `, ${s.counts.queued} queued (not started yet)` : ''}; ${s.runHours.toFixed(2)} h of runs`,
     ...(s.slots.length > 1 || (s.slots[0] && s.slots[0].experiments > 1)
       ? [`slots: ${s.slots.map((x) => `#${x.slot} ${x.experiments} runs, busy ${(x.busy * 100).toFixed(0)}%`).join('; ')} (busy = run time over the span of its runs, across sessions)`]
       : []),

@@ -5,7 +5,9 @@
  * Contract: never throws for anything the model or the API does. A malformed or empty answer
  * (no tool call, bad JSON arguments, unknown tool, a refused write) goes back to the model as
  * error text and costs a turn. API errors are retried per the retry policy (429/5xx/timeouts/
- * connection errors); what remains ends as `{kind: 'failed', reason}`, aborts as reason 'aborted'.
+ * connection errors); when they are spent on such a transient error the result is
+ * `{kind: 'unavailable'}` (an outage: the loop waits and asks again); any other API error ends as
+ * `{kind: 'failed', reason}`; aborts as reason 'aborted'.
  * Tokens and cost of every call are summed into `usage`, failures included.
  */
 import { scrub, type Secret } from '../../runner/secrets.js';
@@ -72,6 +74,8 @@ export async function runAgent(provider: LlmProvider, settings: AgentSettings, j
     } catch (err) {
       if (!(err instanceof LlmError)) throw err;
       if (err.kind === 'aborted' || signal?.aborted) return failed('aborted');
+      // Retries spent on an outage (network, 5xx, 429, timeouts): not this proposal's fault.
+      if (err.retryable) return { kind: 'unavailable', reason: scrubSecrets(`${provider.provider} API unavailable: ${err.message}`, settings.secrets ?? []), usage: usage() };
       return failed(`${provider.provider} API error: ${err.message}`);
     }
     tokens.inputTokens += res.usage.inputTokens;

@@ -89,13 +89,13 @@ describe('anthropic proposer (fake Messages API)', () => {
       assert.equal(fake.calls().length, 3);
     }));
 
-  it('gives up after max_retries with a failed value, never a throw', () =>
+  it('after max_retries of 5xx answers it reports the API unavailable (an outage, not a failed proposal), never a throw', () =>
     withFake([{ status: 500 }, { status: 503 }, { status: 500 }], async (fake) => {
       const { proposer, retry } = make(fake, { max_retries: 2 });
       const r = await proposer.propose(proposalContext(makeProposalDir()));
-      assert.equal(r.kind, 'failed');
-      assert.ok(r.kind === 'failed');
-      assert.match(r.reason, /anthropic API error: .*500/);
+      assert.equal(r.kind, 'unavailable');
+      assert.ok(r.kind === 'unavailable');
+      assert.match(r.reason, /anthropic API unavailable: .*500/);
       assert.equal(retry.pauses.length, 2);
     }));
 

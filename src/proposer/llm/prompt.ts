@@ -1,5 +1,5 @@
 /**
- * What the agent sees: the system prompt (role, rules, program.md as the strategy) and the task
+ * What the agent sees: the system prompt (role, rules, program.md's research guidance) and the task
  * message (best so far, budget left, editable files in full, protected files read-only and maybe
  * truncated, the history summary). The coding-agent CLIs get one combined prompt built from the
  * same parts (they read the files themselves).
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { scrub } from '../../runner/secrets.js';
 import type { CrashReport, ProposalContext } from '../types.js';
 import { summarizeHistory } from './history-summary.js';
+import { HARNESS_PREFACE, researchGuidance } from './program-guidance.js';
 
 export const EDITABLE_CAP_CHARS = 60_000;
 export const PROTECTED_CAP_CHARS = 8_000;
@@ -35,8 +36,15 @@ function rules(ctx: ProposalContext, how: 'tools' | 'cli'): string {
   ].join('\n');
 }
 
+/**
+ * program.md as the research strategy. A program written for an agent that runs the loop itself
+ * (the original's) comes as guidance only, under a preface saying the harness does the loop
+ * (./program-guidance.ts); any other program comes as written.
+ */
 function programSection(ctx: ProposalContext): string {
-  return ctx.program?.trim() ? `\n\n# Research program (program.md)\n\n${ctx.program.trim()}` : '';
+  if (!ctx.program?.trim()) return '';
+  const g = researchGuidance(ctx.program);
+  return `\n\n# Research program (program.md)\n\n${g.mechanics ? `${HARNESS_PREFACE}\n\n---\n\n` : ''}${g.text}`;
 }
 
 export function systemPrompt(ctx: ProposalContext): string {
