@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Experiment } from '../ledger/types.js';
-import { duplicateOf, notRunInARow, ran, tally, touchedLines } from './in-flight.js';
+import { duplicateOf, extraAhead, notRunInARow, ran, tally, touchedLines } from './in-flight.js';
 
 function exp(number: number, over: Partial<Experiment> = {}): Experiment {
   return {
@@ -73,5 +73,18 @@ describe('duplicateOf', () => {
     assert.equal(duplicateOf(all, 'q', d), null, 'another parent');
     assert.equal(duplicateOf([exp(1, { status: 'keep', diff: d })], 'p', d)?.number, 1);
     assert.equal(duplicateOf([exp(1, { status: 'discard', diff: d })], 'p', d), null);
+  });
+});
+
+describe('extraAhead', () => {
+  it('prepares ahead what the slots use up while one proposal is made; nothing extra for a fast proposer', () => {
+    const slow = [1, 2, 3].map((n) => exp(n, { runMs: 10_000, proposeMs: 2_000 }));
+    assert.equal(extraAhead(slow, 8), 2, '8 slots x 2 s / 10 s = 1.6');
+    assert.equal(extraAhead(slow, 1), 0, 'one slot: the prefetch covers it');
+    const confirmed = [exp(1, { runMs: 30_000, proposeMs: 2_000, evidence: { runs: [1, 1, 1], mean: 1, spread: 0 } })];
+    assert.equal(extraAhead(confirmed, 8), 2, 'run time is per run, not per experiment');
+    assert.equal(extraAhead([1, 2].map((n) => exp(n, { runMs: 2_000, proposeMs: 20 })), 8), 0, 'the search');
+    assert.equal(extraAhead([exp(1, { runMs: 1_000, proposeMs: 60_000 })], 4), 4, 'at most one per slot');
+    assert.equal(extraAhead([exp(1, { status: 'rejected', proposeMs: 60_000 })], 4), 0, 'only what ran');
   });
 });

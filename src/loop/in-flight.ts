@@ -130,3 +130,18 @@ export function duplicateOf(all: readonly Experiment[], parent: string, diff: st
   if (diff.trim() === '') return null;
   return all.find((e) => !e.baseline && (e.status === 'running' || e.status === 'keep') && e.parentCommit === parent && e.diff === diff) ?? null;
 }
+
+/**
+ * Proposals to prepare ahead on top of `[slots] prefetch`, so that a slot finds its next change
+ * ready when its run ends although making one takes a while: the slots that finish while one
+ * proposal is made, slots x (mean proposal time / mean run time), rounded, at most one per slot,
+ * over the last `window` experiments that ran. 0 with a fast proposer (the search: milliseconds),
+ * so that no change waits longer than it must (a waiting change goes stale when the best moves).
+ */
+export function extraAhead(all: readonly Experiment[], slots: number, window = 20): number {
+  const recent = all.filter((e) => ran(e) && e.runMs !== null && e.runMs > 0 && e.proposeMs !== null).slice(-window);
+  if (recent.length === 0) return 0;
+  const propose = recent.reduce((s, e) => s + e.proposeMs!, 0) / recent.length;
+  const run = recent.reduce((s, e) => s + e.runMs! / Math.max(1, e.evidence?.runs.length ?? 1), 0) / recent.length;
+  return Math.min(slots, Math.round((slots * propose) / run));
+}

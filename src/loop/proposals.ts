@@ -23,7 +23,7 @@ import { guardAfter, guardBefore, guardRejection } from '../workspace/proposal-g
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import type { StopReason } from './events.js';
-import { duplicateOf, inFlightOf, notRunInARow, tally, touchedLines } from './in-flight.js';
+import { duplicateOf, extraAhead, inFlightOf, notRunInARow, tally, touchedLines } from './in-flight.js';
 import { finishExperiment, oneLine } from './record.js';
 import { screenDiff } from './screen.js';
 import { screenContext } from './screen-context.js';
@@ -104,6 +104,9 @@ export function screened(diff: string, ctx: Parameters<typeof screenDiff>[1]): s
 /** What the workers share: proposals being made now, and the first reason to stop. */
 interface Shared {
   making: Map<number, InFlight>;
+  /** The queue's capacity as configured ([slots] prefetch), and the number of slots. */
+  prefetch: number;
+  slots: number;
   stop: StopReason | null;
   /** An experiment finished or a proposal was recorded: waiting workers look again. */
   changed: Notifier;
@@ -112,7 +115,9 @@ interface Shared {
 /**
  * Runs one proposal worker per worktree (`worktrees.length` proposals at once at most) until one
  * of them finds a reason to stop; returns that reason once every worker has stopped, then closes
- * the queue. `changed` must be notified whenever an experiment finishes.
+ * the queue. `changed` must be notified whenever an experiment finishes. With a prefetch, the
+ * queue's capacity grows with the time a proposal takes relative to a run (`extraAhead`), so that
+ * `slots` slots fed by a slow agent still find a change ready.
  */
 export async function runProposalPipeline(
   ctx: LoopContext,
@@ -120,8 +125,9 @@ export async function runProposalPipeline(
   queue: AsyncQueue<Experiment>,
   limits: PipelineLimits,
   changed: Notifier,
+  slots = 1,
 ): Promise<StopReason> {
-  const shared: Shared = { making: new Map(), stop: null, changed };
+  const shared: Shared = { making: new Map(), stop: null, changed, prefetch: queue.capacity, slots };
   try {
     const settled = await Promise.allSettled(worktrees.map((wt, i) => proposalWorker(ctx, i, wt, queue, limits, shared)));
     const failed = settled.find((s) => s.status === 'rejected');
@@ -133,11 +139,12 @@ export async function runProposalPipeline(
 }
 
 /** Why the pipeline must stop now, 'wait' when it must wait for in-flight work first, or null. */
-async function checkLimits(ctx: LoopContext, limits: PipelineLimits, shared: Shared, me: number): Promise<StopReason | 'wait' | { all: Experiment[] }> {
+async function checkLimits(ctx: LoopContext, queue: AsyncQueue<Experiment>, limits: PipelineLimits, shared: Shared, me: number): Promise<StopReason | 'wait' | { all: Experiment[] }> {
   if (ctx.signal.aborted) return 'interrupted';
   if (shared.stop) return shared.stop;
   if (limits.deadline !== null && Date.now() >= limits.deadline) return 'max-hours';
   const all = await ctx.ledger.listExperiments(ctx.frontier.currentStudy.id);
+  if (shared.prefetch > 0) queue.setCapacity(shared.prefetch + extraAhead(all, shared.slots));
   const t = tally(all);
   const others = [...shared.making.keys()].filter((k) => k !== me).length;
   if (limits.maxExperiments !== null && t.ran + t.pending + others >= limits.maxExperiments) {
@@ -168,7 +175,7 @@ async function proposalWorker(
   for (;;) {
     if (shared.stop) return;
     if (!(await queue.reserve(signal))) return stopWith('interrupted');
-    const checked = await checkLimits(ctx, limits, shared, me);
+    const checked = await checkLimits(ctx, queue, limits, shared, me);
     if (checked === 'wait') {
       queue.unreserve();
       const untilDeadline = limits.deadline !== null ? limits.deadline - Date.now() : undefined;

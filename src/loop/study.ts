@@ -198,7 +198,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       // allSettled: every part has stopped (its runs killed and awaited) before the finally
       // blocks remove worktrees and release the lock; then the first error surfaces.
       const [pipeline] = await Promise.allSettled([
-        guard(runProposalPipeline(ctx, proposeWorktrees, queue, pipelineLimits, changed)),
+        guard(runProposalPipeline(ctx, proposeWorktrees, queue, pipelineLimits, changed, slots.length)),
         ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits))),
       ]);
       if (errors.length || pipeline!.status === 'rejected') throw errors[0];

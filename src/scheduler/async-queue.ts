@@ -17,7 +17,18 @@ export class AsyncQueue<T> {
   private closed = false;
   private reserved = 0;
 
-  constructor(readonly capacity: number) {}
+  constructor(private cap: number) {}
+
+  /** Items wanted ahead of the consumers (see waitForRoom). */
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Changes the capacity (e.g. as the time to make an item changes); wakes producers when it grew. */
+  setCapacity(n: number): void {
+    this.cap = Math.max(0, n);
+    this.wakeRoom();
+  }
 
   get size(): number {
     return this.items.length;
@@ -59,7 +70,7 @@ export class AsyncQueue<T> {
   }
 
   private hasRoom(): boolean {
-    return this.items.length + this.reserved < this.capacity + (this.items.length === 0 ? this.takers.length : 0);
+    return this.items.length + this.reserved < this.cap + (this.items.length === 0 ? this.takers.length : 0);
   }
 
   /**
