@@ -82,7 +82,15 @@ async function study(runS: number, slots: number, prefetch: number, n: number, p
   }
   gaps.sort((a, b) => a - b);
   const gapMs = gaps.length ? gaps[Math.floor(gaps.length / 2)]! : 0;
-  return { outcome: r.outcome, perHour: r.outcome.finished / hours, runsPerHour: runs / hours, kept: r.outcome.kept, gapMs };
+  // of the slots' idle time, the part spent waiting for a change (finished -> next started)
+  let waitMs = 0;
+  const finishedAt = new Map<number, number>();
+  for (const e of events) {
+    if (e.type === 'experiment-finished' && e.slot !== null) finishedAt.set(e.slot, e.t);
+    if (e.type === 'experiment-started' && !e.baseline && finishedAt.has(e.slot)) waitMs += e.t - finishedAt.get(e.slot)!;
+  }
+  const spanMs = r.outcome.busy.length * (r.outcome.t - firstStart);
+  return { outcome: r.outcome, perHour: r.outcome.finished / hours, runsPerHour: runs / hours, kept: r.outcome.kept, gapMs, waitShare: waitMs / spanMs };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -102,7 +110,7 @@ if (PART === 'all' || PART === 'busy8') {
     const name = concurrency === 1 ? 'one proposal at a time (concurrency 1)' : 'concurrent proposals (default: 8)    ';
     console.log(
       `  ${name}: busy mean ${mean(fr).toFixed(3)}, min ${Math.min(...fr).toFixed(3)}   ${o.perHour.toFixed(0)} experiments/hour, median gap ${o.gapMs} ms, ` +
-        `${o.outcome.kept} kept, ${o.outcome.notRun} never run`,
+        `${o.outcome.kept} kept, ${o.outcome.notRun} never run; waiting for a change ${(o.waitShare * 100).toFixed(1)} % of slot time`,
     );
   }
 }

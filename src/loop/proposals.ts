@@ -18,7 +18,7 @@
  */
 import type { Experiment } from '../ledger/types.js';
 import type { InFlight, ProposalContext, ProposalUsage } from '../proposer/types.js';
-import type { AsyncQueue, Notifier } from '../scheduler/async-queue.js';
+import { Mutex, type AsyncQueue, type Notifier } from '../scheduler/async-queue.js';
 import { guardAfter, guardBefore, guardRejection } from '../workspace/proposal-guard.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
@@ -110,6 +110,8 @@ interface Shared {
   stop: StopReason | null;
   /** An experiment finished or a proposal was recorded: waiting workers look again. */
   changed: Notifier;
+  /** One worker at a time looks for a duplicate and records its proposal (so two can't both pass). */
+  record: Mutex;
 }
 
 /**
@@ -127,7 +129,7 @@ export async function runProposalPipeline(
   changed: Notifier,
   slots = 1,
 ): Promise<StopReason> {
-  const shared: Shared = { making: new Map(), stop: null, changed, prefetch: queue.capacity, slots };
+  const shared: Shared = { making: new Map(), stop: null, changed, prefetch: queue.capacity, slots, record: new Mutex() };
   try {
     const settled = await Promise.allSettled(worktrees.map((wt, i) => proposalWorker(ctx, i, wt, queue, limits, shared)));
     const failed = settled.find((s) => s.status === 'rejected');
@@ -138,7 +140,10 @@ export async function runProposalPipeline(
   }
 }
 
-/** Why the pipeline must stop now, 'wait' when it must wait for in-flight work first, or null. */
+/**
+ * Why the pipeline must stop now, 'wait' when it must wait for in-flight work first, or the
+ * experiments (and the worker counted as making a proposal).
+ */
 async function checkLimits(ctx: LoopContext, queue: AsyncQueue<Experiment>, limits: PipelineLimits, shared: Shared, me: number): Promise<StopReason | 'wait' | { all: Experiment[] }> {
   if (ctx.signal.aborted) return 'interrupted';
   if (shared.stop) return shared.stop;
@@ -156,6 +161,8 @@ async function checkLimits(ctx: LoopContext, queue: AsyncQueue<Experiment>, limi
   if (limits.maxTokens !== null && used.tokens >= limits.maxTokens) return 'max-tokens';
   const cap = ctx.config.proposer.max_rejections;
   if (cap > 0 && notRunInARow(all).length >= cap) return 'rejections';
+  // counted by the others from now on (set before any await, so two can't both pass the limit)
+  shared.making.set(me, { number: null, description: '(being proposed)', parentCommit: ctx.frontier.current!.commit, diff: '', lines: {}, change: null });
   return { all };
 }
 
@@ -188,7 +195,6 @@ async function proposalWorker(
     }
     const best = frontier.current!;
     const study = frontier.currentStudy;
-    shared.making.set(me, { number: null, description: '(being proposed)', parentCommit: best.commit, diff: '', lines: {}, change: null });
     let queued = false;
     try {
       await worktree.resetHard(best.commit);
@@ -211,18 +217,21 @@ async function proposalWorker(
       const description = proposal.kind === 'ok' ? oneLine(proposal.description) : `proposal failed: ${oneLine(proposal.reason)}`;
       const change = proposal.kind === 'ok' ? (proposal.change ?? null) : null;
       shared.making.set(me, { number: null, description, parentCommit: best.commit, diff, lines: touchedLines(diff), change });
-      const now = await ledger.listExperiments(study.id);
-      const exp = await ledger.createExperiment(study.id, {
-        baseline: false,
-        parentCommit: best.commit,
-        proposer: proposer.name,
-        description,
-        diff,
-        proposeMs,
-        change,
-        usage: proposal.usage ?? null,
+      const { now, exp } = await shared.record.run(async () => {
+        const now = await ledger.listExperiments(study.id);
+        const exp = await ledger.createExperiment(study.id, {
+          baseline: false,
+          parentCommit: best.commit,
+          proposer: proposer.name,
+          description,
+          diff,
+          proposeMs,
+          change,
+          usage: proposal.usage ?? null,
+        });
+        shared.making.delete(me); // in the ledger now: in flight as an experiment
+        return { now, exp };
       });
-      shared.making.delete(me); // in the ledger now: in flight as an experiment
       emit({ type: 'proposal', t: Date.now(), number: exp.number, description, proposeMs, parentCommit: best.commit });
 
       if (check.hidden.length) {

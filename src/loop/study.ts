@@ -9,6 +9,7 @@
  * holds the study lock, its GPUs' reservations and (when free at start) the root results.tsv for
  * its whole duration, and removes its worktrees when it stops, before letting those go.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     return stop('error', `study "${config.study.tag}" is already running (pid ${h.pid} on ${h.host}, since ${new Date(h.startedAt).toISOString()}). Stop it first (Ctrl-C in its terminal, or kill ${h.pid}).`);
   }
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // every slot, proposal worker and run listens to it
   const onUserAbort = () => controller.abort();
   userSignal.addEventListener('abort', onUserAbort, { once: true });
   if (userSignal.aborted) controller.abort();
