@@ -104,10 +104,11 @@ const PART = process.env.BENCH_PART ?? 'all';
 if (PART === 'all' || PART === 'busy8') {
   const n = Number(process.env.BENCH_BUSY8_N ?? 48);
   console.log(`busy fraction, 8 CPU slots, landscape runs of ${RUN_S} s, search proposer slowed to ${RUN_S * 0.2} s per proposal (20%), ${n} experiments:`);
-  for (const concurrency of [1, undefined]) {
+  const modes = (process.env.BENCH_BUSY8_MODES ?? '1,default').split(',').map((m) => (m === 'default' ? undefined : Number(m)));
+  for (const concurrency of modes) {
     const o = await study(RUN_S, 8, 1, n, slowProposer(RUN_S * 200), concurrency);
     const fr = o.outcome.busy.map((b) => b.fraction);
-    const name = concurrency === 1 ? 'one proposal at a time (concurrency 1)' : 'concurrent proposals (default: 8)    ';
+    const name = concurrency === undefined ? 'concurrent proposals (default: 8)    ' : `${concurrency} proposal(s) at a time (concurrency ${concurrency})`;
     console.log(
       `  ${name}: busy mean ${mean(fr).toFixed(3)}, min ${Math.min(...fr).toFixed(3)}   ${o.perHour.toFixed(0)} experiments/hour, median gap ${o.gapMs} ms, ` +
         `${o.outcome.kept} kept, ${o.outcome.notRun} never run; waiting for a change ${(o.waitShare * 100).toFixed(1)} % of slot time`,

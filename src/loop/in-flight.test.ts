@@ -85,6 +85,8 @@ describe('extraAhead', () => {
     assert.equal(extraAhead(confirmed, 8), 2, 'run time is per run, not per experiment');
     assert.equal(extraAhead([1, 2].map((n) => exp(n, { runMs: 2_000, proposeMs: 20 })), 8), 0, 'the search');
     assert.equal(extraAhead([exp(1, { runMs: 1_000, proposeMs: 60_000 })], 4), 4, 'at most one per slot');
-    assert.equal(extraAhead([exp(1, { status: 'rejected', proposeMs: 60_000 })], 4), 0, 'only what ran');
+    assert.equal(extraAhead([exp(1, { status: 'rejected', proposeMs: 60_000 })], 4), 0, 'no run time known yet');
+    const start = [exp(0, { baseline: true, status: 'keep', runMs: 30_000, proposeMs: null, evidence: { runs: [1, 1, 1], mean: 1, spread: 0 } }), exp(1, { status: 'running', proposeMs: 2_000 })];
+    assert.equal(extraAhead(start, 8), 2, 'known from the baseline and the first proposal, before any experiment ends');
   });
 });

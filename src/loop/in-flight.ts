@@ -134,14 +134,17 @@ export function duplicateOf(all: readonly Experiment[], parent: string, diff: st
 /**
  * Proposals to prepare ahead on top of `[slots] prefetch`, so that a slot finds its next change
  * ready when its run ends although making one takes a while: the slots that finish while one
- * proposal is made, slots x (mean proposal time / mean run time), rounded, at most one per slot,
- * over the last `window` experiments that ran. 0 with a fast proposer (the search: milliseconds),
- * so that no change waits longer than it must (a waiting change goes stale when the best moves).
+ * proposal is made, slots x (mean proposal time / mean time of one run), rounded, at most one
+ * per slot; proposal times of the last `window` proposals (queued ones too, so that it is known
+ * before the first experiments end), run times of the last `window` that ran (the baseline too).
+ * 0 with a fast proposer (the search: milliseconds), so that no change waits longer than it
+ * must (a waiting change goes stale when the best moves).
  */
 export function extraAhead(all: readonly Experiment[], slots: number, window = 20): number {
-  const recent = all.filter((e) => ran(e) && e.runMs !== null && e.runMs > 0 && e.proposeMs !== null).slice(-window);
-  if (recent.length === 0) return 0;
-  const propose = recent.reduce((s, e) => s + e.proposeMs!, 0) / recent.length;
-  const run = recent.reduce((s, e) => s + e.runMs! / Math.max(1, e.evidence?.runs.length ?? 1), 0) / recent.length;
+  const proposed = all.filter((e) => !e.baseline && e.proposeMs !== null && e.proposeMs > 0).slice(-window);
+  const runs = all.filter((e) => (ran(e) || (e.baseline && e.status !== 'running')) && e.runMs !== null && e.runMs > 0).slice(-window);
+  if (proposed.length === 0 || runs.length === 0) return 0;
+  const propose = proposed.reduce((s, e) => s + e.proposeMs!, 0) / proposed.length;
+  const run = runs.reduce((s, e) => s + e.runMs! / Math.max(1, e.evidence?.runs.length ?? 1), 0) / runs.length;
   return Math.min(slots, Math.round((slots * propose) / run));
 }
