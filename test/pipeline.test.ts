@@ -57,6 +57,19 @@ describe('proposals that never ran', () => {
   });
 });
 
+describe('stopping', () => {
+  it('--max-hours stops the pipeline even while it waits for room (the slots stopped taking work)', { timeout: 60_000 }, async () => {
+    const dir = makeLandscapeRepo({ command: 'sleep 1; node train.mjs', extraToml: `${GREEDY}[slots]\ncount = 1\ngpus = "none"\nprefetch = 1\n` });
+    const p = scriptedProposer('trials', async (ctx, call) => {
+      edit(ctx, 'const LR = 0.01;', `const LR = 0.01;\nconst TRIAL_${call} = ${call};`);
+      return { kind: 'ok', description: `trial ${call}` };
+    });
+    // the baseline takes ~1 s of the budget; then one runs while the next waits in the queue
+    const { outcome } = await study(dir, { maxHours: 2.5 / 3600 }, { proposer: p });
+    assert.equal(outcome.reason, 'max-hours');
+  });
+});
+
 describe('search with a change in flight', () => {
   it('one slot, prefetch 1: no prefetched change ends `conflict` by editing the line in flight', async () => {
     // far from the optimum: most steps are kept and the search continues on the kept constant

@@ -112,6 +112,9 @@ interface Shared {
   changed: Notifier;
   /** One worker at a time looks for a duplicate and records its proposal (so two can't both pass). */
   record: Mutex;
+  /** Aborts on Ctrl-C, at the deadline, and when a worker stops: wakes workers waiting for room. */
+  wake: AbortSignal;
+  stopAll: () => void;
 }
 
 /**
@@ -129,13 +132,25 @@ export async function runProposalPipeline(
   changed: Notifier,
   slots = 1,
 ): Promise<StopReason> {
-  const shared: Shared = { making: new Map(), stop: null, changed, prefetch: queue.capacity, slots, record: new Mutex() };
+  const stopping = new AbortController();
+  const deadline = limits.deadline !== null ? setTimeout(() => stopping.abort(), Math.max(0, limits.deadline - Date.now())) : null;
+  const shared: Shared = {
+    making: new Map(),
+    stop: null,
+    changed,
+    prefetch: queue.capacity,
+    slots,
+    record: new Mutex(),
+    wake: AbortSignal.any([ctx.signal, stopping.signal]),
+    stopAll: () => stopping.abort(),
+  };
   try {
     const settled = await Promise.allSettled(worktrees.map((wt, i) => proposalWorker(ctx, i, wt, queue, limits, shared)));
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
     return shared.stop ?? 'interrupted';
   } finally {
+    if (deadline) clearTimeout(deadline);
     queue.close();
   }
 }
@@ -177,16 +192,21 @@ async function proposalWorker(
   const { config, ledger, proposer, frontier, emit, signal } = ctx;
   const stopWith = (why: StopReason) => {
     shared.stop ??= why;
-    shared.changed.notify(); // the other workers see it at once
+    shared.stopAll(); // the other workers see it at once, even those waiting for room
+    shared.changed.notify();
   };
   for (;;) {
     if (shared.stop) return;
-    if (!(await queue.reserve(signal))) return stopWith('interrupted');
+    if (!(await queue.reserve(shared.wake))) {
+      if (shared.stop) return;
+      const deadline = limits.deadline !== null && Date.now() >= limits.deadline;
+      return stopWith(signal.aborted || !deadline ? 'interrupted' : 'max-hours');
+    }
     const checked = await checkLimits(ctx, queue, limits, shared, me);
     if (checked === 'wait') {
       queue.unreserve();
       const untilDeadline = limits.deadline !== null ? limits.deadline - Date.now() : undefined;
-      await shared.changed.wait(signal, untilDeadline);
+      await shared.changed.wait(shared.wake, untilDeadline);
       continue;
     }
     if (typeof checked === 'string') {
