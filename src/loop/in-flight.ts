@@ -77,7 +77,14 @@ export function touchedLines(diff: string): Record<string, number[]> {
 export function inFlightOf(history: readonly Experiment[]): InFlight[] {
   return history
     .filter((e) => !e.baseline && e.status === 'running')
-    .map((e) => ({ number: e.number, description: e.description, parentCommit: e.parentCommit, diff: e.diff, lines: touchedLines(e.diff), change: e.change }));
+    .map((e) => ({
+      number: e.number,
+      description: e.description,
+      parentCommit: e.parentCommit,
+      diff: e.diff,
+      lines: touchedLines(e.diff),
+      change: e.change,
+    }));
 }
 
 /** True when the experiment's change ran at least once (so it counts against --max-experiments). */
@@ -128,7 +135,8 @@ export function notRunInARow(all: readonly Experiment[]): Experiment[] {
  */
 export function duplicateOf(all: readonly Experiment[], parent: string, diff: string): Experiment | null {
   if (diff.trim() === '') return null;
-  return all.find((e) => !e.baseline && (e.status === 'running' || e.status === 'keep') && e.parentCommit === parent && e.diff === diff) ?? null;
+  const live = (e: Experiment) => e.status === 'running' || e.status === 'keep';
+  return all.find((e) => !e.baseline && live(e) && e.parentCommit === parent && e.diff === diff) ?? null;
 }
 
 /**

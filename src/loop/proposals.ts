@@ -159,7 +159,13 @@ export async function runProposalPipeline(
  * Why the pipeline must stop now, 'wait' when it must wait for in-flight work first, or the
  * experiments (and the worker counted as making a proposal).
  */
-async function checkLimits(ctx: LoopContext, queue: AsyncQueue<Experiment>, limits: PipelineLimits, shared: Shared, me: number): Promise<StopReason | 'wait' | { all: Experiment[] }> {
+async function checkLimits(
+  ctx: LoopContext,
+  queue: AsyncQueue<Experiment>,
+  limits: PipelineLimits,
+  shared: Shared,
+  me: number,
+): Promise<StopReason | 'wait' | { all: Experiment[] }> {
   if (ctx.signal.aborted) return 'interrupted';
   if (shared.stop) return shared.stop;
   if (limits.deadline !== null && Date.now() >= limits.deadline) return 'max-hours';
@@ -177,7 +183,8 @@ async function checkLimits(ctx: LoopContext, queue: AsyncQueue<Experiment>, limi
   const cap = ctx.config.proposer.max_rejections;
   if (cap > 0 && notRunInARow(all).length >= cap) return 'rejections';
   // counted by the others from now on (set before any await, so two can't both pass the limit)
-  shared.making.set(me, { number: null, description: '(being proposed)', parentCommit: ctx.frontier.current!.commit, diff: '', lines: {}, change: null });
+  const parentCommit = ctx.frontier.current!.commit;
+  shared.making.set(me, { number: null, description: '(being proposed)', parentCommit, diff: '', lines: {}, change: null });
   return { all };
 }
 

@@ -70,7 +70,8 @@ export function formatInFlight(inFlight: readonly InFlight[]): string[] {
   if (shown.length === 0) return [];
   return [
     '',
-    'In flight (queued or running in other slots, or being proposed now; do not propose these again, and leave the lines they change alone: once one of them is kept, a change to the same line can no longer be applied):',
+    'In flight (queued or running in other slots, or being proposed now; do not propose these again, and ' +
+      'leave the lines they change alone: once one of them is kept, a change to the same line can no longer be applied):',
     ...shown.map((f) => {
       const where = Object.entries(f.lines)
         .slice(0, 4)
@@ -82,7 +83,12 @@ export function formatInFlight(inFlight: readonly InFlight[]): string[] {
   ];
 }
 
-export function summarizeHistory(history: readonly Experiment[], objective: Objective, opts: SummaryOptions = {}, inFlight?: readonly InFlight[]): string {
+export function summarizeHistory(
+  history: readonly Experiment[],
+  objective: Objective,
+  opts: SummaryOptions = {},
+  inFlight?: readonly InFlight[],
+): string {
   const finished = history.filter((e) => e.status !== 'running');
   const flying = formatInFlight(
     inFlight ??
