@@ -70,7 +70,7 @@ async function simulate(judge: Judge, noiseRuns: number, seed: number): Promise<
     const p = await proposer.propose({
       worktree: dir, editable: ['train.mjs'], protected: [], objective: { metric: 'val_bpb', direction: 'minimize' },
       parentCommit: parent, best: { commit: parent, value: best.mean, number: best.number }, number: n, history,
-      program: null, budget: { experimentsLeft: null, secondsLeft: null },
+      program: null, budget: { experimentsLeft: null, secondsLeft: null }, inFlight: [],
     });
     if (p.kind !== 'ok') break;
     const src = read();

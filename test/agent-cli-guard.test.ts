@@ -70,7 +70,8 @@ describe('agent CLIs checked by the harness', () => {
   });
 
   it('a CLI that writes through a [files].link: rejected with the path, and said out loud', async () => {
-    const { dir, e, r } = await oneProposal('link-write', 'link = ["data"]\n');
+    // max_rejections = 1: a rejection is not counted as an experiment, so the study would ask again
+    const { dir, e, r } = await oneProposal('link-write', 'link = ["data"]\n[proposer]\nmax_rejections = 1\n');
     assert.equal(e.status, 'rejected');
     assert.equal(e.reason, 'the proposal wrote outside [files].editable where git does not look: data/shard.txt (through the link data)');
     assert.ok(r.events.some((x) => x.type === 'notice' && x.level === 'warn' && /data\/shard\.txt/.test(x.message)));

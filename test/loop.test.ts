@@ -108,19 +108,21 @@ describe('the study loop on a landscape workspace', () => {
       writeFileSync(f, readFileSync(f, 'utf8').replace(...edits[call]!));
       return { kind: 'ok', description: `edit ${call}` };
     });
-    const { ledger } = await study(dir, { maxExperiments: 3 }, { proposer: p });
+    const { ledger, outcome } = await study(dir, { maxExperiments: 1 }, { proposer: p });
     const all = (await ledger.listExperiments((await ledger.getStudy('test'))!.id)).slice(1);
-    assert.deepEqual(all.map((e) => e.status), ['rejected', 'rejected', 'keep']);
+    assert.deepEqual(all.map((e) => e.status), ['rejected', 'rejected', 'keep'], 'rejections do not use up --max-experiments');
+    assert.deepEqual([outcome.finished, outcome.notRun], [1, 2]);
     assert.match(all[0]!.reason, /^screened out: rule \(c\) seed: train\.mjs:2 /);
     assert.match(all[1]!.reason, /^screened out: rule \(b\) protected names: train\.mjs:\d+ .*"EVAL"/);
   });
 
   it('rejects empty changes and failed proposals, recording why', async () => {
-    const dir = makeLandscapeRepo();
+    const dir = makeLandscapeRepo({ extraToml: '[proposer]\nmax_rejections = 2\n' });
     const p = scriptedProposer('scripted', async (_ctx, call) =>
       call === 0 ? { kind: 'ok', description: 'nothing really' } : { kind: 'failed', reason: 'the model answered garbage' },
     );
-    const { ledger } = await study(dir, { maxExperiments: 2 }, { proposer: p });
+    const { ledger, outcome } = await study(dir, { maxExperiments: 5 }, { proposer: p });
+    assert.equal(outcome.reason, 'rejections', 'two in a row never ran: the study stops, not counted as experiments');
     const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
     assert.deepEqual(all.slice(1).map((e) => [e.status, e.reason]), [
       ['rejected', 'the proposal changed no file'],

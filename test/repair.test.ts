@@ -113,6 +113,8 @@ describe('crash repair', () => {
     const r = await runTestStudy(dir, { maxExperiments: 10, maxCostUsd: 0.02 }, { proposer: typoProposer('fix') });
     opened.push(r);
     assert.equal(r.outcome.reason, 'max-cost');
-    assert.equal(r.outcome.finished, 2, 'two proposals with repairs cost 0.03 >= 0.02');
+    // #1 crashed, was repaired and ran (0.015); #2 changed nothing on the new best (0.01): rejected,
+    // not counted as an experiment, but its spend counts
+    assert.deepEqual([r.outcome.finished, r.outcome.notRun], [1, 1], 'spent 0.025 >= 0.02');
   });
 });

@@ -59,7 +59,7 @@ export async function executeStudy(config: Config, limits: StudyLimits, opts: { 
       limits,
       controller.signal,
     );
-    const exitCode = outcome.reason === 'error' || outcome.reason === 'baseline-failed' ? 1 : outcome.reason === 'interrupted' ? 130 : 0;
+    const exitCode = outcome.reason === 'error' || outcome.reason === 'baseline-failed' || outcome.reason === 'rejections' ? 1 : outcome.reason === 'interrupted' ? 130 : 0;
     return { outcome, exitCode };
   } catch (err) {
     // The loop stopped every slot before throwing; a full disk or a vanished git is one line.

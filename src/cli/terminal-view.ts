@@ -108,7 +108,7 @@ export function createTerminalView(out: NodeJS.WriteStream, live: boolean): Term
           if (update) update.clear();
           const busy = e.busy.length > 1 || (e.busy[0] && e.finished > 0) ? `; busy ${e.busy.map((b) => `${(b.fraction * 100).toFixed(0)}%`).join(' ')}` : '';
           out.write(
-            `study stopped (${e.reason}): ${e.message}\n  ${e.finished} experiments, ${e.kept} kept; best ${metric} ${e.best ? `${fmtValue(e.best.value)} at ${e.best.commit.slice(0, 7)} (#${e.best.number})` : '-'}${busy}\n`,
+            `study stopped (${e.reason}): ${e.message}\n  ${e.finished} experiments${e.notRun ? ` (+${e.notRun} never run: rejected)` : ''}, ${e.kept} kept; best ${metric} ${e.best ? `${fmtValue(e.best.value)} at ${e.best.commit.slice(0, 7)} (#${e.best.number})` : '-'}${busy}\n`,
           );
           break;
         }

@@ -106,6 +106,18 @@ export const proposerSchema = z
     max_retries: z.number().int().min(0).max(20).default(5).describe('Retries of one API call on 429/5xx/timeouts, with backoff.'),
     request_timeout_s: z.number().positive().default(300).describe('Timeout of one API call.'),
     repair_attempts: z.number().int().min(0).max(10).default(2).describe('Fix attempts for a crashed run of a sound idea (0 = off).'),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Proposer calls at once (proposals and crash repairs), each in its own worktree; default: the number of slots.'),
+    max_rejections: z
+      .number()
+      .int()
+      .min(0)
+      .default(10)
+      .describe('Stop the study after this many proposals in a row ended without running (rejected, failed, duplicates); 0 = never. They do not count against --max-experiments.'),
     command: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
       .optional()
@@ -124,6 +136,7 @@ export const proposerSchema = z
     max_retries: 5,
     request_timeout_s: 300,
     repair_attempts: 2,
+    max_rejections: 10,
     timeout_s: 1800,
     prices: {},
   });

@@ -8,7 +8,7 @@ import type { Proposer } from '../proposer/types.js';
 import type { Sandbox } from '../runner/sandbox.js';
 import type { Secret } from '../runner/secrets.js';
 import type { Runner } from '../runner/types.js';
-import type { Mutex } from '../scheduler/async-queue.js';
+import type { Gate } from '../scheduler/async-queue.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { EmitEvent } from './events.js';
 import type { Frontier } from './frontier.js';
@@ -19,8 +19,8 @@ export interface LoopContext {
   workspace: Workspace;
   ledger: Ledger;
   proposer: Proposer;
-  /** Proposers are called one at a time (proposals and crash repairs). */
-  proposerLock: Mutex;
+  /** At most `[proposer] concurrency` proposer calls at once (proposals and crash repairs). */
+  proposerLock: Gate;
   runner: Runner;
   /** Wraps every run (bubblewrap, or nothing: [run].sandbox). */
   sandbox: Sandbox;

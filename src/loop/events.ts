@@ -11,6 +11,7 @@ export type StopReason =
   | 'exhausted' // the proposer has nothing left to try
   | 'max-cost' // --max-cost-usd reached (proposer spend)
   | 'max-tokens' // --max-tokens reached (proposer tokens)
+  | 'rejections' // [proposer] max_rejections proposals in a row never ran (a broken proposer)
   | 'baseline-failed' // the unchanged code did not produce the metric
   | 'error'; // a problem the user must fix (message says what)
 
@@ -32,7 +33,7 @@ export type StudyEvent =
       metric: string;
       direction: 'minimize' | 'maximize';
       slots: Array<{ index: number; label: string; gpu: string | null }>;
-      /** Finished experiments so far (baseline not counted). */
+      /** Finished experiments so far that ran (baseline and never-run rejections not counted). */
       finished: number;
       maxExperiments: number | null;
       maxHours: number | null;
@@ -68,7 +69,10 @@ export type StudyEvent =
       t: number;
       reason: StopReason;
       message: string;
+      /** Finished experiments that ran: what --max-experiments counts (baseline not counted). */
       finished: number;
+      /** Finished without running (rejected, failed proposer, duplicate, conflict before a run). */
+      notRun: number;
       kept: number;
       best: BestSoFar | null;
       /** Per slot: time spent running over the span from its first run's start to its last run's end. */

@@ -5,8 +5,8 @@
  * missing files, branch conflicts, a config that no longer matches the study); never throws for
  * them. The ledger is the truth: the study is recorded before the branch exists, and on every
  * start the branch is moved to the ledger's best, so a kill between any two writes is repaired.
- * Worktrees of slots that no longer exist (fewer --slots than last time, or a killed run) are
- * removed.
+ * Worktrees of slots and proposal workers that no longer exist (fewer --slots than last time,
+ * or a killed run) are removed.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,8 +20,8 @@ import type { EmitEvent } from './events.js';
 export interface Session {
   study: Study;
   resumed: boolean;
-  /** Where the proposer edits (detached at the best). */
-  proposeWorktree: Worktree;
+  /** Where proposals are made, one per concurrent proposal (detached at the best). */
+  proposeWorktrees: Worktree[];
   /** One worktree per slot, in slot order. */
   slotWorktrees: Worktree[];
 }
@@ -34,6 +34,7 @@ export async function openSession(
   ledger: Ledger,
   emit: EmitEvent,
   slotCount: number,
+  proposeCount = 1,
 ): Promise<SetupResult> {
   const tag = config.study.tag;
   const branch = studyBranch(tag);
@@ -76,7 +77,10 @@ export async function openSession(
   await workspace.setBranch(branch, at);
   if (resumed && !hadBranch) emit({ type: 'notice', t: Date.now(), level: 'warn', message: `branch ${branch} was missing; recreated it at ${at.slice(0, 7)} from the ledger` });
 
-  const paths = [join(dir, 'propose'), ...Array.from({ length: slotCount }, (_, i) => join(dir, `slot-${i}`))];
+  const paths = [
+    ...Array.from({ length: proposeCount }, (_, i) => join(dir, `propose-${i}`)),
+    ...Array.from({ length: slotCount }, (_, i) => join(dir, `slot-${i}`)),
+  ];
   await workspace.removeWorktreesUnder(dir, paths);
   const trees: Worktree[] = [];
   for (const p of paths) {
@@ -85,7 +89,7 @@ export async function openSession(
     if (problems.length) return { ok: false, message: problems.join('\n') };
     trees.push(wt);
   }
-  return { ok: true, session: { study, resumed, proposeWorktree: trees[0]!, slotWorktrees: trees.slice(1) } };
+  return { ok: true, session: { study, resumed, proposeWorktrees: trees.slice(0, proposeCount), slotWorktrees: trees.slice(proposeCount) } };
 }
 
 async function checkFreshStart(config: Config, workspace: Workspace, branch: string): Promise<string | null> {

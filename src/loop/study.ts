@@ -9,6 +9,7 @@
  * holds the study lock, its GPUs' reservations and (when free at start) the root results.tsv for
  * its whole duration, and removes its worktrees when it stops, before letting those go.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import type { Proposer } from '../proposer/types.js';
 import type { Sandbox } from '../runner/sandbox.js';
 import type { Secret } from '../runner/secrets.js';
 import type { Runner } from '../runner/types.js';
-import { AsyncQueue, Mutex } from '../scheduler/async-queue.js';
+import { AsyncQueue, Notifier, Semaphore } from '../scheduler/async-queue.js';
 import { gpuFacts, listGpus, type Gpu } from '../scheduler/gpus.js';
 import { reserveSlots } from '../scheduler/gpu-reservations.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -29,6 +30,7 @@ import type { LoopContext } from './context.js';
 import type { EmitEvent, StopReason, StudyEvent } from './events.js';
 import { Frontier } from './frontier.js';
 import { acquireLock, acquireStudyLock, gpuLockPath, studyLockPath } from './lock.js';
+import { tally } from './in-flight.js';
 import { runProposalPipeline } from './proposals.js';
 import { openResultsFiles } from './results-files.js';
 import { runMarker } from './run-env.js';
@@ -75,12 +77,14 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
   let frontier: Frontier | null = null;
   const stop = async (reason: StopReason, message: string): Promise<StudyOutcome> => {
     const all = studyId !== null ? await ledger.listExperiments(studyId) : [];
+    const counts = tally(all);
     const event: StudyOutcome = {
       type: 'study-stopped',
       t: Date.now(),
       reason,
       message: reason === 'error' ? message : message + queuedNote(all),
-      finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
+      finished: counts.ran,
+      notRun: counts.notRun,
       kept: all.filter((e) => !e.baseline && e.status === 'keep').length,
       best: frontier?.bestSoFar() ?? null,
       busy,
@@ -95,6 +99,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     return stop('error', `study "${config.study.tag}" is already running (pid ${h.pid} on ${h.host}, since ${new Date(h.startedAt).toISOString()}). Stop it first (Ctrl-C in its terminal, or kill ${h.pid}).`);
   }
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // every slot, proposal worker and run listens to it
   const onUserAbort = () => controller.abort();
   userSignal.addEventListener('abort', onUserAbort, { once: true });
   if (userSignal.aborted) controller.abort();
@@ -109,9 +114,10 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     if (planned.notice) emit({ type: 'notice', t: Date.now(), level: 'info', message: planned.notice });
     const slots = planned.slots;
 
-    const opened = await openSession(config, workspace, ledger, emit, slots.length);
+    const concurrency = config.proposer.concurrency ?? slots.length;
+    const opened = await openSession(config, workspace, ledger, emit, slots.length, concurrency);
     if (!opened.ok) return await stop('error', opened.message);
-    const { study, resumed, proposeWorktree, slotWorktrees } = opened.session;
+    const { study, resumed, proposeWorktrees, slotWorktrees } = opened.session;
     studyId = study.id;
     const all = await ledger.listExperiments(study.id);
     for (const e of all) {
@@ -125,17 +131,21 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     held.push(results.files);
     if (results.notice) emit({ type: 'notice', t: Date.now(), level: 'info', message: results.notice });
     const programPath = join(config.root, config.files.program);
+    const changed = new Notifier(); // wakes the proposal workers when an experiment finishes
     const ctx: LoopContext = {
       config,
       workspace,
       ledger,
       proposer: deps.proposer,
-      proposerLock: new Mutex(),
+      proposerLock: new Semaphore(concurrency),
       runner: deps.runner,
       sandbox: deps.sandbox,
       secrets: deps.secrets ?? [],
       judge: deps.judge,
-      emit,
+      emit: (e) => {
+        emit(e);
+        if (e.type === 'experiment-finished') changed.notify();
+      },
       frontier,
       logDir: join(workspace.stateDir, 'logs', config.study.tag),
       machine: { host: hostname(), cpus: cpus().length, ...gpuFacts(gpus, config.run.env.CUDA_VISIBLE_DEVICES ?? process.env.CUDA_VISIBLE_DEVICES) },
@@ -155,7 +165,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       metric: study.metric,
       direction: study.direction,
       slots: slots.map((s) => ({ index: s.index, label: s.label, gpu: s.gpu?.name ?? null })),
-      finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
+      finished: tally(all).ran,
       maxExperiments: limits.maxExperiments ?? null,
       maxHours: limits.maxHours ?? null,
       timeoutS: config.run.timeout_s,
@@ -193,7 +203,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         });
       // allSettled: every part has stopped (its runs killed and awaited) before the finally
       // blocks remove worktrees and release the lock; then the first error surfaces.
-      const proposing = guard(runProposalPipeline(ctx, proposeWorktree, queue, pipelineLimits));
+      const proposing = guard(runProposalPipeline(ctx, proposeWorktrees, queue, pipelineLimits, changed, slots.length));
       const workers = slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits)));
       // Slots stop taking at the deadline; then nothing makes room in a full queue: close it, so
       // that the pipeline stops waiting (what it queued stays `running` with no slot: queued).
@@ -209,6 +219,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         exhausted: 'the proposer has nothing left to try',
         'max-cost': `the proposer spent the --max-cost-usd budget ($${limits.maxCostUsd})`,
         'max-tokens': `the proposer used the --max-tokens budget (${limits.maxTokens} tokens)`,
+        rejections: `the last ${config.proposer.max_rejections} proposals in a row ended without running (see \`autoresearch results\` for why); fix the proposer, or raise [proposer] max_rejections`,
         interrupted: 'stopped',
         'baseline-failed': '',
         error: '',

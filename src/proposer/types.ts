@@ -7,8 +7,11 @@
  * - It never throws for expected failures (an LLM that answers garbage, a search space that is
  *   exhausted): those are `ProposalResult` values. It throws only for bugs.
  * - It must be deterministic given the same context and its own options (seed), so that a
- *   resumed study behaves as if it had never stopped. State comes from `ctx.history`, never from
- *   memory of earlier calls.
+ *   resumed study behaves as if it had never stopped. State comes from `ctx.history` and
+ *   `ctx.inFlight`, never from memory of earlier calls (except to stay clear of changes that
+ *   concurrent calls are making, which the next context will list).
+ * - It must be safe to call concurrently (`[proposer] concurrency` calls at once, proposals and
+ *   crash repairs, each in its own worktree).
  * - When `signal` aborts it returns promptly (kind 'failed', reason 'aborted').
  */
 import type { Direction, Experiment } from '../ledger/types.js';
@@ -25,14 +28,21 @@ export interface ProposalContext {
   /** Commit the change is made on (the current best). */
   parentCommit: string;
   best: { commit: string; value: number; number: number };
-  /** Number this experiment will get. */
+  /** Number this experiment will likely get (with concurrent proposals, the ledger decides). */
   number: number;
   /**
    * Every experiment of the study so far, ordered by number (baseline included). Those with
-   * status 'running' are queued or running in other slots: their changes are being tried, so a
-   * proposer should not propose them again.
+   * status 'running' are queued or running in other slots (also listed in `inFlight`): their
+   * changes are being tried, so a proposer should not propose them again.
    */
   history: Experiment[];
+  /**
+   * Changes being tried now, not yet decided: experiments queued or running in slots (their
+   * diff is known) and proposals other proposer calls are making at this moment (diff ''). A
+   * proposer should neither repeat them nor edit the lines they touch: when one of them is kept,
+   * a change made on the same line can no longer be re-applied and ends `conflict`.
+   */
+  inFlight: InFlight[];
   /** The human-written research strategy (program.md), when present. */
   program: string | null;
   /** Remaining budget, when bounded. */
@@ -42,6 +52,21 @@ export interface ProposalContext {
    * tool results are scrubbed of them (`[redacted:NAME]`), as a last line of defense.
    */
   secrets?: readonly Secret[];
+}
+
+/** One change in flight (see ProposalContext.inFlight). */
+export interface InFlight {
+  /** Its experiment number; null for a proposal still being made by another proposer call. */
+  number: number | null;
+  description: string;
+  /** The commit it was made on. */
+  parentCommit: string;
+  /** Unified diff against parentCommit ('' while it is being made). */
+  diff: string;
+  /** Lines it changes, per file: 1-based line numbers in parentCommit's version of the file. */
+  lines: Record<string, number[]>;
+  /** The proposer's structured record of the change, when it gave one. */
+  change: unknown;
 }
 
 export interface ProposalUsage {

@@ -64,6 +64,7 @@ export function proposalContext(worktree: string, over: Partial<ProposalContext>
     history: [experiment({ number: 0 })],
     program: 'Improve val_bpb. Try the learning rate first.',
     budget: { experimentsLeft: 5, secondsLeft: null },
+    inFlight: [],
     ...over,
   };
 }

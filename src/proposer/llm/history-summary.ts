@@ -1,13 +1,14 @@
 /**
  * A compact, model-readable view of the study's history: recent and kept experiments with status,
  * metric and delta against the best at that time; near-misses (discards closest to the best);
- * the last crash's log tail; experiments in flight in other slots. Also the `query_results` tool's
- * table.
+ * the last crash's log tail; changes in flight (queued or running in other slots, or being
+ * proposed now) with the lines they change. Also the `query_results` tool's table.
  *
- * Contract: pure functions of the history (ordered by number, baseline included); output is
- * bounded in size whatever the history's length.
+ * Contract: pure functions of the history (ordered by number, baseline included) and the
+ * in-flight list; output is bounded in size whatever the history's length.
  */
 import type { Direction, Experiment } from '../../ledger/types.js';
+import type { InFlight } from '../types.js';
 
 export interface Objective {
   metric: string;
@@ -51,12 +52,50 @@ export interface SummaryOptions {
   crashTailChars?: number;
 }
 
-export function summarizeHistory(history: readonly Experiment[], objective: Objective, opts: SummaryOptions = {}): string {
+/** `12-14, 20` from [12, 13, 14, 20]. */
+function ranges(lines: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    let j = i;
+    while (j + 1 < lines.length && lines[j + 1] === lines[j]! + 1) j++;
+    out.push(i === j ? `${lines[i]}` : `${lines[i]}-${lines[j]}`);
+    i = j;
+  }
+  return out.join(', ');
+}
+
+/** One line per change in flight: what it is and the lines it changes (bounded). */
+export function formatInFlight(inFlight: readonly InFlight[]): string[] {
+  const shown = inFlight.filter((f) => f.description || f.diff).slice(-10);
+  if (shown.length === 0) return [];
+  return [
+    '',
+    'In flight (queued or running in other slots, or being proposed now; do not propose these again, and ' +
+      'leave the lines they change alone: once one of them is kept, a change to the same line can no longer be applied):',
+    ...shown.map((f) => {
+      const where = Object.entries(f.lines)
+        .slice(0, 4)
+        .map(([file, lines]) => `${file} line${lines.length > 1 ? 's' : ''} ${clip(ranges(lines), 60)}`)
+        .join('; ');
+      const what = f.number === null ? '(being proposed)' : `#${f.number}`;
+      return `${what} ${clip(f.description || '(no description yet)', 140)}${where ? ` [changes ${where}]` : ''}`;
+    }),
+  ];
+}
+
+export function summarizeHistory(
+  history: readonly Experiment[],
+  objective: Objective,
+  opts: SummaryOptions = {},
+  inFlight?: readonly InFlight[],
+): string {
   const finished = history.filter((e) => e.status !== 'running');
-  const inFlight = history.filter((e) => e.status === 'running' && !e.baseline && e.description);
-  const flying = inFlight.length
-    ? ['', 'In flight (being run in other slots now; do not propose these again):', ...inFlight.slice(-10).map((e) => `#${e.number} ${clip(e.description, 140)}`)]
-    : [];
+  const flying = formatInFlight(
+    inFlight ??
+      history
+        .filter((e) => e.status === 'running' && !e.baseline && e.description)
+        .map((e) => ({ number: e.number, description: e.description, parentCommit: e.parentCommit, diff: e.diff, lines: {}, change: e.change })),
+  );
   if (finished.length === 0) return ['No experiments yet.', ...flying].join('\n');
   const rows = annotate(finished, objective.direction);
   const counts = new Map<string, number>();

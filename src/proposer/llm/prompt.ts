@@ -32,6 +32,9 @@ function rules(ctx: ProposalContext, how: 'tools' | 'cli'): string {
     '- Do not run git, do not commit, do not run the training yourself: the harness does that.',
     '- Keep the code runnable: a crash wastes an experiment. Keep the time budget logic as it is.',
     "- Learn from the history: don't repeat a discarded idea unchanged; build on what was kept; near-misses may deserve a smaller or combined step.",
+    ...((ctx.inFlight ?? []).length
+      ? ['- Other changes are in flight at the same time (listed under History): do not repeat them, and do not edit the lines they change.']
+      : []),
     `- ${finish}`,
   ].join('\n');
 }
@@ -79,7 +82,7 @@ function header(ctx: ProposalContext): string {
 }
 
 function historySection(ctx: ProposalContext): string {
-  return `# History\n\n${summarizeHistory(ctx.history, ctx.objective)}`;
+  return `# History\n\n${summarizeHistory(ctx.history, ctx.objective, {}, ctx.inFlight)}`;
 }
 
 function crashSection(crash: CrashReport): string {

@@ -84,7 +84,7 @@ describe('history summary and prompts', () => {
     assert.match(s, /Last crash \(#4: USE_TRICK\): exit code 1\nLog tail:\n```\nSyntaxError: Unexpected token\n```/);
     assert.equal(summarizeHistory([], { metric: 'm', direction: 'maximize' }), 'No experiments yet.');
     const flying = summarizeHistory([...history, experiment({ number: 5, status: 'running', value: null, description: 'DROPOUT 0.5 -> 0.1' })], { metric: 'val_bpb', direction: 'minimize' });
-    assert.match(flying, /In flight \(being run in other slots now; do not propose these again\):\n#5 DROPOUT 0\.5 -> 0\.1$/);
+    assert.match(flying, /In flight \(queued or running in other slots, or being proposed now; do not propose these again[^)]*\):\n#5 DROPOUT 0\.5 -> 0\.1$/);
     assert.doesNotMatch(flying, /#5 running/);
   });
 

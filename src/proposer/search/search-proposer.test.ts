@@ -61,7 +61,7 @@ function context(dir: string, over: Partial<ProposalContext> = {}): ProposalCont
     worktree: dir, editable: ['train.py'], protected: ['prepare.py'],
     objective: { metric: 'val_bpb', direction: 'minimize' }, parentCommit: PARENT,
     best: { commit: PARENT, value: 1.0, number: 0 }, number: history.length, history, program: null,
-    budget: { experimentsLeft: null, secondsLeft: null }, ...over,
+    budget: { experimentsLeft: null, secondsLeft: null }, inFlight: [], ...over,
   };
 }
 

@@ -15,9 +15,16 @@
  *     unit of evidence against that (file, constant, direction) anywhere in the history (1 per
  *     discard/crash/timeout, 3 per keep in the opposite direction), counting at most 3.
  *     Ties go to source order.
+ * Both choose among the moves on lines no change in flight touches (ctx.inFlight: queued and
+ * running experiments, proposals being made; and the moves its own concurrent calls chose, see
+ * in-flight.ts), so that a prefetched change does not end `conflict` when the one in flight is
+ * kept; only when every untried move is on such a line does it choose among those.
  *
  * Contract (see ../types.ts): deterministic for the same context and seed (no Math.random, no
- * clock, no memory between calls); edits only the chosen file in `ctx.worktree`; returns
+ * clock; the only memory between calls is the moves of calls the context does not show yet,
+ * so called one at a time it behaves as without memory); safe to call concurrently (each call
+ * claims its move before its first await after choosing); edits only the chosen file in
+ * `ctx.worktree`; returns
  * 'failed' when the editable files hold no constants, 'exhausted' when every move was tried,
  * 'failed' with reason 'aborted' when the signal aborts.
  */
@@ -36,6 +43,7 @@ import {
   triedFrom,
   type SearchChange,
 } from './history.js';
+import { busy, Claims, claimsAsInFlight, isBusy } from './in-flight.js';
 import { candidateMoves, type Move } from './moves.js';
 import { rewriteConstant } from './rewrite.js';
 
@@ -63,6 +71,7 @@ export class SearchProposer implements Proposer {
   readonly name = 'search';
   private readonly seed: number;
   private readonly exclude: readonly string[];
+  private readonly claims = new Claims();
 
   constructor(options: SearchProposerOptions) {
     this.seed = options.seed;
@@ -81,6 +90,8 @@ export class SearchProposer implements Proposer {
       };
     }
     const tried = triedFrom(ctx.history, ctx.parentCommit);
+    const claims = this.claims.open(ctx.parentCommit, ctx.history);
+    for (const c of claims) tried.add(c.key);
     const open = found.moves.filter((l) => !tried.has(moveKey(l.move)));
     if (open.length === 0) {
       const constants = `the ${found.constants} constants in ${files}`;
@@ -90,8 +101,12 @@ export class SearchProposer implements Proposer {
           : `every move of ${constants} was tried from ${ctx.parentCommit.slice(0, 7)}`;
       return { kind: 'exhausted', reason };
     }
-    const chosen = this.choose(ctx, open, found.movable);
+    const inFlight = busy([...(ctx.inFlight ?? []), ...claimsAsInFlight(ctx.parentCommit, claims)]);
+    const clear = open.filter((l) => !isBusy(inFlight, l.move, l.constant.line));
+    const chosen = this.choose(ctx, clear.length > 0 ? clear : open, found.movable);
     const { move, constant, source } = chosen;
+    // claimed before the next await, so a concurrent call sees it
+    this.claims.add(ctx.parentCommit, { key: moveKey(move), file: move.file, name: move.name, line: constant.line });
     await writeFile(join(ctx.worktree, move.file), rewriteConstant(source, constant, move.value));
     const change: SearchChange = {
       file: move.file,
