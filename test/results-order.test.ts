@@ -21,7 +21,7 @@ console.log("val_bpb: " + score.toFixed(6));
 
 describe('results.tsv with several slots', () => {
   it('lists rows in decision order: kept values improve row by row (numbers stay in the ledger)', async () => {
-    const dir = makeLandscapeRepo({ train: TRAIN, extraToml: '[judge]\nkind = "greedy"\nnoise_runs = 1\n[slots]\ncount = 3\ngpus = "none"\n' });
+    const dir = makeLandscapeRepo({ train: TRAIN, extraToml: '[proposer]\nconcurrency = 1\n[judge]\nkind = "greedy"\nnoise_runs = 1\n[slots]\ncount = 3\ngpus = "none"\n' });
     const edits: Array<Record<string, string>> = [
       { DROPOUT: '0.1', SLEEP_MS: '2500' }, // #1: a gain, decided last (slow)
       { WIDTH: '128' }, // #2: a larger gain, decided first
