@@ -33,7 +33,8 @@ import { runProposalPipeline } from './proposals.js';
 import { openResultsFiles } from './results-files.js';
 import { runMarker } from './run-env.js';
 import { openSession } from './setup.js';
-import { busyFraction, runSlotWorker, type SlotStats } from './slot-worker.js';
+import { busyFraction, SlotPool } from './slot-pool.js';
+import { runSlotWorkers } from './slot-worker.js';
 import { killStaleGroup } from './stale-process.js';
 
 export interface StudyDeps {
@@ -159,10 +160,12 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     });
     if (config.run.evaluate === undefined) emit({ type: 'notice', t: Date.now(), level: 'warn', message: noEvaluateWarning(hasOriginalFiles(config.root)) });
 
+    // Slots and their worktrees; an experiment holds one, and borrows free ones for repeat runs.
+    const pool = new SlotPool(slots.map((slot, i) => ({ slot, worktree: slotWorktrees[i]! })));
     try {
       if (!frontier.current) {
         const pending = all.find((e) => e.baseline && e.status === 'running') ?? null;
-        const b = await runBaseline(ctx, pending, slots[0]!, slotWorktrees[0]!);
+        const b = await runBaseline(ctx, pending, pool);
         if (b === 'interrupted') return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
         if (b.status !== 'keep') {
           return await stop('baseline-failed', `the baseline (unchanged code) ended as ${b.status}: ${b.reason}. Log: ${b.logPath}. Fix the command or the code, commit, and run again.`);
@@ -179,7 +182,6 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         maxCostUsd: limits.maxCostUsd ?? null,
         maxTokens: limits.maxTokens ?? null,
       };
-      const stats: SlotStats[] = slots.map(() => ({ busyMs: 0, firstStart: null, lastEnd: null }));
       const errors: unknown[] = [];
       const guard = <T>(p: Promise<T>): Promise<T> =>
         p.catch((err: unknown) => {
@@ -191,11 +193,11 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       // blocks remove worktrees and release the lock; then the first error surfaces.
       const [pipeline] = await Promise.allSettled([
         guard(runProposalPipeline(ctx, proposeWorktree, queue, pipelineLimits)),
-        ...slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits))),
+        ...runSlotWorkers(ctx, pool, queue, pipelineLimits).map(guard),
       ]);
       if (errors.length || pipeline!.status === 'rejected') throw errors[0];
       const why = pipeline!.value;
-      busy = slots.map((s, i) => ({ slot: s.index, fraction: busyFraction(stats[i]!) }));
+      busy = pool.stats().map((s) => ({ slot: s.slot.index, fraction: busyFraction(s.stats) }));
       if (userSignal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
       const messages: Record<StopReason, string> = {
         'max-experiments': `reached ${limits.maxExperiments} experiments`,
