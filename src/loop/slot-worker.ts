@@ -8,9 +8,10 @@
  *  - not better than its base: discarded, judged against that base (no re-run);
  *  - better: its change is re-applied three-way onto the current best (a conflict is recorded
  *    as `conflict`, a change already there as `rejected`) and run again there, as often as the
- *    best moves under it: a change that beat its base is never dropped unjudged. Where the
- *    re-run goes is `StalePolicy` (default: on the same slot right away, ahead of fresh
- *    proposals: bench/slots-keeps.ts measured the choices).
+ *    best moves under it: a change that beat its base is never dropped unjudged (the old cap of
+ *    three moves discarded real improvements). The re-run goes first: on the same slot right
+ *    away, ahead of queued fresh proposals (re-queueing it behind them measured worse:
+ *    1.76 vs 1.47 runs per decision with 4 slots at a keep-heavy start, bench/RESULTS.md).
  *
  * Contract: never throws for what a proposer or a run does; those end as recorded statuses.
  * Ctrl-C leaves the experiment `running` (re-run on resume). A slot's crash never stops others.
@@ -33,19 +34,6 @@ import { runBatch } from './run-batch.js';
 import type { SlotLease, SlotPool } from './slot-pool.js';
 
 /**
- * Where a stale experiment that beat its base is re-run, re-applied onto the current best:
- * 'now': on its slot right away (ahead of fresh proposals); 'queue': behind the queued proposals.
- */
-export type StalePolicy = 'now' | 'queue';
-
-/** What a re-queued stale experiment carries to the worker that takes it next. */
-interface Carried {
-  moves: number;
-  runMs: number;
-  rebased: Evidence['rebased'];
-}
-
-/**
  * One worker per slot, sharing the queue and the pool. Each worker prefers its own slot (the
  * slot index = the worker's index) but takes any free one.
  */
@@ -54,18 +42,11 @@ export function runSlotWorkers(
   pool: SlotPool,
   queue: AsyncQueue<Experiment>,
   limits: PipelineLimits,
-  policy: StalePolicy = 'now',
 ): Array<Promise<void>> {
-  const carried = new Map<number, Carried>();
-  return pool.stats().map(({ slot }) => worker(ctx, pool, slot.index, queue, limits, { policy, carried }));
+  return pool.stats().map(({ slot }) => worker(ctx, pool, slot.index, queue, limits));
 }
 
-interface Shared {
-  policy: StalePolicy;
-  carried: Map<number, Carried>;
-}
-
-async function worker(ctx: LoopContext, pool: SlotPool, home: number, queue: AsyncQueue<Experiment>, limits: PipelineLimits, shared: Shared): Promise<void> {
+async function worker(ctx: LoopContext, pool: SlotPool, home: number, queue: AsyncQueue<Experiment>, limits: PipelineLimits): Promise<void> {
   for (;;) {
     if (limits.deadline !== null && Date.now() >= limits.deadline) {
       queue.close(); // else the pipeline waits for room forever once every worker has left
@@ -76,7 +57,7 @@ async function worker(ctx: LoopContext, pool: SlotPool, home: number, queue: Asy
     const lease = await pool.acquire(ctx.signal, home);
     if (!lease) return; // interrupted: the experiment stays `running`, re-run on resume
     try {
-      await runExperiment(ctx, pool, lease, exp, limits, queue, shared);
+      await runExperiment(ctx, pool, lease, exp, limits);
     } finally {
       lease.release();
     }
@@ -91,24 +72,19 @@ async function runExperiment(
   lease: SlotLease,
   queued: Experiment,
   limits: PipelineLimits,
-  queue: AsyncQueue<Experiment>,
-  shared: Shared,
 ): Promise<void> {
   const { ledger, frontier } = ctx;
   const { slot, worktree: wt } = lease;
-  const carry = shared.carried.get(queued.id);
-  shared.carried.delete(queued.id);
-  const resumed = !carry && (queued.attempts > 1 || queued.slot !== null);
-  let exp = await ledger.updateExperiment(queued.id, { slot: slot.index, attempts: !carry && queued.slot !== null ? queued.attempts + 1 : queued.attempts });
+  const resumed = queued.attempts > 1 || queued.slot !== null;
+  let exp = await ledger.updateExperiment(queued.id, { slot: slot.index, attempts: queued.slot !== null ? queued.attempts + 1 : queued.attempts });
   ctx.emit({ type: 'experiment-started', t: Date.now(), number: exp.number, slot: slot.index, baseline: false, parentCommit: exp.parentCommit, description: exp.description, resumed });
   const env = { ...ctx.machine, ...slotFacts(slot) };
 
-  let rebased = carry?.rebased;
+  let rebased: Evidence['rebased'] | undefined;
   let placed = await place(ctx, wt, exp, frontier.current!);
   if (!placed.ok) return notPlaced(ctx, exp, placed, env, rebased);
   let runs: number[] = [];
-  let runMs = carry?.runMs ?? 0;
-  let moves = carry?.moves ?? 0;
+  let runMs = 0;
   for (;;) {
     exp = (await ledger.getExperiment(exp.id))!;
     const count = runs.length === 0 ? 1 : confirmationsLeft(ctx, runs.length);
@@ -149,17 +125,11 @@ async function runExperiment(
         continue; // the next run of the batch, if any, is that confirmation
       }
       // rebase: the best moved while it ran, and it beat its own base: re-apply and run again
-      moves++;
       const onto = frontier.current!;
       ctx.emit({ type: 'rebase', t: Date.now(), number: exp.number, slot: slot.index, fromParent: placed.parent, onto: onto.commit, reason: step.reason });
       rebased = { fromParent: placed.parent, fromCommit: placed.commit, runs: [...runs] };
       placed = await place(ctx, wt, { ...exp, parentCommit: placed.parent, commit: placed.commit }, onto);
       if (!placed.ok) return notPlaced(ctx, exp, placed, env, rebased);
-      if (shared.policy === 'queue' && !queue.isClosed) {
-        shared.carried.set(exp.id, { moves, runMs, rebased });
-        queue.push((await ledger.getExperiment(exp.id))!);
-        return;
-      }
       runs = [];
       break;
     }
