@@ -1,6 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeLandscapeRepo } from '../src/test-support/landscape.js';
 import { runTestStudy, scriptedProposer, type StudyRun } from '../src/test-support/study-harness.js';
@@ -85,5 +86,59 @@ describe('the noise-aware judge in the loop', () => {
     const e = (await r.ledger.listExperiments(study.id))[1]!;
     assert.equal(e.status, 'keep');
     assert.deepEqual(e.evidence?.runs, [0.999]);
+  });
+
+  it('with several slots, runs the baseline\'s noise runs and the confirmation runs at once on free cards, each with its own seed and log', async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'ar-cards-')), 'runs.log');
+    const stamp = (what: string) => `echo "$CUDA_VISIBLE_DEVICES $AUTORESEARCH_EXPERIMENT $AUTORESEARCH_SEED ${what} $(date +%s%N)" >> ${log}`;
+    const dir = makeLandscapeRepo({
+      train: train([1.0, 1.01, 0.99]),
+      command: `${stamp('start')}; sleep 0.5; node train.mjs; ${stamp('end')}`,
+      extraToml: '[slots]\nprefetch = 0\n',
+      sandbox: 'none', // the command logs outside the workspace
+    });
+    const p = scriptedProposer('scripted', async (ctx) => {
+      writeFileSync(join(ctx.worktree, 'train.mjs'), train([0.99, 0.975, 0.97]));
+      return { kind: 'ok', description: 'near the line' };
+    });
+    const fakeGpus = async () => [0, 1, 2].map((index) => ({ index, name: 'Fake H100', memoryMb: 80000 }));
+    const r = await runTestStudy(dir, { maxExperiments: 1 }, { proposer: p, listGpus: fakeGpus });
+    opened.push(r);
+    const study = (await r.ledger.getStudy('test'))!;
+    const all = await r.ledger.listExperiments(study.id);
+    // the same decisions as one run after another (the seed of a run is seed + its index)
+    assert.deepEqual(study.noise?.runs, [1.0, 1.01, 0.99]);
+    assert.equal(all[1]!.status, 'keep');
+    assert.deepEqual(all[1]!.evidence?.runs, [0.99, 0.975, 0.97]);
+    assert.equal(r.events.filter((e) => e.type === 'confirm').length, 2);
+
+    type Run = { gpu: string; exp: string; seed: string; start: bigint; end: bigint };
+    const runs = new Map<string, Run>();
+    for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+      const [gpu, exp, seed, what, t] = line.split(' ');
+      const key = `${exp}/${seed}`;
+      const run = runs.get(key) ?? { gpu: gpu!, exp: exp!, seed: seed!, start: 0n, end: 0n };
+      if (what === 'start') run.start = BigInt(t!);
+      else run.end = BigInt(t!);
+      runs.set(key, run);
+    }
+    assert.equal(runs.size, 6, [...runs.keys()].join(' '));
+    const overlap = (xs: Run[]) => xs.every((a) => xs.every((b) => a.start < b.end && b.start < a.end));
+    const baseline = [...runs.values()].filter((x) => x.exp === '0');
+    assert.deepEqual(baseline.map((x) => x.seed).sort(), ['0', '1', '2']);
+    assert.ok(overlap(baseline), 'the three baseline runs ran at once');
+    assert.equal(new Set(baseline.map((x) => x.gpu)).size, 3, 'on three cards');
+    const confirmations = [...runs.values()].filter((x) => x.exp === '1' && x.seed !== '0');
+    assert.equal(confirmations.length, 2);
+    assert.ok(overlap(confirmations), 'both confirmation runs ran at once');
+    assert.equal(new Set(confirmations.map((x) => x.gpu)).size, 2, 'on two cards');
+    assert.ok(confirmations.every((x) => x.start > runs.get('1/0')!.end), 'after the first run');
+    // never two runs on one card
+    for (const gpu of ['0', '1', '2']) {
+      const on = [...runs.values()].filter((x) => x.gpu === gpu).sort((a, b) => (a.start < b.start ? -1 : 1));
+      for (let i = 1; i < on.length; i++) assert.ok(on[i]!.start > on[i - 1]!.end, `GPU ${gpu} ran two at once`);
+    }
+    const logs = join(dir, '.autoresearch', 'logs', 'test');
+    for (const f of ['0000.log', '0000.r1.log', '0000.r2.log', '0001.log', '0001.r1.log', '0001.r2.log']) assert.ok(existsSync(join(logs, f)), f);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
 import { cli, cliAsync, liveGroupMembers } from '../src/test-support/cli.js';
@@ -182,11 +183,69 @@ describe('stale bases', () => {
   });
 
   it('discards a stale experiment that did not beat its own base, without re-running it', async () => {
-    const { all, r } = await twoSlotRace(['const Y = 0.0;', 'const Y = 0.7;']);
-    // B: 1.3 keeps; A: 1.5 beats its base 2.0 -> re-applied -> 1.5 - 0.7 = 0.8 keeps too
-    assert.equal(all[2]!.status, 'keep');
-    assert.equal(all[1]!.value, 0.8);
-    assert.ok(r.events.some((e) => e.type === 'rebase'));
+    // A (slow) makes things worse (X 2.0 -> 2.1); B (fast) is kept while A runs: A is judged
+    // against its own base and discarded there, not re-applied onto B and run again.
+    const { all, r } = await twoSlotRace(['const Y = 0.0;', 'const Y = 0.7;'], {
+      first: ['const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;', 'const X = 2.1; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;'],
+    });
+    const [, a, b] = all;
+    assert.equal(b!.status, 'keep');
+    assert.equal(b!.value, 1.3);
+    assert.equal(a!.status, 'discard', `${a!.status}: ${a!.reason}`);
+    assert.match(a!.reason, /worse by 0\.1 \(vs its base #0\)/);
+    assert.notEqual(a!.parentCommit, b!.commit, 'still on its own base');
+    assert.deepEqual(a!.evidence?.runs, [2.1]);
+    assert.equal(a!.evidence?.bestMean, 2.0, 'judged against its own base, not the best #2');
+    assert.ok(!r.events.some((e) => e.type === 'rebase'), 'not re-applied');
+    assert.equal(r.events.filter((e) => e.type === 'run-started' && e.number === a!.number).length, 1, 'run once');
+  });
+
+  it('re-runs a change that beat its base as often as the best moves under it, then judges it (never dropped unjudged)', async () => {
+    // A waits, in each run, until two more runs of B-changes have happened; each B is kept
+    // meanwhile, so the best moves under every run of A (4 times, more than the old cap of 3
+    // that discarded A as "giving up on re-applying it"). When the Bs run out, A's run ends on
+    // the current best and A is judged there.
+    const sync = join(mkdtempSync(join(tmpdir(), 'ar-sync-')), 'b-runs');
+    const train = [
+      'const X = 2.0; // main value',
+      '',
+      'const Y = 0.0; // subtracted',
+      '',
+      'const WAIT = false; // A waits for two more B runs',
+      '',
+      "const fs = await import('node:fs');",
+      `const SYNC = ${JSON.stringify(sync)};`,
+      "const count = () => (fs.existsSync(SYNC) ? fs.readFileSync(SYNC, 'utf8').split('\\n').length - 1 : 0);",
+      'if (WAIT) {',
+      '  const c = count(); const t0 = Date.now();',
+      '  while (count() < c + 2 && Date.now() - t0 < 4000) await new Promise((r) => setTimeout(r, 50));',
+      "} else fs.appendFileSync(SYNC, 'run\\n');",
+      'console.log("---"); console.log("val_bpb: " + (X - Y).toFixed(6));',
+      '',
+    ].join('\n');
+    const dir = makeLandscapeRepo({ train, sandbox: 'none', extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n` });
+    const B = 8;
+    const p = scriptedProposer('scripted', async (ctx, call) => {
+      const f = join(ctx.worktree, 'train.mjs');
+      const src = readFileSync(f, 'utf8');
+      if (call === 0) {
+        writeFileSync(f, src.replace('const X = 2.0;', 'const X = 1.5;').replace('const WAIT = false;', 'const WAIT = true;'));
+        return { kind: 'ok', description: 'A: X 2.0 -> 1.5' };
+      }
+      const y = Number(/const Y = ([\d.]+);/.exec(src)![1]);
+      writeFileSync(f, src.replace(/const Y = [\d.]+;/, `const Y = ${(y + 0.1).toFixed(1)};`));
+      return { kind: 'ok', description: `B${call}: Y ${y.toFixed(1)} -> ${(y + 0.1).toFixed(1)}` };
+    });
+    const r = await study(dir, { maxExperiments: 1 + B }, { proposer: p });
+    const all = await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id);
+    const a = all[1]!;
+    assert.equal(all.slice(2).filter((e) => e.status === 'keep').length, B, 'every B kept');
+    const moves = r.events.filter((e) => e.type === 'rebase' && e.number === a.number).length;
+    assert.ok(moves >= 4, `the best moved ${moves} times under A`);
+    assert.equal(a.status, 'keep', `${a.status}: ${a.reason}`);
+    assert.equal(a.parentCommit, all.at(-1)!.commit, 'on the last B');
+    assert.ok(Math.abs(a.value! - (1.5 - 0.1 * B)) < 1e-9, `A re-run on top of every B: ${a.value}`);
+    assert.match(git(dir, ['show', 'autoresearch/test:train.mjs']), /const X = 1\.5;[\s\S]*const Y = 0\.8;/);
   });
 });
 

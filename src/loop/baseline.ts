@@ -1,7 +1,8 @@
 /**
  * The baseline: the unchanged code at the study's base commit, run `noise_runs` times with
- * different seeds. Its mean is the first best; the spread of its runs is the noise floor that the
- * noise-aware judge measures gains against.
+ * different seeds, at once on as many free slots as there are (./run-batch.ts). Its mean is the
+ * first best; the spread of its runs is the noise floor that the noise-aware judge measures
+ * gains against.
  *
  * Contract: never throws for what the command does. Returns the finished baseline, or
  * 'interrupted' (the baseline stays `running` and is re-run on resume).
@@ -9,52 +10,62 @@
 import { sampleStd } from '../judge/types.js';
 import type { Experiment } from '../ledger/types.js';
 import type { Slot } from '../scheduler/slots.js';
-import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import { announceFinished, finishExperiment } from './record.js';
-import { runOnce } from './run-once.js';
+import { runBatch, type FinishedRun } from './run-batch.js';
+import type { SlotLease, SlotPool } from './slot-pool.js';
 
-export async function runBaseline(
-  ctx: LoopContext,
-  pending: Experiment | null,
-  slot: Slot,
-  worktree: Worktree,
-): Promise<Experiment | 'interrupted'> {
+export async function runBaseline(ctx: LoopContext, pending: Experiment | null, pool: SlotPool): Promise<Experiment | 'interrupted'> {
+  const lease = await pool.acquire(ctx.signal, 0);
+  if (!lease) return 'interrupted';
+  try {
+    return await baseline(ctx, pending, pool, lease);
+  } finally {
+    lease.release();
+  }
+}
+
+async function baseline(ctx: LoopContext, pending: Experiment | null, pool: SlotPool, lease: SlotLease): Promise<Experiment | 'interrupted'> {
   const { ledger, frontier, config } = ctx;
   const study = frontier.currentStudy;
+  const slot = lease.slot;
   const exp = pending
     ? await ledger.updateExperiment(pending.id, { attempts: pending.attempts + 1, slot: slot.index })
     : await ledger.createExperiment(study.id, { baseline: true, parentCommit: study.baseCommit, proposer: 'baseline', description: 'baseline', slot: slot.index });
   ctx.emit({ type: 'experiment-started', t: Date.now(), number: exp.number, slot: slot.index, baseline: true, parentCommit: study.baseCommit, description: 'baseline', resumed: !!pending });
-  await worktree.resetHard(study.baseCommit);
 
+  // The noise runs at once, on as many free slots as there are (in run-index order below).
   const repeats = config.judge.kind === 'noise' ? config.judge.noise_runs : 1;
   const values: number[] = [];
   let runMs = 0;
-  let last: Awaited<ReturnType<typeof runOnce>> | null = null;
-  for (let i = 0; i < repeats; i++) {
-    last = await runOnce(ctx, { exp, study, worktree, slot, runIndex: i, commit: study.baseCommit, attempt: exp.attempts });
-    if (last.kind === 'interrupted') return 'interrupted';
-    const r = last.result;
-    runMs += r.durationMs;
-    if (last.kind === 'tampered' || r.kind !== 'ok') {
-      const status = last.kind === 'tampered' ? 'rejected' : r.kind === 'timeout' ? 'timeout' : 'crash';
-      const reason = last.kind === 'tampered' ? `the run modified protected file(s) ${last.files.join(', ')}` : (r.reason ?? r.kind);
-      return finishExperiment(ctx, exp, {
-        status,
-        value: null,
-        metrics: r.metrics,
-        reason: repeats > 1 ? `run ${i + 1}/${repeats}: ${reason}` : reason,
-        logTail: r.logTail,
-        exitCode: r.exitCode,
-        runMs,
-        env: { ...ctx.machine, ...slotFacts(slot) },
-      });
+  let last: FinishedRun | null = null;
+  for (let i = 0; i < repeats; ) {
+    const batch = await runBatch(ctx, pool, lease, { exp, commit: study.baseCommit, firstIndex: i, count: repeats - i });
+    if (batch === 'interrupted') return 'interrupted';
+    for (const run of batch) {
+      last = run;
+      const r = run.result;
+      runMs += r.durationMs;
+      if (run.kind === 'tampered' || r.kind !== 'ok') {
+        const status = run.kind === 'tampered' ? 'rejected' : r.kind === 'timeout' ? 'timeout' : 'crash';
+        const reason = run.kind === 'tampered' ? `the run modified protected file(s) ${run.files.join(', ')}` : (r.reason ?? r.kind);
+        return finishExperiment(ctx, exp, {
+          status,
+          value: null,
+          metrics: r.metrics,
+          reason: repeats > 1 ? `run ${i + 1}/${repeats}: ${reason}` : reason,
+          logTail: r.logTail,
+          exitCode: r.exitCode,
+          runMs,
+          env: { ...ctx.machine, ...slotFacts(slot) },
+        });
+      }
+      values.push(r.value!);
+      if (repeats > 1) ctx.emit({ type: 'notice', t: Date.now(), level: 'info', message: `baseline run ${i + 1}/${repeats}: ${study.metric} = ${r.value}` });
+      i++;
     }
-    values.push(r.value!);
-    if (repeats > 1) ctx.emit({ type: 'notice', t: Date.now(), level: 'info', message: `baseline run ${i + 1}/${repeats}: ${study.metric} = ${r.value}` });
   }
-  const result = last!.kind === 'ran' ? last!.result : null;
+  const result = last?.kind === 'ran' ? last.result : null;
   const mean = values.reduce((s, x) => s + x, 0) / values.length;
   const spread = sampleStd(values);
   if (values.length > 1) {

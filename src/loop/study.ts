@@ -36,7 +36,8 @@ import { openResultsFiles } from './results-files.js';
 import { runMarker } from './run-env.js';
 import { queuedNote } from './queued.js';
 import { openSession } from './setup.js';
-import { busyFraction, runSlotWorker, type SlotStats } from './slot-worker.js';
+import { busyFraction, SlotPool } from './slot-pool.js';
+import { runSlotWorkers } from './slot-worker.js';
 import { killStaleGroup } from './stale-process.js';
 
 export interface StudyDeps {
@@ -173,10 +174,12 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     });
     if (config.run.evaluate === undefined) emit({ type: 'notice', t: Date.now(), level: 'warn', message: noEvaluateWarning(hasOriginalFiles(config.root)) });
 
+    // Slots and their worktrees; an experiment holds one, and borrows free ones for repeat runs.
+    const pool = new SlotPool(slots.map((slot, i) => ({ slot, worktree: slotWorktrees[i]! })));
     try {
       if (!frontier.current) {
         const pending = all.find((e) => e.baseline && e.status === 'running') ?? null;
-        const b = await runBaseline(ctx, pending, slots[0]!, slotWorktrees[0]!);
+        const b = await runBaseline(ctx, pending, pool);
         if (b === 'interrupted') return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
         if (b.status !== 'keep') {
           return await stop('baseline-failed', `the baseline (unchanged code) ended as ${b.status}: ${b.reason}. Log: ${b.logPath}. Fix the command or the code, commit, and run again.`);
@@ -193,7 +196,6 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         maxCostUsd: limits.maxCostUsd ?? null,
         maxTokens: limits.maxTokens ?? null,
       };
-      const stats: SlotStats[] = slots.map(() => ({ busyMs: 0, firstStart: null, lastEnd: null }));
       const errors: unknown[] = [];
       const guard = <T>(p: Promise<T>): Promise<T> =>
         p.catch((err: unknown) => {
@@ -204,14 +206,14 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       // allSettled: every part has stopped (its runs killed and awaited) before the finally
       // blocks remove worktrees and release the lock; then the first error surfaces.
       const proposing = guard(runProposalPipeline(ctx, proposeWorktrees, queue, pipelineLimits, changed, slots.length));
-      const workers = slots.map((s, i) => guard(runSlotWorker(ctx, s, slotWorktrees[i]!, queue, stats[i]!, pipelineLimits)));
+      const workers = runSlotWorkers(ctx, pool, queue, pipelineLimits).map(guard);
       // Slots stop taking at the deadline; then nothing makes room in a full queue: close it, so
       // that the pipeline stops waiting (what it queued stays `running` with no slot: queued).
       void Promise.allSettled(workers).then(() => queue.close());
       const [pipeline] = await Promise.allSettled([proposing, ...workers]);
       if (errors.length || pipeline!.status === 'rejected') throw errors[0];
       const why = pipeline!.value;
-      busy = slots.map((s, i) => ({ slot: s.index, fraction: busyFraction(stats[i]!) }));
+      busy = pool.stats().map((s) => ({ slot: s.slot.index, fraction: busyFraction(s.stats) }));
       if (userSignal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
       const messages: Record<StopReason, string> = {
         'max-experiments': `reached ${limits.maxExperiments} experiments`,

@@ -1,0 +1,55 @@
+/**
+ * Repeat runs of one commit at once: the run on the slot the experiment holds, plus runs on
+ * slots borrowed from the pool while they are free (the baseline's noise runs, a candidate's
+ * confirmation runs). Without free slots it is one run, as before.
+ *
+ * Each run keeps what it would have had one after another: its run index (so its seed,
+ * AUTORESEARCH_SEED = seed + run index when [judge].vary_seed, and its log name `NNNN.rK.log`),
+ * and a worktree reset to the commit (its slot's own). Results come back in run-index order, so
+ * the caller judges them as if they had run in turn.
+ *
+ * Contract: never throws for what the runs do; 'interrupted' when any run was interrupted (the
+ * signal aborts them all). Borrowed slots are given back before it returns.
+ */
+import type { Experiment } from '../ledger/types.js';
+import type { LoopContext } from './context.js';
+import { runOnce, type RunOnceResult } from './run-once.js';
+import type { SlotLease, SlotPool } from './slot-pool.js';
+
+export type FinishedRun = Exclude<RunOnceResult, { kind: 'interrupted' }> & { slot: number };
+
+export async function runBatch(
+  ctx: LoopContext,
+  pool: SlotPool,
+  own: SlotLease,
+  req: { exp: Experiment; commit: string; firstIndex: number; count: number },
+): Promise<FinishedRun[] | 'interrupted'> {
+  const borrowed = pool.borrow(Math.max(0, req.count - 1));
+  const leases = [own, ...borrowed];
+  try {
+    const study = ctx.frontier.currentStudy;
+    const results = await Promise.all(
+      leases.map((l, i) =>
+        l.timed(() =>
+          runOnce(ctx, {
+            exp: req.exp,
+            study,
+            worktree: l.worktree,
+            slot: l.slot,
+            runIndex: req.firstIndex + i,
+            commit: req.commit,
+            attempt: req.exp.attempts,
+          }),
+        ),
+      ),
+    );
+    const out: FinishedRun[] = [];
+    for (const [i, r] of results.entries()) {
+      if (r.kind === 'interrupted') return 'interrupted';
+      out.push({ ...r, slot: leases[i]!.slot.index });
+    }
+    return out;
+  } finally {
+    for (const l of borrowed) l.release();
+  }
+}
