@@ -223,7 +223,7 @@ describe('stale bases', () => {
       'console.log("---"); console.log("val_bpb: " + (X - Y).toFixed(6));',
       '',
     ].join('\n');
-    const dir = makeLandscapeRepo({ train, sandbox: 'none', extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n` });
+    const dir = makeLandscapeRepo({ train, sandbox: 'none', extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n` });
     const B = 8;
     const p = scriptedProposer('scripted', async (ctx, call) => {
       const f = join(ctx.worktree, 'train.mjs');
