@@ -33,7 +33,13 @@ describe('autoresearch demo (tiny template, real loop, real git, real SQLite)', 
     // The metric comes from the protected evaluate step, on data prepared once; the validation
     // file is untracked and listed for the sandbox to hide from training.
     const toml = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
-    assert.match(toml, /^evaluate = "tsx prepare\.ts evaluate"/m);
+    assert.match(toml, /^evaluate = "tsx evaluate\.ts"/m);
+    // The evaluator is protected (hashed before every run; a change touching it is rejected).
+    const loaded = loadConfig(dir);
+    assert.ok(loaded.ok, loaded.ok ? '' : loaded.message);
+    assert.deepEqual(loaded.config.files.protected, ['prepare.ts', 'evaluate.ts']);
+    assert.deepEqual(loaded.config.files.editable, ['train.ts']);
+    assert.ok(existsSync(join(dir, 'evaluate.ts')));
     assert.match(toml, /^link = \[ "data" \]/m);
     assert.match(toml, /^validation = \[ "data\/val\.bin" \]/m);
     assert.ok(existsSync(join(dir, 'data', 'train.bin')) && existsSync(join(dir, 'data', 'val.bin')));

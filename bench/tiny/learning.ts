@@ -23,7 +23,7 @@ if (argv.includes('--gutenberg')) {
 
 // A workspace as init makes it: the template's files, data/ prepared once.
 const ws = mkdtempSync(join(tmpdir(), 'tiny-learning-'));
-for (const f of ['prepare.ts', 'train.ts']) copyFileSync(join(root, 'templates/tiny', f), join(ws, f));
+for (const f of ['prepare.ts', 'evaluate.ts', 'train.ts']) copyFileSync(join(root, 'templates/tiny', f), join(ws, f));
 const tsxRun = (args: string[], extra: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...env, ...extra }, encoding: 'utf8' });
 const prep = tsxRun([join(ws, 'prepare.ts')]);
 if (prep.status !== 0) throw new Error(prep.stderr);
@@ -37,7 +37,7 @@ for (let i = 1; i <= runs; i++) {
   const out = { AUTORESEARCH_OUTPUT: join(ws, `out-${i}`) };
   const t = tsxRun([join(ws, 'train.ts')], out);
   if (t.status !== 0) throw new Error(`train.ts failed: ${t.stdout}\n${t.stderr}`);
-  const e = tsxRun([join(ws, 'prepare.ts'), 'evaluate'], out);
+  const e = tsxRun([join(ws, 'evaluate.ts')], out);
   if (e.status !== 0) throw new Error(`evaluate failed: ${e.stdout}\n${e.stderr}`);
   const r = { stdout: `${t.stdout}\n${e.stdout}` };
   const get = (k: string) => new RegExp(`^${k}:\\s+(\\S+)$`, 'm').exec(r.stdout)?.[1] ?? '?';

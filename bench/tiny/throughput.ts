@@ -6,7 +6,7 @@
 //
 // --set overrides a knob of train.ts (in a temp copy) for both sides, e.g. --set N_EMBD=128.
 // The data are prepared once in the temp copy (AUTORESEARCH_DATA / AUTORESEARCH_VAL_DATA pass through);
-// train.ts's val_bpb comes from `tsx prepare.ts evaluate` (EVAL_SEQ_LEN windows), torch's from its own eval;
+// train.ts's val_bpb comes from `tsx evaluate.ts` (EVAL_SEQ_LEN windows), torch's from its own eval;
 // the hyperparameters are read from train.ts's UPPER_CASE constants and handed to torch_ref.py.
 // PYTHON names the interpreter that has torch (default /usr/bin/python3, Debian's python3-torch).
 import { spawnSync } from 'node:child_process';
@@ -39,7 +39,7 @@ argv.forEach((a, i) => {
   trainSrc = trainSrc.replace(re, `const ${name} = ${value};`);
 });
 writeFileSync(join(dir, 'train.ts'), trainSrc);
-copyFileSync(join(root, 'templates/tiny/prepare.ts'), join(dir, 'prepare.ts'));
+for (const f of ['prepare.ts', 'evaluate.ts']) copyFileSync(join(root, 'templates/tiny', f), join(dir, f));
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const knobs: Record<string, string> = {};
 for (const m of trainSrc.matchAll(/^const ([A-Z][A-Z0-9_]*) = ([^;]+);/gm)) knobs[m[1]!] = m[2]!.replace(/_/g, '');
@@ -70,7 +70,7 @@ function run(who: string, cmd: string, args: string[], round: number): void {
   if (r.status !== 0) throw new Error(`${who} failed (${r.status}): ${r.stdout}\n${r.stderr}`);
   let s = summary(r.stdout);
   if (who === 'train.ts') {
-    const e = spawnSync(process.execPath, ['--import', tsx, join(dir, 'prepare.ts'), 'evaluate'], { cwd: dir, encoding: 'utf8', env });
+    const e = spawnSync(process.execPath, ['--import', tsx, join(dir, 'evaluate.ts')], { cwd: dir, encoding: 'utf8', env });
     if (e.status !== 0) throw new Error(`evaluate failed (${e.status}): ${e.stdout}\n${e.stderr}`);
     s = { ...s, ...summary(e.stdout) };
   }

@@ -1,11 +1,11 @@
 // train.ts: the one file experiments edit. A small byte-level GPT trained on the CPU for a fixed
-// wall-clock budget; it saves the model, and prepare.ts (read-only) scores it in a separate step,
+// wall-clock budget; it saves the model, and evaluate.ts (read-only) scores it in a separate step,
 // in validation bits per byte on windows of EVAL_SEQ_LEN bytes (whatever SEQ_LEN is here).
 // Forward and backward are written out by hand over Float32Arrays: no autograd, no dependencies.
 //
 //   tsx prepare.ts                    once: writes data/
 //   tsx train.ts                      trains, saves the model in $AUTORESEARCH_OUTPUT (default out/)
-//   tsx prepare.ts evaluate           scores it (what the harness runs after training)
+//   tsx evaluate.ts                   scores it (what the harness runs after training)
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -378,7 +378,7 @@ function main(): void {
 
   const outDir = resolve(process.env.AUTORESEARCH_OUTPUT?.trim() || 'out');
   saveModel(outDir, model);
-  if (!process.env.AUTORESEARCH_OUTPUT) console.log(`saved the model in ${outDir}; score it with: tsx prepare.ts evaluate`);
+  if (!process.env.AUTORESEARCH_OUTPUT) console.log(`saved the model in ${outDir}; score it with: tsx evaluate.ts`);
   console.log('---');
   console.log(`train_loss:       ${(smooth / (1 - 0.9 ** step)).toFixed(6)}`);
   console.log(`training_seconds: ${trainSeconds.toFixed(1)}`);
@@ -390,7 +390,7 @@ function main(): void {
 }
 
 // ---- Checkpoint ---------------------------------------------------------------------------------
-// What the evaluation runs: prepare.ts calls loadModel(dir) in a separate process that may read
+// What the evaluation runs: evaluate.ts calls loadModel(dir) in a separate process that may read
 // only this file, prepare.ts and the checkpoint. Change the format freely; keep the two in step.
 
 function saveModel(dir: string, model: ReturnType<typeof createModel>): void {

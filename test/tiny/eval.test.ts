@@ -1,12 +1,11 @@
-// The tiny template's metric (scoreModel in templates/tiny/prepare.ts), in-process: computed from
+// The tiny template's metric (scoreModel in templates/tiny/evaluate.ts), in-process: computed from
 // logits by the evaluator, every validation byte scored once in windows of EVAL_SEQ_LEN, and a
 // model that reads later bytes, other rows, or learns from what it is shown is refused.
-// (test/tiny/evaluate.test.ts runs the same through `tsx prepare.ts evaluate` and its worker.)
+// (test/tiny/evaluate.test.ts runs the same through `tsx evaluate.ts` and its worker.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  EVAL_SEQ_LEN, EvalError, makeRng, readDataset, scoreModel, VOCAB_SIZE, type ForwardFn, type ModelSession,
-} from '../../templates/tiny/prepare.ts';
+import { EvalError, type ModelSession, scoreModel } from '../../templates/tiny/evaluate.ts';
+import { EVAL_SEQ_LEN, type ForwardFn, makeRng, readDataset, VOCAB_SIZE } from '../../templates/tiny/prepare.ts';
 
 const V = VOCAB_SIZE, T = EVAL_SEQ_LEN;
 const val = readDataset({}, 12345).val;

@@ -1,4 +1,4 @@
-// `tsx prepare.ts evaluate` end to end, as the harness runs it after training: a fresh process
+// `tsx evaluate.ts` end to end, as the harness runs it after training: a fresh process
 // reads the checkpoint in $AUTORESEARCH_OUTPUT, runs train.ts's loadModel in a permission-limited
 // worker, and prints the `---` block. Hostile train.ts variants (built in temp workspaces) cannot
 // forge the number, read the validation file, or peek at later bytes; SEQ_LEN does not change
@@ -29,8 +29,8 @@ function writeCheckpoint(dir: string): void {
   writeFileSync(join(dir, 'model.json'), JSON.stringify({ config, numParams: m.numParams }));
 }
 
-function evaluate(dir: string, out = ckpt) {
-  const r = tsx(dir, ['prepare.ts', 'evaluate'], { AUTORESEARCH_OUTPUT: out });
+function evaluate(dir: string, out = ckpt, command = ['evaluate.ts']) {
+  const r = tsx(dir, command, { AUTORESEARCH_OUTPUT: out });
   return { ...r, metrics: parseMetrics(r.stdout + r.stderr) };
 }
 
@@ -136,4 +136,22 @@ test('a checkpoint with a symbolic link, no checkpoint, or no data is refused wi
   r = evaluate(ws.make(undefined, false));
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error: .*val\.bin not found: run "tsx prepare\.ts"/);
+});
+
+test('`tsx prepare.ts evaluate` (the command of older workspaces) runs the same evaluation', () => {
+  const r = evaluate(ws.make(), ckpt, ['prepare.ts', 'evaluate']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.equal(r.metrics.val_bpb, honest);
+});
+
+test('train.ts may import only ./prepare.ts and node: built-ins into the model worker, not the evaluator', () => {
+  // evaluate.ts is bundled into the worker (its serveModel), but train.ts may not reach into it;
+  // nor any other file of the workspace.
+  for (const spec of ['./evaluate.ts', './program.md', './data/meta.json']) {
+    const dir = ws.make((src) => `import * as extra from '${spec}';\nconsole.log(typeof extra);\n${src}`);
+    const r = evaluate(dir);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^FAIL: could not build the model's code .*train\\.ts may import only \\./prepare\\.ts and node: built-ins, not "${spec.replace(/\./g, '\\.')}"`, 'm'), spec);
+    assert.equal(r.metrics.val_bpb, undefined);
+  }
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.ts';
 import { cli } from '../../src/test-support/cli.ts';
 import { git } from '../../src/test-support/landscape.ts';
 
@@ -22,7 +23,23 @@ test('init --template tiny prepares data/ once, leaves it untracked, and writes 
   assert.match(git(dir, ['ls-files']), /^\.gitignore$/m);
   const toml = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
   assert.match(toml, /^command = "tsx train\.ts"$/m);
-  assert.match(toml, /^evaluate = "tsx prepare\.ts evaluate"/m);
+  assert.match(toml, /^evaluate = "tsx evaluate\.ts"/m);
+  const loaded = loadConfig(dir);
+  assert.ok(loaded.ok, loaded.ok ? '' : loaded.message);
+  assert.deepEqual(loaded.config.files.protected, ['prepare.ts', 'evaluate.ts']); // the evaluator is protected
+  for (const f of ['prepare.ts', 'evaluate.ts', 'train.ts']) assert.ok(git(dir, ['ls-files', f]).trim() === f, f);
   assert.match(toml, /^link = \[ "data" \]/m);
   assert.match(toml, /^validation = \[ "data\/val\.bin" \]/m);
+});
+
+test("the template's evaluate command runs a protected file, and its protected files are the template's own", () => {
+  const t = JSON.parse(readFileSync(new URL('../../templates/tiny/template.json', import.meta.url), 'utf8')) as {
+    command: string; evaluate: string; editable: string[]; protected: string[];
+  };
+  assert.equal(t.evaluate, 'tsx evaluate.ts');
+  assert.ok(t.protected.includes('evaluate.ts') && t.protected.includes('prepare.ts'), JSON.stringify(t.protected));
+  const script = /^tsx (\S+)/.exec(t.evaluate)![1]!;
+  assert.ok(t.protected.includes(script), `${script} (the evaluator) must be protected`);
+  assert.ok(!t.editable.includes(script));
+  for (const f of t.protected) assert.ok(existsSync(new URL(`../../templates/tiny/${f}`, import.meta.url)), f);
 });

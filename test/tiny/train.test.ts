@@ -33,7 +33,7 @@ test('a 3-second run learns, prints its block without val_bpb and saves a checkp
   assert.ok(m.training_seconds! >= 3 && m.total_seconds! >= m.training_seconds!);
   assert.ok(m.num_steps! > 1 && m.tokens_per_second! > 0 && m.peak_memory_mb! > 0 && m.num_params_M! > 0);
   assert.ok(existsSync(join(out, 'model.json')) && existsSync(join(out, 'weights.bin')));
-  const e = tsx(dir, ['prepare.ts', 'evaluate'], { AUTORESEARCH_OUTPUT: out });
+  const e = tsx(dir, ['evaluate.ts'], { AUTORESEARCH_OUTPUT: out });
   assert.equal(e.status, 0, e.stdout + e.stderr);
   const bpb = parseMetrics(e.stdout).val_bpb!;
   assert.ok(Number.isFinite(bpb) && bpb > 0 && bpb < 7.5, `val_bpb ${bpb} (uniform guessing is 8)`);
@@ -43,7 +43,7 @@ test('run by hand (no AUTORESEARCH_OUTPUT) it saves in out/ and says how to eval
   const dir = ws.make();
   const r = tsx(dir, ['train.ts'], { AUTORESEARCH_TIME_BUDGET: '0.5' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /saved the model in .*out; score it with: tsx prepare\.ts evaluate/);
+  assert.match(r.stdout, /saved the model in .*out; score it with: tsx evaluate\.ts/);
   assert.ok(existsSync(join(dir, 'out', 'weights.bin')));
 });
 

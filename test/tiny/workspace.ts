@@ -22,7 +22,7 @@ export class Workspaces {
   make(edit: (src: string) => string = (s) => s, prepare = true): string {
     const dir = mkdtempSync(join(tmpdir(), 'tiny-ws-'));
     this.dirs.push(dir);
-    for (const f of ['prepare.ts', 'train.ts', 'program.md']) copyFileSync(join(TEMPLATE, f), join(dir, f));
+    for (const f of ['prepare.ts', 'evaluate.ts', 'train.ts', 'program.md']) copyFileSync(join(TEMPLATE, f), join(dir, f));
     writeFileSync(join(dir, 'train.ts'), edit(readFileSync(join(dir, 'train.ts'), 'utf8')));
     if (prepare) symlinkSync(this.sharedData(), join(dir, 'data'));
     return dir;

@@ -121,14 +121,14 @@ async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void>
   const answers: InitAnswers = {
     tag: 'demo',
     command: 'tsx train.ts',
-    evaluate: 'tsx prepare.ts evaluate',
+    evaluate: 'tsx evaluate.ts',
     link: ['data'],
     // The user's own text holds the validation split too: hide it from training as well.
     validation: ['data/val.bin', ...(env.AUTORESEARCH_DATA ? [env.AUTORESEARCH_DATA] : [])],
     metric: 'val_bpb',
     direction: 'minimize',
     editable: ['train.ts'],
-    protected: ['prepare.ts'],
+    protected: ['prepare.ts', 'evaluate.ts'], // the evaluator is protected: it alone produces the number
     timeoutS: Math.max(120, flags.timeBudget * 4 + 60),
     timeBudgetS: flags.timeBudget,
     slots: { count: 1, gpus: 'none' },
