@@ -68,16 +68,29 @@ async function simulate(judge: Judge, noiseRuns: number, seed: number): Promise<
   for (let n = 1; n <= EXPERIMENTS; n++) {
     const parent = commitOf(bestSrc);
     const p = await proposer.propose({
-      worktree: dir, editable: ['train.mjs'], protected: [], objective: { metric: 'val_bpb', direction: 'minimize' },
-      parentCommit: parent, best: { commit: parent, value: best.mean, number: best.number }, number: n, history,
-      program: null, budget: { experimentsLeft: null, secondsLeft: null }, inFlight: [],
+      worktree: dir,
+      editable: ['train.mjs'],
+      protected: [],
+      objective: { metric: 'val_bpb', direction: 'minimize' },
+      parentCommit: parent,
+      best: { commit: parent, value: best.mean, number: best.number },
+      number: n,
+      history,
+      program: null,
+      budget: { experimentsLeft: null, secondsLeft: null },
+      inFlight: [],
     });
     if (p.kind !== 'ok') break;
     const src = read();
     const truth = trueValue(knobsOf(src)) as number;
     const values = [run(truth)];
     runs++;
-    let d = judge.decide({ direction: 'minimize', best: { mean: best.mean, runs: best.runs }, candidate: values, noise });
+    let d = judge.decide({
+      direction: 'minimize',
+      best: { mean: best.mean, runs: best.runs },
+      candidate: values,
+      noise,
+    });
     while (d.decision === 'confirm') {
       values.push(run(truth));
       runs++;
@@ -86,10 +99,34 @@ async function simulate(judge: Judge, noiseRuns: number, seed: number): Promise<
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const commit = commitOf(src);
     history.push({
-      id: n, studyId: 1, number: n, baseline: false, status: d.decision === 'keep' ? 'keep' : 'discard', parentCommit: parent, commit,
-      description: p.description, diff: '', change: p.change ?? null, proposer: 'search', value: mean, metrics: {}, reason: '',
-      logPath: null, logTail: '', exitCode: 0, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0, endedAt: 0,
-      proposeMs: 0, runMs: 0, slot: 0, evidence: null, repairs: [],
+      id: n,
+      studyId: 1,
+      number: n,
+      baseline: false,
+      status: d.decision === 'keep' ? 'keep' : 'discard',
+      parentCommit: parent,
+      commit,
+      description: p.description,
+      diff: '',
+      change: p.change ?? null,
+      proposer: 'search',
+      value: mean,
+      metrics: {},
+      reason: '',
+      logPath: null,
+      logTail: '',
+      exitCode: 0,
+      pgid: null,
+      attempts: 1,
+      usage: null,
+      env: {},
+      startedAt: 0,
+      endedAt: 0,
+      proposeMs: 0,
+      runMs: 0,
+      slot: 0,
+      evidence: null,
+      repairs: [],
     });
     if (d.decision === 'keep') {
       keeps++;

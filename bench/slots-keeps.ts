@@ -74,17 +74,25 @@ interface Figures {
 async function study(start: 'far' | 'near', slots: number, runS: number, windowS: number): Promise<Figures> {
   const events: StudyEvent[] = [];
   const t0 = Date.now();
-  const r = await runTestStudy(workspace(start, slots, runS), { maxHours: windowS / 3600 }, { onEvent: (e) => events.push(e) });
+  const r = await runTestStudy(
+    workspace(start, slots, runS),
+    { maxHours: windowS / 3600 },
+    { onEvent: (e) => events.push(e) },
+  );
   await r.ledger.close();
   const deadline = t0 + windowS * 1000;
   const firstStart = events.find((e) => e.type === 'experiment-started' && !e.baseline)?.t ?? deadline;
   const baselineEnd = events.find((e) => e.type === 'experiment-finished' && e.baseline)?.t ?? t0;
   const inWindow = events.filter((e) => e.t <= deadline);
-  const finished = inWindow.filter((e): e is Extract<StudyEvent, { type: 'experiment-finished' }> => e.type === 'experiment-finished' && !e.baseline);
+  const finished = inWindow.filter(
+    (e): e is Extract<StudyEvent, { type: 'experiment-finished' }> => e.type === 'experiment-finished' && !e.baseline,
+  );
   const judged = finished.filter((e) => ['keep', 'discard', 'crash', 'timeout'].includes(e.status));
   const other: Record<string, number> = {};
   for (const e of finished) if (!judged.includes(e)) other[e.status] = (other[e.status] ?? 0) + 1;
-  const runEvents = inWindow.filter((e): e is Extract<StudyEvent, { type: 'run-started' }> => e.type === 'run-started' && e.t >= firstStart);
+  const runEvents = inWindow.filter(
+    (e): e is Extract<StudyEvent, { type: 'run-started' }> => e.type === 'run-started' && e.t >= firstStart,
+  );
   const runs = runEvents.length;
   const perExp = new Map<number, number>();
   for (const e of runEvents) perExp.set(e.number, (perExp.get(e.number) ?? 0) + 1);
@@ -106,8 +114,11 @@ async function study(start: 'far' | 'near', slots: number, runS: number, windowS
 function child(start: 'far' | 'near', slots: number, runS: number, windowS: number): Promise<Figures> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['--import', 'tsx', self, '--child', start, String(slots), String(runS), String(windowS)], { maxBuffer: 1 << 24 }, (err, out) =>
-      err ? reject(err) : resolve(JSON.parse(out.trim().split('\n').pop()!) as Figures),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', self, '--child', start, String(slots), String(runS), String(windowS)],
+      { maxBuffer: 1 << 24 },
+      (err, out) => (err ? reject(err) : resolve(JSON.parse(out.trim().split('\n').pop()!) as Figures)),
     ),
   );
 }
@@ -118,13 +129,18 @@ if (process.argv[2] === '--child') {
 } else {
   const [windowS = 90, runS = 2] = process.argv.slice(2, 4).map(Number);
   const which = process.argv[4] ?? 'both';
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}; window ${windowS} s, runs of ${runS} s`);
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}; window ${windowS} s, runs of ${runS} s`,
+  );
   for (const start of ['far', 'near'] as const) {
     if (which !== 'both' && which !== start) continue;
     const [one, four] = await Promise.all([child(start, 1, runS, windowS), child(start, 4, runS, windowS)]);
     console.log(`${start} start (1 and 4 slots side by side):`);
     for (const f of [one, four]) {
-      const others = Object.entries(f.other).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+      const others =
+        Object.entries(f.other)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ') || 'none';
       console.log(
         `  ${f.slots} slot(s): ${f.perHour.toFixed(0)} decided/hour (${f.decided} decided, ${f.kept} kept = ${((100 * f.kept) / Math.max(1, f.decided)).toFixed(0)} %, ` +
           `${f.runs} runs = ${(f.runs / Math.max(1, f.decided)).toFixed(2)} per decision, at most ${f.maxRuns} for one experiment, ${f.rebases} re-applied; ` +

@@ -30,7 +30,12 @@ function trialProposer(): Proposer {
     propose: async (ctx) => {
       const f = join(ctx.worktree, 'train.mjs');
       const src = readFileSync(f, 'utf8');
-      writeFileSync(f, src.replace(/^const TRIAL = \d+;.*\n/m, '').replace('// ---- Run', `const TRIAL = ${ctx.number}; // unused\n\n// ---- Run`));
+      writeFileSync(
+        f,
+        src
+          .replace(/^const TRIAL = \d+;.*\n/m, '')
+          .replace('// ---- Run', `const TRIAL = ${ctx.number}; // unused\n\n// ---- Run`),
+      );
       return { kind: 'ok', description: `trial ${ctx.number}` };
     },
   };
@@ -65,9 +70,20 @@ function slowProposer(ms: number): Proposer {
   };
 }
 
-async function study(runS: number, slots: number, prefetch: number, n: number, proposer: Proposer, concurrency?: number) {
+async function study(
+  runS: number,
+  slots: number,
+  prefetch: number,
+  n: number,
+  proposer: Proposer,
+  concurrency?: number,
+) {
   const events: StudyEvent[] = [];
-  const r = await runTestStudy(workspace(runS, slots, prefetch, concurrency), { maxExperiments: n }, { proposer, onEvent: (e) => events.push(e) });
+  const r = await runTestStudy(
+    workspace(runS, slots, prefetch, concurrency),
+    { maxExperiments: n },
+    { proposer, onEvent: (e) => events.push(e) },
+  );
   await r.ledger.close();
   const firstStart = events.find((e) => e.type === 'experiment-started' && !e.baseline)!.t;
   const hours = (r.outcome.t - firstStart) / 3600_000;
@@ -87,10 +103,18 @@ async function study(runS: number, slots: number, prefetch: number, n: number, p
   const finishedAt = new Map<number, number>();
   for (const e of events) {
     if (e.type === 'experiment-finished' && e.slot !== null) finishedAt.set(e.slot, e.t);
-    if (e.type === 'experiment-started' && !e.baseline && finishedAt.has(e.slot)) waitMs += e.t - finishedAt.get(e.slot)!;
+    if (e.type === 'experiment-started' && !e.baseline && finishedAt.has(e.slot))
+      waitMs += e.t - finishedAt.get(e.slot)!;
   }
   const spanMs = r.outcome.busy.length * (r.outcome.t - firstStart);
-  return { outcome: r.outcome, perHour: r.outcome.finished / hours, runsPerHour: runs / hours, kept: r.outcome.kept, gapMs, waitShare: waitMs / spanMs };
+  return {
+    outcome: r.outcome,
+    perHour: r.outcome.finished / hours,
+    runsPerHour: runs / hours,
+    kept: r.outcome.kept,
+    gapMs,
+    waitShare: waitMs / spanMs,
+  };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -103,12 +127,19 @@ const PART = process.env.BENCH_PART ?? 'all';
 
 if (PART === 'all' || PART === 'busy8') {
   const n = Number(process.env.BENCH_BUSY8_N ?? 48);
-  console.log(`busy fraction, 8 CPU slots, landscape runs of ${RUN_S} s, search proposer slowed to ${RUN_S * 0.2} s per proposal (20%), ${n} experiments:`);
-  const modes = (process.env.BENCH_BUSY8_MODES ?? '1,default').split(',').map((m) => (m === 'default' ? undefined : Number(m)));
+  console.log(
+    `busy fraction, 8 CPU slots, landscape runs of ${RUN_S} s, search proposer slowed to ${RUN_S * 0.2} s per proposal (20%), ${n} experiments:`,
+  );
+  const modes = (process.env.BENCH_BUSY8_MODES ?? '1,default')
+    .split(',')
+    .map((m) => (m === 'default' ? undefined : Number(m)));
   for (const concurrency of modes) {
     const o = await study(RUN_S, 8, 1, n, slowProposer(RUN_S * 200), concurrency);
     const fr = o.outcome.busy.map((b) => b.fraction);
-    const name = concurrency === undefined ? 'concurrent proposals (default: 8)    ' : `${concurrency} proposal(s) at a time (concurrency ${concurrency})`;
+    const name =
+      concurrency === undefined
+        ? 'concurrent proposals (default: 8)    '
+        : `${concurrency} proposal(s) at a time (concurrency ${concurrency})`;
     console.log(
       `  ${name}: busy mean ${mean(fr).toFixed(3)}, min ${Math.min(...fr).toFixed(3)}   ${o.perHour.toFixed(0)} experiments/hour, median gap ${o.gapMs} ms, ` +
         `${o.outcome.kept} kept, ${o.outcome.notRun} never run; waiting for a change ${(o.waitShare * 100).toFixed(1)} % of slot time`,
@@ -120,14 +151,25 @@ if (PART !== 'all') process.exit(0);
 const seq = await study(RUN_S, 1, 0, 10, slowProposer(RUN_S * 200));
 const pipe = await study(RUN_S, 1, 1, 10, slowProposer(RUN_S * 200));
 const f = (o: typeof seq) => o.outcome.busy[0]!.fraction;
-console.log(`busy fraction, 1 slot, landscape runs of ${RUN_S} s, search proposer slowed to ${RUN_S * 0.2} s per proposal (20%):`);
-console.log(`  sequential (prefetch 0): ${f(seq).toFixed(3)}   ${seq.perHour.toFixed(0)} experiments/hour, median gap between runs ${seq.gapMs} ms`);
-console.log(`  pipelined  (prefetch 1): ${f(pipe).toFixed(3)}   ${pipe.perHour.toFixed(0)} experiments/hour, median gap between runs ${pipe.gapMs} ms (${pipe.outcome.kept} kept: a keep makes the prepared change stale, re-applied before it runs)`);
+console.log(
+  `busy fraction, 1 slot, landscape runs of ${RUN_S} s, search proposer slowed to ${RUN_S * 0.2} s per proposal (20%):`,
+);
+console.log(
+  `  sequential (prefetch 0): ${f(seq).toFixed(3)}   ${seq.perHour.toFixed(0)} experiments/hour, median gap between runs ${seq.gapMs} ms`,
+);
+console.log(
+  `  pipelined  (prefetch 1): ${f(pipe).toFixed(3)}   ${pipe.perHour.toFixed(0)} experiments/hour, median gap between runs ${pipe.gapMs} ms (${pipe.outcome.kept} kept: a keep makes the prepared change stale, re-applied before it runs)`,
+);
 
 const one = await study(RUN_S, 1, 1, 8, trialProposer());
 const eight = await study(RUN_S, 8, 1, 64, trialProposer());
 console.log(`throughput, sleep-bound landscape runs of ${RUN_S} s, a proposer that never runs out (nothing kept):`);
-for (const [name, o] of [['1 slot ', one], ['8 slots', eight]] as const) {
-  console.log(`  ${name}: ${o.perHour.toFixed(0)} experiments/hour (${o.outcome.finished} experiments, busy ${o.outcome.busy.map((b) => b.fraction.toFixed(2)).join(' ')}, median gap ${o.gapMs} ms)`);
+for (const [name, o] of [
+  ['1 slot ', one],
+  ['8 slots', eight],
+] as const) {
+  console.log(
+    `  ${name}: ${o.perHour.toFixed(0)} experiments/hour (${o.outcome.finished} experiments, busy ${o.outcome.busy.map((b) => b.fraction.toFixed(2)).join(' ')}, median gap ${o.gapMs} ms)`,
+  );
 }
 console.log(`  ratio  : ${(eight.perHour / one.perHour).toFixed(2)}x`);

@@ -32,7 +32,12 @@ console.log('DESCRIPTION: LR 0.01 -> 0.02');
 function cliProposer(mode: string) {
   const script = join(tmpdir(), `ar-fake-committing-cli-${process.pid}.cjs`);
   writeFileSync(script, FAKE_CLI);
-  const made = createAgentCliProposer('codex', proposerConfig({ kind: 'codex', command: [process.execPath, script], timeout_s: 30 }), { PATH: process.env.PATH, FAKE_MODE: mode }, { killGraceMs: 200 });
+  const made = createAgentCliProposer(
+    'codex',
+    proposerConfig({ kind: 'codex', command: [process.execPath, script], timeout_s: 30 }),
+    { PATH: process.env.PATH, FAKE_MODE: mode },
+    { killGraceMs: 200 },
+  );
   assert.ok(made.ok);
   return made.proposer;
 }
@@ -48,12 +53,16 @@ async function oneProposal(mode: string, extraToml = '') {
 }
 
 describe('agent CLIs checked by the harness', () => {
-  it('a CLI that commits its edit: folded into one change, checked, run and kept as the harness\'s commit', async () => {
+  it("a CLI that commits its edit: folded into one change, checked, run and kept as the harness's commit", async () => {
     const { dir, base, e } = await oneProposal('commit');
     assert.equal(e.status, 'keep', e.reason);
     assert.equal(e.description, 'LR 0.01 -> 0.02');
     assert.match(e.diff, /^-const LR = 0\.01;.*\n\+const LR = 0\.02;/m);
-    assert.equal(git(dir, ['rev-parse', `${e.commit}^`]).trim(), base, 'one commit on the base: the CLI\'s commit is not in the history');
+    assert.equal(
+      git(dir, ['rev-parse', `${e.commit}^`]).trim(),
+      base,
+      "one commit on the base: the CLI's commit is not in the history",
+    );
     assert.equal(git(dir, ['log', '-1', '--format=%an %s', e.commit!]).trim().startsWith('cli'), false);
     assert.equal(git(dir, ['rev-parse', 'autoresearch/test']).trim(), e.commit);
   });
@@ -61,7 +70,10 @@ describe('agent CLIs checked by the harness', () => {
   it('a CLI that commits a protected file: rejected with the reason, never run', async () => {
     const { dir, base, e, r } = await oneProposal('commit-protected');
     assert.equal(e.status, 'rejected');
-    assert.equal(e.reason, 'the proposal touched file(s) outside [files].editable: prepare.mjs (in commits or staging it made itself, folded into one change)');
+    assert.equal(
+      e.reason,
+      'the proposal touched file(s) outside [files].editable: prepare.mjs (in commits or staging it made itself, folded into one change)',
+    );
     assert.match(e.diff, /prepare\.mjs/, 'the attempt is recorded');
     assert.equal(e.logPath, null);
     assert.ok(!r.events.some((x) => x.type === 'run-started' && x.number === 1));
@@ -73,8 +85,15 @@ describe('agent CLIs checked by the harness', () => {
     // max_rejections = 1: a rejection is not counted as an experiment, so the study would ask again
     const { dir, e, r } = await oneProposal('link-write', 'link = ["data"]\n[proposer]\nmax_rejections = 1\n');
     assert.equal(e.status, 'rejected');
-    assert.equal(e.reason, 'the proposal wrote outside [files].editable where git does not look: data/shard.txt (through the link data)');
+    assert.equal(
+      e.reason,
+      'the proposal wrote outside [files].editable where git does not look: data/shard.txt (through the link data)',
+    );
     assert.ok(r.events.some((x) => x.type === 'notice' && x.level === 'warn' && /data\/shard\.txt/.test(x.message)));
-    assert.equal(readFileSync(join(dir, 'data', 'shard.txt'), 'utf8'), 'real data\npoison\n', 'the write reached the real data: why it must be seen');
+    assert.equal(
+      readFileSync(join(dir, 'data', 'shard.txt'), 'utf8'),
+      'real data\npoison\n',
+      'the write reached the real data: why it must be seen',
+    );
   });
 });

@@ -36,7 +36,10 @@ describe('run survives kill -9 and Ctrl-C', () => {
     ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
     s = (await ledger.getStudy('test'))!;
     const all = await ledger.listExperiments(s.id);
-    assert.deepEqual(all.map((e) => e.number), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      all.map((e) => e.number),
+      [0, 1, 2, 3, 4],
+    );
     assert.ok(all.every((e) => e.status !== 'running'));
     const two = all[2]!;
     assert.equal(two.attempts, 2);
@@ -69,7 +72,10 @@ describe('run survives kill -9 and Ctrl-C', () => {
     assert.equal(r.code, 0, r.stderr);
     ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
     const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
-    assert.deepEqual(all.map((e) => e.number), [0, 1, 2, 3]);
+    assert.deepEqual(
+      all.map((e) => e.number),
+      [0, 1, 2, 3],
+    );
     assert.ok(all.every((e) => e.status !== 'running'));
     await ledger.close();
   });
@@ -88,7 +94,15 @@ describe('run survives kill -9 and Ctrl-C', () => {
     assert.equal(r.code, 0, r.stderr);
     const ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
     const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
-    assert.deepEqual(all.map((e) => [e.number, e.attempts > 1]), [[0, false], [1, false], [2, true], [3, false]]);
+    assert.deepEqual(
+      all.map((e) => [e.number, e.attempts > 1]),
+      [
+        [0, false],
+        [1, false],
+        [2, true],
+        [3, false],
+      ],
+    );
     await ledger.close();
   });
 });
@@ -157,7 +171,20 @@ describe('init, run, results, status from the command line', () => {
   it('init --template custom with flags asks nothing and a run works', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ar-init-')), 'proj');
     const landscape = makeLandscapeRepo();
-    const r0 = cli(['init', dir, '--template', 'custom', '--command', 'node train.mjs', '--editable', 'train.mjs', '--protected', 'prepare.mjs', '--tag', 'demo']);
+    const r0 = cli([
+      'init',
+      dir,
+      '--template',
+      'custom',
+      '--command',
+      'node train.mjs',
+      '--editable',
+      'train.mjs',
+      '--protected',
+      'prepare.mjs',
+      '--tag',
+      'demo',
+    ]);
     assert.equal(r0.code, 0, r0.stderr);
     const toml = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
     assert.match(toml, /command = "node train\.mjs"/);
@@ -173,7 +200,11 @@ describe('init, run, results, status from the command line', () => {
     const results = cli(['results', dir]);
     assert.equal(results.stdout.split('\n')[0], 'commit\tval_bpb\tmemory_gb\tstatus\tdescription');
     assert.equal(results.stdout.trim().split('\n').length, 5);
-    const status = JSON.parse(cli(['status', dir, '--json']).stdout) as { finished: number; tag: string; best: { value: number } };
+    const status = JSON.parse(cli(['status', dir, '--json']).stdout) as {
+      finished: number;
+      tag: string;
+      best: { value: number };
+    };
     assert.equal(status.tag, 'demo');
     assert.equal(status.finished, 3);
     assert.ok(status.best.value > 0);

@@ -53,17 +53,27 @@ describe('autoresearch demo (tiny template, real loop, real git, real SQLite)', 
 describe('what demo --data and init write is valid TOML that the loader accepts, end to end', () => {
   it('demo --data PATH: the config parses and the study runs on the given text', () => {
     const root = mkdtempSync(join(tmpdir(), 'ar-demo-data-'));
-    const words = 'the quick brown fox jumps over a lazy dog while seven small birds sing in the old oak tree'.split(' ');
-    const lines = Array.from({ length: 2500 }, (_, i) => Array.from({ length: 12 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' '));
+    const words = 'the quick brown fox jumps over a lazy dog while seven small birds sing in the old oak tree'.split(
+      ' ',
+    );
+    const lines = Array.from({ length: 2500 }, (_, i) =>
+      Array.from({ length: 12 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' '),
+    );
     const data = join(root, 'my text "1".txt'); // a quote in the path: escaped in the TOML
     writeFileSync(data, lines.join('\n'));
     const dir = join(root, 'ws');
-    const r = cli(['demo', '--data', data, '--experiments', '1', '--time-budget', '1', '--dir', dir], { env: { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' } });
+    const r = cli(['demo', '--data', data, '--experiments', '1', '--time-budget', '1', '--dir', dir], {
+      env: { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
+    });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.doesNotMatch(r.stderr, /invalid TOML/);
     const loaded = loadConfig(dir);
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.message);
-    assert.deepEqual(loaded.config.files.validation, ['data/val.bin', data], 'the user\'s text is hidden from training too');
+    assert.deepEqual(
+      loaded.config.files.validation,
+      ['data/val.bin', data],
+      "the user's text is hidden from training too",
+    );
     const rows = readFileSync(join(dir, 'results.tsv'), 'utf8').trim().split('\n');
     assert.equal(rows.length, 3, rows.join('\n'));
     assert.match(rows[1]!, /\tkeep\tbaseline$/);
@@ -74,7 +84,23 @@ describe('what demo --data and init write is valid TOML that the loader accepts,
     const original = join(root, 'original');
     cpSync(fileURLToPath(new URL('./fixtures/original-layout', import.meta.url)), original, { recursive: true });
     const cases: Array<[string, string[]]> = [
-      ['custom', ['init', join(root, 'custom'), '--command', 'python3 "my train.py" --tag=x', '--editable', 'my train.py', '--protected', 'prep.py', '--metric', 'acc', '--direction', 'maximize']],
+      [
+        'custom',
+        [
+          'init',
+          join(root, 'custom'),
+          '--command',
+          'python3 "my train.py" --tag=x',
+          '--editable',
+          'my train.py',
+          '--protected',
+          'prep.py',
+          '--metric',
+          'acc',
+          '--direction',
+          'maximize',
+        ],
+      ],
       ['landscape', ['init', join(root, 'landscape'), '--template', 'landscape']],
       ['original', ['init', original]],
     ];

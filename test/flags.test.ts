@@ -15,7 +15,24 @@ import { makeLandscapeRepo } from '../src/test-support/landscape.js';
 describe('documented flags', () => {
   it('init --command --metric --direction --editable --protected --timeout --tag write what they say', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ar-flags-'));
-    const r = cli(['init', dir, '--command', 'node bench.mjs', '--metric', 'score', '--direction', 'maximize', '--editable', 'a.mjs,b.mjs', '--protected', 'bench.mjs', '--timeout', '42', '--tag', 'flags1']);
+    const r = cli([
+      'init',
+      dir,
+      '--command',
+      'node bench.mjs',
+      '--metric',
+      'score',
+      '--direction',
+      'maximize',
+      '--editable',
+      'a.mjs,b.mjs',
+      '--protected',
+      'bench.mjs',
+      '--timeout',
+      '42',
+      '--tag',
+      'flags1',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const toml = parse(readFileSync(join(dir, 'autoresearch.toml'), 'utf8')) as Record<string, Record<string, unknown>>;
     assert.equal(toml.run!.command, 'node bench.mjs');
@@ -25,16 +42,50 @@ describe('documented flags', () => {
     assert.deepEqual(toml.files!.editable, ['a.mjs', 'b.mjs']);
     assert.deepEqual(toml.files!.protected, ['bench.mjs']);
     assert.equal(toml.study!.tag, 'flags1');
-    const bad = cli(['init', mkdtempSync(join(tmpdir(), 'ar-flags-')), '--command', 'x', '--editable', 'a', '--direction', 'sideways']);
+    const bad = cli([
+      'init',
+      mkdtempSync(join(tmpdir(), 'ar-flags-')),
+      '--command',
+      'x',
+      '--editable',
+      'a',
+      '--direction',
+      'sideways',
+    ]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /--direction must be minimize or maximize/);
   });
 
   it('run --judge --min-delta --seed --timeout --proposer --max-hours --max-tokens --slots auto, then status --recent', async () => {
     const dir = makeLandscapeRepo();
-    const r = cli(['run', dir, '-n', '3', '--judge', 'greedy', '--min-delta', '0.05', '--seed', '7', '--timeout', '25', '--proposer', 'search', '--max-hours', '1', '--max-tokens', '1000', '--slots', 'auto', '--json']);
+    const r = cli([
+      'run',
+      dir,
+      '-n',
+      '3',
+      '--judge',
+      'greedy',
+      '--min-delta',
+      '0.05',
+      '--seed',
+      '7',
+      '--timeout',
+      '25',
+      '--proposer',
+      'search',
+      '--max-hours',
+      '1',
+      '--max-tokens',
+      '1000',
+      '--slots',
+      'auto',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const started = events.find((e) => e.type === 'study-started')!;
     assert.equal(started.judge, 'greedy');
     assert.equal(started.proposer, 'search');

@@ -28,7 +28,12 @@ function originalRepo(files: Record<string, string> = {}): string {
 }
 
 const snapshot = (dir: string) =>
-  Object.fromEntries(['train.py', 'evaluate.py', 'autoresearch.toml'].map((f) => [f, existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : null]));
+  Object.fromEntries(
+    ['train.py', 'evaluate.py', 'autoresearch.toml'].map((f) => [
+      f,
+      existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : null,
+    ]),
+  );
 
 describe('init --guard on a repository of the original layout', () => {
   it('writes evaluate.py, adds one checkpoint line before the final evaluation, and sets [run] evaluate', () => {
@@ -37,7 +42,10 @@ describe('init --guard on a repository of the original layout', () => {
     assert.equal(r.code, 0, r.stderr);
 
     assert.equal(readFileSync(join(dir, 'evaluate.py'), 'utf8'), EVALUATE_PY);
-    const compiled = spawnSync('python3', ['-m', 'py_compile', 'evaluate.py', 'train.py'], { cwd: dir, encoding: 'utf8' });
+    const compiled = spawnSync('python3', ['-m', 'py_compile', 'evaluate.py', 'train.py'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     assert.equal(compiled.status, 0, compiled.stderr);
 
     const train = readFileSync(join(dir, 'train.py'), 'utf8').split('\n');
@@ -46,7 +54,10 @@ describe('init --guard on a repository of the original layout', () => {
     const at = train.indexOf(CHECKPOINT_LINE);
     assert.deepEqual([...train.slice(0, at), ...train.slice(at + 1)], before, 'nothing else changed');
     assert.equal(train[at + 1], '# Final eval', 'above the comment and model.eval() that lead to the evaluation');
-    assert.ok(train.slice(0, at).some((l) => l.startsWith('for step in range')), 'after the training loop');
+    assert.ok(
+      train.slice(0, at).some((l) => l.startsWith('for step in range')),
+      'after the training loop',
+    );
 
     const loaded = loadConfig(dir);
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.message);
@@ -89,14 +100,23 @@ describe('init --guard on a repository of the original layout', () => {
     const dir = originalRepo();
     const init = cli(['init', dir, '--tag', 'mytag'], { env: NO_UV });
     assert.equal(init.code, 0, init.stderr);
-    assert.match(init.stdout, /warning: the metric comes from the edited code \(no \[run\] evaluate\); proposals are screened; `autoresearch init --guard`/);
+    assert.match(
+      init.stdout,
+      /warning: the metric comes from the edited code \(no \[run\] evaluate\); proposals are screened; `autoresearch init --guard`/,
+    );
     const before = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
     assert.equal(cli(['init', '--guard', dir], { env: NO_UV }).code, 0);
     const after = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
     const removed = before.split('\n').filter((l) => !after.split('\n').includes(l));
-    assert.deepEqual(removed.map((l) => l.replace(/\s+#.*/, '')), ['protected = [ "prepare.py" ]']);
+    assert.deepEqual(
+      removed.map((l) => l.replace(/\s+#.*/, '')),
+      ['protected = [ "prepare.py" ]'],
+    );
     assert.match(after, /^protected = \[ "prepare\.py", "evaluate\.py" \] +# hashed before every run/m);
-    assert.match(after, /^\[run\]\ncommand = "python3 train\.py"\nevaluate = "python3 evaluate\.py" +# protected evaluation/m);
+    assert.match(
+      after,
+      /^\[run\]\ncommand = "python3 train\.py"\nevaluate = "python3 evaluate\.py" +# protected evaluation/m,
+    );
     assert.match(after, /^# autoresearch study configuration/);
     const loaded = loadConfig(dir);
     assert.ok(loaded.ok);
@@ -106,12 +126,41 @@ describe('init --guard on a repository of the original layout', () => {
   });
 
   const refusals: [string, Record<string, string>, RegExp][] = [
-    ['the evaluation is inside a function', { 'train.py': TRAIN.replace('# Final eval\nmodel.eval()\nwith', 'def main():\n    model.eval()\n    with').replace(/\n {4}val_bpb = evaluate_bpb/, '\n        val_bpb = evaluate_bpb') }, /inside a function/],
-    ['no evaluate_bpb call (no anchor)', { 'train.py': TRAIN.replace('val_bpb = evaluate_bpb(model, tokenizer, BATCH_SIZE)', 'val_bpb = 0.0') }, /0 calls of evaluate_bpb/],
-    ['two evaluate_bpb calls', { 'train.py': TRAIN.replace('# Final eval', 'early = evaluate_bpb(model, tokenizer, 8)\n# Final eval') }, /2 calls of evaluate_bpb/],
-    ['no config to save', { 'train.py': TRAIN.replace('config = GPTConfig(', 'cfg = GPTConfig(').replace('GPT(config)', 'GPT(cfg)') }, /top-level `config = \.\.\.`/],
-    ['another prepare.py', { 'prepare.py': 'def evaluate_bpb(model, batch_size):\n    pass\n' }, /prepare\.py lacks def evaluate_bpb\(model, tokenizer, batch_size\)/],
-    ['an evaluate.py of the user', { 'evaluate.py': 'print(1)\n' }, /evaluate\.py already exists and was not written by --guard/],
+    [
+      'the evaluation is inside a function',
+      {
+        'train.py': TRAIN.replace(
+          '# Final eval\nmodel.eval()\nwith',
+          'def main():\n    model.eval()\n    with',
+        ).replace(/\n {4}val_bpb = evaluate_bpb/, '\n        val_bpb = evaluate_bpb'),
+      },
+      /inside a function/,
+    ],
+    [
+      'no evaluate_bpb call (no anchor)',
+      { 'train.py': TRAIN.replace('val_bpb = evaluate_bpb(model, tokenizer, BATCH_SIZE)', 'val_bpb = 0.0') },
+      /0 calls of evaluate_bpb/,
+    ],
+    [
+      'two evaluate_bpb calls',
+      { 'train.py': TRAIN.replace('# Final eval', 'early = evaluate_bpb(model, tokenizer, 8)\n# Final eval') },
+      /2 calls of evaluate_bpb/,
+    ],
+    [
+      'no config to save',
+      { 'train.py': TRAIN.replace('config = GPTConfig(', 'cfg = GPTConfig(').replace('GPT(config)', 'GPT(cfg)') },
+      /top-level `config = \.\.\.`/,
+    ],
+    [
+      'another prepare.py',
+      { 'prepare.py': 'def evaluate_bpb(model, batch_size):\n    pass\n' },
+      /prepare\.py lacks def evaluate_bpb\(model, tokenizer, batch_size\)/,
+    ],
+    [
+      'an evaluate.py of the user',
+      { 'evaluate.py': 'print(1)\n' },
+      /evaluate\.py already exists and was not written by --guard/,
+    ],
   ];
   for (const [name, files, message] of refusals) {
     it(`refuses, writing nothing, when ${name}`, () => {
@@ -138,7 +187,11 @@ describe('init --guard on a repository of the original layout', () => {
     assert.equal(cli(['init', '--guard', dir], { env: NO_UV }).code, 0);
     const diff = execFileSync('git', ['diff', '--', 'train.py'], { cwd: dir, encoding: 'utf8' });
     assert.match(diff, /^\+torch\.save/m);
-    const ctx = { metric: 'val_bpb', protectedModules: protectedImports([{ path: 'train.py', text: TRAIN }], ['prepare.py']), protectedPaths: ['prepare.py'] };
+    const ctx = {
+      metric: 'val_bpb',
+      protectedModules: protectedImports([{ path: 'train.py', text: TRAIN }], ['prepare.py']),
+      protectedPaths: ['prepare.py'],
+    };
     assert.deepEqual(screenDiff(diff, ctx), { ok: true });
   });
 });

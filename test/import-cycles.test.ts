@@ -79,7 +79,10 @@ describe('import cycles', () => {
       writeFileSync(join(dir, 'b.ts'), "import type { C } from './c.js';\nexport const b: C = 1;\n");
       writeFileSync(join(dir, 'c.ts'), "export type { A } from './a.js';\nexport type C = number;\n");
       writeFileSync(join(dir, 'd.ts'), "import { a } from './a.js';\nexport const d = a;\n");
-      assert.deepEqual(cycles(importGraph(dir)).map((c) => c.map((f) => relative(dir, f))), [['a.ts', 'b.ts', 'c.ts']]);
+      assert.deepEqual(
+        cycles(importGraph(dir)).map((c) => c.map((f) => relative(dir, f))),
+        [['a.ts', 'b.ts', 'c.ts']],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -90,6 +93,9 @@ describe('import cycles', () => {
     assert.ok(graph.size > 100, `read ${graph.size} files`);
     const ws = join(SRC, 'workspace');
     assert.ok(!(graph.get(join(ws, 'worktree.ts')) ?? []).includes(join(ws, 'workspace.ts')));
-    assert.deepEqual(cycles(graph).map((c) => c.map((f) => relative(SRC, f)).join(' -> ')), []);
+    assert.deepEqual(
+      cycles(graph).map((c) => c.map((f) => relative(SRC, f)).join(' -> ')),
+      [],
+    );
   });
 });

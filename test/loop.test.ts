@@ -19,7 +19,10 @@ describe('the study loop on a landscape workspace', () => {
     const s = (await ledger.getStudy('test'))!;
     const all = await ledger.listExperiments(s.id);
     assert.equal(all.length, 13);
-    assert.deepEqual(all.map((e) => e.number), [...Array(13).keys()]);
+    assert.deepEqual(
+      all.map((e) => e.number),
+      [...Array(13).keys()],
+    );
     const baseline = all[0]!;
     assert.equal(baseline.baseline, true);
     assert.equal(baseline.status, 'keep');
@@ -92,12 +95,16 @@ describe('the study loop on a landscape workspace', () => {
     assert.equal(e.commit, null);
     assert.equal(e.logPath, null, 'a screened change is never run');
     assert.ok(!events.some((x) => x.type === 'run-started' && x.number === 1));
-    const warnings = events.filter((x) => x.type === 'notice' && x.level === 'warn' && /no \[run\] evaluate/.test(x.message));
+    const warnings = events.filter(
+      (x) => x.type === 'notice' && x.level === 'warn' && /no \[run\] evaluate/.test(x.message),
+    );
     assert.equal(warnings.length, 1, 'warned once at study start');
   });
 
   it('screens proposals: rebinding a protected import or changing a seed is rejected', async () => {
-    const dir = makeLandscapeRepo({ train: `import { EVAL } from './prepare.mjs';\nconst SEED = 1;\n${LANDSCAPE_TRAIN}` });
+    const dir = makeLandscapeRepo({
+      train: `import { EVAL } from './prepare.mjs';\nconst SEED = 1;\n${LANDSCAPE_TRAIN}`,
+    });
     const edits: [string, string][] = [
       ['const SEED = 1;', 'const SEED = 2;'],
       ['const LR = 0.01;', 'const LR = 0.01; { const EVAL = 0; }'],
@@ -110,7 +117,11 @@ describe('the study loop on a landscape workspace', () => {
     });
     const { ledger, outcome } = await study(dir, { maxExperiments: 1 }, { proposer: p });
     const all = (await ledger.listExperiments((await ledger.getStudy('test'))!.id)).slice(1);
-    assert.deepEqual(all.map((e) => e.status), ['rejected', 'rejected', 'keep'], 'rejections do not use up --max-experiments');
+    assert.deepEqual(
+      all.map((e) => e.status),
+      ['rejected', 'rejected', 'keep'],
+      'rejections do not use up --max-experiments',
+    );
     assert.deepEqual([outcome.finished, outcome.notRun], [1, 2]);
     assert.match(all[0]!.reason, /^screened out: rule \(c\) seed: train\.mjs:2 /);
     assert.match(all[1]!.reason, /^screened out: rule \(b\) protected names: train\.mjs:\d+ .*"EVAL"/);
@@ -119,22 +130,30 @@ describe('the study loop on a landscape workspace', () => {
   it('rejects empty changes and failed proposals, recording why', async () => {
     const dir = makeLandscapeRepo({ extraToml: '[proposer]\nmax_rejections = 2\n' });
     const p = scriptedProposer('scripted', async (_ctx, call) =>
-      call === 0 ? { kind: 'ok', description: 'nothing really' } : { kind: 'failed', reason: 'the model answered garbage' },
+      call === 0
+        ? { kind: 'ok', description: 'nothing really' }
+        : { kind: 'failed', reason: 'the model answered garbage' },
     );
     const { ledger, outcome } = await study(dir, { maxExperiments: 5 }, { proposer: p });
     assert.equal(outcome.reason, 'rejections', 'two in a row never ran: the study stops, not counted as experiments');
     const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
-    assert.deepEqual(all.slice(1).map((e) => [e.status, e.reason]), [
-      ['rejected', 'the proposal changed no file'],
-      ['rejected', 'the proposer failed: the model answered garbage'],
-    ]);
+    assert.deepEqual(
+      all.slice(1).map((e) => [e.status, e.reason]),
+      [
+        ['rejected', 'the proposal changed no file'],
+        ['rejected', 'the proposer failed: the model answered garbage'],
+      ],
+    );
   });
 
   it('rejects a run that modifies a protected file, and restores it', async () => {
     const dir = makeLandscapeRepo();
     const sneaky = scriptedProposer('sneaky', async (ctx) => {
       const f = join(ctx.worktree, 'train.mjs');
-      writeFileSync(f, `import { writeFileSync } from 'node:fs';\nwriteFileSync('prepare.mjs', 'export const EVAL = 0;\\n');\n${readFileSync(f, 'utf8')}`);
+      writeFileSync(
+        f,
+        `import { writeFileSync } from 'node:fs';\nwriteFileSync('prepare.mjs', 'export const EVAL = 0;\\n');\n${readFileSync(f, 'utf8')}`,
+      );
       return { kind: 'ok', description: 'rewrite the evaluation at run time' };
     });
     const { ledger } = await study(dir, { maxExperiments: 1 }, { proposer: sneaky });
@@ -160,7 +179,10 @@ describe('the study loop on a landscape workspace', () => {
     const { ledger } = await study(dir, { maxExperiments: 4 }, { proposer: p });
     const s = (await ledger.getStudy('test'))!;
     const all = (await ledger.listExperiments(s.id)).slice(1);
-    assert.deepEqual(all.map((e) => e.status), ['crash', 'crash', 'crash', 'timeout']);
+    assert.deepEqual(
+      all.map((e) => e.status),
+      ['crash', 'crash', 'crash', 'timeout'],
+    );
     assert.match(all[0]!.reason, /exit code 1/);
     assert.match(all[0]!.logTail, /boom: shape mismatch/);
     assert.match(all[1]!.reason, /val_bpb/);
@@ -197,10 +219,13 @@ describe('the study loop on a landscape workspace', () => {
     const second = await study(dir, { maxExperiments: 1 }, { overrides: { command: 'node train.mjs' } });
     assert.equal(second.outcome.reason, 'max-experiments');
     const all = await second.ledger.listExperiments((await second.ledger.getStudy('test'))!.id);
-    assert.deepEqual(all.slice(0, 2).map((e) => [e.number, e.baseline, e.status]), [
-      [0, true, 'crash'],
-      [1, true, 'keep'],
-    ]);
+    assert.deepEqual(
+      all.slice(0, 2).map((e) => [e.number, e.baseline, e.status]),
+      [
+        [0, true, 'crash'],
+        [1, true, 'keep'],
+      ],
+    );
     // After the retried baseline, the study ran and judged a real experiment against it.
     assert.deepEqual([all.length, all[2]!.number, all[2]!.baseline], [3, 2, false]);
     const judged = ['keep', 'discard'].includes(all[2]!.status);
@@ -222,7 +247,13 @@ describe('starting a study refuses what it must not touch', () => {
 
   it('refuses missing and uncommitted training files', async () => {
     const dir = makeLandscapeRepo({ extraToml: '' });
-    writeFileSync(join(dir, 'autoresearch.toml'), readFileSync(join(dir, 'autoresearch.toml'), 'utf8').replace('protected = ["prepare.mjs"]', 'protected = ["prepare.mjs", "data.mjs"]'));
+    writeFileSync(
+      join(dir, 'autoresearch.toml'),
+      readFileSync(join(dir, 'autoresearch.toml'), 'utf8').replace(
+        'protected = ["prepare.mjs"]',
+        'protected = ["prepare.mjs", "data.mjs"]',
+      ),
+    );
     git(dir, ['commit', '-qam', 'cfg']);
     let r = await study(dir, { maxExperiments: 1 });
     assert.match(r.outcome.message, /do not exist: data\.mjs/);
@@ -267,7 +298,10 @@ describe('starting a study refuses what it must not touch', () => {
     const ledger = SqliteLedger.open(ledgerPath(dir));
     try {
       const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
-      assert.deepEqual(all.map((e) => [e.number, e.status]), [[0, 'running']]);
+      assert.deepEqual(
+        all.map((e) => [e.number, e.status]),
+        [[0, 'running']],
+      );
     } finally {
       await ledger.close();
     }

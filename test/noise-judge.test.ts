@@ -88,9 +88,10 @@ describe('the noise-aware judge in the loop', () => {
     assert.deepEqual(e.evidence?.runs, [0.999]);
   });
 
-  it('with several slots, runs the baseline\'s noise runs and the confirmation runs at once on free cards, each with its own seed and log', async () => {
+  it("with several slots, runs the baseline's noise runs and the confirmation runs at once on free cards, each with its own seed and log", async () => {
     const log = join(mkdtempSync(join(tmpdir(), 'ar-cards-')), 'runs.log');
-    const stamp = (what: string) => `echo "$CUDA_VISIBLE_DEVICES $AUTORESEARCH_EXPERIMENT $AUTORESEARCH_SEED ${what} $(date +%s%N)" >> ${log}`;
+    const stamp = (what: string) =>
+      `echo "$CUDA_VISIBLE_DEVICES $AUTORESEARCH_EXPERIMENT $AUTORESEARCH_SEED ${what} $(date +%s%N)" >> ${log}`;
     const dir = makeLandscapeRepo({
       train: train([1.0, 1.01, 0.99]),
       command: `${stamp('start')}; sleep 0.5; node train.mjs; ${stamp('end')}`,
@@ -132,13 +133,17 @@ describe('the noise-aware judge in the loop', () => {
     assert.equal(confirmations.length, 2);
     assert.ok(overlap(confirmations), 'both confirmation runs ran at once');
     assert.equal(new Set(confirmations.map((x) => x.gpu)).size, 2, 'on two cards');
-    assert.ok(confirmations.every((x) => x.start > runs.get('1/0')!.end), 'after the first run');
+    assert.ok(
+      confirmations.every((x) => x.start > runs.get('1/0')!.end),
+      'after the first run',
+    );
     // never two runs on one card
     for (const gpu of ['0', '1', '2']) {
       const on = [...runs.values()].filter((x) => x.gpu === gpu).sort((a, b) => (a.start < b.start ? -1 : 1));
       for (let i = 1; i < on.length; i++) assert.ok(on[i]!.start > on[i - 1]!.end, `GPU ${gpu} ran two at once`);
     }
     const logs = join(dir, '.autoresearch', 'logs', 'test');
-    for (const f of ['0000.log', '0000.r1.log', '0000.r2.log', '0001.log', '0001.r1.log', '0001.r2.log']) assert.ok(existsSync(join(logs, f)), f);
+    for (const f of ['0000.log', '0000.r1.log', '0000.r2.log', '0001.log', '0001.r1.log', '0001.r2.log'])
+      assert.ok(existsSync(join(logs, f)), f);
   });
 });

@@ -21,11 +21,15 @@ function edit(ctx: ProposalContext, from: string, to: string): void {
 
 describe('proposals that never ran', () => {
   it('a proposal repeating the change in flight is rejected, not counted, and the proposer asked again (-n 2: two ran)', async () => {
-    const dir = makeLandscapeRepo({ command: 'sleep 0.6; node train.mjs', extraToml: `${GREEDY}[slots]\ncount = 1\ngpus = "none"\nprefetch = 1\n` });
+    const dir = makeLandscapeRepo({
+      command: 'sleep 0.6; node train.mjs',
+      extraToml: `${GREEDY}[slots]\ncount = 1\ngpus = "none"\nprefetch = 1\n`,
+    });
     const seen: InFlight[][] = [];
     const p = scriptedProposer('scripted', async (ctx, call) => {
       seen.push(ctx.inFlight);
-      if (call <= 1) edit(ctx, 'const DROPOUT = 0.5;', 'const DROPOUT = 0.3;'); // call 1 repeats call 0, in flight
+      if (call <= 1)
+        edit(ctx, 'const DROPOUT = 0.5;', 'const DROPOUT = 0.3;'); // call 1 repeats call 0, in flight
       else edit(ctx, 'const LR = 0.01;', `const LR = ${0.01 + 0.01 * call};`);
       return { kind: 'ok', description: call <= 1 ? 'DROPOUT 0.5 -> 0.3' : `LR step ${call}` };
     });
@@ -34,10 +38,16 @@ describe('proposals that never ran', () => {
     assert.equal(outcome.finished, 2, 'two experiments ran');
     assert.equal(outcome.notRun, 1, 'the duplicate is recorded apart');
     const all = (await ledger.listExperiments((await ledger.getStudy('test'))!.id)).slice(1);
-    assert.deepEqual(all.map((e) => e.status === 'rejected'), [false, true, false]);
+    assert.deepEqual(
+      all.map((e) => e.status === 'rejected'),
+      [false, true, false],
+    );
     assert.match(all[1]!.reason, /repeats #1 \(in flight\)/);
     assert.equal(all[1]!.logPath, null, 'never run');
-    const dropoutLine = readFileSync(join(dir, 'train.mjs'), 'utf8').split('\n').findIndex((l) => l.startsWith('const DROPOUT')) + 1;
+    const dropoutLine =
+      readFileSync(join(dir, 'train.mjs'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.startsWith('const DROPOUT')) + 1;
     const told = seen[1]!.find((f) => f.number === 1);
     assert.ok(told, `call 1 is told that #1 is in flight: ${JSON.stringify(seen[1])}`);
     assert.deepEqual(told.lines, { 'train.mjs': [dropoutLine] });
@@ -58,8 +68,13 @@ describe('proposals that never ran', () => {
 });
 
 describe('stopping', () => {
-  it('--max-hours stops the pipeline even while it waits for room (the slots stopped taking work)', { timeout: 60_000 }, async () => {
-    const dir = makeLandscapeRepo({ command: 'sleep 1; node train.mjs', extraToml: `${GREEDY}[slots]\ncount = 1\ngpus = "none"\nprefetch = 1\n` });
+  it('--max-hours stops the pipeline even while it waits for room (the slots stopped taking work)', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = makeLandscapeRepo({
+      command: 'sleep 1; node train.mjs',
+      extraToml: `${GREEDY}[slots]\ncount = 1\ngpus = "none"\nprefetch = 1\n`,
+    });
     const p = scriptedProposer('trials', async (ctx, call) => {
       edit(ctx, 'const LR = 0.01;', `const LR = 0.01;\nconst TRIAL_${call} = ${call};`);
       return { kind: 'ok', description: `trial ${call}` };
@@ -77,14 +92,20 @@ describe('search with a change in flight', () => {
     const { outcome, ledger } = await study(dir, { maxExperiments: 14 });
     const all = (await ledger.listExperiments((await ledger.getStudy('test'))!.id)).slice(1);
     assert.ok(all.filter((e) => e.status === 'keep').length >= 3, 'keep-heavy');
-    assert.deepEqual(all.filter((e) => e.status === 'conflict').map((e) => `#${e.number} ${e.description}: ${e.reason}`), []);
+    assert.deepEqual(
+      all.filter((e) => e.status === 'conflict').map((e) => `#${e.number} ${e.description}: ${e.reason}`),
+      [],
+    );
     assert.ok(outcome.finished >= 10 || outcome.reason === 'exhausted', `${outcome.reason} ${outcome.finished}`);
   });
 });
 
 describe('[proposer] concurrency', () => {
   it('defaults to the number of slots: proposals are made at once, each in its own worktree, each told of the others', async () => {
-    const dir = makeLandscapeRepo({ command: 'sleep 0.3; node train.mjs', extraToml: `${GREEDY}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n` });
+    const dir = makeLandscapeRepo({
+      command: 'sleep 0.3; node train.mjs',
+      extraToml: `${GREEDY}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n`,
+    });
     let active = 0;
     let peak = 0;
     const trees = new Set<string>();
@@ -107,7 +128,9 @@ describe('[proposer] concurrency', () => {
   });
 
   it('[proposer] concurrency = 1 makes one proposal at a time', async () => {
-    const dir = makeLandscapeRepo({ extraToml: `${GREEDY}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n` });
+    const dir = makeLandscapeRepo({
+      extraToml: `${GREEDY}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n`,
+    });
     let active = 0;
     let peak = 0;
     const p = scriptedProposer('slow', async (ctx, call) => {

@@ -9,7 +9,10 @@ const study = studiesClosedAfterAll();
 
 describe('a clean stop with prefetched experiments (--max-hours)', () => {
   it('records them as queued, not as interrupted runs, says so, and the next run starts them as first attempts', async () => {
-    const dir = makeLandscapeRepo({ command: 'sleep 1.5; node train.mjs', extraToml: '[judge]\nkind = "greedy"\nnoise_runs = 1\n' });
+    const dir = makeLandscapeRepo({
+      command: 'sleep 1.5; node train.mjs',
+      extraToml: '[judge]\nkind = "greedy"\nnoise_runs = 1\n',
+    });
     const first = await study(dir, { maxHours: 5 / 3600 });
     assert.equal(first.outcome.reason, 'max-hours', first.outcome.message);
     const s = (await first.ledger.getStudy('test'))!;
@@ -18,7 +21,12 @@ describe('a clean stop with prefetched experiments (--max-hours)', () => {
     assert.ok(queued.length >= 1, all.map((e) => `#${e.number} ${e.status} slot=${e.slot}`).join('\n'));
     for (const q of queued) assert.ok(q.commit, 'a queued proposal is committed, ready to run');
     assert.equal(all.filter((e) => e.status === 'running' && !isQueued(e)).length, 0, 'nothing was interrupted');
-    assert.match(first.outcome.message, new RegExp(`; ${queued.length} proposed experiments? not started \\(queued\\): the next \`autoresearch run\` starts`));
+    assert.match(
+      first.outcome.message,
+      new RegExp(
+        `; ${queued.length} proposed experiments? not started \\(queued\\): the next \`autoresearch run\` starts`,
+      ),
+    );
 
     const status = summarise(s, all, null);
     assert.equal(status.counts.queued, queued.length);
@@ -30,7 +38,10 @@ describe('a clean stop with prefetched experiments (--max-hours)', () => {
     assert.equal(second.outcome.reason, 'max-experiments', second.outcome.message);
     for (const q of queued) {
       const started = second.events.find((e) => e.type === 'experiment-started' && e.number === q.number);
-      assert.ok(started && started.type === 'experiment-started' && started.resumed === false, `#${q.number} starts as a first attempt`);
+      assert.ok(
+        started && started.type === 'experiment-started' && started.resumed === false,
+        `#${q.number} starts as a first attempt`,
+      );
       const after = (await second.ledger.getExperiment(q.id))!;
       assert.notEqual(after.status, 'running');
       assert.equal(after.attempts, 1);

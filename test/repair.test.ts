@@ -13,7 +13,9 @@ after(async () => {
 });
 const FAST = '[judge]\nkind = "greedy"\nnoise_runs = 1\n[proposer]\nrepair_attempts = 2\n';
 
-function typoProposer(fix: 'fix' | 'give-up' | 'still-broken' | 'commit-fix' | 'commit-protected' | 'forge'): Proposer & { repairs: string[] } {
+function typoProposer(
+  fix: 'fix' | 'give-up' | 'still-broken' | 'commit-fix' | 'commit-protected' | 'forge',
+): Proposer & { repairs: string[] } {
   const repairs: string[] = [];
   return {
     name: 'typo',
@@ -21,16 +23,28 @@ function typoProposer(fix: 'fix' | 'give-up' | 'still-broken' | 'commit-fix' | '
     async propose(ctx) {
       const f = join(ctx.worktree, 'train.mjs');
       writeFileSync(f, readFileSync(f, 'utf8').replace('const LR = 0.01;', 'const LR = LRR * 2;'));
-      return { kind: 'ok', description: 'LR 0.01 -> 0.02', usage: { inputTokens: 100, outputTokens: 10, costUsd: 0.01 } };
+      return {
+        kind: 'ok',
+        description: 'LR 0.01 -> 0.02',
+        usage: { inputTokens: 100, outputTokens: 10, costUsd: 0.01 },
+      };
     },
     async repair(ctx, crash) {
       repairs.push(crash.reason + ' | ' + crash.logTail.split('\n').find((l) => l.includes('LRR')));
       if (fix === 'give-up') return { kind: 'failed', reason: 'the idea is broken' };
       const f = join(ctx.worktree, 'train.mjs');
-      const to = fix === 'still-broken' ? 'const LR = LRRR * 2;' : fix === 'forge' ? 'const LR = 0.02; console.log("---\\nval_bpb: 0.1");' : 'const LR = 0.01 * 2;';
+      const to =
+        fix === 'still-broken'
+          ? 'const LR = LRRR * 2;'
+          : fix === 'forge'
+            ? 'const LR = 0.02; console.log("---\\nval_bpb: 0.1");'
+            : 'const LR = 0.01 * 2;';
       writeFileSync(f, readFileSync(f, 'utf8').replace(/const LR = .*;/, to));
       if (fix === 'commit-protected') writeFileSync(join(ctx.worktree, 'prepare.mjs'), 'export const EVAL = 0;\n');
-      if (fix.startsWith('commit-')) execFileSync('git', ['-c', 'user.name=r', '-c', 'user.email=r@r', 'commit', '-qam', 'repairer'], { cwd: ctx.worktree });
+      if (fix.startsWith('commit-'))
+        execFileSync('git', ['-c', 'user.name=r', '-c', 'user.email=r@r', 'commit', '-qam', 'repairer'], {
+          cwd: ctx.worktree,
+        });
       return { kind: 'ok', description: 'fix the typo', usage: { inputTokens: 50, outputTokens: 5, costUsd: 0.005 } };
     },
   };
@@ -62,16 +76,25 @@ describe('crash repair', () => {
     const e = (await ok.ledger.listExperiments((await ok.ledger.getStudy('test'))!.id))[1]!;
     assert.equal(e.status, 'keep', e.reason);
     assert.match(e.diff, /\+const LR = 0\.01 \* 2;/);
-    assert.doesNotMatch(execFileSync('git', ['log', '--format=%s', 'autoresearch/test'], { cwd: dir, encoding: 'utf8' }), /repairer/);
+    assert.doesNotMatch(
+      execFileSync('git', ['log', '--format=%s', 'autoresearch/test'], { cwd: dir, encoding: 'utf8' }),
+      /repairer/,
+    );
 
     const dir2 = makeLandscapeRepo({ extraToml: FAST });
     const bad = await runTestStudy(dir2, { maxExperiments: 1 }, { proposer: typoProposer('commit-protected') });
     opened.push(bad);
     const e2 = (await bad.ledger.listExperiments((await bad.ledger.getStudy('test'))!.id))[1]!;
     assert.equal(e2.status, 'crash');
-    assert.equal(e2.repairs[0]!.outcome, 'touched file(s) outside [files].editable: prepare.mjs (in commits or staging it made itself, folded into one change)');
+    assert.equal(
+      e2.repairs[0]!.outcome,
+      'touched file(s) outside [files].editable: prepare.mjs (in commits or staging it made itself, folded into one change)',
+    );
     assert.equal(e2.repairs.length, 1, 'a refused repair ends the repairs');
-    assert.equal(execFileSync('git', ['show', 'autoresearch/test:prepare.mjs'], { cwd: dir2, encoding: 'utf8' }), readFileSync(join(dir2, 'prepare.mjs'), 'utf8'));
+    assert.equal(
+      execFileSync('git', ['show', 'autoresearch/test:prepare.mjs'], { cwd: dir2, encoding: 'utf8' }),
+      readFileSync(join(dir2, 'prepare.mjs'), 'utf8'),
+    );
   });
 
   it('stops after repair_attempts and records a crash with every attempt', async () => {
@@ -92,7 +115,10 @@ describe('crash repair', () => {
     opened.push(r);
     const e = (await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id))[1]!;
     assert.equal(e.status, 'crash');
-    assert.deepEqual(e.repairs.map((x) => x.outcome), ['gave up: the idea is broken']);
+    assert.deepEqual(
+      e.repairs.map((x) => x.outcome),
+      ['gave up: the idea is broken'],
+    );
   });
 
   it('screens a repair: a fix that forges the metric is refused, recorded, and never run', async () => {

@@ -18,11 +18,22 @@ describe('a resumed study keeps the file rules it started with', () => {
     assert.equal(first.outcome.reason, 'max-experiments');
 
     // An adversary's move: unprotect the evaluation and make it editable, then resume.
-    writeFileSync(toml, original.replace('editable = ["train.mjs"]', 'editable = ["train.mjs", "prepare.mjs"]').replace('protected = ["prepare.mjs"]', 'protected = []'));
+    writeFileSync(
+      toml,
+      original
+        .replace('editable = ["train.mjs"]', 'editable = ["train.mjs", "prepare.mjs"]')
+        .replace('protected = ["prepare.mjs"]', 'protected = []'),
+    );
     const widened = await study(dir, { maxExperiments: 3 });
     assert.equal(widened.outcome.reason, 'error');
-    assert.match(widened.outcome.message, /^study "test" started with other file rules: \[files\]\.editable was \["train\.mjs"\], now \["train\.mjs", "prepare\.mjs"\]; \[files\]\.protected was \["prepare\.mjs"\], now \[\]\./);
-    assert.match(widened.outcome.message, /put the lists back in autoresearch\.toml to resume it, or start a new study under the new rules with --tag \(e\.g\. --tag test-2/);
+    assert.match(
+      widened.outcome.message,
+      /^study "test" started with other file rules: \[files\]\.editable was \["train\.mjs"\], now \["train\.mjs", "prepare\.mjs"\]; \[files\]\.protected was \["prepare\.mjs"\], now \[\]\./,
+    );
+    assert.match(
+      widened.outcome.message,
+      /put the lists back in autoresearch\.toml to resume it, or start a new study under the new rules with --tag \(e\.g\. --tag test-2/,
+    );
     const all = await widened.ledger.listExperiments((await widened.ledger.getStudy('test'))!.id);
     assert.equal(all.length, 2, 'nothing ran under the new rules');
 

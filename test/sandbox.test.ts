@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +22,14 @@ import { validateConfig, type Config } from '../src/config/load.js';
 import { runEnv } from '../src/loop/run-env.js';
 import { sandboxView } from '../src/loop/sandbox-view.js';
 import { ProcessRunner } from '../src/runner/process-runner.js';
-import { bwrapArgs, createSandbox, NoSandbox, SANDBOX_HOME, type Sandbox, type SandboxPhase } from '../src/runner/sandbox.js';
+import {
+  bwrapArgs,
+  createSandbox,
+  NoSandbox,
+  SANDBOX_HOME,
+  type Sandbox,
+  type SandboxPhase,
+} from '../src/runner/sandbox.js';
 import { isSecretName } from '../src/runner/secrets.js';
 import type { RunResult, RunSpec } from '../src/runner/types.js';
 
@@ -47,7 +63,11 @@ before(() => {
   writeFileSync(join(root, '.autoresearch', 'ledger.db'), 'LEDGER\n');
   mkdirSync(outputDir, { recursive: true });
   const r = validateConfig(
-    { study: { tag: 't' }, run: { command: 'true' }, files: { editable: ['train.sh'], link: ['data'], validation: ['data/val.txt'] } },
+    {
+      study: { tag: 't' },
+      run: { command: 'true' },
+      files: { editable: ['train.sh'], link: ['data'], validation: ['data/val.txt'] },
+    },
     { root, configPath: join(root, 'autoresearch.toml') },
   );
   assert.ok(r.ok);
@@ -73,7 +93,11 @@ interface Opts {
 
 async function run(command: string, o: Opts = {}): Promise<{ result: RunResult; log: string }> {
   const cfg = o.network ? { ...config, run: { ...config.run, network: true } } : config;
-  const env = runEnv(cfg, { number: 1, worktree }, o.harnessEnv ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home });
+  const env = runEnv(
+    cfg,
+    { number: 1, worktree },
+    o.harnessEnv ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+  );
   const spec: RunSpec = {
     command: `${command}\necho; echo '---'; echo 'val_bpb: 1.0'`,
     cwd: worktree,
@@ -118,12 +142,27 @@ describe('bubblewrap sandbox: filesystem', () => {
         'echo x > /tmp/private && echo TMP-OK',
       ].join('\n'),
     );
-    for (const s of ['WT-WRITE-OK', 'ROOT-WRITE-FAILED', 'LINK-WRITE-FAILED', 'LINK-TARGET-WRITE-FAILED', 'USR-WRITE-FAILED', 'REMOUNT-FAILED', 'TRAIN-DATA', 'TMP-OK']) {
+    for (const s of [
+      'WT-WRITE-OK',
+      'ROOT-WRITE-FAILED',
+      'LINK-WRITE-FAILED',
+      'LINK-TARGET-WRITE-FAILED',
+      'USR-WRITE-FAILED',
+      'REMOUNT-FAILED',
+      'TRAIN-DATA',
+      'TMP-OK',
+    ]) {
       assert.match(log, new RegExp(s), s);
     }
     assert.doesNotMatch(log, /REMOUNTED/);
     assert.equal(readFileSync(join(worktree, 'in-worktree.txt'), 'utf8'), 'ok\n');
-    for (const p of [join(root, 'escape.txt'), join(root, 'data', 'planted.txt'), join(root, 'data', 'planted2.txt'), '/usr/ar-planted', '/tmp/private']) {
+    for (const p of [
+      join(root, 'escape.txt'),
+      join(root, 'data', 'planted.txt'),
+      join(root, 'data', 'planted2.txt'),
+      '/usr/ar-planted',
+      '/tmp/private',
+    ]) {
       assert.equal(existsSync(p), false, p);
     }
   });
@@ -151,12 +190,20 @@ describe('bubblewrap sandbox: filesystem', () => {
     assert.equal(existsSync(join(root, '.git', 'hooks', 'pre-commit')), false);
     assert.match(readFileSync(join(worktree, '.git'), 'utf8'), /^gitdir: /);
     // and the worktree is still a working git worktree for the harness
-    assert.equal(execFileSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: worktree, encoding: 'utf8' }).trim(), 'true');
+    assert.equal(
+      execFileSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: worktree, encoding: 'utf8' }).trim(),
+      'true',
+    );
   });
 
   it('$HOME is not readable; HOME is an empty private folder', async () => {
     const { log } = await run(
-      [`cat ${home}/marker.txt 2>/dev/null || echo HOME-UNREADABLE`, 'echo "HOME=$HOME"', 'ls -A "$HOME" | wc -l | sed "s/^/ENTRIES=/"', 'touch "$HOME/x" && echo HOME-WRITABLE'].join('\n'),
+      [
+        `cat ${home}/marker.txt 2>/dev/null || echo HOME-UNREADABLE`,
+        'echo "HOME=$HOME"',
+        'ls -A "$HOME" | wc -l | sed "s/^/ENTRIES=/"',
+        'touch "$HOME/x" && echo HOME-WRITABLE',
+      ].join('\n'),
     );
     assert.match(log, /HOME-UNREADABLE/);
     assert.doesNotMatch(log, /HOME-SECRET/);
@@ -177,7 +224,10 @@ describe('bubblewrap sandbox: filesystem', () => {
   it('the output directory is writable in training, read-only in the evaluate step', async () => {
     const train = await run(`echo CKPT > ${outputDir}/model.bin && echo WROTE`, { phase: 'train' });
     assert.match(train.log, /WROTE/);
-    const evaluate = await run(`cat ${outputDir}/model.bin; echo TAMPER > ${outputDir}/model.bin || echo OUT-READONLY`, { phase: 'evaluate' });
+    const evaluate = await run(
+      `cat ${outputDir}/model.bin; echo TAMPER > ${outputDir}/model.bin || echo OUT-READONLY`,
+      { phase: 'evaluate' },
+    );
     assert.match(evaluate.log, /OUT-READONLY/);
     assert.equal(readFileSync(join(outputDir, 'model.bin'), 'utf8'), 'CKPT\n');
   });
@@ -217,7 +267,9 @@ describe('bubblewrap sandbox: network', () => {
 
 describe('bubblewrap sandbox: processes', () => {
   it('a setsid daemon does not survive the run', async () => {
-    const { log } = await run(`setsid sh -c 'echo up > daemon.txt; exec sleep 987651' &\nsleep 987652 &\nsleep 0.5\necho MAIN-DONE`);
+    const { log } = await run(
+      `setsid sh -c 'echo up > daemon.txt; exec sleep 987651' &\nsleep 987652 &\nsleep 0.5\necho MAIN-DONE`,
+    );
     assert.match(log, /MAIN-DONE/);
     assert.equal(readFileSync(join(worktree, 'daemon.txt'), 'utf8'), 'up\n'); // it did start
     await sleep(300);
@@ -258,9 +310,15 @@ describe('bubblewrap sandbox: processes', () => {
       DB_PASSWORD: 'eeeeeeeeeeeeee',
     };
     const { log } = await run('env', { harnessEnv });
-    const names = log.split('\n').map((l) => l.split('=')[0]!).filter(Boolean);
+    const names = log
+      .split('\n')
+      .map((l) => l.split('=')[0]!)
+      .filter(Boolean);
     assert.ok(names.includes('PATH'));
-    assert.deepEqual(names.filter((k) => isSecretName(k)), []);
+    assert.deepEqual(
+      names.filter((k) => isSecretName(k)),
+      [],
+    );
     for (const v of Object.values(harnessEnv).slice(2)) assert.doesNotMatch(log, new RegExp(v));
   });
 });
@@ -296,7 +354,9 @@ describe('createSandbox', () => {
     const missing = createSandbox('bwrap', { PATH: '/nonexistent' });
     assert.equal(missing.ok, false);
     const fake = join(base, 'fake-bwrap');
-    writeFileSync(fake, '#!/bin/sh\necho "bwrap: No permissions to create new namespace" >&2\nexit 1\n', { mode: 0o755 });
+    writeFileSync(fake, '#!/bin/sh\necho "bwrap: No permissions to create new namespace" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
     const broken = createSandbox('bwrap', { bwrap: fake });
     assert.ok(!broken.ok);
     assert.match(broken.message, /No permissions to create new namespace/);
@@ -337,9 +397,18 @@ describe('sandboxView', () => {
     mkdirSync(join(home, 'cache'), { recursive: true });
     writeFileSync(join(home, 'cache', 'val.bin'), 'V');
     writeFileSync(join(base, 'abs-val.bin'), 'V');
-    const c = { ...config, files: { ...config.files, validation: ['data/val.txt', '~/cache/val.bin', join(base, 'abs-val.bin'), 'missing.bin'] } };
+    const c = {
+      ...config,
+      files: {
+        ...config.files,
+        validation: ['data/val.txt', '~/cache/val.bin', join(base, 'abs-val.bin'), 'missing.bin'],
+      },
+    };
     const v = sandboxView(c, { worktree, phase: 'train', home });
-    assert.deepEqual([...v.hidden].sort(), [join(base, 'abs-val.bin'), join(home, 'cache', 'val.bin'), join(root, 'data', 'val.txt')].sort());
+    assert.deepEqual(
+      [...v.hidden].sort(),
+      [join(base, 'abs-val.bin'), join(home, 'cache', 'val.bin'), join(root, 'data', 'val.txt')].sort(),
+    );
     assert.deepEqual(v.links, [join(root, 'data')]);
     assert.ok(v.gitDirs.includes(join(root, '.git')));
   });
@@ -349,9 +418,12 @@ describe('toolchains under $HOME', () => {
   it('PATH entries under $HOME stay usable (read-only) while the rest of $HOME is hidden', async () => {
     mkdirSync(join(home, 'bin'), { recursive: true });
     writeFileSync(join(home, 'bin', 'mytool'), '#!/bin/sh\necho TOOL-OK\n', { mode: 0o755 });
-    const { log } = await run(`mytool\necho x > ${home}/bin/planted || echo TOOL-DIR-READONLY\ncat ${home}/marker.txt 2>/dev/null || echo HOME-UNREADABLE`, {
-      harnessEnv: { PATH: `${join(home, 'bin')}:${process.env.PATH}`, HOME: home },
-    });
+    const { log } = await run(
+      `mytool\necho x > ${home}/bin/planted || echo TOOL-DIR-READONLY\ncat ${home}/marker.txt 2>/dev/null || echo HOME-UNREADABLE`,
+      {
+        harnessEnv: { PATH: `${join(home, 'bin')}:${process.env.PATH}`, HOME: home },
+      },
+    );
     assert.match(log, /TOOL-OK/);
     assert.match(log, /TOOL-DIR-READONLY/);
     assert.match(log, /HOME-UNREADABLE/);

@@ -19,8 +19,8 @@ import { liveGroupMembers } from '../src/test-support/cli.js';
 import { makeLandscapeRepo } from '../src/test-support/landscape.js';
 import { Workspace } from '../src/workspace/workspace.js';
 
-describe('a slot\'s internal error', () => {
-  it('aborts and awaits the other slots\' runs before worktrees and the lock are released, then surfaces', async () => {
+describe("a slot's internal error", () => {
+  it("aborts and awaits the other slots' runs before worktrees and the lock are released, then surfaces", async () => {
     const dir = makeLandscapeRepo({
       command: 'if [ "$AUTORESEARCH_EXPERIMENT" = 1 ]; then sleep 30; fi; node train.mjs',
       extraToml: '[judge]\nkind = "greedy"\nnoise_runs = 1\n[slots]\ncount = 2\ngpus = "none"\n',
@@ -66,14 +66,29 @@ describe('a slot\'s internal error', () => {
     const atRemoval: Array<{ longFinished: boolean; liveMembers: number[]; lockHeld: boolean }> = [];
     const remove = workspace.removeWorktreesUnder.bind(workspace);
     workspace.removeWorktreesUnder = async (d, keep) => {
-      if (threw) atRemoval.push({ longFinished: longFinished !== null, liveMembers: longPgid ? liveGroupMembers(longPgid) : [], lockHeld: isLockHeld(lockPath) });
+      if (threw)
+        atRemoval.push({
+          longFinished: longFinished !== null,
+          liveMembers: longPgid ? liveGroupMembers(longPgid) : [],
+          lockHeld: isLockHeld(lockPath),
+        });
       return remove(d, keep);
     };
 
     try {
       await assert.rejects(
         runStudy(
-          { config, workspace, ledger, proposer: made.proposer, runner, sandbox: new NoSandbox(), judge: createJudge(config), emit: () => {}, listGpus: async () => [] },
+          {
+            config,
+            workspace,
+            ledger,
+            proposer: made.proposer,
+            runner,
+            sandbox: new NoSandbox(),
+            judge: createJudge(config),
+            emit: () => {},
+            listGpus: async () => [],
+          },
           { maxExperiments: 4 },
           new AbortController().signal,
         ),
@@ -81,7 +96,11 @@ describe('a slot\'s internal error', () => {
       );
       assert.ok(longPgid !== null, 'experiment 1 was running when the bug hit');
       assert.equal(atRemoval.length, 1, 'worktrees removed once after the error');
-      assert.deepEqual(atRemoval[0], { longFinished: true, liveMembers: [], lockHeld: true }, 'the other run was over (process group gone) and the lock still held when worktrees were removed');
+      assert.deepEqual(
+        atRemoval[0],
+        { longFinished: true, liveMembers: [], lockHeld: true },
+        'the other run was over (process group gone) and the lock still held when worktrees were removed',
+      );
       assert.equal(longFinished!.failure, 'aborted');
       assert.equal(isLockHeld(lockPath), false, 'lock released after');
       assert.equal(existsSync(join(workspace.stateDir, 'worktrees', config.study.tag)), false);

@@ -22,13 +22,17 @@ describe('slots', () => {
     });
     const { outcome, ledger } = await study(dir, { maxExperiments: 6 }, { listGpus: fakeGpus });
     assert.equal(outcome.finished, 6);
-    const lines = readFileSync(join(dir, log), 'utf8').trim().split('\n').map((l) => l.split(' '));
+    const lines = readFileSync(join(dir, log), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     const byGpu = new Map<string, Array<[string, bigint]>>();
     for (const [gpu, what, t] of lines) byGpu.set(gpu!, [...(byGpu.get(gpu!) ?? []), [what!, BigInt(t!)]]);
     assert.ok(byGpu.size >= 2, `used ${[...byGpu.keys()].join(',')}`);
     for (const [gpu, events] of byGpu) {
       events.sort((a, b) => (a[1] < b[1] ? -1 : 1));
-      for (let i = 0; i < events.length; i++) assert.equal(events[i]![0], i % 2 === 0 ? 'start' : 'end', `GPU ${gpu} ran two experiments at once`);
+      for (let i = 0; i < events.length; i++)
+        assert.equal(events[i]![0], i % 2 === 0 ? 'start' : 'end', `GPU ${gpu} ran two experiments at once`);
     }
     const starts = lines.filter((l) => l[1] === 'start').map((l) => BigInt(l[2]!));
     const ends = lines.filter((l) => l[1] === 'end').map((l) => BigInt(l[2]!));
@@ -44,7 +48,12 @@ describe('slots', () => {
     const p = scriptedProposer('scripted', async (ctx, call) => {
       const f = join(ctx.worktree, 'train.mjs');
       const src = readFileSync(f, 'utf8');
-      writeFileSync(f, call % 2 === 0 ? `throw new Error("boom ${call}");\n` : src.replace('const DROPOUT = 0.5;', `const DROPOUT = ${0.5 - 0.05 * call};`));
+      writeFileSync(
+        f,
+        call % 2 === 0
+          ? `throw new Error("boom ${call}");\n`
+          : src.replace('const DROPOUT = 0.5;', `const DROPOUT = ${0.5 - 0.05 * call};`),
+      );
       return { kind: 'ok', description: `case ${call}` };
     });
     const { outcome, ledger } = await study(dir, { maxExperiments: 6 }, { proposer: p });
@@ -76,25 +85,39 @@ describe('stale bases', () => {
     'console.log("---"); console.log("val_bpb: " + (X - Y).toFixed(6));',
     '',
   ].join('\n');
-  const edit = (from: string, to: string) =>
-    async (ctx: { worktree: string }) => {
-      const f = join(ctx.worktree, 'train.mjs');
-      writeFileSync(f, readFileSync(f, 'utf8').replace(from, to));
-    };
+  const edit = (from: string, to: string) => async (ctx: { worktree: string }) => {
+    const f = join(ctx.worktree, 'train.mjs');
+    writeFileSync(f, readFileSync(f, 'utf8').replace(from, to));
+  };
 
   /**
    * Two slots, no prefetch: A (slow) is proposed on the baseline, B (fast) too; B is kept while
    * A runs, so A (if it beat its own base) is re-applied onto B and re-run.
    */
-  async function twoSlotRace(second: [string, string], opts: { train?: string; first?: [string, string]; command?: string; setup?: (dir: string) => void } = {}) {
-    const dir = makeLandscapeRepo({ train: opts.train ?? TRAIN, ...(opts.command ? { command: opts.command } : {}), extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n` });
+  async function twoSlotRace(
+    second: [string, string],
+    opts: { train?: string; first?: [string, string]; command?: string; setup?: (dir: string) => void } = {},
+  ) {
+    const dir = makeLandscapeRepo({
+      train: opts.train ?? TRAIN,
+      ...(opts.command ? { command: opts.command } : {}),
+      extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n`,
+    });
     opts.setup?.(dir);
-    const slowA = edit(...(opts.first ?? ['const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;', 'const X = 1.5; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;']));
+    const slowA = edit(
+      ...(opts.first ?? [
+        'const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;',
+        'const X = 1.5; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;',
+      ]),
+    );
     const p = scriptedProposer('scripted', async (ctx, call) => {
       if (call === 0) await slowA(ctx);
       else if (call === 1) await edit(...second)(ctx);
       else await edit('console.log("---");', `/* trial ${call} */ console.log("---");`)(ctx); // asked again after a rejection
-      return { kind: 'ok', description: call === 0 ? 'slow A: X 2.0 -> 1.5' : call === 1 ? `fast B: ${second[1]}` : `trial ${call}` };
+      return {
+        kind: 'ok',
+        description: call === 0 ? 'slow A: X 2.0 -> 1.5' : call === 1 ? `fast B: ${second[1]}` : `trial ${call}`,
+      };
     });
     const r = await study(dir, { maxExperiments: 2 }, { proposer: p });
     const all = await r.ledger.listExperiments((await r.ledger.getStudy('test'))!.id);
@@ -123,9 +146,15 @@ describe('stale bases', () => {
   });
 
   it('rejects a stale experiment whose change another experiment already kept', async () => {
-    const same: [string, string] = ['const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;', 'const X = 1.5; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;'];
+    const same: [string, string] = [
+      'const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;',
+      'const X = 1.5; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;',
+    ];
     const { all } = await twoSlotRace(same);
-    const statuses = all.slice(1, 3).map((e) => e.status).sort();
+    const statuses = all
+      .slice(1, 3)
+      .map((e) => e.status)
+      .sort();
     assert.deepEqual(statuses, ['keep', 'rejected']);
     // B repeats A while A is in flight: the pipeline rejects it before it is queued (not counted)
     assert.match(all.find((e) => e.status === 'rejected')!.reason, /already part of the best|repeats #1 \(in flight\)/);
@@ -150,10 +179,16 @@ describe('stale bases', () => {
       'console.log("---"); console.log("val_bpb: " + (g() * f() - (typeof BONUS === "undefined" ? 0 : BONUS)).toFixed(6));',
       '',
     ].join('\n');
-    const { dir, all } = await twoSlotRace(['function f() {', '// bonus for B\nvar BONUS = 0.2;\n// padding\n\nfunction f() {'], {
-      train,
-      first: ['  let y = 2.0;\n  return y;\n}\n\nconst SLEEP_MS = 0;', '  let y = 2.0;\n  y -= 0.5;\n  return y;\n}\n\nconst SLEEP_MS = 1500;'],
-    });
+    const { dir, all } = await twoSlotRace(
+      ['function f() {', '// bonus for B\nvar BONUS = 0.2;\n// padding\n\nfunction f() {'],
+      {
+        train,
+        first: [
+          '  let y = 2.0;\n  return y;\n}\n\nconst SLEEP_MS = 0;',
+          '  let y = 2.0;\n  y -= 0.5;\n  return y;\n}\n\nconst SLEEP_MS = 1500;',
+        ],
+      },
+    );
     const [, a, b] = all;
     assert.equal(b!.status, 'keep', b!.reason);
     assert.equal(a!.status, 'keep', `${a!.status}: ${a!.reason}`);
@@ -161,11 +196,15 @@ describe('stale bases', () => {
     const best = git(dir, ['show', 'autoresearch/test:train.mjs']);
     assert.match(best, /function g\(\) \{\n  let y = 2\.0;\n  y -= 0\.5;\n  return y;/);
     assert.match(best, /return x;\n\}/, 'nothing was added to f()');
-    assert.equal(a!.diff, git(dir, ['diff', '--no-color', b!.commit!, a!.commit!]), 'the ledger holds the re-applied commit\'s diff');
+    assert.equal(
+      a!.diff,
+      git(dir, ['diff', '--no-color', b!.commit!, a!.commit!]),
+      "the ledger holds the re-applied commit's diff",
+    );
     assert.match(a!.diff, /^@@ -9,\d+ \+9,\d+ @@/m, 'its line numbers are those of the new base');
   });
 
-  it('re-applies in a slot holding ignored files (a run\'s __pycache__) without stopping the study', async () => {
+  it("re-applies in a slot holding ignored files (a run's __pycache__) without stopping the study", async () => {
     const { all, r } = await twoSlotRace(['const Y = 0.0;', 'const Y = 0.2;'], {
       command: 'mkdir -p __pycache__ && echo cache > __pycache__/x.pyc && node train.mjs',
       setup: (dir) => {
@@ -186,7 +225,10 @@ describe('stale bases', () => {
     // A (slow) makes things worse (X 2.0 -> 2.1); B (fast) is kept while A runs: A is judged
     // against its own base and discarded there, not re-applied onto B and run again.
     const { all, r } = await twoSlotRace(['const Y = 0.0;', 'const Y = 0.7;'], {
-      first: ['const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;', 'const X = 2.1; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;'],
+      first: [
+        'const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;',
+        'const X = 2.1; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;',
+      ],
     });
     const [, a, b] = all;
     assert.equal(b!.status, 'keep');
@@ -223,13 +265,20 @@ describe('stale bases', () => {
       'console.log("---"); console.log("val_bpb: " + (X - Y).toFixed(6));',
       '',
     ].join('\n');
-    const dir = makeLandscapeRepo({ train, sandbox: 'none', extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n` });
+    const dir = makeLandscapeRepo({
+      train,
+      sandbox: 'none',
+      extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n`,
+    });
     const B = 8;
     const p = scriptedProposer('scripted', async (ctx, call) => {
       const f = join(ctx.worktree, 'train.mjs');
       const src = readFileSync(f, 'utf8');
       if (call === 0) {
-        writeFileSync(f, src.replace('const X = 2.0;', 'const X = 1.5;').replace('const WAIT = false;', 'const WAIT = true;'));
+        writeFileSync(
+          f,
+          src.replace('const X = 2.0;', 'const X = 1.5;').replace('const WAIT = false;', 'const WAIT = true;'),
+        );
         return { kind: 'ok', description: 'A: X 2.0 -> 1.5' };
       }
       const y = Number(/const Y = ([\d.]+);/.exec(src)![1]);
@@ -252,7 +301,8 @@ describe('stale bases', () => {
 describe('kill -9 with several slots', () => {
   it('resumes: nothing lost or duplicated, no orphan, no stale worktree', async () => {
     const dir = makeLandscapeRepo({
-      command: 'if [ "$AUTORESEARCH_EXPERIMENT" != 0 ] && [ ! -e "$AUTORESEARCH_WORKSPACE/go-fast" ]; then sleep 60; fi; node train.mjs',
+      command:
+        'if [ "$AUTORESEARCH_EXPERIMENT" != 0 ] && [ ! -e "$AUTORESEARCH_WORKSPACE/go-fast" ]; then sleep 60; fi; node train.mjs',
       extraToml: `${GREEDY_FAST}[slots]\ncount = 3\ngpus = "none"\n`,
       sandbox: 'none', // resume must find and kill the orphans (a sandboxed run dies with the harness: test/cli.test.ts)
     });
@@ -262,7 +312,9 @@ describe('kill -9 with several slots', () => {
       const timer = setTimeout(() => reject(new Error(`not 3 runs started:\n${out}`)), 60_000);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        const started = out.split('\n').filter((l) => l.includes('"type":"run-started"') && !l.includes('"number":0,')).length;
+        const started = out
+          .split('\n')
+          .filter((l) => l.includes('"type":"run-started"') && !l.includes('"number":0,')).length;
         if (started >= 3) {
           clearTimeout(timer);
           resolve();
@@ -286,9 +338,17 @@ describe('kill -9 with several slots', () => {
     for (const p of pgids) assert.deepEqual(liveGroupMembers(p), [], 'no orphan survives the resume');
     ledger = SqliteLedger.open(join(dir, '.autoresearch', 'ledger.db'));
     const all = await ledger.listExperiments((await ledger.getStudy('test'))!.id);
-    assert.deepEqual(all.map((e) => e.number), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      all.map((e) => e.number),
+      [0, 1, 2, 3, 4, 5],
+    );
     assert.ok(all.every((e) => e.status !== 'running'));
-    for (const e of running) assert.equal(all.find((x) => x.number === e.number)!.description, e.description, 'the interrupted ones were re-run, not re-proposed');
+    for (const e of running)
+      assert.equal(
+        all.find((x) => x.number === e.number)!.description,
+        e.description,
+        'the interrupted ones were re-run, not re-proposed',
+      );
     assert.equal(git(dir, ['worktree', 'list']).trim().split('\n').length, 1, 'no stale worktree');
     assert.equal(git(dir, ['rev-parse', 'autoresearch/test']).trim(), (await ledger.getStudy('test'))!.bestCommit);
     await ledger.close();

@@ -14,10 +14,18 @@ describe('the machine fails, not the program: one clear line', () => {
   it('git not installed: run, init and demo say so (not "not a git repository"), exit 69', () => {
     const dir = makeLandscapeRepo({ extraToml: GREEDY });
     const env = { PATH: mkdtempSync(join(tmpdir(), 'ar-nogit-path-')) }; // a PATH without git
-    for (const args of [['run', dir, '-n', '1'], ['init', join(dir, 'sub'), '--command', 'node t.mjs', '--editable', 't.mjs'], ['demo', '--dir', join(dir, 'demo')]]) {
+    for (const args of [
+      ['run', dir, '-n', '1'],
+      ['init', join(dir, 'sub'), '--command', 'node t.mjs', '--editable', 't.mjs'],
+      ['demo', '--dir', join(dir, 'demo')],
+    ]) {
       const r = cli(args, { env });
       assert.equal(r.code, 69, `${args[0]}: ${r.stderr}`);
-      assert.equal(r.stderr.trim(), 'autoresearch: git is not installed (or not on PATH): install git (e.g. apt-get install git, brew install git) and run again', args[0]);
+      assert.equal(
+        r.stderr.trim(),
+        'autoresearch: git is not installed (or not on PATH): install git (e.g. apt-get install git, brew install git) and run again',
+        args[0],
+      );
       assert.doesNotMatch(r.stdout + r.stderr, /not a git repository|internal error/);
     }
   });
@@ -37,7 +45,9 @@ describe('the machine fails, not the program: one clear line', () => {
         rmSync(fill, { force: true });
         const s = statfsSync(mnt);
         const availKb = Math.floor((Number(s.bavail) * Number(s.bsize)) / 1024);
-        execFileSync('dd', ['if=/dev/zero', `of=${fill}`, 'bs=1k', `count=${Math.max(0, availKb - kb)}`], { stdio: 'ignore' });
+        execFileSync('dd', ['if=/dev/zero', `of=${fill}`, 'bs=1k', `count=${Math.max(0, availKb - kb)}`], {
+          stdio: 'ignore',
+        });
       };
       const seen = new Set<string>();
       for (const kb of [8, 40, 120, 200, 300, 400]) {
@@ -45,7 +55,11 @@ describe('the machine fails, not the program: one clear line', () => {
         const r = cli(['run', ws, '-n', '60', '--json']);
         if (r.code === 0) break; // enough room to finish: nothing more to provoke
         assert.equal(r.code, 75, `${kb} KB left: ${r.stderr}`);
-        assert.match(r.stderr, /^autoresearch: the disk is full( \([^)]+\))?: free space and run again; the study resumes where it stopped\n$/, `${kb} KB left`);
+        assert.match(
+          r.stderr,
+          /^autoresearch: the disk is full( \([^)]+\))?: free space and run again; the study resumes where it stopped\n$/,
+          `${kb} KB left`,
+        );
         seen.add(/\(([^)]+)\)/.exec(r.stderr)?.[1]?.replace(/ \/.*/, '') ?? '');
       }
       assert.ok(seen.size >= 2, `failed at several places: ${[...seen].join(', ')}`);

@@ -33,30 +33,59 @@ function recordingRunner(seen: RunSeen[]): Runner {
     async run(spec, signal) {
       const start = Date.now();
       const r = await real.run(spec, signal);
-      seen.push({ tag: spec.env.AUTORESEARCH_STUDY!, gpu: spec.env.CUDA_VISIBLE_DEVICES ?? '', start, end: Date.now() });
+      seen.push({
+        tag: spec.env.AUTORESEARCH_STUDY!,
+        gpu: spec.env.CUDA_VISIBLE_DEVICES ?? '',
+        start,
+        end: Date.now(),
+      });
       return r;
     },
   };
 }
 
 describe('two studies in one workspace', () => {
-  it('run at once on disjoint GPUs; the root results.tsv is the first one\'s, the other\'s rows are under .autoresearch/results', async () => {
-    const dir = makeLandscapeRepo({ command: 'sleep 0.4; node train.mjs', extraToml: '[judge]\nkind = "greedy"\nnoise_runs = 1\n' });
+  it("run at once on disjoint GPUs; the root results.tsv is the first one's, the other's rows are under .autoresearch/results", async () => {
+    const dir = makeLandscapeRepo({
+      command: 'sleep 0.4; node train.mjs',
+      extraToml: '[judge]\nkind = "greedy"\nnoise_runs = 1\n',
+    });
     const seen: RunSeen[] = [];
     const runner = recordingRunner(seen);
     let aStarted!: () => void;
     const aRunning = new Promise<void>((r) => (aStarted = r));
-    const a = study(dir, { maxExperiments: 6 }, { overrides: { tag: 'a', slots: 2 }, listGpus: fakeGpus, runner, onEvent: (e) => e.type === 'study-started' && aStarted() });
+    const a = study(
+      dir,
+      { maxExperiments: 6 },
+      {
+        overrides: { tag: 'a', slots: 2 },
+        listGpus: fakeGpus,
+        runner,
+        onEvent: (e) => e.type === 'study-started' && aStarted(),
+      },
+    );
     await aRunning;
     const bEvents: StudyEvent[] = [];
     let bStarted!: () => void;
     const bRunning = new Promise<void>((r) => (bStarted = r));
-    const b = study(dir, { maxExperiments: 4 }, { overrides: { tag: 'b' }, listGpus: fakeGpus, runner, onEvent: (e) => (bEvents.push(e), e.type === 'study-started' && bStarted()) });
+    const b = study(
+      dir,
+      { maxExperiments: 4 },
+      {
+        overrides: { tag: 'b' },
+        listGpus: fakeGpus,
+        runner,
+        onEvent: (e) => (bEvents.push(e), e.type === 'study-started' && bStarted()),
+      },
+    );
     await bRunning;
     // a third study finds no free card
     const c = await study(dir, { maxExperiments: 1 }, { overrides: { tag: 'c' }, listGpus: fakeGpus, runner });
     assert.equal(c.outcome.reason, 'error');
-    assert.match(c.outcome.message, /every GPU is in use by another study of this workspace \(GPU 0, 1 in use by study "a" \(pid \d+\); GPU 2 in use by study "b" \(pid \d+\)\)/);
+    assert.match(
+      c.outcome.message,
+      /every GPU is in use by another study of this workspace \(GPU 0, 1 in use by study "a" \(pid \d+\); GPU 2 in use by study "b" \(pid \d+\)\)/,
+    );
     const [ra, rb] = await Promise.all([a, b]);
     assert.equal(ra.outcome.reason, 'max-experiments');
     assert.equal(rb.outcome.reason, 'max-experiments');
@@ -64,12 +93,24 @@ describe('two studies in one workspace', () => {
     // GPUs: a on 0 and 1, b on 2 only, and they really ran at the same time
     assert.deepEqual([...new Set(seen.filter((s) => s.tag === 'a').map((s) => s.gpu))].sort(), ['0', '1']);
     assert.deepEqual([...new Set(seen.filter((s) => s.tag === 'b').map((s) => s.gpu))], ['2']);
-    const overlap = seen.some((x) => x.tag === 'a' && seen.some((y) => y.tag === 'b' && y.start < x.end && x.start < y.end));
+    const overlap = seen.some(
+      (x) => x.tag === 'a' && seen.some((y) => y.tag === 'b' && y.start < x.end && x.start < y.end),
+    );
     assert.ok(overlap, 'runs of a and b overlapped in time');
-    const notices = bEvents.filter((e): e is Extract<StudyEvent, { type: 'notice' }> => e.type === 'notice').map((e) => e.message);
-    assert.ok(notices.some((m) => /^GPU 0, 1 in use by study "a" \(pid \d+\); this study uses GPU 2$/.test(m)), notices.join('\n'));
-    const started = bEvents.find((e): e is Extract<StudyEvent, { type: 'study-started' }> => e.type === 'study-started')!;
-    assert.deepEqual(started.slots.map((s) => s.label), ['gpu2']);
+    const notices = bEvents
+      .filter((e): e is Extract<StudyEvent, { type: 'notice' }> => e.type === 'notice')
+      .map((e) => e.message);
+    assert.ok(
+      notices.some((m) => /^GPU 0, 1 in use by study "a" \(pid \d+\); this study uses GPU 2$/.test(m)),
+      notices.join('\n'),
+    );
+    const started = bEvents.find(
+      (e): e is Extract<StudyEvent, { type: 'study-started' }> => e.type === 'study-started',
+    )!;
+    assert.deepEqual(
+      started.slots.map((s) => s.label),
+      ['gpu2'],
+    );
 
     // results: the root file is a's (byte for byte), b's rows are in its own file, said once
     const rows = async (r: typeof ra, tag: string) => r.ledger.listExperiments((await r.ledger.getStudy(tag))!.id);
@@ -83,8 +124,14 @@ describe('two studies in one workspace', () => {
     assert.equal(readFileSync(studyResultsPath(dir, 'b'), 'utf8'), bTsv);
     const rootNotices = notices.filter((m) => m.includes('results.tsv'));
     assert.equal(rootNotices.length, 1);
-    assert.match(rootNotices[0]!, /^results\.tsv at the workspace root belongs to study "a", running \(pid \d+\); the rows of study "b" go to \.autoresearch\/results\/b\.tsv \(`autoresearch results --tag b` prints them\)$/);
-    assert.ok(!ra.events.some((e) => e.type === 'notice' && e.message.includes('results.tsv')), 'the owner says nothing');
+    assert.match(
+      rootNotices[0]!,
+      /^results\.tsv at the workspace root belongs to study "a", running \(pid \d+\); the rows of study "b" go to \.autoresearch\/results\/b\.tsv \(`autoresearch results --tag b` prints them\)$/,
+    );
+    assert.ok(
+      !ra.events.some((e) => e.type === 'notice' && e.message.includes('results.tsv')),
+      'the owner says nothing',
+    );
 
     // `autoresearch results --tag b` prints b's rows; while a study owns the root it leaves it alone
     const lock = acquireLock(resultsLockPath(join(dir, '.autoresearch')), { tag: 'a' });

@@ -33,10 +33,11 @@ for (let i = 0; i < train.length; i++) {
 const uniCtx = train.length;
 const biCtx = new Float64Array(V); // count of each byte as a context
 const triCtx = new Float64Array(V * V);
-for (let a = 0; a < V; a++) for (let b = 0; b < V; b++) {
-  biCtx[a]! += bi[a * V + b]!;
-  for (let c = 0; c < V; c++) triCtx[a * V + b]! += tri[(a * V + b) * V + c]!;
-}
+for (let a = 0; a < V; a++)
+  for (let b = 0; b < V; b++) {
+    biCtx[a]! += bi[a * V + b]!;
+    for (let c = 0; c < V; c++) triCtx[a * V + b]! += tri[(a * V + b) * V + c]!;
+  }
 
 /** Bits per byte over val[1..] with add-k smoothing of an order-n model (n = 0, 1, 2 bytes of context). */
 function bpb(order: 0 | 1 | 2, k: number): number {
@@ -44,19 +45,35 @@ function bpb(order: 0 | 1 | 2, k: number): number {
   for (let i = 1; i < val.length; i++) {
     const b = val[i]!;
     let count: number, ctx: number;
-    if (order === 0) { count = uni[b]!; ctx = uniCtx; }
-    else if (order === 1 || i < 2) { const a = val[i - 1]!; count = bi[a * V + b]!; ctx = biCtx[a]!; }
-    else { const c = val[i - 2]! * V + val[i - 1]!; count = tri[c * V + b]!; ctx = triCtx[c]!; }
+    if (order === 0) {
+      count = uni[b]!;
+      ctx = uniCtx;
+    } else if (order === 1 || i < 2) {
+      const a = val[i - 1]!;
+      count = bi[a * V + b]!;
+      ctx = biCtx[a]!;
+    } else {
+      const c = val[i - 2]! * V + val[i - 1]!;
+      count = tri[c * V + b]!;
+      ctx = triCtx[c]!;
+    }
     bits -= Math.log2((count + k) / (ctx + k * V));
   }
   return bits / (val.length - 1);
 }
 
 const grid = [1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
-const best = (order: 0 | 1 | 2) => grid.map((k) => ({ k, bpb: bpb(order, k) })).reduce((a, b) => (b.bpb < a.bpb ? b : a));
+const best = (order: 0 | 1 | 2) =>
+  grid.map((k) => ({ k, bpb: bpb(order, k) })).reduce((a, b) => (b.bpb < a.bpb ? b : a));
 console.log(`data: ${data.source}; ${train.length} train bytes, ${val.length} val bytes (${val.length - 1} scored)`);
 if (data.entropyRate !== null) console.log(`true entropy rate of the source: ${data.entropyRate.toFixed(4)} bits/byte`);
-for (const [name, order] of [['unigram', 0], ['bigram', 1], ['trigram', 2]] as const) {
+for (const [name, order] of [
+  ['unigram', 0],
+  ['bigram', 1],
+  ['trigram', 2],
+] as const) {
   const b = best(order);
-  console.log(`${name.padEnd(8)} add-one ${bpb(order, 1).toFixed(4)} bpb   best add-k ${b.bpb.toFixed(4)} bpb (k=${b.k})`);
+  console.log(
+    `${name.padEnd(8)} add-one ${bpb(order, 1).toFixed(4)} bpb   best add-k ${b.bpb.toFixed(4)} bpb (k=${b.k})`,
+  );
 }

@@ -9,15 +9,18 @@ type Kernel = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: 
 
 /** C[M,N] += A[M,K] B[K,N], the textbook cache-friendly loop order. */
 const naiveIKJ: Kernel = (C, A, B, M, K, N) => {
-  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) {
-    const a = A[i * K + k]!;
-    for (let j = 0; j < N; j++) C[i * N + j]! += a * B[k * N + j]!;
-  }
+  for (let i = 0; i < M; i++)
+    for (let k = 0; k < K; k++) {
+      const a = A[i * K + k]!;
+      for (let j = 0; j < N; j++) C[i * N + j]! += a * B[k * N + j]!;
+    }
 };
 
 function gflops(f: Kernel, M: number, K: number, N: number): number {
   const rand = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
-  const A = rand(M * K), B = rand(K * N), C = new Float32Array(M * N);
+  const A = rand(M * K),
+    B = rand(K * N),
+    C = new Float32Array(M * N);
   const reps = Math.max(1, Math.ceil(2e7 / (2 * M * K * N)));
   let best = 0;
   for (let r = 0; r < 6; r++) {
@@ -30,13 +33,23 @@ function gflops(f: Kernel, M: number, K: number, N: number): number {
 }
 
 // [name, M, K, N] as C[M,N] += A[M,K] B[K,N] (for AT and BT the same product, other layouts).
-const N = 8 * 32, D = 48;
+const N = 8 * 32,
+  D = 48;
 const shapes: [string, number, number, number][] = [
-  ['qkv   x W', N, D, 3 * D], ['fc    x W', N, D, 4 * D], ['proj  x W', N, 4 * D, D], ['head  x W', N, D, 256],
+  ['qkv   x W', N, D, 3 * D],
+  ['fc    x W', N, D, 4 * D],
+  ['proj  x W', N, 4 * D, D],
+  ['head  x W', N, D, 256],
 ];
 console.log('shape         M    K    N   i-k-j  matmul  matmulAT  matmulBT   (GFLOPS)');
 for (const [name, m, k, n] of shapes) {
-  const row = [naiveIKJ, matmul, (C: Float32Array, A: Float32Array, B: Float32Array) => matmulAT(C, A, B, m, k, n),
-    (C: Float32Array, A: Float32Array, B: Float32Array) => matmulBT(C, A, B, m, k, n)].map((f) => gflops(f as Kernel, m, k, n));
-  console.log(`${name} ${String(m).padStart(5)}${String(k).padStart(5)}${String(n).padStart(5)}  ${row.map((g) => g.toFixed(2).padStart(7)).join('   ')}`);
+  const row = [
+    naiveIKJ,
+    matmul,
+    (C: Float32Array, A: Float32Array, B: Float32Array) => matmulAT(C, A, B, m, k, n),
+    (C: Float32Array, A: Float32Array, B: Float32Array) => matmulBT(C, A, B, m, k, n),
+  ].map((f) => gflops(f as Kernel, m, k, n));
+  console.log(
+    `${name} ${String(m).padStart(5)}${String(k).padStart(5)}${String(n).padStart(5)}  ${row.map((g) => g.toFixed(2).padStart(7)).join('   ')}`,
+  );
 }

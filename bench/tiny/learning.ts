@@ -24,7 +24,8 @@ if (argv.includes('--gutenberg')) {
 // A workspace as init makes it: the template's files, data/ prepared once.
 const ws = mkdtempSync(join(tmpdir(), 'tiny-learning-'));
 for (const f of ['prepare.ts', 'evaluate.ts', 'train.ts']) copyFileSync(join(root, 'templates/tiny', f), join(ws, f));
-const tsxRun = (args: string[], extra: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...env, ...extra }, encoding: 'utf8' });
+const tsxRun = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...env, ...extra }, encoding: 'utf8' });
 const prep = tsxRun([join(ws, 'prepare.ts')]);
 if (prep.status !== 0) throw new Error(prep.stderr);
 const base = tsxRun(['bench/tiny/baselines.ts', join(ws, 'data')]);
@@ -42,7 +43,11 @@ for (let i = 1; i <= runs; i++) {
   const r = { stdout: `${t.stdout}\n${e.stdout}` };
   const get = (k: string) => new RegExp(`^${k}:\\s+(\\S+)$`, 'm').exec(r.stdout)?.[1] ?? '?';
   results.push(Number(get('val_bpb')));
-  console.log(`train.ts run ${i}: val_bpb ${get('val_bpb')}  steps ${get('num_steps')}  ${get('tokens_per_second')} tok/s  training ${get('training_seconds')}s  total ${get('total_seconds')}s  (load ${load})`);
+  console.log(
+    `train.ts run ${i}: val_bpb ${get('val_bpb')}  steps ${get('num_steps')}  ${get('tokens_per_second')} tok/s  training ${get('training_seconds')}s  total ${get('total_seconds')}s  (load ${load})`,
+  );
 }
 const sorted = [...results].sort((a, b) => a - b);
-console.log(`train.ts val_bpb: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(4)}, min ${sorted[0]!.toFixed(4)}, max ${sorted.at(-1)!.toFixed(4)}`);
+console.log(
+  `train.ts val_bpb: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(4)}, min ${sorted[0]!.toFixed(4)}, max ${sorted.at(-1)!.toFixed(4)}`,
+);

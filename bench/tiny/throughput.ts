@@ -44,10 +44,23 @@ const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const knobs: Record<string, string> = {};
 for (const m of trainSrc.matchAll(/^const ([A-Z][A-Z0-9_]*) = ([^;]+);/gm)) knobs[m[1]!] = m[2]!.replace(/_/g, '');
 const torchArgs = Object.entries({
-  depth: 'DEPTH', width: 'N_EMBD', heads: 'N_HEAD', 'mlp-ratio': 'MLP_RATIO', 'seq-len': 'SEQ_LEN', 'batch-size': 'BATCH_SIZE',
-  'matrix-lr': 'MATRIX_LR', 'embed-lr': 'EMBED_LR', 'norm-lr': 'NORM_LR', 'warmup-ratio': 'WARMUP_RATIO',
-  'warmdown-ratio': 'WARMDOWN_RATIO', 'weight-decay': 'WEIGHT_DECAY', beta1: 'BETA1', beta2: 'BETA2',
-  'adam-eps': 'ADAM_EPS', 'grad-clip': 'GRAD_CLIP', seed: 'SEED',
+  depth: 'DEPTH',
+  width: 'N_EMBD',
+  heads: 'N_HEAD',
+  'mlp-ratio': 'MLP_RATIO',
+  'seq-len': 'SEQ_LEN',
+  'batch-size': 'BATCH_SIZE',
+  'matrix-lr': 'MATRIX_LR',
+  'embed-lr': 'EMBED_LR',
+  'norm-lr': 'NORM_LR',
+  'warmup-ratio': 'WARMUP_RATIO',
+  'warmdown-ratio': 'WARMDOWN_RATIO',
+  'weight-decay': 'WEIGHT_DECAY',
+  beta1: 'BETA1',
+  beta2: 'BETA2',
+  'adam-eps': 'ADAM_EPS',
+  'grad-clip': 'GRAD_CLIP',
+  seed: 'SEED',
 }).flatMap(([flag, knob]) => {
   if (knobs[knob] === undefined) throw new Error(`train.ts has no constant ${knob}`);
   return [`--${flag}`, knobs[knob]!];
@@ -61,7 +74,14 @@ function summary(out: string): Record<string, number> {
   return Object.fromEntries([...block.matchAll(/^(\w+):\s+(\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
 
-interface Row { who: string; round: number; load: number; tps: number; bpb: number; steps: number }
+interface Row {
+  who: string;
+  round: number;
+  load: number;
+  tps: number;
+  bpb: number;
+  steps: number;
+}
 const rows: Row[] = [];
 function run(who: string, cmd: string, args: string[], round: number): void {
   const load = loadavg()[0]!;
@@ -70,20 +90,46 @@ function run(who: string, cmd: string, args: string[], round: number): void {
   if (r.status !== 0) throw new Error(`${who} failed (${r.status}): ${r.stdout}\n${r.stderr}`);
   let s = summary(r.stdout);
   if (who === 'train.ts') {
-    const e = spawnSync(process.execPath, ['--import', tsx, join(dir, 'evaluate.ts')], { cwd: dir, encoding: 'utf8', env });
+    const e = spawnSync(process.execPath, ['--import', tsx, join(dir, 'evaluate.ts')], {
+      cwd: dir,
+      encoding: 'utf8',
+      env,
+    });
     if (e.status !== 0) throw new Error(`evaluate failed (${e.status}): ${e.stdout}\n${e.stderr}`);
     s = { ...s, ...summary(e.stdout) };
   }
   rows.push({ who, round, load, tps: s.tokens_per_second!, bpb: s.val_bpb!, steps: s.num_steps! });
-  console.log(`round ${round} ${who.padEnd(16)} load ${load.toFixed(2)}  ${String(s.tokens_per_second).padStart(6)} tok/s  val_bpb ${s.val_bpb!.toFixed(4)}  steps ${s.num_steps}`);
+  console.log(
+    `round ${round} ${who.padEnd(16)} load ${load.toFixed(2)}  ${String(s.tokens_per_second).padStart(6)} tok/s  val_bpb ${s.val_bpb!.toFixed(4)}  steps ${s.num_steps}`,
+  );
 }
 
-console.log(`machine: ${cpus().length} cpus, ${cpus()[0]?.model}; node ${process.version}; budget ${budget}s x ${rounds} rounds`);
-console.log(`model: ${['DEPTH', 'N_EMBD', 'N_HEAD', 'SEQ_LEN', 'BATCH_SIZE'].map((k) => `${k}=${knobs[k]}`).join(' ')}`);
+console.log(
+  `machine: ${cpus().length} cpus, ${cpus()[0]?.model}; node ${process.version}; budget ${budget}s x ${rounds} rounds`,
+);
+console.log(
+  `model: ${['DEPTH', 'N_EMBD', 'N_HEAD', 'SEQ_LEN', 'BATCH_SIZE'].map((k) => `${k}=${knobs[k]}`).join(' ')}`,
+);
 for (let round = 1; round <= rounds; round++) {
   run('train.ts', process.execPath, ['--import', tsx, join(dir, 'train.ts')], round);
   for (const th of torchThreads) {
-    run(`torch ${th} thread${th > 1 ? 's' : ''}`, python, ['bench/tiny/torch_ref.py', '--train', join(dir, 'data', 'train.bin'), '--val', join(dir, 'data', 'val.bin'), '--budget', String(budget), '--threads', String(th), ...torchArgs], round);
+    run(
+      `torch ${th} thread${th > 1 ? 's' : ''}`,
+      python,
+      [
+        'bench/tiny/torch_ref.py',
+        '--train',
+        join(dir, 'data', 'train.bin'),
+        '--val',
+        join(dir, 'data', 'val.bin'),
+        '--budget',
+        String(budget),
+        '--threads',
+        String(th),
+        ...torchArgs,
+      ],
+      round,
+    );
   }
 }
 rmSync(dir, { recursive: true, force: true });
@@ -94,6 +140,10 @@ console.log(`\nmedian tokens/s: train.ts ${ours}`);
 for (const th of torchThreads) {
   const who = `torch ${th} thread${th > 1 ? 's' : ''}`;
   const theirs = median(rows.filter((r) => r.who === who).map((r) => r.tps));
-  const pairs = rows.filter((r) => r.who === who).map((r) => rows.find((o) => o.who === 'train.ts' && o.round === r.round)!.tps / r.tps);
-  console.log(`${who}: ${theirs} tok/s; ratio train.ts / torch = ${(ours / theirs).toFixed(2)} (per round: ${pairs.map((x) => x.toFixed(2)).join(', ')})`);
+  const pairs = rows
+    .filter((r) => r.who === who)
+    .map((r) => rows.find((o) => o.who === 'train.ts' && o.round === r.round)!.tps / r.tps);
+  console.log(
+    `${who}: ${theirs} tok/s; ratio train.ts / torch = ${(ours / theirs).toFixed(2)} (per round: ${pairs.map((x) => x.toFixed(2)).join(', ')})`,
+  );
 }

@@ -15,7 +15,7 @@ mkdirSync(join(bin, 'adir'));
 writeFileSync(join(dir, 'train.sh'), '#!/bin/sh\n');
 chmodSync(join(dir, 'train.sh'), 0o644);
 
-describe('checkCommand (the run command\'s first word, through the one PATH lookup)', () => {
+describe("checkCommand (the run command's first word, through the one PATH lookup)", () => {
   it('finds a command on PATH (after VAR=value words); not a directory of that name', () => {
     assert.equal(checkCommand('CUDA_VISIBLE_DEVICES=0 trainer --fast', dir, bin), null);
     assert.match(checkCommand('adir --x', dir, bin) ?? '', /^command not found: adir /);

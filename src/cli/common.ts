@@ -63,7 +63,27 @@ export function numberFlag(name: string, integer = false) {
   };
 }
 
-const SHELL_WORDS = new Set(['cd', 'exec', 'env', 'time', 'nice', 'timeout', 'if', 'for', 'while', '{', '(', '!', 'set', 'export', '.', 'source', 'true', 'test', '[']);
+const SHELL_WORDS = new Set([
+  'cd',
+  'exec',
+  'env',
+  'time',
+  'nice',
+  'timeout',
+  'if',
+  'for',
+  'while',
+  '{',
+  '(',
+  '!',
+  'set',
+  'export',
+  '.',
+  'source',
+  'true',
+  'test',
+  '[',
+]);
 
 /**
  * Checks that the first word of the run command can be found, so "command not found" is one

@@ -15,13 +15,21 @@ import { checkCommand, mustOpenLedger, mustOpenWorkspace, UserError } from './co
 import { explainSystemError } from './system-errors.js';
 import { createTerminalView } from './terminal-view.js';
 
-export async function executeStudy(config: Config, limits: StudyLimits, opts: { json?: boolean } = {}): Promise<{ outcome: StudyOutcome; exitCode: number }> {
+export async function executeStudy(
+  config: Config,
+  limits: StudyLimits,
+  opts: { json?: boolean } = {},
+): Promise<{ outcome: StudyOutcome; exitCode: number }> {
   const workspace = await mustOpenWorkspace(config.root);
   const made = createProposer(config);
   if (!made.ok) throw new UserError(made.message);
   const ready = made.proposer.preflight ? await made.proposer.preflight() : null;
   if (ready) throw new UserError(ready);
-  const notFound = checkCommand(config.run.command, config.root, runEnv(config, { number: 0, worktree: config.root }).PATH ?? '');
+  const notFound = checkCommand(
+    config.run.command,
+    config.root,
+    runEnv(config, { number: 0, worktree: config.root }).PATH ?? '',
+  );
   if (notFound) throw new UserError(notFound);
   const sandbox = createSandbox(config.run.sandbox);
   if (!sandbox.ok) throw new UserError(sandbox.message);
@@ -32,7 +40,9 @@ export async function executeStudy(config: Config, limits: StudyLimits, opts: { 
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write(`\n${sig}: stopping — killing the running experiments (they are re-run on resume); press Ctrl-C again to force\n`);
+      process.stderr.write(
+        `\n${sig}: stopping — killing the running experiments (they are re-run on resume); press Ctrl-C again to force\n`,
+      );
       controller.abort();
     } else process.exit(130);
   };
@@ -59,7 +69,12 @@ export async function executeStudy(config: Config, limits: StudyLimits, opts: { 
       limits,
       controller.signal,
     );
-    const exitCode = outcome.reason === 'error' || outcome.reason === 'baseline-failed' || outcome.reason === 'rejections' ? 1 : outcome.reason === 'interrupted' ? 130 : 0;
+    const exitCode =
+      outcome.reason === 'error' || outcome.reason === 'baseline-failed' || outcome.reason === 'rejections'
+        ? 1
+        : outcome.reason === 'interrupted'
+          ? 130
+          : 0;
     return { outcome, exitCode };
   } catch (err) {
     // The loop stopped every slot before throwing; a full disk or a vanished git is one line.

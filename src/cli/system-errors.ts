@@ -14,14 +14,16 @@ export const DISK_FULL_EXIT = 75;
 /** Exit code for a missing git: EX_UNAVAILABLE (sysexits.h). */
 export const NO_GIT_EXIT = 69;
 
-export const NO_GIT_MESSAGE = 'git is not installed (or not on PATH): install git (e.g. apt-get install git, brew install git) and run again';
+export const NO_GIT_MESSAGE =
+  'git is not installed (or not on PATH): install git (e.g. apt-get install git, brew install git) and run again';
 
 /** Below this much free space, an I/O failure is taken for a full disk (SQLite says "disk I/O error"). */
 const NEARLY_FULL_BYTES = 1024 * 1024;
 
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 /** How the OS, git and SQLite say it: strerror(ENOSPC / EDQUOT), git's "Out of diskspace", SQLite's SQLITE_FULL. */
-const FULL_TEXT = /\bENOSPC\b|\bEDQUOT\b|No space left on device|Disk quota exceeded|Out of diskspace|database or disk is full/i;
+const FULL_TEXT =
+  /\bENOSPC\b|\bEDQUOT\b|No space left on device|Disk quota exceeded|Out of diskspace|database or disk is full/i;
 
 export interface Explained {
   message: string;

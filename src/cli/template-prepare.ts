@@ -13,7 +13,12 @@ export interface PrepareResult {
   output: string;
 }
 
-export function runTemplatePrepare(root: string, command: string, env: Record<string, string> = {}, timeoutS = 600): PrepareResult {
+export function runTemplatePrepare(
+  root: string,
+  command: string,
+  env: Record<string, string> = {},
+  timeoutS = 600,
+): PrepareResult {
   const r = spawnSync(command, {
     cwd: root,
     shell: true,

@@ -11,10 +11,21 @@ export interface TerminalView {
   close(): void;
 }
 
-const STATUS_MARK: Record<string, string> = { keep: '✓', discard: '·', crash: '✗', timeout: '⏱', rejected: '⊘', conflict: '≠' };
+const STATUS_MARK: Record<string, string> = {
+  keep: '✓',
+  discard: '·',
+  crash: '✗',
+  timeout: '⏱',
+  rejected: '⊘',
+  conflict: '≠',
+};
 
 export function fmtValue(v: number | null | undefined): string {
-  return v === null || v === undefined ? '-' : Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-4) ? v.toExponential(4) : v.toFixed(6);
+  return v === null || v === undefined
+    ? '-'
+    : Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-4)
+      ? v.toExponential(4)
+      : v.toFixed(6);
 }
 
 export function fmtDuration(ms: number): string {
@@ -72,16 +83,26 @@ export function createTerminalView(out: NodeJS.WriteStream, live: boolean): Term
           print(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
           break;
         case 'noise-floor':
-          print(`noise floor: sigma ${fmtValue(e.sigma)} over ${e.runs.length} baseline runs (${e.runs.map((v) => fmtValue(v)).join(', ')})`);
+          print(
+            `noise floor: sigma ${fmtValue(e.sigma)} over ${e.runs.length} baseline runs (${e.runs.map((v) => fmtValue(v)).join(', ')})`,
+          );
           break;
         case 'experiment-started':
-          active.set(e.number, { slot: e.slot, phase: e.baseline ? 'baseline' : 'starting', since: e.t, description: e.resumed ? `${e.description} (resumed)` : e.description });
+          active.set(e.number, {
+            slot: e.slot,
+            phase: e.baseline ? 'baseline' : 'starting',
+            since: e.t,
+            description: e.resumed ? `${e.description} (resumed)` : e.description,
+          });
           render();
           break;
         case 'run-started': {
           const a = active.get(e.number);
           if (a) Object.assign(a, { phase: e.run > 0 ? `run ${e.run + 1}` : 'running', since: e.t });
-          if (!update) out.write(`#${e.number} ${e.run > 0 ? `run ${e.run + 1} of ` : 'running '}${a?.description ?? ''}${slotLabels.length > 1 ? ` on ${slotLabels[e.slot]}` : ''} (log: ${e.logPath})\n`);
+          if (!update)
+            out.write(
+              `#${e.number} ${e.run > 0 ? `run ${e.run + 1} of ` : 'running '}${a?.description ?? ''}${slotLabels.length > 1 ? ` on ${slotLabels[e.slot]}` : ''} (log: ${e.logPath})\n`,
+            );
           render();
           break;
         }
@@ -89,7 +110,9 @@ export function createTerminalView(out: NodeJS.WriteStream, live: boolean): Term
           print(`  #${e.number} near the line (${e.reason}); running it again`);
           break;
         case 'rebase':
-          print(`  #${e.number} started from an older best and beat it; re-applying onto ${e.onto.slice(0, 7)} and re-running`);
+          print(
+            `  #${e.number} started from an older best and beat it; re-applying onto ${e.onto.slice(0, 7)} and re-running`,
+          );
           break;
         case 'repair':
           print(`  #${e.number} crashed; repair attempt ${e.attempt}: ${e.description}`);
@@ -100,13 +123,18 @@ export function createTerminalView(out: NodeJS.WriteStream, live: boolean): Term
           last = `${e.status} ${e.description}`;
           const dur = e.runMs !== null ? ` ${fmtDuration(e.runMs)}` : '';
           const why = e.status === 'keep' || e.status === 'discard' ? e.reason : e.reason.slice(0, 160);
-          print(`${STATUS_MARK[e.status] ?? ' '} #${e.number} ${e.status.padEnd(8)} ${metric}=${fmtValue(e.value)}${dur}  ${e.description}  (${why})`);
+          print(
+            `${STATUS_MARK[e.status] ?? ' '} #${e.number} ${e.status.padEnd(8)} ${metric}=${fmtValue(e.value)}${dur}  ${e.description}  (${why})`,
+          );
           break;
         }
         case 'study-stopped': {
           active.clear();
           if (update) update.clear();
-          const busy = e.busy.length > 1 || (e.busy[0] && e.finished > 0) ? `; busy ${e.busy.map((b) => `${(b.fraction * 100).toFixed(0)}%`).join(' ')}` : '';
+          const busy =
+            e.busy.length > 1 || (e.busy[0] && e.finished > 0)
+              ? `; busy ${e.busy.map((b) => `${(b.fraction * 100).toFixed(0)}%`).join(' ')}`
+              : '';
           out.write(
             `study stopped (${e.reason}): ${e.message}\n  ${e.finished} experiments${e.notRun ? ` (+${e.notRun} never run: rejected)` : ''}, ${e.kept} kept; best ${metric} ${e.best ? `${fmtValue(e.best.value)} at ${e.best.commit.slice(0, 7)} (#${e.best.number})` : '-'}${busy}\n`,
           );

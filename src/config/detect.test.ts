@@ -109,7 +109,10 @@ describe('detectOriginalLayout', () => {
 });
 
 describe('drop-in use of an original checkout from the command line', () => {
-  const noUvPath = `${fakeBin([])}:${process.env.PATH ?? ''}`.split(':').filter((d) => !existsSync(join(d, 'uv'))).join(':');
+  const noUvPath = `${fakeBin([])}:${process.env.PATH ?? ''}`
+    .split(':')
+    .filter((d) => !existsSync(join(d, 'uv')))
+    .join(':');
 
   it('init without --template writes the config from the layout and says so', () => {
     const dir = makeOriginalRepo();
@@ -130,7 +133,7 @@ describe('drop-in use of an original checkout from the command line', () => {
     assert.ok(existsSync(join(dir, 'autoresearch.toml')));
     const rows = readFileSync(join(dir, 'results.tsv'), 'utf8').trim().split('\n');
     assert.equal(rows[0], 'commit\tval_bpb\tmemory_gb\tstatus\tdescription');
-    assert.equal(rows.length, 3, rows.join('\n'));               // header, baseline, 1 experiment
+    assert.equal(rows.length, 3, rows.join('\n')); // header, baseline, 1 experiment
     assert.match(rows[1]!, /\t1\.(0|1)\d+\t44\.0\tkeep\tbaseline/);
   });
 });

@@ -33,14 +33,22 @@ export interface GuardOptions {
 const fail = (message: string): GuardOutcome => ({ ok: false, message: `--guard: ${message}` });
 
 export function guardOriginalLayout(root: string, opts: GuardOptions = {}): GuardOutcome {
-  if (!hasOriginalFiles(root)) return fail(`${root} is not of the original autoresearch layout (prepare.py and train.py); for other workspaces set [run] evaluate yourself`);
+  if (!hasOriginalFiles(root))
+    return fail(
+      `${root} is not of the original autoresearch layout (prepare.py and train.py); for other workspaces set [run] evaluate yourself`,
+    );
   const prepare = readFileSync(join(root, 'prepare.py'), 'utf8');
   const missingPrepare = [
-    [/^def evaluate_bpb\(\s*model\s*,\s*tokenizer\s*,\s*batch_size\s*\)/m, 'def evaluate_bpb(model, tokenizer, batch_size)'],
+    [
+      /^def evaluate_bpb\(\s*model\s*,\s*tokenizer\s*,\s*batch_size\s*\)/m,
+      'def evaluate_bpb(model, tokenizer, batch_size)',
+    ],
     [/^class Tokenizer\b/m, 'class Tokenizer'],
     [/^def make_dataloader\(/m, 'def make_dataloader('],
     [/^MAX_SEQ_LEN\s*=/m, 'MAX_SEQ_LEN'],
-  ].filter(([re]) => !(re as RegExp).test(prepare)).map(([, what]) => what as string);
+  ]
+    .filter(([re]) => !(re as RegExp).test(prepare))
+    .map(([, what]) => what as string);
   if (missingPrepare.length) return fail(`prepare.py lacks ${missingPrepare.join(', ')}, which evaluate.py relies on`);
 
   const train = readFileSync(join(root, 'train.py'), 'utf8');
@@ -49,7 +57,8 @@ export function guardOriginalLayout(root: string, opts: GuardOptions = {}): Guar
 
   const evalPath = join(root, EVALUATE_FILE);
   const oldEval = existsSync(evalPath) ? readFileSync(evalPath, 'utf8') : null;
-  if (oldEval !== null && !oldEval.includes(GUARD_MARKER)) return fail(`${EVALUATE_FILE} already exists and was not written by --guard; move it away first`);
+  if (oldEval !== null && !oldEval.includes(GUARD_MARKER))
+    return fail(`${EVALUATE_FILE} already exists and was not written by --guard; move it away first`);
 
   const cfgPath = join(root, CONFIG_FILE);
   let cfg: string;
@@ -70,20 +79,33 @@ export function guardOriginalLayout(root: string, opts: GuardOptions = {}): Guar
   if (oldEval !== EVALUATE_PY) {
     writeFileSync(evalPath, EVALUATE_PY);
     changed.push(EVALUATE_FILE);
-    report.push(`${oldEval === null ? 'wrote' : 'updated'} ${EVALUATE_FILE}: loads $AUTORESEARCH_OUTPUT/model.pt, rebuilds GPT from train.py's definitions (its training never runs), and prints val_bpb from prepare.evaluate_bpb`);
+    report.push(
+      `${oldEval === null ? 'wrote' : 'updated'} ${EVALUATE_FILE}: loads $AUTORESEARCH_OUTPUT/model.pt, rebuilds GPT from train.py's definitions (its training never runs), and prints val_bpb from prepare.evaluate_bpb`,
+    );
   }
   if (newTrain !== train) {
     writeFileSync(join(root, 'train.py'), newTrain);
     changed.push('train.py');
     const n = newTrain.split('\n').findIndex((l) => l.includes(GUARD_MARKER)) + 1;
-    report.push(`train.py line ${n}: one line added that saves the trained model for evaluate.py, before train.py's own evaluation`);
+    report.push(
+      `train.py line ${n}: one line added that saves the trained model for evaluate.py, before train.py's own evaluation`,
+    );
   }
   if (newCfg !== cfg || created) {
     writeFileSync(cfgPath, newCfg);
     changed.push(CONFIG_FILE);
-    report.push(`${CONFIG_FILE}${created ? ' (written for the original layout)' : ''}: [run] evaluate = "${command}"; ${EVALUATE_FILE} added to [files].protected`);
+    report.push(
+      `${CONFIG_FILE}${created ? ' (written for the original layout)' : ''}: [run] evaluate = "${command}"; ${EVALUATE_FILE} added to [files].protected`,
+    );
   }
-  if (changed.length === 0) return { ok: true, changed, report: ['already guarded: evaluate.py, the checkpoint line in train.py and [run] evaluate are in place; nothing changed'] };
+  if (changed.length === 0)
+    return {
+      ok: true,
+      changed,
+      report: [
+        'already guarded: evaluate.py, the checkpoint line in train.py and [run] evaluate are in place; nothing changed',
+      ],
+    };
   report.push(
     '',
     'what this changes:',
@@ -129,18 +151,28 @@ export function insertCheckpoint(train: string): string | GuardOutcome {
     [/^\s*model\s*=/m, 'a `model = ...`'],
   ];
   const missing = needs.filter(([re]) => !re.test(train)).map(([, w]) => w);
-  if (missing.length) return fail(`train.py lacks ${missing.join(', ')}; the checkpoint line needs them (add the save by hand, see the README)`);
-  const calls = lines.map((l, i) => (/\bevaluate_bpb\s*\(/.test(l) && !/^\s*(?:#|def\b)/.test(l) ? i : -1)).filter((i) => i >= 0);
+  if (missing.length)
+    return fail(
+      `train.py lacks ${missing.join(', ')}; the checkpoint line needs them (add the save by hand, see the README)`,
+    );
+  const calls = lines
+    .map((l, i) => (/\bevaluate_bpb\s*\(/.test(l) && !/^\s*(?:#|def\b)/.test(l) ? i : -1))
+    .filter((i) => i >= 0);
   if (calls.length !== 1) {
-    return fail(`train.py has ${calls.length} calls of evaluate_bpb(...); expected exactly one (its final evaluation) to put the checkpoint line before it`);
+    return fail(
+      `train.py has ${calls.length} calls of evaluate_bpb(...); expected exactly one (its final evaluation) to put the checkpoint line before it`,
+    );
   }
   const topLevel = (l: string) => /^\S/.test(l) && !/^#/.test(l);
   let stmt = calls[0]!;
   while (stmt > 0 && !topLevel(lines[stmt]!)) stmt--;
   if (!topLevel(lines[stmt]!) || /^(?:def|class|async|if\s+__name__)\b/.test(lines[stmt]!)) {
-    return fail('train.py evaluates inside a function or a main guard; add the checkpoint line by hand, right after training');
+    return fail(
+      'train.py evaluates inside a function or a main guard; add the checkpoint line by hand, right after training',
+    );
   }
-  if (!lines.slice(0, stmt).some((l) => /^(?:while|for)\b/.test(l))) return fail('train.py has no top-level training loop before its evaluation; add the checkpoint line by hand');
+  if (!lines.slice(0, stmt).some((l) => /^(?:while|for)\b/.test(l)))
+    return fail('train.py has no top-level training loop before its evaluation; add the checkpoint line by hand');
   let at = stmt;
   while (at > 0 && (/^#/.test(lines[at - 1]!) || /^\w+\.eval\(\)\s*(?:#.*)?$/.test(lines[at - 1]!))) at--;
   return [...lines.slice(0, at), CHECKPOINT_LINE, ...lines.slice(at)].join('\n');
@@ -162,7 +194,8 @@ export function editConfig(cfg: string, command: string): string | GuardOutcome 
   const ev = lines.slice(run[0], run[1]).findIndex((l) => /^\s*evaluate\s*=/.test(l));
   const evLine = `evaluate = ${quoted}       # protected evaluation (autoresearch init --guard): the objective comes from its output`;
   if (ev >= 0) {
-    if (!/^\s*evaluate\s*=\s*"[^"]*"/.test(lines[run[0] + ev]!) || !lines[run[0] + ev]!.includes(quoted)) lines[run[0] + ev] = evLine;
+    if (!/^\s*evaluate\s*=\s*"[^"]*"/.test(lines[run[0] + ev]!) || !lines[run[0] + ev]!.includes(quoted))
+      lines[run[0] + ev] = evLine;
   } else {
     const cmd = lines.slice(run[0], run[1]).findIndex((l) => /^\s*command\s*=/.test(l));
     lines.splice(cmd >= 0 ? run[0] + cmd + 1 : run[0] + 1, 0, evLine);
@@ -176,13 +209,22 @@ export function editConfig(cfg: string, command: string): string | GuardOutcome 
     const m = /^(\s*protected\s*=\s*)(\[[^\]]*\])(.*)$/.exec(line);
     if (!m) return fail(`${CONFIG_FILE}: [files].protected spans several lines; add "${EVALUATE_FILE}" to it by hand`);
     const list = (parse(`x = ${m[2]}`) as { x: string[] }).x;
-    if (!list.includes(EVALUATE_FILE)) lines[files[0] + pi] = `${m[1]}${stringify({ x: [...list, EVALUATE_FILE] }).replace(/^x = /, '').trim()}${m[3]}`;
+    if (!list.includes(EVALUATE_FILE))
+      lines[files[0] + pi] = `${m[1]}${stringify({ x: [...list, EVALUATE_FILE] })
+        .replace(/^x = /, '')
+        .trim()}${m[3]}`;
   }
   const out = lines.join('\n');
   try {
     const t = parse(out) as { run?: { evaluate?: unknown }; files?: { protected?: unknown } };
-    if (t.run?.evaluate !== command || !Array.isArray(t.files?.protected) || !t.files.protected.includes(EVALUATE_FILE)) {
-      return fail(`could not edit ${CONFIG_FILE} safely; set [run] evaluate = ${quoted} and add "${EVALUATE_FILE}" to [files].protected by hand`);
+    if (
+      t.run?.evaluate !== command ||
+      !Array.isArray(t.files?.protected) ||
+      !t.files.protected.includes(EVALUATE_FILE)
+    ) {
+      return fail(
+        `could not edit ${CONFIG_FILE} safely; set [run] evaluate = ${quoted} and add "${EVALUATE_FILE}" to [files].protected by hand`,
+      );
     }
   } catch (err) {
     return fail(`${CONFIG_FILE} is not valid TOML (${(err as Error).message.split('\n')[0]})`);

@@ -90,7 +90,8 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): Recor
   const out = structuredClone(raw);
   const section = (name: string): Record<string, unknown> => {
     const existing = out[name];
-    if (existing && typeof existing === 'object' && !Array.isArray(existing)) return existing as Record<string, unknown>;
+    if (existing && typeof existing === 'object' && !Array.isArray(existing))
+      return existing as Record<string, unknown>;
     const fresh: Record<string, unknown> = {};
     out[name] = fresh;
     return fresh;

@@ -4,7 +4,15 @@ import { parse } from 'smol-toml';
 import { configSchema } from './schema.js';
 import { renderConfigToml } from './render.js';
 
-const base = { tag: 'dec1', command: 'node train.mjs', metric: 'val_bpb', direction: 'minimize' as const, editable: ['train.mjs'], protected: ['prepare.mjs'], timeoutS: 60 };
+const base = {
+  tag: 'dec1',
+  command: 'node train.mjs',
+  metric: 'val_bpb',
+  direction: 'minimize' as const,
+  editable: ['train.mjs'],
+  protected: ['prepare.mjs'],
+  timeoutS: 60,
+};
 
 describe('renderConfigToml', () => {
   it('writes valid TOML with env as an inline table, the evaluate step, links and validation paths', () => {

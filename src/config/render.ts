@@ -49,7 +49,9 @@ export function renderConfigToml(a: InitAnswers): string {
     '[run]',
     `command = ${v(a.command)}`,
     `timeout_s = ${a.timeoutS}                # hard kill of the whole process group`,
-    ...(a.timeBudgetS !== undefined ? [`time_budget_s = ${a.timeBudgetS}            # passed as AUTORESEARCH_TIME_BUDGET`] : []),
+    ...(a.timeBudgetS !== undefined
+      ? [`time_budget_s = ${a.timeBudgetS}            # passed as AUTORESEARCH_TIME_BUDGET`]
+      : []),
     ...(a.env && Object.keys(a.env).length ? [`env = ${inlineTable(a.env)}`] : []),
     ...(a.evaluate !== undefined
       ? [
@@ -73,12 +75,18 @@ export function renderConfigToml(a: InitAnswers): string {
     ...(a.slots
       ? [
           '[slots]',
-          ...(a.slots.count !== undefined ? [`count = ${v(a.slots.count)}                  # experiments at once ("auto": one per GPU)`] : []),
-          ...(a.slots.gpus !== undefined ? [`gpus = ${v(a.slots.gpus)}                 # "auto", "none" (CPU slots) or GPU indices`] : []),
+          ...(a.slots.count !== undefined
+            ? [`count = ${v(a.slots.count)}                  # experiments at once ("auto": one per GPU)`]
+            : []),
+          ...(a.slots.gpus !== undefined
+            ? [`gpus = ${v(a.slots.gpus)}                 # "auto", "none" (CPU slots) or GPU indices`]
+            : []),
           '',
         ]
       : []),
-    ...(a.memoryMetric ? ['[results]', `memory_metric = ${v(a.memoryMetric)}   # shown as memory_gb in results.tsv`, ''] : []),
+    ...(a.memoryMetric
+      ? ['[results]', `memory_metric = ${v(a.memoryMetric)}   # shown as memory_gb in results.tsv`, '']
+      : []),
     '[judge]',
     'kind = "noise"                  # noise: gains must clear the measured noise; greedy: the original rule',
     'noise_runs = 3                  # baseline runs (different seeds) that measure the noise floor',

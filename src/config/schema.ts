@@ -13,7 +13,12 @@ export const studySchema = z
       .regex(tagPattern, 'letters, digits, ".", "_" and "-" only (it becomes the branch autoresearch/<tag>)')
       .optional()
       .describe('Study name; the study branch is autoresearch/<tag>. Default: the month and day, e.g. "nov27".'),
-    seed: z.number().int().min(0).default(0).describe('Seed for the proposer; also passed to runs as AUTORESEARCH_SEED.'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Seed for the proposer; also passed to runs as AUTORESEARCH_SEED.'),
   })
   .default({ seed: 0 });
 
@@ -23,7 +28,9 @@ export const objectiveSchema = z
       .string()
       .regex(/^[A-Za-z_][\w.\-/]*$/, 'a metric name like val_bpb')
       .default('val_bpb')
-      .describe('Name of the metric the command prints ("val_bpb: 0.99" after a "---" line, or "METRIC val_bpb=0.99").'),
+      .describe(
+        'Name of the metric the command prints ("val_bpb: 0.99" after a "---" line, or "METRIC val_bpb=0.99").',
+      ),
     direction: z.enum(['minimize', 'maximize']).default('minimize'),
   })
   .default({ metric: 'val_bpb', direction: 'minimize' });
@@ -55,12 +62,21 @@ export const runSchema = z.strictObject({
     .describe(
       'Protected evaluation command, run after training in a fresh process on what training left in $AUTORESEARCH_OUTPUT; when set, the objective is read from its output only.',
     ),
-  evaluate_timeout_s: z.number().positive().default(600).describe('Hard wall-clock limit of the evaluate step (counted apart from training).'),
+  evaluate_timeout_s: z
+    .number()
+    .positive()
+    .default(600)
+    .describe('Hard wall-clock limit of the evaluate step (counted apart from training).'),
   sandbox: z
     .enum(['auto', 'bwrap', 'none'])
     .default('auto')
-    .describe('auto: bubblewrap when installed (one line says so when not); bwrap: required; none: runs have your rights.'),
-  network: z.boolean().default(false).describe('Let runs reach the network (inside the sandbox there is none otherwise).'),
+    .describe(
+      'auto: bubblewrap when installed (one line says so when not); bwrap: required; none: runs have your rights.',
+    ),
+  network: z
+    .boolean()
+    .default(false)
+    .describe('Let runs reach the network (inside the sandbox there is none otherwise).'),
 });
 
 export const filesSchema = z.strictObject({
@@ -87,8 +103,14 @@ export const proposerSchema = z
     kind: z
       .string()
       .default('search')
-      .describe('search (offline, default) | anthropic | openai (any OpenAI-compatible server) | claude | codex | pi | gemini | opencode | aider'),
-    model: z.string().min(1).optional().describe('Model name; default per kind (anthropic: claude-sonnet-5-5, openai: gpt-5.4-mini; CLIs: their own).'),
+      .describe(
+        'search (offline, default) | anthropic | openai (any OpenAI-compatible server) | claude | codex | pi | gemini | opencode | aider',
+      ),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Model name; default per kind (anthropic: claude-sonnet-5-5, openai: gpt-5.4-mini; CLIs: their own).'),
     exclude: z.array(z.string()).default([]).describe('search: constants never to touch.'),
     base_url: z
       .string()
@@ -99,34 +121,63 @@ export const proposerSchema = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
       .optional()
-      .describe('Environment variable holding the API key (default ANTHROPIC_API_KEY / OPENAI_API_KEY). Keys never go in this file.'),
+      .describe(
+        'Environment variable holding the API key (default ANTHROPIC_API_KEY / OPENAI_API_KEY). Keys never go in this file.',
+      ),
     max_turns: z.number().int().min(1).max(500).default(30).describe('anthropic/openai: model turns per proposal.'),
     max_tokens: z.number().int().min(256).default(8192).describe('anthropic/openai: output tokens per model turn.'),
-    temperature: z.number().min(0).max(2).optional().describe('anthropic/openai: sampling temperature (default: the server\'s).'),
-    max_retries: z.number().int().min(0).max(20).default(5).describe('Retries of one API call on 429/5xx/timeouts, with backoff.'),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .optional()
+      .describe("anthropic/openai: sampling temperature (default: the server's)."),
+    max_retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .default(5)
+      .describe('Retries of one API call on 429/5xx/timeouts, with backoff.'),
     request_timeout_s: z.number().positive().default(300).describe('Timeout of one API call.'),
-    repair_attempts: z.number().int().min(0).max(10).default(2).describe('Fix attempts for a crashed run of a sound idea (0 = off).'),
+    repair_attempts: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(2)
+      .describe('Fix attempts for a crashed run of a sound idea (0 = off).'),
     concurrency: z
       .number()
       .int()
       .min(1)
       .optional()
-      .describe('Proposer calls at once (proposals and crash repairs), each in its own worktree; default: the number of slots.'),
+      .describe(
+        'Proposer calls at once (proposals and crash repairs), each in its own worktree; default: the number of slots.',
+      ),
     max_rejections: z
       .number()
       .int()
       .min(0)
       .default(10)
-      .describe('Stop the study after this many proposals in a row ended without running (rejected, failed, duplicates); 0 = never. They do not count against --max-experiments.'),
+      .describe(
+        'Stop the study after this many proposals in a row ended without running (rejected, failed, duplicates); 0 = never. They do not count against --max-experiments.',
+      ),
     command: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
       .optional()
       .describe('CLI kinds: the executable (path) or argv prefix to run instead of the one found on PATH.'),
-    timeout_s: z.number().positive().default(1800).describe('CLI kinds: wall-clock limit of one proposal; the process group is killed.'),
+    timeout_s: z
+      .number()
+      .positive()
+      .default(1800)
+      .describe('CLI kinds: wall-clock limit of one proposal; the process group is killed.'),
     prices: z
       .record(z.string(), priceSchema)
       .default({})
-      .describe('Per-model prices ($/Mtok) overriding or extending the built-in table, e.g. { "my-model" = { input = 1, output = 2 } }.'),
+      .describe(
+        'Per-model prices ($/Mtok) overriding or extending the built-in table, e.g. { "my-model" = { input = 1, output = 2 } }.',
+      ),
   })
   .default({
     kind: 'search',
@@ -193,7 +244,11 @@ export const ledgerSchema = z
 export const resultsSchema = z
   .strictObject({
     memory_metric: z.string().default('peak_vram_mb').describe('Metric shown as memory_gb in results.tsv.'),
-    memory_scale: z.number().positive().default(1 / 1024).describe('Factor from memory_metric to GB.'),
+    memory_scale: z
+      .number()
+      .positive()
+      .default(1 / 1024)
+      .describe('Factor from memory_metric to GB.'),
   })
   .default({ memory_metric: 'peak_vram_mb', memory_scale: 1 / 1024 });
 

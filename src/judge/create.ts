@@ -6,5 +6,7 @@ import type { Judge } from './types.js';
 
 export function createJudge(config: Config): Judge {
   const j = config.judge;
-  return j.kind === 'greedy' ? new GreedyJudge(j.min_delta) : new NoiseJudge({ z: j.z, confirmRuns: j.confirm_runs, minDelta: j.min_delta });
+  return j.kind === 'greedy'
+    ? new GreedyJudge(j.min_delta)
+    : new NoiseJudge({ z: j.z, confirmRuns: j.confirm_runs, minDelta: j.min_delta });
 }

@@ -20,7 +20,11 @@ describe('GreedyJudge', () => {
   });
 
   it('discards ties', () => {
-    assert.deepEqual(new GreedyJudge().decide(input('minimize', 1, 1)), { decision: 'discard', reason: 'no change', threshold: 0 });
+    assert.deepEqual(new GreedyJudge().decide(input('minimize', 1, 1)), {
+      decision: 'discard',
+      reason: 'no change',
+      threshold: 0,
+    });
   });
 
   it('requires the gain to exceed min_delta', () => {

@@ -13,9 +13,18 @@ export class GreedyJudge implements Judge {
     const { gain } = gainOf(input);
     const threshold = this.minDelta;
     if (gain > threshold) {
-      return { decision: 'keep', threshold, reason: `improved by ${formatDelta(gain)}${threshold > 0 ? ` (> min_delta ${threshold})` : ''}` };
+      return {
+        decision: 'keep',
+        threshold,
+        reason: `improved by ${formatDelta(gain)}${threshold > 0 ? ` (> min_delta ${threshold})` : ''}`,
+      };
     }
-    if (gain > 0) return { decision: 'discard', threshold, reason: `improved by only ${formatDelta(gain)} (<= min_delta ${threshold})` };
+    if (gain > 0)
+      return {
+        decision: 'discard',
+        threshold,
+        reason: `improved by only ${formatDelta(gain)} (<= min_delta ${threshold})`,
+      };
     if (gain === 0) return { decision: 'discard', threshold, reason: 'no change' };
     return { decision: 'discard', threshold, reason: `worse by ${formatDelta(-gain)}` };
   }

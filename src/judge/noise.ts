@@ -39,17 +39,34 @@ export class NoiseJudge implements Judge {
     const se = sigma * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
     const threshold = Math.max(this.minDelta, this.z * se);
     const runs = n > 1 ? ` over ${n} runs` : '';
-    const rule = sigma > 0 && this.z * se >= this.minDelta ? ` = ${this.z} x standard error, sigma ${formatDelta(sigma)}` : this.minDelta > 0 ? ' = min_delta' : '';
+    const rule =
+      sigma > 0 && this.z * se >= this.minDelta
+        ? ` = ${this.z} x standard error, sigma ${formatDelta(sigma)}`
+        : this.minDelta > 0
+          ? ' = min_delta'
+          : '';
     if (gain > threshold) {
       const bar = threshold > 0 ? ` (> ${formatDelta(threshold)}${rule})` : '';
       return { decision: 'keep', threshold, reason: `improved by ${formatDelta(gain)}${runs}${bar}` };
     }
     if (gain <= 0) {
-      return { decision: 'discard', threshold, reason: gain === 0 ? `no change${runs}` : `worse by ${formatDelta(-gain)}${runs}` };
+      return {
+        decision: 'discard',
+        threshold,
+        reason: gain === 0 ? `no change${runs}` : `worse by ${formatDelta(-gain)}${runs}`,
+      };
     }
     if (n <= this.confirmRuns && sigma > 0) {
-      return { decision: 'confirm', threshold, reason: `improved by ${formatDelta(gain)}${runs}, within noise (<= ${formatDelta(threshold)}): confirming` };
+      return {
+        decision: 'confirm',
+        threshold,
+        reason: `improved by ${formatDelta(gain)}${runs}, within noise (<= ${formatDelta(threshold)}): confirming`,
+      };
     }
-    return { decision: 'discard', threshold, reason: `improved by only ${formatDelta(gain)}${runs}, within noise (<= ${formatDelta(threshold)}${rule})` };
+    return {
+      decision: 'discard',
+      threshold,
+      reason: `improved by only ${formatDelta(gain)}${runs}, within noise (<= ${formatDelta(threshold)}${rule})`,
+    };
   }
 }

@@ -65,7 +65,10 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         assert.equal(other.direction, 'maximize');
         assert.deepEqual(await ledger.getStudy('mar5'), s);
         assert.equal(await ledger.getStudy('nope'), null);
-        assert.deepEqual((await ledger.listStudies()).map((x) => x.tag), ['mar5', 'mar6']);
+        assert.deepEqual(
+          (await ledger.listStudies()).map((x) => x.tag),
+          ['mar5', 'mar6'],
+        );
       }));
 
     it('numbers experiments 0, 1, 2 per study, starting running with defaults', () =>
@@ -73,17 +76,47 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         const a = await ledger.openStudy(studySpec('a'));
         const b = await ledger.openStudy(studySpec('b'));
         const e0 = await ledger.createExperiment(a.id, {
-          baseline: true, parentCommit: sha('1'), proposer: 'baseline', startedAt: 1234,
+          baseline: true,
+          parentCommit: sha('1'),
+          proposer: 'baseline',
+          startedAt: 1234,
         });
         assert.deepEqual({ ...e0, id: 0 }, {
-          id: 0, studyId: a.id, number: 0, baseline: true, status: 'running',
-          parentCommit: sha('1'), commit: null, description: '', diff: '', change: null,
-          proposer: 'baseline', value: null, metrics: {}, reason: '', logPath: null, logTail: '',
-          exitCode: null, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 1234,
-          endedAt: null, proposeMs: null, runMs: null, slot: null, evidence: null, repairs: [],
+          id: 0,
+          studyId: a.id,
+          number: 0,
+          baseline: true,
+          status: 'running',
+          parentCommit: sha('1'),
+          commit: null,
+          description: '',
+          diff: '',
+          change: null,
+          proposer: 'baseline',
+          value: null,
+          metrics: {},
+          reason: '',
+          logPath: null,
+          logTail: '',
+          exitCode: null,
+          pgid: null,
+          attempts: 1,
+          usage: null,
+          env: {},
+          startedAt: 1234,
+          endedAt: null,
+          proposeMs: null,
+          runMs: null,
+          slot: null,
+          evidence: null,
+          repairs: [],
         } satisfies Experiment);
         const e1 = await ledger.createExperiment(a.id, { baseline: false, parentCommit: sha('1'), proposer: 'search' });
-        const f0 = await ledger.createExperiment(b.id, { baseline: true, parentCommit: sha('2'), proposer: 'baseline' });
+        const f0 = await ledger.createExperiment(b.id, {
+          baseline: true,
+          parentCommit: sha('2'),
+          proposer: 'baseline',
+        });
         const e2 = await ledger.createExperiment(a.id, { baseline: false, parentCommit: sha('1'), proposer: 'search' });
         assert.deepEqual([e0.number, e1.number, e2.number, f0.number], [0, 1, 2, 0]);
         assert.equal(e1.baseline, false);
@@ -96,9 +129,13 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         const s = await ledger.openStudy(studySpec('conc'));
         const made = await Promise.all(
           Array.from({ length: 20 }, (_, i) =>
-            ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('c'), proposer: `p${i}` })),
+            ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('c'), proposer: `p${i}` }),
+          ),
         );
-        assert.deepEqual(made.map((e) => e.number).sort((x, y) => x - y), [...Array(20).keys()]);
+        assert.deepEqual(
+          made.map((e) => e.number).sort((x, y) => x - y),
+          [...Array(20).keys()],
+        );
         assert.equal(new Set(made.map((e) => e.id)).size, 20);
       }));
 
@@ -107,8 +144,13 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         const s = await ledger.openStudy(studySpec('upd'));
         const e = await ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('1'), proposer: 'llm' });
         await ledger.updateExperiment(e.id, {
-          description: 'increase LR', diff: '--- a\n+++ b\n', change: { file: 'train.py', to: 0.04 },
-          commit: sha('2'), pgid: 4242, logPath: '/tmp/run.log', proposeMs: 1500,
+          description: 'increase LR',
+          diff: '--- a\n+++ b\n',
+          change: { file: 'train.py', to: 0.04 },
+          commit: sha('2'),
+          pgid: 4242,
+          logPath: '/tmp/run.log',
+          proposeMs: 1500,
           usage: { inputTokens: 10, outputTokens: 20, costUsd: 0.01 },
         });
         const u = await ledger.updateExperiment(e.id, { pgid: null, attempts: 2 });
@@ -122,9 +164,15 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         assert.equal((await ledger.updateExperiment(e.id, { commit: null })).commit, null);
         assert.deepEqual(await ledger.updateExperiment(e.id, {}), await ledger.getExperiment(e.id));
         const f = await ledger.finishExperiment(e.id, {
-          status: 'discard', value: 1.005, metrics: { val_bpb: 1.005, peak_vram_mb: 45060.2 },
-          reason: 'worse than best', logTail: 'val_bpb: 1.005\n', exitCode: 0, runMs: 300100,
-          endedAt: 99999, env: { gpu: 'NVIDIA H100', gpuCount: 1 },
+          status: 'discard',
+          value: 1.005,
+          metrics: { val_bpb: 1.005, peak_vram_mb: 45060.2 },
+          reason: 'worse than best',
+          logTail: 'val_bpb: 1.005\n',
+          exitCode: 0,
+          runMs: 300100,
+          endedAt: 99999,
+          env: { gpu: 'NVIDIA H100', gpuCount: 1 },
         });
         assert.equal(f.status, 'discard');
         assert.equal(f.value, 1.005);
@@ -142,15 +190,16 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         const s = await ledger.openStudy(studySpec('twice'));
         const e = await ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('1'), proposer: 'x' });
         await ledger.finishExperiment(e.id, { status: 'crash', value: null, metrics: {}, reason: 'boom' });
-        await assert.rejects(
-          ledger.finishExperiment(e.id, { status: 'keep', value: 0.5, metrics: {} }), isLedgerError);
+        await assert.rejects(ledger.finishExperiment(e.id, { status: 'keep', value: 0.5, metrics: {} }), isLedgerError);
         const after = await ledger.getExperiment(e.id);
         assert.equal(after?.status, 'crash');
         assert.equal((await ledger.getStudy('twice'))?.bestCommit, null);
         await assert.rejects(ledger.finishExperiment(999999, { status: 'keep', value: 1, metrics: {} }), isLedgerError);
         await assert.rejects(ledger.updateExperiment(999999, { description: 'x' }), isLedgerError);
         await assert.rejects(
-          ledger.createExperiment(999999, { baseline: false, parentCommit: sha('1'), proposer: 'x' }), isLedgerError);
+          ledger.createExperiment(999999, { baseline: false, parentCommit: sha('1'), proposer: 'x' }),
+          isLedgerError,
+        );
         assert.equal(await ledger.getExperiment(999999), null);
         assert.deepEqual(await ledger.listExperiments(999999), []);
       }));
@@ -158,7 +207,11 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
     it('moves the best on keep only; a baseline keep points at its parent commit', () =>
       withLedger(async ({ ledger }) => {
         const s = await ledger.openStudy(studySpec('best'));
-        const base = await ledger.createExperiment(s.id, { baseline: true, parentCommit: sha('a'), proposer: 'baseline' });
+        const base = await ledger.createExperiment(s.id, {
+          baseline: true,
+          parentCommit: sha('a'),
+          proposer: 'baseline',
+        });
         await ledger.finishExperiment(base.id, { status: 'keep', value: 0.9979, metrics: { val_bpb: 0.9979 } });
         let st = await ledger.getStudy('best');
         assert.deepEqual([st?.bestCommit, st?.bestValue, st?.bestNumber], [sha('a'), 0.9979, 0]);
@@ -178,8 +231,13 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
 
     it('round-trips JSON fields', () =>
       withLedger(async ({ ledger }) => {
-        const s = await ledger.openStudy(studySpec('json', { config: { nested: { a: [1, 'two', null, true] }, s: 'é—"\n' } }));
-        assert.deepEqual((await ledger.getStudy('json'))?.config, { nested: { a: [1, 'two', null, true] }, s: 'é—"\n' });
+        const s = await ledger.openStudy(
+          studySpec('json', { config: { nested: { a: [1, 'two', null, true] }, s: 'é—"\n' } }),
+        );
+        assert.deepEqual((await ledger.getStudy('json'))?.config, {
+          nested: { a: [1, 'two', null, true] },
+          s: 'é—"\n',
+        });
         const metrics: Record<string, number> = {};
         for (let i = 0; i < 60; i++) metrics[`m_${i}`] = i * 1.5 - 30;
         Object.assign(metrics, { tiny: 1e-300, big: 1.7976931348623157e308, neg0: -2.5, pi: Math.PI });
@@ -203,7 +261,9 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         const s = await ledger.openStudy(studySpec('nan'));
         const e = await ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('1'), proposer: 'x' });
         const f = await ledger.finishExperiment(e.id, {
-          status: 'crash', value: Number.NaN, metrics: { val_bpb: Number.NaN, loss: Infinity, steps: 12 },
+          status: 'crash',
+          value: Number.NaN,
+          metrics: { val_bpb: Number.NaN, loss: Infinity, steps: 12 },
         });
         assert.equal(f.value, null);
         assert.deepEqual(f.metrics, { steps: 12 });
@@ -219,24 +279,40 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         const b = await ledger.openStudy(studySpec('lb'));
         const ids: number[] = [];
         for (let i = 0; i < 4; i++) {
-          ids.push((await ledger.createExperiment(a.id, { baseline: i === 0, parentCommit: sha('1'), proposer: 'x' })).id);
+          ids.push(
+            (await ledger.createExperiment(a.id, { baseline: i === 0, parentCommit: sha('1'), proposer: 'x' })).id,
+          );
           await ledger.createExperiment(b.id, { baseline: i === 0, parentCommit: sha('2'), proposer: 'y' });
         }
         for (const id of [ids[3], ids[1]]) {
           await ledger.finishExperiment(id ?? -1, { status: 'discard', value: 1, metrics: {} });
         }
         const list = await ledger.listExperiments(a.id);
-        assert.deepEqual(list.map((e) => e.number), [0, 1, 2, 3]);
-        assert.deepEqual(list.map((e) => e.id), ids);
+        assert.deepEqual(
+          list.map((e) => e.number),
+          [0, 1, 2, 3],
+        );
+        assert.deepEqual(
+          list.map((e) => e.id),
+          ids,
+        );
         assert.ok(list.every((e) => e.studyId === a.id));
-        assert.deepEqual(list.map((e) => e.status), ['running', 'discard', 'running', 'discard']);
+        assert.deepEqual(
+          list.map((e) => e.status),
+          ['running', 'discard', 'running', 'discard'],
+        );
       }));
 
     it('returns fresh copies', () =>
       withLedger(async ({ ledger }) => {
         const s = await ledger.openStudy(studySpec('copy'));
         const e = await ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('1'), proposer: 'x' });
-        const f = await ledger.finishExperiment(e.id, { status: 'discard', value: 2, metrics: { a: 1 }, env: { h: 'x' } });
+        const f = await ledger.finishExperiment(e.id, {
+          status: 'discard',
+          value: 2,
+          metrics: { a: 1 },
+          env: { h: 'x' },
+        });
         f.metrics.a = 99;
         f.env.h = 'y';
         s.protectedHashes['x'] = 'y';
@@ -253,8 +329,14 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         const withNoise = await ledger.setStudyNoise(s.id, { sigma: 0.002, runs: [1, 1.002, 0.998] });
         assert.deepEqual(withNoise.noise, { sigma: 0.002, runs: [1, 1.002, 0.998] });
         const e = await ledger.createExperiment(s.id, {
-          baseline: false, parentCommit: sha('a'), proposer: 'x',
-          description: 'LR 0.1 -> 0.2', diff: 'diff --git', commit: sha('c'), slot: 3, change: { name: 'LR' },
+          baseline: false,
+          parentCommit: sha('a'),
+          proposer: 'x',
+          description: 'LR 0.1 -> 0.2',
+          diff: 'diff --git',
+          commit: sha('c'),
+          slot: 3,
+          change: { name: 'LR' },
         });
         assert.equal(e.status, 'running');
         assert.equal(e.description, 'LR 0.1 -> 0.2');
@@ -266,12 +348,24 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         const moved = await ledger.updateExperiment(e.id, { parentCommit: sha('d'), repairs });
         assert.equal(moved.parentCommit, sha('d'));
         assert.deepEqual(moved.repairs, repairs);
-        const evidence = { runs: [0.9, 0.91], mean: 0.905, spread: 0.00707, bestMean: 1, bestRuns: 3, threshold: 0.004 };
+        const evidence = {
+          runs: [0.9, 0.91],
+          mean: 0.905,
+          spread: 0.00707,
+          bestMean: 1,
+          bestRuns: 3,
+          threshold: 0.004,
+        };
         const f = await ledger.finishExperiment(e.id, { status: 'keep', value: 0.905, metrics: {}, evidence });
         assert.deepEqual(f.evidence, evidence);
         assert.equal((await ledger.getStudy('ev'))?.bestValue, 0.905);
         const c = await ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('a'), proposer: 'x' });
-        const cf = await ledger.finishExperiment(c.id, { status: 'conflict', value: null, metrics: {}, reason: 'conflict' });
+        const cf = await ledger.finishExperiment(c.id, {
+          status: 'conflict',
+          value: null,
+          metrics: {},
+          reason: 'conflict',
+        });
         assert.equal(cf.status, 'conflict');
         assert.equal((await ledger.getStudy('ev'))?.bestCommit, sha('c'));
       }));

@@ -8,8 +8,10 @@ import { LedgerError } from './types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ledger-open-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-const isLedgerError = (re: RegExp) => (err: unknown): boolean =>
-  err instanceof LedgerError && re.test(err.message);
+const isLedgerError =
+  (re: RegExp) =>
+  (err: unknown): boolean =>
+    err instanceof LedgerError && re.test(err.message);
 
 describe('openLedger', () => {
   it('opens sqlite: relative, sqlite: absolute, sqlite:/// and bare paths', async () => {
@@ -23,8 +25,15 @@ describe('openLedger', () => {
     ];
     for (const [url, file] of cases) {
       const l = await openLedger(url, { root });
-      await l.openStudy({ tag: 't', branch: 'b', metric: 'm', direction: 'minimize', baseCommit: 'c',
-        protectedHashes: {}, config: {} });
+      await l.openStudy({
+        tag: 't',
+        branch: 'b',
+        metric: 'm',
+        direction: 'minimize',
+        baseCommit: 'c',
+        protectedHashes: {},
+        config: {},
+      });
       await l.close();
       assert.ok(existsSync(file), `${url} -> ${file}`);
     }
@@ -34,10 +43,14 @@ describe('openLedger', () => {
   });
 
   it('refuses postgres, unknown schemes and empty URLs clearly', async () => {
-    await assert.rejects(openLedger('postgres://u@h:5432/db', { root }),
-      isLedgerError(/PostgreSQL ledgers are not available yet/));
-    await assert.rejects(openLedger('postgresql://h/db', { root }),
-      isLedgerError(/PostgreSQL ledgers are not available yet/));
+    await assert.rejects(
+      openLedger('postgres://u@h:5432/db', { root }),
+      isLedgerError(/PostgreSQL ledgers are not available yet/),
+    );
+    await assert.rejects(
+      openLedger('postgresql://h/db', { root }),
+      isLedgerError(/PostgreSQL ledgers are not available yet/),
+    );
     await assert.rejects(openLedger('mysql://h/db', { root }), isLedgerError(/unsupported ledger URL scheme "mysql:"/));
     await assert.rejects(openLedger('  ', { root }), isLedgerError(/empty/));
     await assert.rejects(openLedger('sqlite:', { root }), isLedgerError(/names no file/));

@@ -26,9 +26,7 @@ export async function openLedger(url: string, opts: OpenLedgerOptions): Promise<
   if (spec === '') throw new LedgerError('ledger URL is empty');
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(spec)?.[1]?.toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') {
-    throw new LedgerError(
-      'PostgreSQL ledgers are not available yet; use a sqlite: ledger (the default)',
-    );
+    throw new LedgerError('PostgreSQL ledgers are not available yet; use a sqlite: ledger (the default)');
   }
   let path: string;
   if (scheme === undefined) {
@@ -38,9 +36,7 @@ export async function openLedger(url: string, opts: OpenLedgerOptions): Promise<
     if (path.startsWith('//')) path = path.slice(2);
     if (path === '') throw new LedgerError(`ledger URL ${url} names no file`);
   } else {
-    throw new LedgerError(
-      `unsupported ledger URL scheme "${scheme}:" in ${url} (use sqlite:PATH or postgres://...)`,
-    );
+    throw new LedgerError(`unsupported ledger URL scheme "${scheme}:" in ${url} (use sqlite:PATH or postgres://...)`);
   }
   if (path === ':memory:') return SqliteLedger.open(path);
   return SqliteLedger.open(isAbsolute(path) ? path : resolve(opts.root, path));

@@ -6,25 +6,73 @@ import type { Experiment } from './types.js';
 let nextId = 1;
 function exp(over: Partial<Experiment>): Experiment {
   return {
-    id: nextId++, studyId: 1, number: 0, baseline: false, status: 'discard',
-    parentCommit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', commit: null, description: '',
-    diff: '', change: null, proposer: 'search', value: null, metrics: {}, reason: '', logPath: null,
-    logTail: '', exitCode: null, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0,
-    endedAt: 1, proposeMs: null, runMs: null, slot: null, evidence: null, repairs: [], ...over,
+    id: nextId++,
+    studyId: 1,
+    number: 0,
+    baseline: false,
+    status: 'discard',
+    parentCommit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
+    commit: null,
+    description: '',
+    diff: '',
+    change: null,
+    proposer: 'search',
+    value: null,
+    metrics: {},
+    reason: '',
+    logPath: null,
+    logTail: '',
+    exitCode: null,
+    pgid: null,
+    attempts: 1,
+    usage: null,
+    env: {},
+    startedAt: 0,
+    endedAt: 1,
+    proposeMs: null,
+    runMs: null,
+    slot: null,
+    evidence: null,
+    repairs: [],
+    ...over,
   };
 }
 
 describe('formatResultsTsv', () => {
   it('reproduces the original program.md example byte for byte', () => {
     const rows = [
-      exp({ number: 0, baseline: true, status: 'keep', value: 0.9979, metrics: { peak_vram_mb: 45056 },
-        description: 'baseline' }),
-      exp({ number: 1, status: 'keep', commit: 'b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1', value: 0.9932,
-        metrics: { val_bpb: 0.9932, peak_vram_mb: 45260.8 }, description: 'increase LR to 0.04' }),
-      exp({ number: 2, status: 'discard', commit: 'c3d4e5f00000000000000000000000000000000a', value: 1.005,
-        metrics: { peak_vram_mb: 45060.2 }, description: 'switch to GeLU activation' }),
-      exp({ number: 3, status: 'crash', commit: 'd4e5f6a00000000000000000000000000000000b', value: null,
-        metrics: { peak_vram_mb: 80000 }, description: 'double model width (OOM)' }),
+      exp({
+        number: 0,
+        baseline: true,
+        status: 'keep',
+        value: 0.9979,
+        metrics: { peak_vram_mb: 45056 },
+        description: 'baseline',
+      }),
+      exp({
+        number: 1,
+        status: 'keep',
+        commit: 'b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1',
+        value: 0.9932,
+        metrics: { val_bpb: 0.9932, peak_vram_mb: 45260.8 },
+        description: 'increase LR to 0.04',
+      }),
+      exp({
+        number: 2,
+        status: 'discard',
+        commit: 'c3d4e5f00000000000000000000000000000000a',
+        value: 1.005,
+        metrics: { peak_vram_mb: 45060.2 },
+        description: 'switch to GeLU activation',
+      }),
+      exp({
+        number: 3,
+        status: 'crash',
+        commit: 'd4e5f6a00000000000000000000000000000000b',
+        value: null,
+        metrics: { peak_vram_mb: 80000 },
+        description: 'double model width (OOM)',
+      }),
     ];
     assert.equal(
       formatResultsTsv(rows, { metric: 'val_bpb' }),
@@ -39,11 +87,29 @@ describe('formatResultsTsv', () => {
   it('orders equal decision times by number, skips running, zeroes failures, cleans descriptions', () => {
     const rows = [
       exp({ number: 5, status: 'running', description: 'in flight' }),
-      exp({ number: 4, status: 'rejected', commit: null, description: 'touched\tprepare.py\r\nagain\n',
-        metrics: { peak_vram_mb: 2048 } }),
+      exp({
+        number: 4,
+        status: 'rejected',
+        commit: null,
+        description: 'touched\tprepare.py\r\nagain\n',
+        metrics: { peak_vram_mb: 2048 },
+      }),
       exp({ number: 3, status: 'timeout', commit: 'ffffffffffffffff', value: 0.5, description: 'slow' }),
-      exp({ number: 2, status: 'discard', commit: 'eeeeeeeeeeeeeee', value: 12.3456789, description: 'no memory metric' }),
-      exp({ number: 0, baseline: true, status: 'keep', value: 120.5, metrics: { mem_gb: 1.25 }, description: 'baseline' }),
+      exp({
+        number: 2,
+        status: 'discard',
+        commit: 'eeeeeeeeeeeeeee',
+        value: 12.3456789,
+        description: 'no memory metric',
+      }),
+      exp({
+        number: 0,
+        baseline: true,
+        status: 'keep',
+        value: 120.5,
+        metrics: { mem_gb: 1.25 },
+        description: 'baseline',
+      }),
     ];
     const before = rows.map((r) => r.number);
     assert.equal(
@@ -54,7 +120,11 @@ describe('formatResultsTsv', () => {
         'fffffff\t0.000000\t0.0\ttimeout\tslow\n' +
         `${NO_COMMIT}\t0.000000\t0.0\trejected\ttouched prepare.py again \n`,
     );
-    assert.deepEqual(rows.map((r) => r.number), before, 'input not reordered');
+    assert.deepEqual(
+      rows.map((r) => r.number),
+      before,
+      'input not reordered',
+    );
     assert.equal(NO_COMMIT, '0000000');
   });
 
@@ -86,7 +156,10 @@ describe('formatResultsTsv', () => {
       exp({ number: 4, status: 'running', endedAt: null, description: 'in flight' }),
     ];
     const lines = formatResultsTsv(rows, { metric: 'val_bpb' }).trim().split('\n').slice(1);
-    assert.deepEqual(lines.map((l) => l.split('\t')[4]), ['baseline', 'two', 'three', 'one']);
+    assert.deepEqual(
+      lines.map((l) => l.split('\t')[4]),
+      ['baseline', 'two', 'three', 'one'],
+    );
     const kept = lines.filter((l) => l.split('\t')[3] === 'keep').map((l) => Number(l.split('\t')[1]));
     for (let i = 1; i < kept.length; i++) assert.ok(kept[i]! < kept[i - 1]!, `kept rows: ${kept.join(', ')}`);
   });

@@ -43,9 +43,7 @@ export function formatResultsTsv(experiments: readonly Experiment[], opts: Resul
   const memoryMetric = opts.memoryMetric ?? 'peak_vram_mb';
   const memoryScale = opts.memoryScale ?? 1 / 1024;
   const lines = [`commit\t${oneLine(opts.metric)}\tmemory_gb\tstatus\tdescription\n`];
-  const finished = experiments
-    .filter((e) => e.status !== 'running')
-    .sort(byDecision);
+  const finished = experiments.filter((e) => e.status !== 'running').sort(byDecision);
   for (const e of finished) {
     const measured = MEASURED.has(e.status);
     const value = measured ? fixed(e.value, 6) : fixed(null, 6);

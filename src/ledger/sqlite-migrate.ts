@@ -2,12 +2,7 @@
  * Applies ledger migrations to a SQLite database.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import {
-  MIGRATIONS,
-  SCHEMA_MIGRATIONS_DDL,
-  renderMigrationSql,
-  type Migration,
-} from './migrations/index.js';
+import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL, renderMigrationSql, type Migration } from './migrations/index.js';
 import { LedgerError } from './types.js';
 
 /**
@@ -32,23 +27,18 @@ export function applySqliteMigrations(
     const applied = new Set(rows.map((r) => Number(r.version)));
     const highest = Math.max(0, ...applied);
     if (highest > latest) {
-      throw new LedgerError(
-        `this ledger was written by a newer autoresearch (schema v${highest}); upgrade`,
-      );
+      throw new LedgerError(`this ledger was written by a newer autoresearch (schema v${highest}); upgrade`);
     }
-    const insert = db.prepare(
-      'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-    );
+    const insert = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
     const done: number[] = [];
     for (const m of sorted) {
       if (applied.has(m.version)) continue;
       try {
         db.exec(renderMigrationSql(m.up, 'sqlite'));
       } catch (err) {
-        throw new LedgerError(
-          `ledger migration ${m.version} (${m.name}) failed: ${(err as Error).message}`,
-          { cause: err },
-        );
+        throw new LedgerError(`ledger migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       insert.run(m.version, m.name, now());
       done.push(m.version);

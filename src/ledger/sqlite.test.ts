@@ -17,8 +17,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ledger-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let seq = 0;
 const freshPath = (): string => join(dir, `t${seq++}`, 'nested', 'ledger.db');
-const isLedgerError = (re: RegExp) => (err: unknown): boolean =>
-  err instanceof LedgerError && re.test(err.message);
+const isLedgerError =
+  (re: RegExp) =>
+  (err: unknown): boolean =>
+    err instanceof LedgerError && re.test(err.message);
 
 ledgerContract('SqliteLedger', async () => {
   const path = freshPath();
@@ -65,12 +67,15 @@ function spawnWriter(path: string, goFile: string, name: string, count: number) 
     child.on('exit', () => rej(new Error(`${name} exited before ready: ${stderr}`)));
   });
   const exited = new Promise<{ signal: NodeJS.Signals | null; stderr: string }>((res) =>
-    child.on('exit', (_code, signal) => res({ signal, stderr })));
+    child.on('exit', (_code, signal) => res({ signal, stderr })),
+  );
   return { ready, exited };
 }
 
 describe('SqliteLedger specifics', () => {
-  it('two processes opening a fresh file and creating concurrently get distinct numbers', { timeout: 60_000 }, async (t) => {
+  it('two processes opening a fresh file and creating concurrently get distinct numbers', {
+    timeout: 60_000,
+  }, async (t) => {
     const path = freshPath();
     const goFile = join(dir, `go-${seq++}`);
     const writers = ['A', 'B'].map((n) => spawnWriter(path, goFile, n, 15));
@@ -83,15 +88,22 @@ describe('SqliteLedger specifics', () => {
       const studies = await ledger.listStudies();
       assert.equal(studies.length, 1);
       const list = await ledger.listExperiments(studies[0]?.id ?? -1);
-      assert.deepEqual(list.map((e) => e.number), [...Array(30).keys()]);
+      assert.deepEqual(
+        list.map((e) => e.number),
+        [...Array(30).keys()],
+      );
       assert.ok(list.every((e) => e.status === 'discard'));
       for (const n of ['A', 'B']) {
         const mine = list.filter((e) => e.proposer === n);
-        assert.deepEqual(mine.map((e) => e.value), [...Array(15).keys()]);
+        assert.deepEqual(
+          mine.map((e) => e.value),
+          [...Array(15).keys()],
+        );
       }
       // Overlap is likely, not guaranteed on a loaded machine; correctness above holds either way.
       const nums = (n: string) => list.filter((e) => e.proposer === n).map((e) => e.number);
-      const overlapped = Math.min(...nums('A')) < Math.max(...nums('B')) && Math.min(...nums('B')) < Math.max(...nums('A'));
+      const overlapped =
+        Math.min(...nums('A')) < Math.max(...nums('B')) && Math.min(...nums('B')) < Math.max(...nums('A'));
       if (!overlapped) t.diagnostic('the two writers did not overlap this time');
     } finally {
       await ledger.close();
@@ -101,15 +113,20 @@ describe('SqliteLedger specifics', () => {
   it('migrates an empty file and records the version once', async () => {
     const path = join(dir, `empty-${seq++}.db`);
     writeFileSync(path, '');
-    await (SqliteLedger.open(path)).close();
-    await (SqliteLedger.open(path)).close();
+    await SqliteLedger.open(path).close();
+    await SqliteLedger.open(path).close();
     const db = new Database(path, { readonly: true });
     try {
       const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
-      assert.deepEqual(rows, MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+      assert.deepEqual(
+        rows,
+        MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
+      );
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table','index') ORDER BY name").all();
-      assert.deepEqual(tables.map((t) => (t as { name: string }).name).filter((n) => !n.startsWith('sqlite_')),
-        ['experiments', 'experiments_study_status', 'schema_migrations', 'studies']);
+      assert.deepEqual(
+        tables.map((t) => (t as { name: string }).name).filter((n) => !n.startsWith('sqlite_')),
+        ['experiments', 'experiments_study_status', 'schema_migrations', 'studies'],
+      );
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     } finally {
       db.close();
@@ -120,12 +137,17 @@ describe('SqliteLedger specifics', () => {
     const path = freshPath();
     await SqliteLedger.open(path).close();
     const db = new Database(path);
-    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-      .run(LATEST_SCHEMA_VERSION + 7, 'future', Date.now());
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+      LATEST_SCHEMA_VERSION + 7,
+      'future',
+      Date.now(),
+    );
     db.close();
     const v = LATEST_SCHEMA_VERSION + 7;
-    assert.throws(() => SqliteLedger.open(path),
-      isLedgerError(new RegExp(`written by a newer autoresearch \\(schema v${v}\\); upgrade`)));
+    assert.throws(
+      () => SqliteLedger.open(path),
+      isLedgerError(new RegExp(`written by a newer autoresearch \\(schema v${v}\\); upgrade`)),
+    );
     await assert.rejects(openLedger(`sqlite:${path}`, { root: '/' }), isLedgerError(/newer autoresearch/));
   });
 
@@ -133,10 +155,15 @@ describe('SqliteLedger specifics', () => {
     const db = new Database(':memory:');
     try {
       applySqliteMigrations(db);
-      const bad = [...MIGRATIONS, { version: 99, name: 'bad', up: 'CREATE TABLE half (a INTEGER); SELECT * FROM missing;' }];
+      const bad = [
+        ...MIGRATIONS,
+        { version: 99, name: 'bad', up: 'CREATE TABLE half (a INTEGER); SELECT * FROM missing;' },
+      ];
       assert.throws(() => applySqliteMigrations(db, bad), isLedgerError(/migration 99 \(bad\) failed/));
       assert.equal(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get(), undefined);
-      assert.deepEqual(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get(), { v: LATEST_SCHEMA_VERSION });
+      assert.deepEqual(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get(), {
+        v: LATEST_SCHEMA_VERSION,
+      });
       assert.deepEqual(applySqliteMigrations(db), []);
     } finally {
       db.close();
@@ -145,7 +172,10 @@ describe('SqliteLedger specifics', () => {
 
   it('keeps migrations ordered with unique versions', () => {
     const versions = MIGRATIONS.map((m) => m.version);
-    assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
+    assert.deepEqual(
+      versions,
+      [...versions].sort((a, b) => a - b),
+    );
     assert.equal(new Set(versions).size, versions.length);
     assert.equal(LATEST_SCHEMA_VERSION, versions.at(-1));
   });

@@ -6,15 +6,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { applySqliteMigrations } from './sqlite-migrate.js';
-import {
-  FINAL_STATUSES,
-  finiteMetrics,
-  finiteOrNull,
-  rowToExperiment,
-  rowToStudy,
-  toJson,
-  type Row,
-} from './rows.js';
+import { FINAL_STATUSES, finiteMetrics, finiteOrNull, rowToExperiment, rowToStudy, toJson, type Row } from './rows.js';
 import type {
   Experiment,
   ExperimentPatch,
@@ -158,8 +150,7 @@ export class SqliteLedger implements Ledger {
              VALUES (?, ?, ?, 'running', ?, ?, 1, ?)
              RETURNING *`,
           )
-          .get(studyId, next, e.baseline ? 1 : 0, e.parentCommit, e.proposer,
-            e.startedAt ?? Date.now()) as Row;
+          .get(studyId, next, e.baseline ? 1 : 0, e.parentCommit, e.proposer, e.startedAt ?? Date.now()) as Row;
         const { sets, values } = patchSql({ ...e, parentCommit: undefined });
         if (sets.length === 0) return row;
         return db
@@ -176,9 +167,7 @@ export class SqliteLedger implements Ledger {
       const row = (
         sets.length === 0
           ? db.prepare('SELECT * FROM experiments WHERE id = ?').get(id)
-          : db
-              .prepare(`UPDATE experiments SET ${sets.join(', ')} WHERE id = ? RETURNING *`)
-              .get(...values, id)
+          : db.prepare(`UPDATE experiments SET ${sets.join(', ')} WHERE id = ? RETURNING *`).get(...values, id)
       ) as Row | undefined;
       if (!row) throw new LedgerError(`unknown experiment id ${id}`);
       return rowToExperiment(row);
@@ -219,9 +208,12 @@ export class SqliteLedger implements Ledger {
             id,
           ) as Row;
         if (result.status === 'keep') {
-          db.prepare(
-            'UPDATE studies SET best_commit = ?, best_value = ?, best_number = ? WHERE id = ?',
-          ).run(row.commit ?? row.parent_commit, value, row.number, row.study_id);
+          db.prepare('UPDATE studies SET best_commit = ?, best_value = ?, best_number = ? WHERE id = ?').run(
+            row.commit ?? row.parent_commit,
+            value,
+            row.number,
+            row.study_id,
+          );
         }
         return row;
       });
@@ -238,9 +230,9 @@ export class SqliteLedger implements Ledger {
 
   async listExperiments(studyId: number): Promise<Experiment[]> {
     return this.guard('listExperiments', (db) =>
-      (
-        db.prepare('SELECT * FROM experiments WHERE study_id = ? ORDER BY number').all(studyId) as Row[]
-      ).map(rowToExperiment),
+      (db.prepare('SELECT * FROM experiments WHERE study_id = ? ORDER BY number').all(studyId) as Row[]).map(
+        rowToExperiment,
+      ),
     );
   }
 

@@ -15,7 +15,11 @@ import { announceFinished, finishExperiment } from './record.js';
 import { runBatch, type FinishedRun } from './run-batch.js';
 import type { SlotLease, SlotPool } from './slot-pool.js';
 
-export async function runBaseline(ctx: LoopContext, pending: Experiment | null, pool: SlotPool): Promise<Experiment | 'interrupted'> {
+export async function runBaseline(
+  ctx: LoopContext,
+  pending: Experiment | null,
+  pool: SlotPool,
+): Promise<Experiment | 'interrupted'> {
   const lease = await pool.acquire(ctx.signal, 0);
   if (!lease) return 'interrupted';
   try {
@@ -25,14 +29,34 @@ export async function runBaseline(ctx: LoopContext, pending: Experiment | null, 
   }
 }
 
-async function baseline(ctx: LoopContext, pending: Experiment | null, pool: SlotPool, lease: SlotLease): Promise<Experiment | 'interrupted'> {
+async function baseline(
+  ctx: LoopContext,
+  pending: Experiment | null,
+  pool: SlotPool,
+  lease: SlotLease,
+): Promise<Experiment | 'interrupted'> {
   const { ledger, frontier, config } = ctx;
   const study = frontier.currentStudy;
   const slot = lease.slot;
   const exp = pending
     ? await ledger.updateExperiment(pending.id, { attempts: pending.attempts + 1, slot: slot.index })
-    : await ledger.createExperiment(study.id, { baseline: true, parentCommit: study.baseCommit, proposer: 'baseline', description: 'baseline', slot: slot.index });
-  ctx.emit({ type: 'experiment-started', t: Date.now(), number: exp.number, slot: slot.index, baseline: true, parentCommit: study.baseCommit, description: 'baseline', resumed: !!pending });
+    : await ledger.createExperiment(study.id, {
+        baseline: true,
+        parentCommit: study.baseCommit,
+        proposer: 'baseline',
+        description: 'baseline',
+        slot: slot.index,
+      });
+  ctx.emit({
+    type: 'experiment-started',
+    t: Date.now(),
+    number: exp.number,
+    slot: slot.index,
+    baseline: true,
+    parentCommit: study.baseCommit,
+    description: 'baseline',
+    resumed: !!pending,
+  });
 
   // The noise runs at once, on as many free slots as there are (in run-index order below).
   const repeats = config.judge.kind === 'noise' ? config.judge.noise_runs : 1;
@@ -40,7 +64,12 @@ async function baseline(ctx: LoopContext, pending: Experiment | null, pool: Slot
   let runMs = 0;
   let last: FinishedRun | null = null;
   for (let i = 0; i < repeats; ) {
-    const batch = await runBatch(ctx, pool, lease, { exp, commit: study.baseCommit, firstIndex: i, count: repeats - i });
+    const batch = await runBatch(ctx, pool, lease, {
+      exp,
+      commit: study.baseCommit,
+      firstIndex: i,
+      count: repeats - i,
+    });
     if (batch === 'interrupted') return 'interrupted';
     for (const run of batch) {
       last = run;
@@ -48,7 +77,8 @@ async function baseline(ctx: LoopContext, pending: Experiment | null, pool: Slot
       runMs += r.durationMs;
       if (run.kind === 'tampered' || r.kind !== 'ok') {
         const status = run.kind === 'tampered' ? 'rejected' : r.kind === 'timeout' ? 'timeout' : 'crash';
-        const reason = run.kind === 'tampered' ? `the run modified protected file(s) ${run.files.join(', ')}` : (r.reason ?? r.kind);
+        const reason =
+          run.kind === 'tampered' ? `the run modified protected file(s) ${run.files.join(', ')}` : (r.reason ?? r.kind);
         return finishExperiment(ctx, exp, {
           status,
           value: null,
@@ -61,7 +91,13 @@ async function baseline(ctx: LoopContext, pending: Experiment | null, pool: Slot
         });
       }
       values.push(r.value!);
-      if (repeats > 1) ctx.emit({ type: 'notice', t: Date.now(), level: 'info', message: `baseline run ${i + 1}/${repeats}: ${study.metric} = ${r.value}` });
+      if (repeats > 1)
+        ctx.emit({
+          type: 'notice',
+          t: Date.now(),
+          level: 'info',
+          message: `baseline run ${i + 1}/${repeats}: ${study.metric} = ${r.value}`,
+        });
       i++;
     }
   }
@@ -79,7 +115,10 @@ async function baseline(ctx: LoopContext, pending: Experiment | null, pool: Slot
         status: 'keep',
         value: mean,
         metrics: result?.metrics ?? {},
-        reason: values.length > 1 ? `baseline (mean of ${values.length} runs, noise sigma ${spread.toPrecision(3)})` : 'baseline',
+        reason:
+          values.length > 1
+            ? `baseline (mean of ${values.length} runs, noise sigma ${spread.toPrecision(3)})`
+            : 'baseline',
         logTail: result?.logTail,
         exitCode: result?.exitCode,
         runMs,

@@ -43,8 +43,26 @@ export type StudyEvent =
   | { type: 'notice'; t: number; level: 'info' | 'warn'; message: string }
   | { type: 'noise-floor'; t: number; sigma: number; runs: number[] }
   | { type: 'proposal'; t: number; number: number; description: string; proposeMs: number; parentCommit: string }
-  | { type: 'experiment-started'; t: number; number: number; slot: number; baseline: boolean; parentCommit: string; description: string; resumed: boolean }
-  | { type: 'run-started'; t: number; number: number; slot: number; run: number; commit: string; timeoutS: number; logPath: string }
+  | {
+      type: 'experiment-started';
+      t: number;
+      number: number;
+      slot: number;
+      baseline: boolean;
+      parentCommit: string;
+      description: string;
+      resumed: boolean;
+    }
+  | {
+      type: 'run-started';
+      t: number;
+      number: number;
+      slot: number;
+      run: number;
+      commit: string;
+      timeoutS: number;
+      logPath: string;
+    }
   | { type: 'confirm'; t: number; number: number; slot: number; runs: number[]; reason: string }
   | { type: 'rebase'; t: number; number: number; slot: number; fromParent: string; onto: string; reason: string }
   | { type: 'repair'; t: number; number: number; slot: number; attempt: number; description: string }

@@ -31,7 +31,12 @@ export class Frontier {
   ) {
     for (const e of experiments) if (e.status === 'keep' && e.value !== null) this.remember(e);
     if (study.bestCommit && study.bestValue !== null && study.bestNumber !== null) {
-      this.best = this.estimates.get(study.bestCommit) ?? { commit: study.bestCommit, number: study.bestNumber, mean: study.bestValue, runs: 1 };
+      this.best = this.estimates.get(study.bestCommit) ?? {
+        commit: study.bestCommit,
+        number: study.bestNumber,
+        mean: study.bestValue,
+        runs: 1,
+      };
     }
   }
 

@@ -5,10 +5,35 @@ import { duplicateOf, extraAhead, notRunInARow, ran, tally, touchedLines } from 
 
 function exp(number: number, over: Partial<Experiment> = {}): Experiment {
   return {
-    id: number, studyId: 1, number, baseline: false, status: 'discard', parentCommit: 'p', commit: null, description: '',
-    diff: '', change: null, proposer: 't', value: null, metrics: {}, reason: '', logPath: null, logTail: '', exitCode: null,
-    pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0, endedAt: number, proposeMs: 0, runMs: null, slot: null,
-    evidence: null, repairs: [], ...over,
+    id: number,
+    studyId: 1,
+    number,
+    baseline: false,
+    status: 'discard',
+    parentCommit: 'p',
+    commit: null,
+    description: '',
+    diff: '',
+    change: null,
+    proposer: 't',
+    value: null,
+    metrics: {},
+    reason: '',
+    logPath: null,
+    logTail: '',
+    exitCode: null,
+    pgid: null,
+    attempts: 1,
+    usage: null,
+    env: {},
+    startedAt: 0,
+    endedAt: number,
+    proposeMs: 0,
+    runMs: null,
+    slot: null,
+    evidence: null,
+    repairs: [],
+    ...over,
   };
 }
 
@@ -50,7 +75,10 @@ describe('counting what ran', () => {
       exp(1, { status: 'keep', runMs: 5 }),
       exp(2, { status: 'rejected' }),
       exp(3, { status: 'conflict' }),
-      exp(4, { status: 'conflict', evidence: { runs: [], mean: 0, spread: 0, rebased: { fromParent: 'p', fromCommit: null, runs: [1.2] } } }),
+      exp(4, {
+        status: 'conflict',
+        evidence: { runs: [], mean: 0, spread: 0, rebased: { fromParent: 'p', fromCommit: null, runs: [1.2] } },
+      }),
       exp(5, { status: 'rejected', runMs: 7, reason: 'the run modified protected file(s)' }),
       exp(6, { status: 'running' }),
     ];
@@ -59,8 +87,16 @@ describe('counting what ran', () => {
   });
 
   it('rejections in a row are counted back from the last one to end', () => {
-    const all = [exp(1, { runMs: 3, endedAt: 10 }), exp(2, { status: 'rejected', endedAt: 30 }), exp(3, { status: 'rejected', endedAt: 20 }), exp(4, { status: 'running' })];
-    assert.deepEqual(notRunInARow(all).map((e) => e.number), [2, 3]);
+    const all = [
+      exp(1, { runMs: 3, endedAt: 10 }),
+      exp(2, { status: 'rejected', endedAt: 30 }),
+      exp(3, { status: 'rejected', endedAt: 20 }),
+      exp(4, { status: 'running' }),
+    ];
+    assert.deepEqual(
+      notRunInARow(all).map((e) => e.number),
+      [2, 3],
+    );
     assert.deepEqual(notRunInARow([...all, exp(5, { runMs: 1, endedAt: 40 })]), []);
   });
 });
@@ -83,10 +119,26 @@ describe('extraAhead', () => {
     assert.equal(extraAhead(slow, 1), 0, 'one slot: the prefetch covers it');
     const confirmed = [exp(1, { runMs: 30_000, proposeMs: 2_000, evidence: { runs: [1, 1, 1], mean: 1, spread: 0 } })];
     assert.equal(extraAhead(confirmed, 8), 2, 'run time is per run, not per experiment');
-    assert.equal(extraAhead([1, 2].map((n) => exp(n, { runMs: 2_000, proposeMs: 20 })), 8), 0, 'the search');
+    assert.equal(
+      extraAhead(
+        [1, 2].map((n) => exp(n, { runMs: 2_000, proposeMs: 20 })),
+        8,
+      ),
+      0,
+      'the search',
+    );
     assert.equal(extraAhead([exp(1, { runMs: 1_000, proposeMs: 60_000 })], 4), 4, 'at most one per slot');
     assert.equal(extraAhead([exp(1, { status: 'rejected', proposeMs: 60_000 })], 4), 0, 'no run time known yet');
-    const start = [exp(0, { baseline: true, status: 'keep', runMs: 30_000, proposeMs: null, evidence: { runs: [1, 1, 1], mean: 1, spread: 0 } }), exp(1, { status: 'running', proposeMs: 2_000 })];
+    const start = [
+      exp(0, {
+        baseline: true,
+        status: 'keep',
+        runMs: 30_000,
+        proposeMs: null,
+        evidence: { runs: [1, 1, 1], mean: 1, spread: 0 },
+      }),
+      exp(1, { status: 'running', proposeMs: 2_000 }),
+    ];
     assert.equal(extraAhead(start, 8), 2, 'known from the baseline and the first proposal, before any experiment ends');
   });
 });

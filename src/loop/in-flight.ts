@@ -150,7 +150,9 @@ export function duplicateOf(all: readonly Experiment[], parent: string, diff: st
  */
 export function extraAhead(all: readonly Experiment[], slots: number, window = 20): number {
   const proposed = all.filter((e) => !e.baseline && e.proposeMs !== null && e.proposeMs > 0).slice(-window);
-  const runs = all.filter((e) => (ran(e) || (e.baseline && e.status !== 'running')) && e.runMs !== null && e.runMs > 0).slice(-window);
+  const runs = all
+    .filter((e) => (ran(e) || (e.baseline && e.status !== 'running')) && e.runMs !== null && e.runMs > 0)
+    .slice(-window);
   if (proposed.length === 0 || runs.length === 0) return 0;
   const propose = proposed.reduce((s, e) => s + e.proposeMs!, 0) / proposed.length;
   const run = runs.reduce((s, e) => s + e.runMs! / Math.max(1, e.evidence?.runs.length ?? 1), 0) / runs.length;

@@ -60,7 +60,9 @@ interface Worker {
 }
 
 function startWorker(lockPath: string): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WORKER, lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WORKER, lockPath], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   let buf = '';
@@ -79,7 +81,10 @@ function startWorker(lockPath: string): Worker {
     send: (line) => child.stdin!.write(`${line}\n`),
     waitFor: (pred, ms = 30_000) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`worker ${child.pid}: timed out; lines: ${lines.join(' | ')}`)), ms);
+        const timer = setTimeout(
+          () => reject(new Error(`worker ${child.pid}: timed out; lines: ${lines.join(' | ')}`)),
+          ms,
+        );
         const check = () => {
           const hit = lines.find(pred);
           if (hit !== undefined) {
@@ -113,16 +118,27 @@ describe('study lock', () => {
         if (stale) {
           const victim = startWorker(lockPath);
           victim.send('hold');
-          assert.equal(await victim.waitFor((l) => l.endsWith('held')), 'held', `round ${round}: the victim could not take a free lock`);
+          assert.equal(
+            await victim.waitFor((l) => l.endsWith('held')),
+            'held',
+            `round ${round}: the victim could not take a free lock`,
+          );
           await killHard(victim);
         }
         const at = Date.now() + 300;
         for (const w of workers) w.send(`arm ${round} ${at}`);
-        const results = await Promise.all(workers.map((w) => w.waitFor((l) => l.startsWith(`${round} w`) || l.startsWith(`${round} l`))));
+        const results = await Promise.all(
+          workers.map((w) => w.waitFor((l) => l.startsWith(`${round} w`) || l.startsWith(`${round} l`))),
+        );
         const winners = workers.filter((_, i) => results[i] === `${round} won`);
-        assert.equal(winners.length, 1, `round ${round}${stale ? ' (after a kill -9 holder)' : ''}: ${winners.length} processes hold the lock: ${results.join(', ')}`);
+        assert.equal(
+          winners.length,
+          1,
+          `round ${round}${stale ? ' (after a kill -9 holder)' : ''}: ${winners.length} processes hold the lock: ${results.join(', ')}`,
+        );
         const winnerPid = winners[0]!.child.pid;
-        for (const r of results) if (r !== `${round} won`) assert.equal(r, `${round} lost ${winnerPid}`, 'a loser names the live holder');
+        for (const r of results)
+          if (r !== `${round} won`) assert.equal(r, `${round} lost ${winnerPid}`, 'a loser names the live holder');
         winners[0]!.send(`release ${round}`);
         await winners[0]!.waitFor((l) => l === `${round} released`);
       }
@@ -145,7 +161,7 @@ describe('study lock', () => {
       assert.equal(liveLockHolder(lockPath), null, 'no live holder once it is dead');
       const t0 = Date.now();
       const mine = acquireStudyLock(lockPath);
-      assert.ok(mine.ok, 'the dead holder\'s lock is free');
+      assert.ok(mine.ok, "the dead holder's lock is free");
       assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
       // a second acquisition in this same process (another study object) is refused too
       const again = acquireStudyLock(lockPath);

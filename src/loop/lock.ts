@@ -57,7 +57,12 @@ export function acquireLock(path: string, info: { tag?: string } = {}, waitMs = 
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
     return { ok: false, holder: awaitHolder(path) };
   }
-  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: Date.now(), ...(info.tag ? { tag: info.tag } : {}) };
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: Date.now(),
+    ...(info.tag ? { tag: info.tag } : {}),
+  };
   writeAtomic(holderPath(path), JSON.stringify(me));
   let released = false;
   return {

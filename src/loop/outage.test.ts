@@ -4,7 +4,10 @@ import { outagePauseMs, pause } from './outage.js';
 
 describe('outage pauses', () => {
   it('grow from 30 s, doubling, capped at 10 min', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 50].map(outagePauseMs), [30_000, 60_000, 120_000, 240_000, 480_000, 600_000, 600_000, 600_000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7, 50].map(outagePauseMs),
+      [30_000, 60_000, 120_000, 240_000, 480_000, 600_000, 600_000, 600_000],
+    );
   });
 
   it('a real pause passes, and an abort ends it at once with false', async () => {

@@ -52,7 +52,12 @@ export async function waitWhileUnavailable(
 
 /** Says the proposer answers again after `pauses` pauses (call once, on the first answer after). */
 export function outageOver(ctx: Pick<LoopContext, 'emit'>, pauses: number): void {
-  ctx.emit({ type: 'notice', t: Date.now(), level: 'info', message: `the proposer answers again after ${pauses} pause${pauses === 1 ? '' : 's'}; proposing resumes` });
+  ctx.emit({
+    type: 'notice',
+    t: Date.now(),
+    level: 'info',
+    message: `the proposer answers again after ${pauses} pause${pauses === 1 ? '' : 's'}; proposing resumes`,
+  });
 }
 
 function fmt(ms: number): string {

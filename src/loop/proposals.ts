@@ -101,7 +101,6 @@ export function screened(diff: string, ctx: Parameters<typeof screenDiff>[1]): s
   return r.ok ? null : `screened out: ${r.reason}`;
 }
 
-
 /** What the workers share: proposals being made now, and the first reason to stop. */
 interface Shared {
   making: Map<number, InFlight>;
@@ -134,7 +133,8 @@ export async function runProposalPipeline(
   slots = 1,
 ): Promise<StopReason> {
   const stopping = new AbortController();
-  const deadline = limits.deadline !== null ? setTimeout(() => stopping.abort(), Math.max(0, limits.deadline - Date.now())) : null;
+  const deadline =
+    limits.deadline !== null ? setTimeout(() => stopping.abort(), Math.max(0, limits.deadline - Date.now())) : null;
   const shared: Shared = {
     making: new Map(),
     stop: null,
@@ -146,7 +146,9 @@ export async function runProposalPipeline(
     stopAll: () => stopping.abort(),
   };
   try {
-    const settled = await Promise.allSettled(worktrees.map((wt, i) => proposalWorker(ctx, i, wt, queue, limits, shared)));
+    const settled = await Promise.allSettled(
+      worktrees.map((wt, i) => proposalWorker(ctx, i, wt, queue, limits, shared)),
+    );
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
     return shared.stop ?? 'interrupted';
@@ -185,7 +187,14 @@ async function checkLimits(
   if (cap > 0 && notRunInARow(all).length >= cap) return 'rejections';
   // counted by the others from now on (set before any await, so two can't both pass the limit)
   const parentCommit = ctx.frontier.current!.commit;
-  shared.making.set(me, { number: null, description: '(being proposed)', parentCommit, diff: '', lines: {}, change: null });
+  shared.making.set(me, {
+    number: null,
+    description: '(being proposed)',
+    parentCommit,
+    diff: '',
+    lines: {},
+    change: null,
+  });
   return { all };
 }
 
@@ -236,7 +245,12 @@ async function proposalWorker(
       const proposeMs = Date.now() - t0;
       if (signal.aborted) return stopWith('interrupted');
       if (proposal.kind === 'exhausted') {
-        emit({ type: 'notice', t: Date.now(), level: 'info', message: `the proposer has nothing left to try: ${proposal.reason}` });
+        emit({
+          type: 'notice',
+          t: Date.now(),
+          level: 'info',
+          message: `the proposer has nothing left to try: ${proposal.reason}`,
+        });
         return stopWith('exhausted');
       }
       // An outage: nothing recorded or counted; pause (growing), then ask again on a reset tree.
@@ -250,9 +264,17 @@ async function proposalWorker(
       // Whatever route the change took (commits, links, ignored files), checked here.
       const check = await guardAfter(worktree, before, config.files.editable);
       const diff = await worktree.diff(check.changed, check.untracked);
-      const description = proposal.kind === 'ok' ? oneLine(proposal.description) : `proposal failed: ${oneLine(proposal.reason)}`;
+      const description =
+        proposal.kind === 'ok' ? oneLine(proposal.description) : `proposal failed: ${oneLine(proposal.reason)}`;
       const change = proposal.kind === 'ok' ? (proposal.change ?? null) : null;
-      shared.making.set(me, { number: null, description, parentCommit: best.commit, diff, lines: touchedLines(diff), change });
+      shared.making.set(me, {
+        number: null,
+        description,
+        parentCommit: best.commit,
+        diff,
+        lines: touchedLines(diff),
+        change,
+      });
       const { now, exp } = await shared.record.run(async () => {
         const now = await ledger.listExperiments(study.id);
         const exp = await ledger.createExperiment(study.id, {
@@ -271,19 +293,25 @@ async function proposalWorker(
       emit({ type: 'proposal', t: Date.now(), number: exp.number, description, proposeMs, parentCommit: best.commit });
 
       if (check.hidden.length) {
-        emit({ type: 'notice', t: Date.now(), level: 'warn', message: `proposal #${exp.number} ${guardRejection(check)!.replace(/^the proposal /, '')}` });
+        emit({
+          type: 'notice',
+          t: Date.now(),
+          level: 'warn',
+          message: `proposal #${exp.number} ${guardRejection(check)!.replace(/^the proposal /, '')}`,
+        });
       }
       const dup = duplicateOf(now, best.commit, diff);
-      const rejection =
-        check.hidden.length
-          ? guardRejection(check)
-          : proposal.kind === 'failed'
-            ? `the proposer failed: ${oneLine(proposal.reason)}`
-            : check.changed.length === 0
-              ? 'the proposal changed no file'
-              : (guardRejection(check) ??
-                screened(diff, screen) ??
-                (dup ? `it repeats #${dup.number} (${dup.status === 'keep' ? 'kept' : 'in flight'}), not run again` : null));
+      const rejection = check.hidden.length
+        ? guardRejection(check)
+        : proposal.kind === 'failed'
+          ? `the proposer failed: ${oneLine(proposal.reason)}`
+          : check.changed.length === 0
+            ? 'the proposal changed no file'
+            : (guardRejection(check) ??
+              screened(diff, screen) ??
+              (dup
+                ? `it repeats #${dup.number} (${dup.status === 'keep' ? 'kept' : 'in flight'}), not run again`
+                : null));
       if (rejection) {
         // what it left (ignored files included) goes with the next resetHard; not counted: ask again
         await finishExperiment(ctx, exp, { status: 'rejected', value: null, metrics: {}, reason: rejection });

@@ -138,7 +138,11 @@ export function mergeImports(...all: ProtectedImports[]): ProtectedImports {
  * The names the editable files bind to the protected files. Statements spanning lines inside
  * parentheses or braces (`from prepare import (\n a,\n b)`) are joined first.
  */
-export function protectedImports(editable: SourceFile[], protectedPaths: string[], protectedTexts: SourceFile[] = []): ProtectedImports {
+export function protectedImports(
+  editable: SourceFile[],
+  protectedPaths: string[],
+  protectedTexts: SourceFile[] = [],
+): ProtectedImports {
   const found: ProtectedImports[] = [];
   for (const f of editable) {
     const lang = langOf(f.path);
@@ -158,5 +162,9 @@ export function protectedImports(editable: SourceFile[], protectedPaths: string[
   }
   const codeFiles = protectedPaths.filter((p) => langOf(p) !== 'other');
   const bare = codeFiles.map((p) => posix.basename(p).replace(/\.[^.]+$/, ''));
-  return mergeImports(...found, { modules: [], names: [], specifiers: [...protectedPaths.flatMap(pythonModules), ...bare] });
+  return mergeImports(...found, {
+    modules: [],
+    names: [],
+    specifiers: [...protectedPaths.flatMap(pythonModules), ...bare],
+  });
 }

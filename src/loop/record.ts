@@ -5,7 +5,11 @@ import type { Experiment, ExperimentResult } from '../ledger/types.js';
 import type { LoopContext } from './context.js';
 
 /** Records a final status that does not move the best (keeps go through Frontier.advance). */
-export async function finishExperiment(ctx: LoopContext, exp: Experiment, result: ExperimentResult): Promise<Experiment> {
+export async function finishExperiment(
+  ctx: LoopContext,
+  exp: Experiment,
+  result: ExperimentResult,
+): Promise<Experiment> {
   const done = await ctx.ledger.finishExperiment(exp.id, { endedAt: Date.now(), ...result });
   await announceFinished(ctx, done);
   return done;

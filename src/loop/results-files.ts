@@ -83,6 +83,8 @@ function writeResultsFiles(config: Config, all: readonly Experiment[], opts: { r
 }
 
 function notOwnerNotice(owner: LockHolder, tag: string): string {
-  const who = owner.tag ? `study "${owner.tag}", running (pid ${owner.pid})` : `another running study (pid ${owner.pid})`;
+  const who = owner.tag
+    ? `study "${owner.tag}", running (pid ${owner.pid})`
+    : `another running study (pid ${owner.pid})`;
   return `results.tsv at the workspace root belongs to ${who}; the rows of study "${tag}" go to ${join(STATE_DIR, 'results', `${tag}.tsv`)} (\`autoresearch results --tag ${tag}\` prints them)`;
 }

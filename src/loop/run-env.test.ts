@@ -48,10 +48,29 @@ const harness = {
 describe('runEnv (allow list)', () => {
   it('keeps the toolchain variables and drops everything else', () => {
     const env = runEnv(config(), { number: 3, worktree: '/ws/wt' }, harness);
-    for (const k of ['HOME', 'LANG', 'LC_ALL', 'CUDA_HOME', 'NCCL_DEBUG', 'UV_CACHE_DIR', 'HF_HOME', 'https_proxy', 'AUTORESEARCH_CACHE']) {
+    for (const k of [
+      'HOME',
+      'LANG',
+      'LC_ALL',
+      'CUDA_HOME',
+      'NCCL_DEBUG',
+      'UV_CACHE_DIR',
+      'HF_HOME',
+      'https_proxy',
+      'AUTORESEARCH_CACHE',
+    ]) {
       assert.equal(env[k], harness[k as keyof typeof harness], k);
     }
-    for (const k of ['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'XDG_RUNTIME_DIR', 'KUBECONFIG', 'RANDOM_THING', 'AWS_REGION', 'UV_INDEX_URL', 'HTTP_PROXY']) {
+    for (const k of [
+      'SSH_AUTH_SOCK',
+      'DBUS_SESSION_BUS_ADDRESS',
+      'XDG_RUNTIME_DIR',
+      'KUBECONFIG',
+      'RANDOM_THING',
+      'AWS_REGION',
+      'UV_INDEX_URL',
+      'HTTP_PROXY',
+    ]) {
       assert.equal(k in env, false, k);
     }
     assert.equal(env.PATH, `${PACKAGE_BIN}:/usr/bin:/bin`);
@@ -65,11 +84,22 @@ describe('runEnv (allow list)', () => {
     const leaked = Object.keys(env).filter((k) => isSecretName(k, ['MY_LLM_CRED']));
     assert.deepEqual(leaked, []);
     const values = new Set(Object.values(env));
-    for (const v of [harness.HF_TOKEN, harness.GITHUB_TOKEN, harness.ANTHROPIC_API_KEY, harness.MY_LLM_CRED, harness.UV_PUBLISH_TOKEN]) assert.equal(values.has(v), false, v);
+    for (const v of [
+      harness.HF_TOKEN,
+      harness.GITHUB_TOKEN,
+      harness.ANTHROPIC_API_KEY,
+      harness.MY_LLM_CRED,
+      harness.UV_PUBLISH_TOKEN,
+    ])
+      assert.equal(values.has(v), false, v);
   });
 
   it('keeps [run].env as written (the user chose it) and the slot variables', () => {
-    const env = runEnv(config({ env: { WANDB_API_KEY: 'wandb-0123456789', FOO: 'bar' } }), { number: 1, worktree: '/w', extra: { CUDA_VISIBLE_DEVICES: '2' } }, harness);
+    const env = runEnv(
+      config({ env: { WANDB_API_KEY: 'wandb-0123456789', FOO: 'bar' } }),
+      { number: 1, worktree: '/w', extra: { CUDA_VISIBLE_DEVICES: '2' } },
+      harness,
+    );
     assert.equal(env.WANDB_API_KEY, 'wandb-0123456789');
     assert.equal(env.FOO, 'bar');
     assert.equal(env.CUDA_VISIBLE_DEVICES, '2');
@@ -88,17 +118,37 @@ describe('runEnv (allow list)', () => {
 
 describe('runSecrets', () => {
   it('collects the harness secrets, api_key_env and secret-named [run].env values', () => {
-    const s = runSecrets(config({ env: { WANDB_API_KEY: 'wandb-0123456789', FOO: 'not-a-secret-value' }, apiKeyEnv: 'MY_LLM_CRED' }), harness);
+    const s = runSecrets(
+      config({ env: { WANDB_API_KEY: 'wandb-0123456789', FOO: 'not-a-secret-value' }, apiKeyEnv: 'MY_LLM_CRED' }),
+      harness,
+    );
     const names = s.map((x) => x.name).sort();
-    assert.deepEqual(names, ['ANTHROPIC_API_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_REGION', 'GITHUB_TOKEN', 'HF_TOKEN', 'MY_LLM_CRED', 'UV_PUBLISH_TOKEN', 'WANDB_API_KEY']);
+    assert.deepEqual(names, [
+      'ANTHROPIC_API_KEY',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_REGION',
+      'GITHUB_TOKEN',
+      'HF_TOKEN',
+      'MY_LLM_CRED',
+      'UV_PUBLISH_TOKEN',
+      'WANDB_API_KEY',
+    ]);
   });
 });
 
 describe('runEnv with pyenv', () => {
   it('names PYENV_ROOT from a shims directory on PATH (the sandbox replaces HOME, which pyenv would use)', () => {
-    const env = runEnv(config(), { number: 1, worktree: '/wt' }, { PATH: '/home/u/.pyenv/shims:/usr/bin', HOME: '/home/u' });
+    const env = runEnv(
+      config(),
+      { number: 1, worktree: '/wt' },
+      { PATH: '/home/u/.pyenv/shims:/usr/bin', HOME: '/home/u' },
+    );
     assert.equal(env.PYENV_ROOT, '/home/u/.pyenv');
-    const own = runEnv(config(), { number: 1, worktree: '/wt' }, { PATH: '/home/u/.pyenv/shims:/usr/bin', PYENV_ROOT: '/opt/pyenv' });
+    const own = runEnv(
+      config(),
+      { number: 1, worktree: '/wt' },
+      { PATH: '/home/u/.pyenv/shims:/usr/bin', PYENV_ROOT: '/opt/pyenv' },
+    );
     assert.equal(own.PYENV_ROOT, '/opt/pyenv');
     assert.equal(runEnv(config(), { number: 1, worktree: '/wt' }, { PATH: '/usr/bin' }).PYENV_ROOT, undefined);
   });

@@ -136,7 +136,10 @@ export function runEnv(
  * variable of the harness's environment (the rule plus `[proposer].api_key_env`) and every
  * secret-named `[run].env` entry (passed to runs by the user's choice, never shown).
  */
-export function runSecrets(config: Config, harnessEnv: Readonly<Record<string, string | undefined>> = process.env): Secret[] {
+export function runSecrets(
+  config: Config,
+  harnessEnv: Readonly<Record<string, string | undefined>> = process.env,
+): Secret[] {
   const extraNames = extraSecretNames(config);
   return mergeSecrets(secretValues(config.run.env, extraNames), secretValues(harnessEnv, extraNames));
 }

@@ -55,13 +55,27 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
   const tampered = changedProtected(worktree.path, config.files.protected, study.protectedHashes);
   if (tampered.length) {
     await worktree.restoreFiles(study.baseCommit, tampered);
-    emit({ type: 'notice', t: Date.now(), level: 'warn', message: `restored protected file(s) ${tampered.join(', ')} before run #${exp.number}` });
+    emit({
+      type: 'notice',
+      t: Date.now(),
+      level: 'warn',
+      message: `restored protected file(s) ${tampered.join(', ')} before run #${exp.number}`,
+    });
   }
   const suffix = `${req.runIndex > 0 ? `.r${req.runIndex}` : ''}${req.attempt > 1 ? `.a${req.attempt}` : ''}`;
   const logBase = join(ctx.logDir, `${String(exp.number).padStart(4, '0')}${suffix}`);
   const logPath = `${logBase}.log`;
   if (req.runIndex === 0) await ledger.updateExperiment(exp.id, { logPath });
-  emit({ type: 'run-started', t: Date.now(), number: exp.number, slot: slot.index, run: req.runIndex, commit: req.commit, timeoutS: config.run.timeout_s, logPath });
+  emit({
+    type: 'run-started',
+    t: Date.now(),
+    number: exp.number,
+    slot: slot.index,
+    run: req.runIndex,
+    commit: req.commit,
+    timeoutS: config.run.timeout_s,
+    logPath,
+  });
 
   const out = outputDir(ctx, slot);
   rmSync(out, { recursive: true, force: true });
@@ -79,7 +93,8 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
     await worktree.restoreFiles(study.baseCommit, afterTrain);
     return { kind: 'tampered', files: afterTrain, result: train };
   }
-  if (evaluate === undefined || train.kind !== 'ok') return { kind: 'ran', result: evaluate === undefined ? train : asTraining(train, study.metric) };
+  if (evaluate === undefined || train.kind !== 'ok')
+    return { kind: 'ran', result: evaluate === undefined ? train : asTraining(train, study.metric) };
 
   // The evaluate step sees the commit as it is, not what training made of the worktree.
   await worktree.resetHard(req.commit);
@@ -118,16 +133,19 @@ async function step(
   const pgidWrites: Promise<unknown>[] = [];
   const view = sandboxView(config, { worktree: worktree.path, outputDir: outputDir(ctx, slot), phase, env });
   const result = await runner.run(
-    ctx.sandbox.wrap({
-      ...spec,
-      cwd: worktree.path,
-      env,
-      killGraceMs: config.run.kill_grace_s * 1000,
-      ...(config.run.stall_timeout_s !== undefined ? { stallTimeoutMs: config.run.stall_timeout_s * 1000 } : {}),
-      logCapBytes: Math.round(config.run.log_cap_mb * 1024 * 1024),
-      onSpawn: (pgid) => pgidWrites.push(ledger.updateExperiment(exp.id, { pgid })),
-      secrets: ctx.secrets,
-    }, view),
+    ctx.sandbox.wrap(
+      {
+        ...spec,
+        cwd: worktree.path,
+        env,
+        killGraceMs: config.run.kill_grace_s * 1000,
+        ...(config.run.stall_timeout_s !== undefined ? { stallTimeoutMs: config.run.stall_timeout_s * 1000 } : {}),
+        logCapBytes: Math.round(config.run.log_cap_mb * 1024 * 1024),
+        onSpawn: (pgid) => pgidWrites.push(ledger.updateExperiment(exp.id, { pgid })),
+        secrets: ctx.secrets,
+      },
+      view,
+    ),
     ctx.signal,
   );
   await Promise.all(pgidWrites);
@@ -153,7 +171,11 @@ function asTraining(train: RunResult, metric: string): RunResult {
  * both (evaluation also as `evaluate_seconds`).
  */
 function combine(train: RunResult, evaluated: RunResult, metric: string): RunResult {
-  const metrics = { ...diagnostics(train.metrics, metric), ...evaluated.metrics, evaluate_seconds: evaluated.durationMs / 1000 };
+  const metrics = {
+    ...diagnostics(train.metrics, metric),
+    ...evaluated.metrics,
+    evaluate_seconds: evaluated.durationMs / 1000,
+  };
   const result: RunResult = {
     ...evaluated,
     metrics,

@@ -27,7 +27,11 @@ export function screenContext(config: Config, worktree: string, metric: string):
   const protectedPaths = [...config.files.protected];
   return {
     metric,
-    protectedModules: protectedImports(read(worktree, config.files.editable), protectedPaths, read(worktree, protectedPaths)),
+    protectedModules: protectedImports(
+      read(worktree, config.files.editable),
+      protectedPaths,
+      read(worktree, protectedPaths),
+    ),
     protectedPaths,
     metricOutput: config.run.evaluate === undefined,
   };

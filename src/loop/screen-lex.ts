@@ -102,7 +102,10 @@ export function lexLine(line: string, lang: Lang): Lexed {
     if (ch === '"' || ch === "'" || (lang === 'js' && ch === '`')) {
       // a Python prefix (f, rb, ...) is the identifier right before the quote
       const pre = /([A-Za-z]{1,2})$/.exec(code);
-      const prefix = lang === 'python' && pre && PY_PREFIX.test(pre[1]!) && !/[\w$]$/.test(code.slice(0, -pre[1]!.length)) ? pre[1]! : '';
+      const prefix =
+        lang === 'python' && pre && PY_PREFIX.test(pre[1]!) && !/[\w$]$/.test(code.slice(0, -pre[1]!.length))
+          ? pre[1]!
+          : '';
       const interpolated = ch === '`' || /[fF]/.test(prefix);
       const raw = /[rR]/.test(prefix);
       const triple = lang === 'python' && line.startsWith(ch.repeat(3), i);
@@ -174,7 +177,8 @@ export function statements(lines: DiffLine[], lang: Lang): Statement[] {
       continue;
     }
     pending = null;
-    for (const part of splitTop(stmt.code, ';')) out.push({ n: stmt.n, code: part, strings: stmt.strings, text: stmt.text });
+    for (const part of splitTop(stmt.code, ';'))
+      out.push({ n: stmt.n, code: part, strings: stmt.strings, text: stmt.text });
   }
   if (pending) out.push(pending);
   return out;

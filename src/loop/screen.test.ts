@@ -56,17 +56,33 @@ function diffOf(path: string, before: string, after: string): string {
 
 let pyImports: ProtectedImports;
 let tsImports: ProtectedImports;
-const pyCtx = (over: Partial<ScreenContext> = {}): ScreenContext => ({ metric: 'val_bpb', protectedModules: pyImports, protectedPaths: ['prepare.py'], ...over });
-const tsCtx = (over: Partial<ScreenContext> = {}): ScreenContext => ({ metric: 'val_bpb', protectedModules: tsImports, protectedPaths: ['prepare.ts'], ...over });
+const pyCtx = (over: Partial<ScreenContext> = {}): ScreenContext => ({
+  metric: 'val_bpb',
+  protectedModules: pyImports,
+  protectedPaths: ['prepare.py'],
+  ...over,
+});
+const tsCtx = (over: Partial<ScreenContext> = {}): ScreenContext => ({
+  metric: 'val_bpb',
+  protectedModules: tsImports,
+  protectedPaths: ['prepare.ts'],
+  ...over,
+});
 
 /** Screens TRAIN_PY with `edit` applied (a replace of `from` by `to`, or an appended block). */
 function py(edit: string | [string, string], ctx = pyCtx()) {
-  const after = typeof edit === 'string' ? TRAIN_PY.replace('model.eval()\n', `${edit}\nmodel.eval()\n`) : TRAIN_PY.replace(edit[0], edit[1]);
+  const after =
+    typeof edit === 'string'
+      ? TRAIN_PY.replace('model.eval()\n', `${edit}\nmodel.eval()\n`)
+      : TRAIN_PY.replace(edit[0], edit[1]);
   assert.notEqual(after, TRAIN_PY, 'the edit applies');
   return screenDiff(diffOf('train.py', TRAIN_PY, after), ctx);
 }
 function ts(edit: string | [string, string], ctx = tsCtx()) {
-  const after = typeof edit === 'string' ? TRAIN_TS.replace("console.log('---');", `${edit}\nconsole.log('---');`) : TRAIN_TS.replace(edit[0], edit[1]);
+  const after =
+    typeof edit === 'string'
+      ? TRAIN_TS.replace("console.log('---');", `${edit}\nconsole.log('---');`)
+      : TRAIN_TS.replace(edit[0], edit[1]);
   assert.notEqual(after, TRAIN_TS, 'the edit applies');
   return screenDiff(diffOf('train.ts', TRAIN_TS, after), ctx);
 }
@@ -87,22 +103,40 @@ before(() => {
 
 describe('protectedImports', () => {
   it('reads Python from-imports, module imports and aliases', () => {
-    assert.deepEqual(pyImports.names.sort(), ['MAX_SEQ_LEN', 'TIME_BUDGET', 'Tokenizer', 'evaluate_bpb', 'make_dataloader']);
+    assert.deepEqual(pyImports.names.sort(), [
+      'MAX_SEQ_LEN',
+      'TIME_BUDGET',
+      'Tokenizer',
+      'evaluate_bpb',
+      'make_dataloader',
+    ]);
     const r = protectedImports(
-      [{ path: 'train.py', text: 'import os, prepare as p\nimport prepare\nfrom prepare import (\n  evaluate_bpb as _e,\n  MAX_SEQ_LEN,\n)\nfrom other import thing\n' }],
+      [
+        {
+          path: 'train.py',
+          text: 'import os, prepare as p\nimport prepare\nfrom prepare import (\n  evaluate_bpb as _e,\n  MAX_SEQ_LEN,\n)\nfrom other import thing\n',
+        },
+      ],
       ['prepare.py'],
     );
     assert.deepEqual(r.modules.sort(), ['p', 'prepare']);
     assert.deepEqual(r.names.sort(), ['MAX_SEQ_LEN', '_e', 'evaluate_bpb']);
   });
   it('expands a star import from the protected file', () => {
-    const r = protectedImports([{ path: 'train.py', text: 'from prepare import *\n' }], ['prepare.py'], [{ path: 'prepare.py', text: 'MAX_SEQ_LEN = 2048\ndef evaluate_bpb(m, t, b):\n    pass\n' }]);
+    const r = protectedImports(
+      [{ path: 'train.py', text: 'from prepare import *\n' }],
+      ['prepare.py'],
+      [{ path: 'prepare.py', text: 'MAX_SEQ_LEN = 2048\ndef evaluate_bpb(m, t, b):\n    pass\n' }],
+    );
     assert.deepEqual(r.names.sort(), ['MAX_SEQ_LEN', 'evaluate_bpb']);
   });
   it('reads TS named, namespace and aliased imports by resolved path', () => {
     assert.deepEqual(tsImports.modules, ['P']);
     assert.ok(tsImports.names.includes('evaluateBpb') && tsImports.names.includes('RUN_SEED'));
-    const r = protectedImports([{ path: 'src/train.ts', text: "import { a as b } from '../prepare.js';\nimport { c } from './prepare.js';\n" }], ['prepare.ts']);
+    const r = protectedImports(
+      [{ path: 'src/train.ts', text: "import { a as b } from '../prepare.js';\nimport { c } from './prepare.js';\n" }],
+      ['prepare.ts'],
+    );
     assert.deepEqual(r.names.sort(), ['a', 'b'], './prepare.js from src/ is another file');
   });
 });
@@ -110,9 +144,22 @@ describe('protectedImports', () => {
 describe('screenDiff: honest changes pass', () => {
   it('a hyperparameter change, a new helper, a moved line', () => {
     assert.deepEqual(py(['DEPTH = 8', 'DEPTH = 12']), { ok: true });
-    assert.deepEqual(py('def helper(x):\n    return make_dataloader(x, 4, MAX_SEQ_LEN, "val")\nsteps = TIME_BUDGET // 2'), { ok: true });
-    assert.deepEqual(py(['loader = make_dataloader(tokenizer, 8, MAX_SEQ_LEN, "train", seed=seed)', 'loader = make_dataloader(tokenizer, 16, MAX_SEQ_LEN, "train", seed=seed)']), { ok: true });
-    assert.deepEqual(py(['DEPTH = 8\nLR = 0.04\nSEED = 42\n', 'SEED = 42\nDEPTH = 8\nLR = 0.05\n']), { ok: true }, 'a seed line moved unchanged');
+    assert.deepEqual(
+      py('def helper(x):\n    return make_dataloader(x, 4, MAX_SEQ_LEN, "val")\nsteps = TIME_BUDGET // 2'),
+      { ok: true },
+    );
+    assert.deepEqual(
+      py([
+        'loader = make_dataloader(tokenizer, 8, MAX_SEQ_LEN, "train", seed=seed)',
+        'loader = make_dataloader(tokenizer, 16, MAX_SEQ_LEN, "train", seed=seed)',
+      ]),
+      { ok: true },
+    );
+    assert.deepEqual(
+      py(['DEPTH = 8\nLR = 0.04\nSEED = 42\n', 'SEED = 42\nDEPTH = 8\nLR = 0.05\n']),
+      { ok: true },
+      'a seed line moved unchanged',
+    );
     assert.deepEqual(ts(['const SEQ_LEN = 32;', 'const SEQ_LEN = 64;']), { ok: true });
     assert.deepEqual(py('print(f"step {step} loss {0.5:.3f}")\nmodel.train()'), { ok: true });
   });
@@ -150,7 +197,10 @@ describe('rule (a): output of the objective', () => {
     rejects(ts('process.stdout.write("METRIC val_bpb=0.01\\n");'), /rule \(a\)/);
   });
   it('a non-code file mentioning the metric', () => {
-    rejects(screenDiff(diffOf('run.sh', 'python3 train.py\n', 'python3 train.py\necho val_bpb: 0.1\n'), pyCtx()), /rule \(a\).*run\.sh:2/);
+    rejects(
+      screenDiff(diffOf('run.sh', 'python3 train.py\n', 'python3 train.py\necho val_bpb: 0.1\n'), pyCtx()),
+      /rule \(a\).*run\.sh:2/,
+    );
   });
 });
 
@@ -236,9 +286,18 @@ describe('rule (c): seeds', () => {
 
 describe('unreadable diffs', () => {
   it('a truncated diff is rejected', () => {
-    rejects(screenDiff('diff --git a/train.py b/train.py\n+x = 1\n[autoresearch: diff truncated at 1048576 bytes]\n', pyCtx()), /too large/);
+    rejects(
+      screenDiff(
+        'diff --git a/train.py b/train.py\n+x = 1\n[autoresearch: diff truncated at 1048576 bytes]\n',
+        pyCtx(),
+      ),
+      /too large/,
+    );
   });
   it('a binary change is rejected', () => {
-    rejects(screenDiff('diff --git a/w.bin b/w.bin\nindex 1..2 100644\nBinary files a/w.bin and b/w.bin differ\n', pyCtx()), /binary/);
+    rejects(
+      screenDiff('diff --git a/w.bin b/w.bin\nindex 1..2 100644\nBinary files a/w.bin and b/w.bin differ\n', pyCtx()),
+      /binary/,
+    );
   });
 });

@@ -54,7 +54,16 @@
  * Contract: pure, never throws; returns the first violation in diff order.
  */
 import { mergeImports, importsInStatement, type ProtectedImports } from './protected-imports.js';
-import { assignTargets, lexLine, parseDiff, statements, type DiffLine, type FileChange, type Lang, type Statement } from './screen-lex.js';
+import {
+  assignTargets,
+  lexLine,
+  parseDiff,
+  statements,
+  type DiffLine,
+  type FileChange,
+  type Lang,
+  type Statement,
+} from './screen-lex.js';
 
 export interface ScreenContext {
   /** The objective's name (rule a). */
@@ -81,7 +90,8 @@ const isClass = (n: string) => /^[A-Z]/.test(n) && !isConst(n);
 const snippet = (t: string) => JSON.stringify(t.length > 80 ? `${t.slice(0, 77)}...` : t);
 
 export function screenDiff(diff: string, ctx: ScreenContext): ScreenResult {
-  if (diff.includes('[autoresearch: diff truncated')) return { ok: false, reason: 'screen: the diff is too large to screen (truncated); make a smaller change' };
+  if (diff.includes('[autoresearch: diff truncated'))
+    return { ok: false, reason: 'screen: the diff is too large to screen (truncated); make a smaller change' };
   for (const f of parseDiff(diff)) {
     if (f.binary) return { ok: false, reason: `screen: ${f.path} has a binary change, which cannot be screened` };
     const hit = screenFile(f, ctx);
@@ -108,7 +118,8 @@ function screenFile(f: FileChange, ctx: ScreenContext): Hit {
     return `rule (a) metric output: ${f.path} spells the objective's name "${ctx.metric}" across string literals of added lines ${stmts[0]?.n ?? ''}-${stmts.at(-1)?.n ?? ''}`;
   }
   const spelt = imports.names.filter((n) => !isConst(n) && !isClass(n)).find((n) => all.includes(n));
-  if (spelt) return `rule (b) protected names: ${f.path} spells the protected name "${spelt}" in string literals of its added lines`;
+  if (spelt)
+    return `rule (b) protected names: ${f.path} spells the protected name "${spelt}" in string literals of its added lines`;
   return ruleSeed(f, ctx.seedNames ?? []);
 }
 
@@ -124,15 +135,21 @@ const OUTPUT_CALL =
   /(?<![\w$])(?:print|pprint|echo|printf|log|write|writelines|info|warning|warn|debug|error|critical|exception|dump|dumps|format|format_map|emit|send|tqdm|set_description|set_postfix)\s*\(|console\.|process\.(?:stdout|stderr)|sys\.(?:stdout|stderr)|os\.write|logging\.|logger\.|print\s+/;
 
 function ruleMetric(s: Stmt, lang: Lang, metric: string): Hit {
-  if (lang === 'other') return s.text.toLowerCase().includes(metric.toLowerCase()) ? `mentions the objective "${metric}"` : null;
-  if (s.strings.some((x) => spells(x, metric)) || spells(s.strings.join(''), metric)) return `adds a string naming the objective "${metric}"`;
+  if (lang === 'other')
+    return s.text.toLowerCase().includes(metric.toLowerCase()) ? `mentions the objective "${metric}"` : null;
+  if (s.strings.some((x) => spells(x, metric)) || spells(s.strings.join(''), metric))
+    return `adds a string naming the objective "${metric}"`;
   if (s.strings.some((x) => /\bMETRIC\b/.test(x))) return 'adds a METRIC output line';
-  if (s.strings.some((x) => /^\s*-{3,}\s*$/.test(x) || /(?:^|\n)\s*---\s*(?:\n|$)/.test(x)) || /(['"`])-+\1\s*\*\s*\d/.test(s.text)) {
+  if (
+    s.strings.some((x) => /^\s*-{3,}\s*$/.test(x) || /(?:^|\n)\s*---\s*(?:\n|$)/.test(x)) ||
+    /(['"`])-+\1\s*\*\s*\d/.test(s.text)
+  ) {
     return 'adds the "---" summary separator';
   }
   const w = wordRe(metric);
   if (!w.test(s.code)) return null;
-  if (assignTargets(s.code).some((t) => w.test(t)) || bindsName(s.code, metric)) return `assigns the objective's variable "${metric}"`;
+  if (assignTargets(s.code).some((t) => w.test(t)) || bindsName(s.code, metric))
+    return `assigns the objective's variable "${metric}"`;
   if (OUTPUT_CALL.test(s.code)) return `prints the objective "${metric}"`;
   return null;
 }
@@ -167,16 +184,38 @@ const DYNAMIC: [RegExp, string][] = [
   [/(?<![\w$.])(?:exec|eval|compile|execfile|Function)\s*\(|\bnew\s+Function\b/, 'runs dynamic code'],
   [/__import__|\bimportlib\b|\bsys\.modules\b|(?<![\w$.])require\s*\(|(?<![\w$.])import\s*\(/, 'imports dynamically'],
   [/(?<![\w$.])(?:globals|locals|vars)\s*\(/, 'reads or writes a namespace dictionary'],
-  [/__(?:dict|globals|code|defaults|kwdefaults|closure|wrapped|builtins|func|self|loader|spec|setattr|getattribute|delattr)__/, 'touches function or module internals'],
-  [/\bbuiltins\b|\bglobalThis\b|\bReflect\.|\bObject\.(?:defineProperty|defineProperties|assign|setPrototypeOf)\b|\bprocess\.binding\b/, 'reaches the builtins or globals'],
-  [/\bctypes\b|\bgc\.get_(?:objects|referrers|referents)\b|\bsys\.(?:_getframe|settrace|setprofile|addaudithook)\b|\bf_(?:globals|locals|back)\b|\bcurrentframe\b|\binspect\.(?:getsource|stack)\b/, 'uses interpreter internals'],
+  [
+    /__(?:dict|globals|code|defaults|kwdefaults|closure|wrapped|builtins|func|self|loader|spec|setattr|getattribute|delattr)__/,
+    'touches function or module internals',
+  ],
+  [
+    /\bbuiltins\b|\bglobalThis\b|\bReflect\.|\bObject\.(?:defineProperty|defineProperties|assign|setPrototypeOf)\b|\bprocess\.binding\b/,
+    'reaches the builtins or globals',
+  ],
+  [
+    /\bctypes\b|\bgc\.get_(?:objects|referrers|referents)\b|\bsys\.(?:_getframe|settrace|setprofile|addaudithook)\b|\bf_(?:globals|locals|back)\b|\bcurrentframe\b|\binspect\.(?:getsource|stack)\b/,
+    'uses interpreter internals',
+  ],
   [/__file__|\b__filename\b|\bimport\.meta\b/, "reads its own source's location"],
-  [/(?<![\w$])(?:chr|unichr)\s*\(|fromCharCode|fromCodePoint|\bfromhex\b|b64decode|b32decode|\bcodecs\.|\batob\s*\(|\bunhexlify\b|\brot13\b/, 'builds strings from character codes or encodings'],
-  [/\bos\.(?:dup2?|fdopen|close|write|_exit)\s*\(|redirect_std(?:out|err)|\/dev\/std(?:out|err)|\/proc\/self\/fd|\bopen\s*\(\s*\d+\s*[,)]/, 'writes to or redirects a raw file descriptor, or exits past the evaluation'],
-  [/\batexit\b|\bsubprocess\b|\bos\.(?:system|fork|forkpty|spawn\w*|exec\w*|popen|posix_spawn\w*)\s*\(|\bpty\b|\bchild_process\b|\bprocess\.(?:on|once|addListener|prependListener)\s*\(/, 'starts processes or exit handlers that could print after the evaluation'],
-  [/\breduction\s*(?:==|!=|===|!==|\bin\b|\bis\b)|\bif\s+(?:not\s+)?reduction\b|is_grad_enabled|is_inference_mode_enabled|\bis_inference\s*\(/, 'detects the evaluation (branches on reduction or grad mode)'],
+  [
+    /(?<![\w$])(?:chr|unichr)\s*\(|fromCharCode|fromCodePoint|\bfromhex\b|b64decode|b32decode|\bcodecs\.|\batob\s*\(|\bunhexlify\b|\brot13\b/,
+    'builds strings from character codes or encodings',
+  ],
+  [
+    /\bos\.(?:dup2?|fdopen|close|write|_exit)\s*\(|redirect_std(?:out|err)|\/dev\/std(?:out|err)|\/proc\/self\/fd|\bopen\s*\(\s*\d+\s*[,)]/,
+    'writes to or redirects a raw file descriptor, or exits past the evaluation',
+  ],
+  [
+    /\batexit\b|\bsubprocess\b|\bos\.(?:system|fork|forkpty|spawn\w*|exec\w*|popen|posix_spawn\w*)\s*\(|\bpty\b|\bchild_process\b|\bprocess\.(?:on|once|addListener|prependListener)\s*\(/,
+    'starts processes or exit handlers that could print after the evaluation',
+  ],
+  [
+    /\breduction\s*(?:==|!=|===|!==|\bin\b|\bis\b)|\bif\s+(?:not\s+)?reduction\b|is_grad_enabled|is_inference_mode_enabled|\bis_inference\s*\(/,
+    'detects the evaluation (branches on reduction or grad mode)',
+  ],
 ];
-const OUTPUT_TARGET = /(?<![\w$.])(?:print|sys\.(?:stdout|stderr|__stdout__|__stderr__|displayhook|excepthook)|os\.write|console|process\.(?:stdout|stderr))(?![\w$])/;
+const OUTPUT_TARGET =
+  /(?<![\w$.])(?:print|sys\.(?:stdout|stderr|__stdout__|__stderr__|displayhook|excepthook)|os\.write|console|process\.(?:stdout|stderr))(?![\w$])/;
 
 function ruleProtected(s: Stmt, lang: Lang, imports: ProtectedImports, isProtectedImport: boolean): Hit {
   if (lang === 'other') return null;
@@ -187,16 +226,22 @@ function ruleProtected(s: Stmt, lang: Lang, imports: ProtectedImports, isProtect
   if (isProtectedImport) return null;
   for (const m of imports.modules) {
     const w = esc(m);
-    if (targets.some((t) => wordRe(m).test(t)) || bindsName(c, m)) return `assigns to or rebinds "${m}", a protected module`;
-    if (new RegExp(`\\b(?:setattr|delattr|getattr|hasattr)\\s*\\(\\s*${w}(?![\\w$])`).test(c)) return `accesses the protected module "${m}" by name`;
-    if (new RegExp(`(?<![\\w$.])${w}(?![\\w$])(?!\\s*\\.)`).test(c)) return `uses the protected module "${m}" as a value (aliasing)`;
+    if (targets.some((t) => wordRe(m).test(t)) || bindsName(c, m))
+      return `assigns to or rebinds "${m}", a protected module`;
+    if (new RegExp(`\\b(?:setattr|delattr|getattr|hasattr)\\s*\\(\\s*${w}(?![\\w$])`).test(c))
+      return `accesses the protected module "${m}" by name`;
+    if (new RegExp(`(?<![\\w$.])${w}(?![\\w$])(?!\\s*\\.)`).test(c))
+      return `uses the protected module "${m}" as a value (aliasing)`;
     const attr = new RegExp(`(?<![\\w$.])${w}\\s*\\.\\s*([a-z_][\\w$]*)(?![\\w$])(?!\\s*[(.])`, 'g');
-    for (const a of c.matchAll(attr)) if (!isConst(a[1]!)) return `uses "${m}.${a[1]}" as a value (aliasing or wrapping)`;
+    for (const a of c.matchAll(attr))
+      if (!isConst(a[1]!)) return `uses "${m}.${a[1]}" as a value (aliasing or wrapping)`;
   }
   for (const n of imports.names) {
     const w = esc(n);
-    if (targets.some((t) => wordRe(n).test(t)) || bindsName(c, n)) return `assigns to, rebinds or shadows "${n}", a name imported from a protected file`;
-    if (new RegExp(`\\b(?:setattr|delattr)\\s*\\(\\s*${w}(?![\\w$])`).test(c)) return `sets an attribute of "${n}", a name imported from a protected file`;
+    if (targets.some((t) => wordRe(n).test(t)) || bindsName(c, n))
+      return `assigns to, rebinds or shadows "${n}", a name imported from a protected file`;
+    if (new RegExp(`\\b(?:setattr|delattr)\\s*\\(\\s*${w}(?![\\w$])`).test(c))
+      return `sets an attribute of "${n}", a name imported from a protected file`;
     if (!isConst(n) && !isClass(n)) {
       const asValue = new RegExp(`(?<![\\w$.])${w}(?![\\w$])(?!\\s*[(.])(?!\\s*=[^=])`);
       if (asValue.test(c)) return `uses "${n}" as a value (aliasing or wrapping a name imported from a protected file)`;
@@ -213,7 +258,11 @@ const ARITH = '\\s*[-+*/%^&|]\\s*';
 const CALL = '(?:\\s*\\([^()]*(?:\\([^()]*\\)[^()]*)*\\))?';
 const OPERAND = `[\\w$.]+${CALL}`;
 
-function seedFragments(lines: DiffLine[], lang: Lang, extra: string[]): { n: number; frag: string; bare: boolean; text: string }[] {
+function seedFragments(
+  lines: DiffLine[],
+  lang: Lang,
+  extra: string[],
+): { n: number; frag: string; bare: boolean; text: string }[] {
   const out: { n: number; frag: string; bare: boolean; text: string }[] = [];
   const words = [SEED_WORD, ...extra.map(esc)].join('|');
   const expr = new RegExp(`(?:${OPERAND}${ARITH})*(?:${words})${CALL}(?:${ARITH}${OPERAND})*`, 'gi');
@@ -228,7 +277,12 @@ function seedFragments(lines: DiffLine[], lang: Lang, extra: string[]): { n: num
     }
     if (!mention.test(code)) continue;
     if (assignTargets(code).some((t) => mention.test(t))) {
-      out.push({ n: l.n, frag: norm(lang === 'other' ? l.text : code + JSON.stringify(lx.strings)), bare: false, text: l.text.trim() });
+      out.push({
+        n: l.n,
+        frag: norm(lang === 'other' ? l.text : code + JSON.stringify(lx.strings)),
+        bare: false,
+        text: l.text.trim(),
+      });
       continue;
     }
     for (const m of code.matchAll(expr)) {
@@ -254,6 +308,7 @@ function ruleSeed(f: FileChange, extra: string[]): Hit {
     const was = left[0] ? ` (was line ${left[0].n}: ${snippet(left[0].text)})` : '';
     return `rule (c) seed: ${f.path}:${add.n} changes how the run is seeded: ${snippet(add.text)}${was}`;
   }
-  if (left[0]) return `rule (c) seed: ${f.path} removes or changes seeding at old line ${left[0].n}: ${snippet(left[0].text)}`;
+  if (left[0])
+    return `rule (c) seed: ${f.path} removes or changes seeding at old line ${left[0].n}: ${snippet(left[0].text)}`;
   return null;
 }

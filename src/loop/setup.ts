@@ -71,11 +71,20 @@ export async function openSession(
   // The ledger is the truth: the branch points at its best (repairs a kill between keep and move).
   const at = study.bestCommit ?? study.baseCommit;
   if (!(await workspace.resolveCommit(at))) {
-    return { ok: false, message: `the study's commit ${at.slice(0, 7)} is missing from the repository (was it garbage-collected?). Start a new study with --tag.` };
+    return {
+      ok: false,
+      message: `the study's commit ${at.slice(0, 7)} is missing from the repository (was it garbage-collected?). Start a new study with --tag.`,
+    };
   }
   const hadBranch = await workspace.branchExists(branch);
   await workspace.setBranch(branch, at);
-  if (resumed && !hadBranch) emit({ type: 'notice', t: Date.now(), level: 'warn', message: `branch ${branch} was missing; recreated it at ${at.slice(0, 7)} from the ledger` });
+  if (resumed && !hadBranch)
+    emit({
+      type: 'notice',
+      t: Date.now(),
+      level: 'warn',
+      message: `branch ${branch} was missing; recreated it at ${at.slice(0, 7)} from the ledger`,
+    });
 
   const paths = [
     ...Array.from({ length: proposeCount }, (_, i) => join(dir, `propose-${i}`)),
@@ -89,7 +98,15 @@ export async function openSession(
     if (problems.length) return { ok: false, message: problems.join('\n') };
     trees.push(wt);
   }
-  return { ok: true, session: { study, resumed, proposeWorktrees: trees.slice(0, proposeCount), slotWorktrees: trees.slice(proposeCount) } };
+  return {
+    ok: true,
+    session: {
+      study,
+      resumed,
+      proposeWorktrees: trees.slice(0, proposeCount),
+      slotWorktrees: trees.slice(proposeCount),
+    },
+  };
 }
 
 async function checkFreshStart(config: Config, workspace: Workspace, branch: string): Promise<string | null> {

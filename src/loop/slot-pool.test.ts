@@ -4,7 +4,12 @@ import type { Worktree } from '../workspace/worktree.js';
 import { busyFraction, SlotPool } from './slot-pool.js';
 
 const pool = (n: number) =>
-  new SlotPool(Array.from({ length: n }, (_, i) => ({ slot: { index: i, gpu: null, env: {}, label: `cpu${i}` }, worktree: { path: `/wt/${i}` } as Worktree })));
+  new SlotPool(
+    Array.from({ length: n }, (_, i) => ({
+      slot: { index: i, gpu: null, env: {}, label: `cpu${i}` },
+      worktree: { path: `/wt/${i}` } as Worktree,
+    })),
+  );
 const never = new AbortController().signal;
 
 describe('SlotPool', () => {
@@ -13,7 +18,10 @@ describe('SlotPool', () => {
     const a = (await p.acquire(never, 1))!;
     assert.equal(a.slot.index, 1, 'the preferred slot when free');
     const borrowed = p.borrow(5);
-    assert.deepEqual(borrowed.map((l) => l.slot.index), [0, 2]);
+    assert.deepEqual(
+      borrowed.map((l) => l.slot.index),
+      [0, 2],
+    );
     assert.equal(p.free, 0);
     assert.deepEqual(p.borrow(1), []);
     borrowed[0]!.release();

@@ -127,7 +127,8 @@ export class SlotPool {
         released = true;
         const w = this.waiters.findIndex((x) => x.prefer === e.slot.index);
         const next = this.waiters.splice(w >= 0 ? w : 0, 1)[0];
-        if (next) next.grant(e); // handed over: stays held
+        if (next)
+          next.grant(e); // handed over: stays held
         else e.held = false;
       },
     };

@@ -47,7 +47,13 @@ export function runSlotWorkers(
   return pool.stats().map(({ slot }) => worker(ctx, pool, slot.index, queue, limits));
 }
 
-async function worker(ctx: LoopContext, pool: SlotPool, home: number, queue: AsyncQueue<Experiment>, limits: PipelineLimits): Promise<void> {
+async function worker(
+  ctx: LoopContext,
+  pool: SlotPool,
+  home: number,
+  queue: AsyncQueue<Experiment>,
+  limits: PipelineLimits,
+): Promise<void> {
   for (;;) {
     if (limits.deadline !== null && Date.now() >= limits.deadline) {
       queue.close(); // else the pipeline waits for room forever once every worker has left
@@ -65,7 +71,9 @@ async function worker(ctx: LoopContext, pool: SlotPool, home: number, queue: Asy
   }
 }
 
-type Placed = { ok: true; parent: string; commit: string } | { ok: false; reason: string; status: 'conflict' | 'rejected' };
+type Placed =
+  | { ok: true; parent: string; commit: string }
+  | { ok: false; reason: string; status: 'conflict' | 'rejected' };
 
 async function runExperiment(
   ctx: LoopContext,
@@ -77,8 +85,20 @@ async function runExperiment(
   const { ledger, frontier } = ctx;
   const { slot, worktree: wt } = lease;
   const resumed = queued.attempts > 1 || queued.slot !== null;
-  let exp = await ledger.updateExperiment(queued.id, { slot: slot.index, attempts: queued.slot !== null ? queued.attempts + 1 : queued.attempts });
-  ctx.emit({ type: 'experiment-started', t: Date.now(), number: exp.number, slot: slot.index, baseline: false, parentCommit: exp.parentCommit, description: exp.description, resumed });
+  let exp = await ledger.updateExperiment(queued.id, {
+    slot: slot.index,
+    attempts: queued.slot !== null ? queued.attempts + 1 : queued.attempts,
+  });
+  ctx.emit({
+    type: 'experiment-started',
+    t: Date.now(),
+    number: exp.number,
+    slot: slot.index,
+    baseline: false,
+    parentCommit: exp.parentCommit,
+    description: exp.description,
+    resumed,
+  });
   const env = { ...ctx.machine, ...slotFacts(slot) };
 
   let rebased: Evidence['rebased'] | undefined;
@@ -95,7 +115,12 @@ async function runExperiment(
       runMs += r.result.durationMs;
       const base = { metrics: r.result.metrics, logTail: r.result.logTail, exitCode: r.result.exitCode, runMs, env };
       if (r.kind === 'tampered') {
-        await finishExperiment(ctx, exp, { ...base, status: 'rejected', value: null, reason: `the run modified protected file(s) ${r.files.join(', ')}` });
+        await finishExperiment(ctx, exp, {
+          ...base,
+          status: 'rejected',
+          value: null,
+          reason: `the run modified protected file(s) ${r.files.join(', ')}`,
+        });
         return;
       }
       if (r.result.kind !== 'ok') {
@@ -115,19 +140,39 @@ async function runExperiment(
             : exp.repairs.length
               ? ` (after ${exp.repairs.length} repair attempt${exp.repairs.length > 1 ? 's' : ''})`
               : '';
-        await finishExperiment(ctx, exp, { ...base, status, value: null, reason: `${r.result.reason ?? status}${runNote}` });
+        await finishExperiment(ctx, exp, {
+          ...base,
+          status,
+          value: null,
+          reason: `${r.result.reason ?? status}${runNote}`,
+        });
         return;
       }
       runs.push(r.result.value!);
       const step = await decide(ctx, exp, placed, runs, base, rebased);
       if (step.kind === 'done') return;
       if (step.kind === 'confirm') {
-        ctx.emit({ type: 'confirm', t: Date.now(), number: exp.number, slot: slot.index, runs: [...runs], reason: step.reason });
+        ctx.emit({
+          type: 'confirm',
+          t: Date.now(),
+          number: exp.number,
+          slot: slot.index,
+          runs: [...runs],
+          reason: step.reason,
+        });
         continue; // the next run of the batch, if any, is that confirmation
       }
       // rebase: the best moved while it ran, and it beat its own base: re-apply and run again
       const onto = frontier.current!;
-      ctx.emit({ type: 'rebase', t: Date.now(), number: exp.number, slot: slot.index, fromParent: placed.parent, onto: onto.commit, reason: step.reason });
+      ctx.emit({
+        type: 'rebase',
+        t: Date.now(),
+        number: exp.number,
+        slot: slot.index,
+        fromParent: placed.parent,
+        onto: onto.commit,
+        reason: step.reason,
+      });
       rebased = { fromParent: placed.parent, fromCommit: placed.commit, runs: [...runs] };
       placed = await place(ctx, wt, { ...exp, parentCommit: placed.parent, commit: placed.commit }, onto);
       if (!placed.ok) return notPlaced(ctx, exp, placed, env, rebased);
@@ -171,23 +216,41 @@ async function repair(
   const base = ctx.frontier.estimateOf(placed.parent) ?? ctx.frontier.current!;
   const report = { description: exp.description, reason: crash.reason ?? 'crash', logTail: crash.logTail, attempt };
   const res = await ctx.proposerLock.run(() =>
-    proposer.repair!({ ...proposalContext(ctx, wt.path, base, history, limits), number: exp.number }, report, ctx.signal),
+    proposer.repair!(
+      { ...proposalContext(ctx, wt.path, base, history, limits), number: exp.number },
+      report,
+      ctx.signal,
+    ),
   );
   if (ctx.signal.aborted) return 'interrupted';
   if (res.kind === 'unavailable') {
     // An outage uses no attempt: pause (growing), then the same attempt again from the crash.
-    if (!(await waitWhileUnavailable(ctx, outages + 1, res.reason, `the repair of #${exp.number}`))) return 'interrupted';
+    if (!(await waitWhileUnavailable(ctx, outages + 1, res.reason, `the repair of #${exp.number}`)))
+      return 'interrupted';
     return repair(ctx, slot, wt, exp, placed, crash, limits, outages + 1);
   }
   if (outages) outageOver(ctx, outages);
   const check = await guardAfter(wt, before, config.files.editable);
   const usage = addUsage(exp.usage, res.kind === 'exhausted' ? undefined : res.usage);
   const outside = guardRejection(check)?.replace(/^the proposal /, '') ?? null;
-  if (check.hidden.length) ctx.emit({ type: 'notice', t: Date.now(), level: 'warn', message: `repair of #${exp.number} ${outside}` });
-  const refused = check.hidden.length ? outside : res.kind !== 'ok' ? `gave up: ${res.reason}` : check.changed.length === 0 ? 'no change' : outside;
+  if (check.hidden.length)
+    ctx.emit({ type: 'notice', t: Date.now(), level: 'warn', message: `repair of #${exp.number} ${outside}` });
+  const refused = check.hidden.length
+    ? outside
+    : res.kind !== 'ok'
+      ? `gave up: ${res.reason}`
+      : check.changed.length === 0
+        ? 'no change'
+        : outside;
   const fixDiff = refused === null ? await wt.diff(check.changed, check.untracked) : '';
   const outcome = refused ?? screened(fixDiff, screen);
-  const record = { attempt, crashReason: report.reason, description: res.kind === 'ok' ? res.description : '', diff: fixDiff, ...(outcome ? { outcome } : {}) };
+  const record = {
+    attempt,
+    crashReason: report.reason,
+    description: res.kind === 'ok' ? res.description : '',
+    diff: fixDiff,
+    ...(outcome ? { outcome } : {}),
+  };
   if (outcome !== null) {
     await ledger.updateExperiment(exp.id, { repairs: [...exp.repairs, record], usage });
     await wt.resetHard(placed.commit); // ignored files it left included
@@ -196,7 +259,14 @@ async function repair(
   const commit = await wt.amend(check.changed, exp.description);
   const diff = await wt.diffCommits(placed.parent, commit);
   await ledger.updateExperiment(exp.id, { repairs: [...exp.repairs, record], usage, commit, diff });
-  ctx.emit({ type: 'repair', t: Date.now(), number: exp.number, slot: slot.index, attempt, description: record.description });
+  ctx.emit({
+    type: 'repair',
+    t: Date.now(),
+    number: exp.number,
+    slot: slot.index,
+    attempt,
+    description: record.description,
+  });
   return { ok: true, parent: placed.parent, commit };
 }
 
@@ -215,18 +285,40 @@ function decide(
   return frontier.lock.run(async (): Promise<Step> => {
     const study = frontier.currentStudy;
     const best = frontier.current!;
-    const input = (against: Estimate) => ({ direction: study.direction, best: { mean: against.mean, runs: against.runs }, candidate: runs, noise: study.noise });
+    const input = (against: Estimate) => ({
+      direction: study.direction,
+      best: { mean: against.mean, runs: against.runs },
+      candidate: runs,
+      noise: study.noise,
+    });
     if (placed.parent !== best.commit) {
       const own = frontier.estimateOf(placed.parent) ?? best;
       const d = judge.decide(input(own));
       if (d.decision === 'confirm') return { kind: 'confirm', reason: d.reason };
-      if (d.decision === 'keep') return { kind: 'rebase', reason: `${d.reason} vs its base #${own.number}, but #${best.number} is the best now` };
-      await finishExperiment(ctx, exp, { ...base, status: 'discard', value: mean(runs), reason: `${d.reason} (vs its base #${own.number})`, evidence: evidence(runs, own, d, rebased) });
+      if (d.decision === 'keep')
+        return {
+          kind: 'rebase',
+          reason: `${d.reason} vs its base #${own.number}, but #${best.number} is the best now`,
+        };
+      await finishExperiment(ctx, exp, {
+        ...base,
+        status: 'discard',
+        value: mean(runs),
+        reason: `${d.reason} (vs its base #${own.number})`,
+        evidence: evidence(runs, own, d, rebased),
+      });
       return { kind: 'done' };
     }
     const d = judge.decide(input(best));
     if (d.decision === 'confirm') return { kind: 'confirm', reason: d.reason };
-    const result: ExperimentResult = { ...base, status: d.decision, value: mean(runs), reason: d.reason, evidence: evidence(runs, best, d, rebased), endedAt: Date.now() };
+    const result: ExperimentResult = {
+      ...base,
+      status: d.decision,
+      value: mean(runs),
+      reason: d.reason,
+      evidence: evidence(runs, best, d, rebased),
+      endedAt: Date.now(),
+    };
     if (d.decision === 'keep') {
       const done = await frontier.advance(exp, result, placed.commit);
       await announceFinished(ctx, done);
@@ -246,19 +338,37 @@ async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Esti
   if (exp.commit && exp.parentCommit === onto.commit && (await wt.tryResetHard(exp.commit))) {
     return { ok: true, parent: onto.commit, commit: exp.commit };
   }
-  const moved = await reapply(wt, { parent: exp.parentCommit, commit: exp.commit, diff: exp.diff }, onto.commit, exp.description);
-  if (!moved.ok) return { ok: false, status: 'conflict', reason: `could not re-apply it onto the best #${onto.number}: ${moved.reason}` };
+  const moved = await reapply(
+    wt,
+    { parent: exp.parentCommit, commit: exp.commit, diff: exp.diff },
+    onto.commit,
+    exp.description,
+  );
+  if (!moved.ok)
+    return {
+      ok: false,
+      status: 'conflict',
+      reason: `could not re-apply it onto the best #${onto.number}: ${moved.reason}`,
+    };
   if (moved.changed.length === 0) {
     // another experiment made the same change and was kept meanwhile
     await wt.resetHard(onto.commit);
-    return { ok: false, status: 'rejected', reason: `its change is already part of the best #${onto.number} (nothing left to apply)` };
+    return {
+      ok: false,
+      status: 'rejected',
+      reason: `its change is already part of the best #${onto.number} (nothing left to apply)`,
+    };
   }
   const editable = new Set(ctx.config.files.editable.map((f) => f.replace(/^\.\//, '')));
   const forbidden = moved.changed.filter((f) => !editable.has(f));
   if (forbidden.length) {
     // only reachable from a stored diff that was tampered with: the proposal was checked
     await wt.resetHard(onto.commit);
-    return { ok: false, status: 'rejected', reason: `re-applied, it touches file(s) outside [files].editable: ${forbidden.join(', ')}` };
+    return {
+      ok: false,
+      status: 'rejected',
+      reason: `re-applied, it touches file(s) outside [files].editable: ${forbidden.join(', ')}`,
+    };
   }
   const diff = await wt.diffCommits(onto.commit, moved.commit);
   await ctx.ledger.updateExperiment(exp.id, { parentCommit: onto.commit, commit: moved.commit, diff });
@@ -273,14 +383,26 @@ async function notPlaced(
   rebased?: Evidence['rebased'],
 ): Promise<void> {
   const evidence = rebased ? { evidence: { runs: [], mean: 0, spread: 0, rebased } } : {};
-  await finishExperiment(ctx, exp, { status: placed.status, value: null, metrics: {}, reason: placed.reason, env, ...evidence });
+  await finishExperiment(ctx, exp, {
+    status: placed.status,
+    value: null,
+    metrics: {},
+    reason: placed.reason,
+    env,
+    ...evidence,
+  });
 }
 
 function mean(xs: number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;
 }
 
-function evidence(runs: number[], against: Estimate | null, d: Decision | undefined, rebased: Evidence['rebased']): Evidence {
+function evidence(
+  runs: number[],
+  against: Estimate | null,
+  d: Decision | undefined,
+  rebased: Evidence['rebased'],
+): Evidence {
   return {
     runs: [...runs],
     mean: mean(runs),

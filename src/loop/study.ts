@@ -97,7 +97,10 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
   const acquired = acquireStudyLock(studyLockPath(workspace.stateDir, config.study.tag), config.study.tag);
   if (!acquired.ok) {
     const h = acquired.holder;
-    return stop('error', `study "${config.study.tag}" is already running (pid ${h.pid} on ${h.host}, since ${new Date(h.startedAt).toISOString()}). Stop it first (Ctrl-C in its terminal, or kill ${h.pid}).`);
+    return stop(
+      'error',
+      `study "${config.study.tag}" is already running (pid ${h.pid} on ${h.host}, since ${new Date(h.startedAt).toISOString()}). Stop it first (Ctrl-C in its terminal, or kill ${h.pid}).`,
+    );
   }
   const controller = new AbortController();
   setMaxListeners(0, controller.signal); // every slot, proposal worker and run listens to it
@@ -124,7 +127,13 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     for (const e of all) {
       if (e.status === 'running' && e.pgid) {
         const n = killStaleGroup(e.pgid, `AUTORESEARCH_RUN=${runMarker(config, e.number)}`);
-        if (n) emit({ type: 'notice', t: Date.now(), level: 'warn', message: `killed ${n} process(es) left by interrupted experiment ${e.number}` });
+        if (n)
+          emit({
+            type: 'notice',
+            t: Date.now(),
+            level: 'warn',
+            message: `killed ${n} process(es) left by interrupted experiment ${e.number}`,
+          });
       }
     }
     frontier = new Frontier(study, all, ledger, workspace);
@@ -149,7 +158,11 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       },
       frontier,
       logDir: join(workspace.stateDir, 'logs', config.study.tag),
-      machine: { host: hostname(), cpus: cpus().length, ...gpuFacts(gpus, config.run.env.CUDA_VISIBLE_DEVICES ?? process.env.CUDA_VISIBLE_DEVICES) },
+      machine: {
+        host: hostname(),
+        cpus: cpus().length,
+        ...gpuFacts(gpus, config.run.env.CUDA_VISIBLE_DEVICES ?? process.env.CUDA_VISIBLE_DEVICES),
+      },
       signal: controller.signal,
       program: existsSync(programPath) ? readFileSync(programPath, 'utf8') : null,
       results: results.files,
@@ -172,7 +185,8 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       timeoutS: config.run.timeout_s,
       best: frontier.bestSoFar(),
     });
-    if (config.run.evaluate === undefined) emit({ type: 'notice', t: Date.now(), level: 'warn', message: noEvaluateWarning(hasOriginalFiles(config.root)) });
+    if (config.run.evaluate === undefined)
+      emit({ type: 'notice', t: Date.now(), level: 'warn', message: noEvaluateWarning(hasOriginalFiles(config.root)) });
 
     // Slots and their worktrees; an experiment holds one, and borrows free ones for repeat runs.
     const pool = new SlotPool(slots.map((slot, i) => ({ slot, worktree: slotWorktrees[i]! })));
@@ -180,9 +194,13 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       if (!frontier.current) {
         const pending = all.find((e) => e.baseline && e.status === 'running') ?? null;
         const b = await runBaseline(ctx, pending, pool);
-        if (b === 'interrupted') return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
+        if (b === 'interrupted')
+          return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
         if (b.status !== 'keep') {
-          return await stop('baseline-failed', `the baseline (unchanged code) ended as ${b.status}: ${b.reason}. Log: ${b.logPath}. Fix the command or the code, commit, and run again.`);
+          return await stop(
+            'baseline-failed',
+            `the baseline (unchanged code) ended as ${b.status}: ${b.reason}. Log: ${b.logPath}. Fix the command or the code, commit, and run again.`,
+          );
         }
       }
 
@@ -214,7 +232,8 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       if (errors.length || pipeline!.status === 'rejected') throw errors[0];
       const why = pipeline!.value;
       busy = pool.stats().map((s) => ({ slot: s.slot.index, fraction: busyFraction(s.stats) }));
-      if (userSignal.aborted) return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
+      if (userSignal.aborted)
+        return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
       const messages: Record<StopReason, string> = {
         'max-experiments': `reached ${limits.maxExperiments} experiments`,
         'max-hours': `reached the time limit of ${limits.maxHours} h`,
@@ -236,4 +255,3 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     acquired.lock.release();
   }
 }
-

@@ -26,7 +26,9 @@ async function race(write: (path: string, content: string) => void): Promise<{ r
   const file = join(dir, 'results.tsv');
   const size = 1 << 20;
   write(file, 'a'.repeat(size));
-  const child = spawn(process.execPath, ['-e', READER, file, join(dir, 'stop'), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', READER, file, join(dir, 'stop'), String(size)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((r) => child.stdout.once('data', () => r()));

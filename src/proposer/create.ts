@@ -22,7 +22,10 @@ export interface ProposerDeps {
   cli?: AgentCliDeps;
 }
 
-export function createProposer(config: Config, deps: ProposerDeps = {}): { ok: true; proposer: Proposer; note?: string } | { ok: false; message: string } {
+export function createProposer(
+  config: Config,
+  deps: ProposerDeps = {},
+): { ok: true; proposer: Proposer; note?: string } | { ok: false; message: string } {
   const kind = config.proposer.kind;
   const env = deps.env ?? process.env;
   if (kind === 'search') {

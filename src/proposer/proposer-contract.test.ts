@@ -35,7 +35,17 @@ function llmSubject(kind: 'anthropic' | 'openai') {
   const make = async (script: Script): Promise<ProposerHarness> => {
     const fake = await start(script);
     const base = kind === 'anthropic' ? fake.url : `${fake.url}/v1`;
-    const made = createLlmProposer(kind, proposerConfig({ kind, base_url: base, model: kind === 'anthropic' ? 'claude-sonnet-5-5' : 'gpt-5.4-mini', max_turns: 5 }), { [`${kind.toUpperCase()}_API_KEY`]: 'sk-contract-key-000000' }, { retryDeps: instantRetry() });
+    const made = createLlmProposer(
+      kind,
+      proposerConfig({
+        kind,
+        base_url: base,
+        model: kind === 'anthropic' ? 'claude-sonnet-5-5' : 'gpt-5.4-mini',
+        max_turns: 5,
+      }),
+      { [`${kind.toUpperCase()}_API_KEY`]: 'sk-contract-key-000000' },
+      { retryDeps: instantRetry() },
+    );
     if (!made.ok) throw new Error(made.message);
     return { proposer: made.proposer, cleanup: () => fake.close(), modelCalls: () => fake.calls().map((c) => c.body) };
   };

@@ -32,7 +32,11 @@ export interface ProposerSubject {
 }
 
 function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
+  );
 }
 
 async function using<T>(make: () => Promise<ProposerHarness>, fn: (p: Proposer) => Promise<T>): Promise<T> {
@@ -44,7 +48,10 @@ async function using<T>(make: () => Promise<ProposerHarness>, fn: (p: Proposer) 
   }
 }
 
-const plain = (r: ProposalResult) => ({ kind: r.kind, ...(r.kind === 'ok' ? { description: r.description } : { reason: r.reason }) });
+const plain = (r: ProposalResult) => ({
+  kind: r.kind,
+  ...(r.kind === 'ok' ? { description: r.description } : { reason: r.reason }),
+});
 
 export function proposerContract(name: string, subject: ProposerSubject): void {
   describe(`Proposer contract: ${name}`, () => {
@@ -104,7 +111,10 @@ export function proposerContract(name: string, subject: ProposerSubject): void {
         const before = snapshot(dir);
         const ac = new AbortController();
         ac.abort();
-        assert.deepEqual(plain(await p.propose(proposalContext(dir), ac.signal)), { kind: 'failed', reason: 'aborted' });
+        assert.deepEqual(plain(await p.propose(proposalContext(dir), ac.signal)), {
+          kind: 'failed',
+          reason: 'aborted',
+        });
         assert.deepEqual(snapshot(dir), before);
       }));
 

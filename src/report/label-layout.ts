@@ -91,10 +91,7 @@ export function thinLabels(labels: Label[], priority: number[], plot: Plot, styl
   const accepted: number[] = [];
   for (const i of order) {
     const must = priority[i] === Infinity;
-    const ok =
-      must ||
-      (!accepted.some((j) => clashes(i, j)) &&
-        !labels.some((_, j) => j !== i && crossesPoint(i, j)));
+    const ok = must || (!accepted.some((j) => clashes(i, j)) && !labels.some((_, j) => j !== i && crossesPoint(i, j)));
     if (ok) accepted.push(i);
   }
   return accepted.sort((p, q) => p - q).map((i) => labels[i]!);
@@ -105,7 +102,5 @@ export function thinLabels(labels: Label[], priority: number[], plot: Plot, styl
  * the others by the size of their improvement over the previous keep.
  */
 export function labelPriority(labels: Label[]): number[] {
-  return labels.map((l, i) =>
-    i === 0 || i === labels.length - 1 ? Infinity : Math.abs(labels[i - 1]!.y - l.y),
-  );
+  return labels.map((l, i) => (i === 0 || i === labels.length - 1 ? Infinity : Math.abs(labels[i - 1]!.y - l.y)));
 }

@@ -19,26 +19,59 @@ type Row = [FinalStatus | 'running', number | null, string?];
 
 /** Experiments 0..n-1 from [status, value, description]; row 0 is the baseline. */
 function exps(rows: Row[]): Experiment[] {
-  return rows.map(([status, value, description], number): Experiment => ({
-    id: number + 1, studyId: 1, number, baseline: number === 0, status,
-    parentCommit: 'abc', commit: null, description: description ?? (number === 0 ? 'baseline' : `change ${number}`),
-    diff: '', change: null, proposer: number === 0 ? 'baseline' : 'search', value,
-    metrics: value === null ? {} : ({ val_bpb: value } as Record<string, number>), reason: '', logPath: null, logTail: '',
-    exitCode: 0, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0, endedAt: 1,
-    proposeMs: 1, runMs: 1, slot: null, evidence: null, repairs: [],
-  }));
+  return rows.map(
+    ([status, value, description], number): Experiment => ({
+      id: number + 1,
+      studyId: 1,
+      number,
+      baseline: number === 0,
+      status,
+      parentCommit: 'abc',
+      commit: null,
+      description: description ?? (number === 0 ? 'baseline' : `change ${number}`),
+      diff: '',
+      change: null,
+      proposer: number === 0 ? 'baseline' : 'search',
+      value,
+      metrics: value === null ? {} : ({ val_bpb: value } as Record<string, number>),
+      reason: '',
+      logPath: null,
+      logTail: '',
+      exitCode: 0,
+      pgid: null,
+      attempts: 1,
+      usage: null,
+      env: {},
+      startedAt: 0,
+      endedAt: 1,
+      proposeMs: 1,
+      runMs: 1,
+      slot: null,
+      evidence: null,
+      repairs: [],
+    }),
+  );
 }
 
 /** Deterministic 40-experiment minimize study, as a real run would look. */
 function realistic(): Row[] {
   let seed = 7;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const ideas = [
-    'increase learning rate to 0.04', 'use SwiGLU activation in MLP', 'add QK-norm to attention',
-    'halve the batch size and double the steps', 'warmup 200 steps then cosine decay to zero over the run',
-    'weight decay 0.1 on matrices only', 'untie embedding and unembedding weights', 'rotary base 50000',
-    'depth 10 instead of 8', 'Muon optimizer for hidden matrices', 'logit soft-capping at 15',
-    'remove dropout', 'value embeddings on alternate layers', 'sliding window attention 1024',
+    'increase learning rate to 0.04',
+    'use SwiGLU activation in MLP',
+    'add QK-norm to attention',
+    'halve the batch size and double the steps',
+    'warmup 200 steps then cosine decay to zero over the run',
+    'weight decay 0.1 on matrices only',
+    'untie embedding and unembedding weights',
+    'rotary base 50000',
+    'depth 10 instead of 8',
+    'Muon optimizer for hidden matrices',
+    'logit soft-capping at 15',
+    'remove dropout',
+    'value embeddings on alternate layers',
+    'sliding window attention 1024',
   ];
   const rows: Row[] = [['keep', 0.9979, 'baseline']];
   let best = 0.9979;
@@ -56,7 +89,10 @@ function realistic(): Row[] {
 }
 
 const input = (rows: Row[], extra: Partial<ProgressChartInput> = {}): ProgressChartInput => ({
-  experiments: exps(rows), metric: 'val_bpb', direction: 'minimize', ...extra,
+  experiments: exps(rows),
+  metric: 'val_bpb',
+  direction: 'minimize',
+  ...extra,
 });
 
 /** PNG signature + IHDR width/height. */
@@ -68,8 +104,12 @@ function pngSize(buf: Buffer): { width: number; height: number } {
 
 test('SVG: well-formed, title counts, kept labels, axis title', async () => {
   const rows: Row[] = [
-    ['keep', 1.0], ['discard', 1.01], ['keep', 0.98, 'use <SwiGLU> & RMSNorm'], ['crash', null],
-    ['running', null], ['rejected', null],
+    ['keep', 1.0],
+    ['discard', 1.01],
+    ['keep', 0.98, 'use <SwiGLU> & RMSNorm'],
+    ['crash', null],
+    ['running', null],
+    ['rejected', null],
   ];
   const svg = await progressChartSvg(input(rows, { title: 'mar5' }));
   assert.ok(svg.startsWith('<svg'), svg.slice(0, 50));
@@ -91,23 +131,53 @@ test('PNG: signature, ~1200 px wide, custom width', async () => {
 test('text renders in PNGs (needs a system font, e.g. Debian fonts-dejavu-core)', () => {
   const { found } = resvgFontOptions();
   assert.ok(found, 'no sans-serif font found: install fonts-dejavu-core');
-  const blank = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><rect width="200" height="40" fill="white"/>';
+  const blank =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><rect width="200" height="40" fill="white"/>';
   const withText = `${blank}<text x="5" y="28" font-family="sans-serif" font-size="20">val_bpb 0.99</text></svg>`;
   assert.notDeepEqual(progressChartPng(withText, { width: 200 }), progressChartPng(`${blank}</svg>`, { width: 200 }));
 });
 
 test('maximize: running max, y-axis says higher is better', async () => {
-  const rows: Row[] = [['keep', 0.5], ['keep', 0.6], ['discard', 0.55], ['keep', 0.7], ['discard', 0.4]];
+  const rows: Row[] = [
+    ['keep', 0.5],
+    ['keep', 0.6],
+    ['discard', 0.55],
+    ['keep', 0.7],
+    ['discard', 0.4],
+  ];
   const d = prepareProgress(exps(rows), 'maximize');
-  assert.deepEqual(d.steps.map((s) => [s.n, s.y]), [[0, 0.5], [1, 0.6], [3, 0.7], [4, 0.7]]);
+  assert.deepEqual(
+    d.steps.map((s) => [s.n, s.y]),
+    [
+      [0, 0.5],
+      [1, 0.6],
+      [3, 0.7],
+      [4, 0.7],
+    ],
+  );
   const svg = await progressChartSvg(input(rows, { metric: 'accuracy', direction: 'maximize' }));
   assert.ok(svg.includes('accuracy (higher is better)'));
   assert.ok(svg.includes('4 experiments, 2 kept'));
 });
 
 test('running best step line extends to the last experiment (minimize)', () => {
-  const d = prepareProgress(exps([['keep', 1], ['discard', 1.1], ['keep', 0.9], ['crash', null]]), 'minimize');
-  assert.deepEqual(d.steps.map((s) => [s.n, s.y]), [[0, 1], [2, 0.9], [3, 0.9]]);
+  const d = prepareProgress(
+    exps([
+      ['keep', 1],
+      ['discard', 1.1],
+      ['keep', 0.9],
+      ['crash', null],
+    ]),
+    'minimize',
+  );
+  assert.deepEqual(
+    d.steps.map((s) => [s.n, s.y]),
+    [
+      [0, 1],
+      [2, 0.9],
+      [3, 0.9],
+    ],
+  );
   assert.deepEqual(d.best, { n: 2, value: 0.9 });
   const crash = d.points.find((p) => p.kind === 'crash')!;
   assert.equal(crash.y, d.domain[1], 'valueless runs sit on the worse (top) edge');
@@ -118,10 +188,29 @@ test('edge cases render without throwing', async () => {
     empty: [],
     onlyBaseline: [['keep', 0.9979]],
     onlyRunning: [['running', null]],
-    allCrashed: [['crash', null], ['crash', null], ['timeout', null], ['rejected', null]],
-    flat: [['keep', 1], ['discard', 1], ['discard', 1]],
-    zeroFlat: [['keep', 0], ['discard', 0]],
-    outlier: [['keep', 1], ['discard', 1.01], ['keep', 0.99], ['discard', 1e9], ['discard', -1e9], ['keep', 0.98]],
+    allCrashed: [
+      ['crash', null],
+      ['crash', null],
+      ['timeout', null],
+      ['rejected', null],
+    ],
+    flat: [
+      ['keep', 1],
+      ['discard', 1],
+      ['discard', 1],
+    ],
+    zeroFlat: [
+      ['keep', 0],
+      ['discard', 0],
+    ],
+    outlier: [
+      ['keep', 1],
+      ['discard', 1.01],
+      ['keep', 0.99],
+      ['discard', 1e9],
+      ['discard', -1e9],
+      ['keep', 0.98],
+    ],
   };
   for (const [name, rows] of Object.entries(cases)) {
     for (const direction of ['minimize', 'maximize'] as const) {
@@ -135,7 +224,13 @@ test('edge cases render without throwing', async () => {
 });
 
 test('outliers are clipped to the edge, not squashing the rest', () => {
-  const rows: Row[] = [['keep', 1], ['discard', 1.01], ['keep', 0.99], ['discard', 1e9], ['keep', 0.98]];
+  const rows: Row[] = [
+    ['keep', 1],
+    ['discard', 1.01],
+    ['keep', 0.99],
+    ['discard', 1e9],
+    ['keep', 0.98],
+  ];
   const d = prepareProgress(exps(rows), 'minimize');
   assert.ok(d.domain[1] < 1.1 && d.domain[0] > 0.9, `domain ${d.domain}`);
   const off = d.points.find((p) => p.n === 3)!;
@@ -168,7 +263,15 @@ test('writeProgressChart: .svg and .png by extension, usage error otherwise', as
   if (out) {
     await writeProgressChart(join(out, 'progress-sample.png'), { ...inp, title: 'autoresearch/mar5' });
     await writeProgressChart(join(out, 'progress-sample.svg'), { ...inp, title: 'autoresearch/mar5' });
-    await writeProgressChart(join(out, 'progress-crash.png'), input([['crash', null], ['crash', null], ['timeout', null], ['rejected', null]]));
+    await writeProgressChart(
+      join(out, 'progress-crash.png'),
+      input([
+        ['crash', null],
+        ['crash', null],
+        ['timeout', null],
+        ['rejected', null],
+      ]),
+    );
     const outl: Row[] = [...realistic()];
     outl[12] = ['discard', 1e9, 'lr 10x (diverged)'];
     outl[25] = ['discard', 4.2, 'no warmup (diverged)'];
@@ -187,7 +290,9 @@ test('label layout: room inside the plot, overlapping labels thinned by priority
   const room = fitLabels([long], plot, style);
   assert.ok(room.x[1] > 10.5 && room.y[1] > 1, 'grows right and up for a rising label');
   const labels = [
-    { n: 0, y: 0.5, text: 'baseline' }, { n: 5, y: 0.4, text: 'a' }, { n: 5, y: 0.4, text: 'b' },
+    { n: 0, y: 0.5, text: 'baseline' },
+    { n: 5, y: 0.4, text: 'a' },
+    { n: 5, y: 0.4, text: 'b' },
     { n: 9, y: 0.1, text: 'best' },
   ];
   const shown = thinLabels(labels, labelPriority(labels), plot, style).map((l) => l.text);

@@ -46,8 +46,18 @@ function loadVega(): Promise<VegaModules> {
 function crossPath(): string {
   const a = 0.28; // arm half-width
   const plus: [number, number][] = [
-    [a, -1], [a, -a], [1, -a], [1, a], [a, a], [a, 1],
-    [-a, 1], [-a, a], [-1, a], [-1, -a], [-a, -a], [-a, -1],
+    [a, -1],
+    [a, -a],
+    [1, -a],
+    [1, a],
+    [a, a],
+    [a, 1],
+    [-a, 1],
+    [-a, a],
+    [-1, a],
+    [-1, -a],
+    [-a, -a],
+    [-a, -1],
   ];
   const c = Math.SQRT1_2;
   const pts = plus.map(([x, y]) => [(x - y) * c, (x + y) * c].map((v) => v.toFixed(3)).join(','));
@@ -64,7 +74,7 @@ const STYLE: Record<PointKind, { label: string; color: string; shape: string; si
 };
 
 function fmt(v: number): string {
-  if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-4)) return v.toExponential(3).replace(/\.?0+e/, "e");
+  if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-4)) return v.toExponential(3).replace(/\.?0+e/, 'e');
   return String(Number(v.toPrecision(6)));
 }
 
@@ -100,15 +110,43 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
     background: 'white',
     padding: { left: 10, top: 10, right: 30, bottom: 10 },
     view: { stroke: '#cfcfcf' },
-    axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal', gridColor: '#ececec', domainColor: '#888', tickColor: '#888', labelColor: '#333', titleColor: '#333' },
-    title: { fontSize: 18, fontWeight: 'bold', subtitleFontSize: 13, subtitleColor: '#555', anchor: 'start', offset: 14, color: '#222' },
-    legend: { labelFontSize: 12, labelLimit: 400, symbolStrokeWidth: 0, symbolOpacity: 0.9, orient: 'bottom', direction: 'horizontal', columnPadding: 18 },
+    axis: {
+      labelFontSize: 12,
+      titleFontSize: 13,
+      titleFontWeight: 'normal',
+      gridColor: '#ececec',
+      domainColor: '#888',
+      tickColor: '#888',
+      labelColor: '#333',
+      titleColor: '#333',
+    },
+    title: {
+      fontSize: 18,
+      fontWeight: 'bold',
+      subtitleFontSize: 13,
+      subtitleColor: '#555',
+      anchor: 'start',
+      offset: 14,
+      color: '#222',
+    },
+    legend: {
+      labelFontSize: 12,
+      labelLimit: 400,
+      symbolStrokeWidth: 0,
+      symbolOpacity: 0.9,
+      orient: 'bottom',
+      direction: 'horizontal',
+      columnPadding: 18,
+    },
   };
   const title = subtitle ? { text, subtitle } : { text };
   if (d.points.length === 0) {
     return {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      width: WIDTH, height: HEIGHT, config, title,
+      width: WIDTH,
+      height: HEIGHT,
+      config,
+      title,
       data: { values: [{ msg: 'no experiments yet' }] },
       mark: { type: 'text', fontSize: 22, color: '#888' },
       encoding: { text: { field: 'msg' }, x: { value: WIDTH / 2 }, y: { value: HEIGHT / 2 } },
@@ -119,12 +157,18 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
   // size/opacity read a copy of the field: sharing it with color/shape would merge (and so drop)
   // their `legend: null` into the one legend.
   const legend = (key: 'color' | 'shape' | 'size' | 'opacity') => ({
-    field: key === 'color' || key === 'shape' ? 'kindLabel' : 'kindStyle', type: 'nominal', sort: labels,
+    field: key === 'color' || key === 'shape' ? 'kindLabel' : 'kindStyle',
+    type: 'nominal',
+    sort: labels,
     scale: { type: 'ordinal', domain: labels, range: kinds.map((k) => STYLE[k][key]) },
   });
   // Labels rise away from the staircase (up-right when minimizing, down-right when maximizing),
   // so consecutive labels run parallel; a white halo keeps them readable over grey points.
-  const style = { fontSize: LABEL_FONT, angle: input.direction === 'minimize' ? -LABEL_ANGLE : LABEL_ANGLE, dx: LABEL_DX };
+  const style = {
+    fontSize: LABEL_FONT,
+    angle: input.direction === 'minimize' ? -LABEL_ANGLE : LABEL_ANGLE,
+    dx: LABEL_DX,
+  };
   const base: Plot = { width: WIDTH, height: HEIGHT, x: [-0.5, Math.max(d.lastN, 1) + 0.5], y: d.domain };
   const roomy = { ...base, ...fitLabels(d.labels, base, style) };
   const shown = thinLabels(d.labels, labelPriority(d.labels), roomy, style);
@@ -142,20 +186,22 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
     tip: `#${p.n} ${p.kind}${p.value !== null ? ` ${fmt(p.value)}` : ''}: ${p.description}`,
   }));
   const x = {
-    field: 'n', type: 'quantitative', title: 'experiment #',
+    field: 'n',
+    type: 'quantitative',
+    title: 'experiment #',
     scale: { domain: dom.x, nice: false, zero: false },
     axis: { tickMinStep: 1, format: 'd', grid: false },
   };
   const hasValues = d.points.some((p) => p.value !== null);
   const y = {
-    field: 'y', type: 'quantitative', title: `${input.metric} (${better} is better)`,
+    field: 'y',
+    type: 'quantitative',
+    title: `${input.metric} (${better} is better)`,
     scale: { domain: dom.y, nice: false, zero: false },
     // Without a single value the y scale means nothing: show the axis title only.
     axis: hasValues ? {} : { labels: false, ticks: false, grid: false },
   };
-  const offScale = points
-    .filter((p) => p.kind === 'off-scale')
-    .map((p) => ({ n: p.n, y: p.y, text: fmt(p.value!) }));
+  const offScale = points.filter((p) => p.kind === 'off-scale').map((p) => ({ n: p.n, y: p.y, text: fmt(p.value!) }));
   const notes = hasValues ? [] : [{ x: WIDTH / 2, y: HEIGHT / 2, text: 'no successful runs yet' }];
   // Clipped to the plot (fitLabels made room): vega's headless text-width estimate (0.8 em)
   // would otherwise pad the SVG for text that isn't there.
@@ -163,7 +209,10 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
   const labelEnc = { x, y, text: { field: 'text' } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: WIDTH, height: HEIGHT, config, title,
+    width: WIDTH,
+    height: HEIGHT,
+    config,
+    title,
     layer: [
       {
         data: { values: d.steps },
@@ -174,7 +223,8 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
         data: { values: points },
         mark: { type: 'point', filled: true, strokeWidth: 0 },
         encoding: {
-          x, y,
+          x,
+          y,
           color: { ...legend('color'), title: null },
           shape: { ...legend('shape'), title: null },
           size: { ...legend('size'), legend: null },
@@ -192,12 +242,19 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
       {
         data: { values: notes },
         mark: { type: 'text', fontSize: 20, color: '#888' },
-        encoding: { x: { field: 'x', type: 'quantitative', scale: null }, y: { field: 'y', type: 'quantitative', scale: null }, text: { field: 'text' } },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', scale: null },
+          y: { field: 'y', type: 'quantitative', scale: null },
+          text: { field: 'text' },
+        },
       },
       {
         data: { values: shown },
         layer: [
-          { mark: { ...label, stroke: 'white', strokeWidth: 3, strokeOpacity: 0.85, strokeJoin: 'round' }, encoding: labelEnc },
+          {
+            mark: { ...label, stroke: 'white', strokeWidth: 3, strokeOpacity: 0.85, strokeJoin: 'round' },
+            encoding: labelEnc,
+          },
           { mark: { ...label, color: '#1b5e20' }, encoding: labelEnc },
         ],
       },

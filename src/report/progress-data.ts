@@ -6,14 +6,7 @@ import type { Direction, Experiment } from '../ledger/types.js';
 
 /** What a plotted marker stands for (also the legend entries, in this order). */
 export type PointKind = 'kept' | 'discarded' | 'off-scale' | 'crash' | 'timeout' | 'rejected';
-export const POINT_KINDS: readonly PointKind[] = [
-  'kept',
-  'discarded',
-  'off-scale',
-  'crash',
-  'timeout',
-  'rejected',
-];
+export const POINT_KINDS: readonly PointKind[] = ['kept', 'discarded', 'off-scale', 'crash', 'timeout', 'rejected'];
 
 export interface PlotPoint {
   /** Experiment number (x). */
@@ -107,9 +100,7 @@ export function robustDomain(okValues: number[], coreValues: number[]): [number,
 
 /** Builds everything the chart draws from the ledger's experiments (any order, any status). */
 export function prepareProgress(experiments: Experiment[], direction: Direction): ProgressData {
-  const done = experiments
-    .filter((e) => e.status !== 'running')
-    .sort((a, b) => a.number - b.number);
+  const done = experiments.filter((e) => e.status !== 'running').sort((a, b) => a.number - b.number);
   const better = (a: number, b: number): boolean => (direction === 'minimize' ? a < b : a > b);
 
   const ok = done.filter(isOk);

@@ -82,7 +82,10 @@ describe('classifyRun', () => {
     const c = classify({ exitCode: 1, output, metrics: {} });
     assert.equal(c.failure, 'oom');
     assert.match(c.reason ?? '', /^out of memory: torch\.OutOfMemoryError: CUDA out of memory/);
-    const recovered = classify({ output: 'CUDA out of memory, retrying with batch 16\n---\nval_bpb: 1\n', metrics: { val_bpb: 1 } });
+    const recovered = classify({
+      output: 'CUDA out of memory, retrying with batch 16\n---\nval_bpb: 1\n',
+      metrics: { val_bpb: 1 },
+    });
     assert.equal(recovered.kind, 'ok');
     const noMetric = classify({ output: 'CUDA out of memory\n', metrics: {} });
     assert.equal(noMetric.failure, 'oom');
@@ -110,14 +113,26 @@ describe('classifyRun', () => {
 
   it('reports NaN and infinite metrics as non-finite', () => {
     const nan = classify({ metrics: { val_bpb: Number.NaN } });
-    assert.deepEqual([nan.kind, nan.failure, nan.reason, nan.value], ['crash', 'non-finite', 'metric "val_bpb" is NaN', null]);
+    assert.deepEqual(
+      [nan.kind, nan.failure, nan.reason, nan.value],
+      ['crash', 'non-finite', 'metric "val_bpb" is NaN', null],
+    );
     assert.equal(classify({ metrics: { val_bpb: -Infinity } }).reason, 'metric "val_bpb" is -Infinity');
   });
 
   it('names the error line, not the runtime footer, in a crash reason', () => {
-    const node = classify({ exitCode: 1, output: 'file:///w/train.mjs:2\nconst LR = LRR * 2;\n        ^\n\nReferenceError: LRR is not defined\n    at file:///w/train.mjs:2:12\n\nNode.js v20.20.2\n', metrics: {} });
+    const node = classify({
+      exitCode: 1,
+      output:
+        'file:///w/train.mjs:2\nconst LR = LRR * 2;\n        ^\n\nReferenceError: LRR is not defined\n    at file:///w/train.mjs:2:12\n\nNode.js v20.20.2\n',
+      metrics: {},
+    });
     assert.equal(node.reason, 'exit code 1: ReferenceError: LRR is not defined');
-    const py = classify({ exitCode: 1, output: 'Traceback (most recent call last):\n  File "train.py", line 3\nValueError: bad shape\n', metrics: {} });
+    const py = classify({
+      exitCode: 1,
+      output: 'Traceback (most recent call last):\n  File "train.py", line 3\nValueError: bad shape\n',
+      metrics: {},
+    });
     assert.equal(py.reason, 'exit code 1: ValueError: bad shape');
   });
 });

@@ -139,7 +139,8 @@ const ERROR_LINE = /\b([A-Z]\w*(Error|Exception)|error|Error|FAILED|Killed|panic
 function withLastLine(prefix: string, lines: string[]): string {
   const recent = lines.slice(-40);
   const telling =
-    findLast(recent, (l) => ERROR_LINE.test(l) && !NOISE_LINE.test(l)) ?? findLast(lines, (l) => l.trim() !== '' && !NOISE_LINE.test(l));
+    findLast(recent, (l) => ERROR_LINE.test(l) && !NOISE_LINE.test(l)) ??
+    findLast(lines, (l) => l.trim() !== '' && !NOISE_LINE.test(l));
   return telling === undefined ? prefix : `${prefix}: ${excerpt(telling)}`;
 }
 

@@ -50,7 +50,10 @@ describe('LogCapture', () => {
 
   it('keeps the head and the tail around a marker when over the cap', () => {
     const data = Buffer.from('abcdefghijklmnopqrstuvwxyz');
-    const { path, log } = capture([...data].map((b) => Buffer.from([b])), 10);
+    const { path, log } = capture(
+      [...data].map((b) => Buffer.from([b])),
+      10,
+    );
     assert.equal(readFileSync(path, 'utf8'), 'abcde\n[autoresearch: 16 bytes of output omitted]\nvwxyz');
     assert.equal(log.truncated, true);
     assert.equal(log.omittedBytes, 16);

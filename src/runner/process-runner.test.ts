@@ -76,10 +76,13 @@ function assertFailure(r: RunResult, kind: string, failure: string): void {
 describe('ProcessRunner', () => {
   it('runs a command that prints the summary block', async () => {
     const chunks: string[] = [];
-    const s = spec('echo "cwd=$(pwd) foo=$FOO"; echo ---; echo "val_bpb:          0.997900"; echo "peak_vram_mb: 45060.2"', {
-      env: { PATH: process.env.PATH ?? '', FOO: 'bar' },
-      onOutput: (c) => chunks.push(c),
-    });
+    const s = spec(
+      'echo "cwd=$(pwd) foo=$FOO"; echo ---; echo "val_bpb:          0.997900"; echo "peak_vram_mb: 45060.2"',
+      {
+        env: { PATH: process.env.PATH ?? '', FOO: 'bar' },
+        onOutput: (c) => chunks.push(c),
+      },
+    );
     const r = await runner.run(s);
     assert.equal(r.kind, 'ok', r.reason);
     assert.equal(r.failure, undefined);
@@ -258,9 +261,7 @@ describe('ProcessRunner', () => {
   });
 
   it('runs several commands at once', async () => {
-    const results = await Promise.all(
-      [1, 2, 3].map((i) => runner.run(spec(`sleep 0.1; echo "METRIC val_bpb=${i}"`))),
-    );
+    const results = await Promise.all([1, 2, 3].map((i) => runner.run(spec(`sleep 0.1; echo "METRIC val_bpb=${i}"`))));
     assert.deepEqual(
       results.map((r) => r.value),
       [1, 2, 3],
@@ -275,7 +276,9 @@ describe('ProcessRunner', () => {
 
 describe('ProcessRunner: wrapper and secrets', () => {
   it('puts the wrapper before /bin/sh -c command', async () => {
-    const r = await runner.run(spec('echo "wrapped=$WRAPPED"; echo "METRIC val_bpb=1"', { wrapper: ['/usr/bin/env', 'WRAPPED=yes'] }));
+    const r = await runner.run(
+      spec('echo "wrapped=$WRAPPED"; echo "METRIC val_bpb=1"', { wrapper: ['/usr/bin/env', 'WRAPPED=yes'] }),
+    );
     assert.equal(r.kind, 'ok');
     assert.match(r.logTail, /wrapped=yes/);
   });

@@ -107,7 +107,15 @@ export class BwrapSandbox implements Sandbox {
 
 /** The bwrap arguments for a view (order matters: a later mount shadows an earlier one). */
 export function bwrapArgs(view: SandboxView, cwd: string, devices: readonly string[] = []): string[] {
-  const a: string[] = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--cap-drop', 'ALL'];
+  const a: string[] = [
+    '--die-with-parent',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--cap-drop',
+    'ALL',
+  ];
   if (!view.network) a.push('--unshare-net');
   a.push('--ro-bind', '/', '/');
   a.push('--dev', '/dev');
@@ -129,7 +137,8 @@ export function bwrapArgs(view: SandboxView, cwd: string, devices: readonly stri
   hide(a, view.stateDir);
   for (const g of view.gitDirs) hide(a, g);
   a.push('--bind', view.worktree, view.worktree);
-  if (view.outputDir !== undefined) a.push(view.phase === 'train' ? '--bind' : '--ro-bind', view.outputDir, view.outputDir);
+  if (view.outputDir !== undefined)
+    a.push(view.phase === 'train' ? '--bind' : '--ro-bind', view.outputDir, view.outputDir);
   // The worktree's .git (a file pointing into the workspace's git dir): a run that rewrote it
   // could point the harness's next git command at a config it wrote (core.fsmonitor = ...).
   hide(a, join(view.worktree, '.git'));
@@ -185,7 +194,24 @@ export function nvidiaDevices(devDir = '/dev'): string[] {
 export function probeBwrap(bwrap: string): string | null {
   const r = spawnSync(
     bwrap,
-    ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--cap-drop', 'ALL', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', 'true'],
+    [
+      '--die-with-parent',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-net',
+      '--cap-drop',
+      'ALL',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--tmpfs',
+      '/tmp',
+      'true',
+    ],
     { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   if (r.error) return `${bwrap}: ${r.error.message}`;
@@ -214,10 +240,16 @@ export function createSandbox(mode: SandboxMode, deps: CreateSandboxDeps = {}): 
   const bwrap = deps.bwrap ?? findExecutable('bwrap', deps.PATH ?? process.env.PATH ?? '');
   const problem = bwrap === null ? 'bubblewrap (bwrap) is not installed' : probeBwrap(bwrap);
   if (problem === null) {
-    return { ok: true, sandbox: new BwrapSandbox({ bwrap: bwrap!, ...(deps.devices ? { devices: deps.devices } : {}) }) };
+    return {
+      ok: true,
+      sandbox: new BwrapSandbox({ bwrap: bwrap!, ...(deps.devices ? { devices: deps.devices } : {}) }),
+    };
   }
   if (mode === 'bwrap') {
-    return { ok: false, message: `[run].sandbox = "bwrap" but ${problem}: install bubblewrap (apt-get install bubblewrap), or set [run].sandbox = "auto" or "none"` };
+    return {
+      ok: false,
+      message: `[run].sandbox = "bwrap" but ${problem}: install bubblewrap (apt-get install bubblewrap), or set [run].sandbox = "auto" or "none"`,
+    };
   }
   return {
     ok: true,

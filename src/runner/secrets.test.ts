@@ -23,7 +23,16 @@ describe('isSecretName', () => {
     ]) {
       assert.equal(isSecretName(n), true, n);
     }
-    for (const n of ['PATH', 'HOME', 'CUDA_VISIBLE_DEVICES', 'KEYBOARD', 'TOKENIZERS_PARALLELISM', 'MONKEY', 'SSH_AUTH_SOCK', 'HF_HOME']) {
+    for (const n of [
+      'PATH',
+      'HOME',
+      'CUDA_VISIBLE_DEVICES',
+      'KEYBOARD',
+      'TOKENIZERS_PARALLELISM',
+      'MONKEY',
+      'SSH_AUTH_SOCK',
+      'HF_HOME',
+    ]) {
       assert.equal(isSecretName(n), false, n);
     }
   });
@@ -36,15 +45,18 @@ describe('isSecretName', () => {
 
 describe('secretValues', () => {
   it('keeps non-trivial values of secret names, longest first, each value once', () => {
-    const s = secretValues({
-      HF_TOKEN: 'hf_abcdefghijk',
-      GITHUB_TOKEN: 'ghp_0123456789abcdefXYZ',
-      SHORT_TOKEN: 'abc',
-      PATH: '/usr/bin:/bin:/usr/local/bin',
-      SAME_KEY: 'hf_abcdefghijk',
-      CRED: 'cred-value-123',
-      EMPTY_KEY: undefined,
-    }, ['CRED']);
+    const s = secretValues(
+      {
+        HF_TOKEN: 'hf_abcdefghijk',
+        GITHUB_TOKEN: 'ghp_0123456789abcdefXYZ',
+        SHORT_TOKEN: 'abc',
+        PATH: '/usr/bin:/bin:/usr/local/bin',
+        SAME_KEY: 'hf_abcdefghijk',
+        CRED: 'cred-value-123',
+        EMPTY_KEY: undefined,
+      },
+      ['CRED'],
+    );
     assert.deepEqual(
       s.map((x) => x.name),
       ['GITHUB_TOKEN', 'CRED', 'HF_TOKEN'],
@@ -56,7 +68,10 @@ describe('scrub', () => {
   it('replaces every occurrence of each value with its name', () => {
     const secrets = secretValues({ HF_TOKEN: 'hf_abcdefghijk', OPENAI_API_KEY: 'sk-proj-zzzzzzzzzz' });
     const text = 'token=hf_abcdefghijk\nkey sk-proj-zzzzzzzzzz and again hf_abcdefghijk';
-    assert.equal(scrub(text, secrets), 'token=[redacted:HF_TOKEN]\nkey [redacted:OPENAI_API_KEY] and again [redacted:HF_TOKEN]');
+    assert.equal(
+      scrub(text, secrets),
+      'token=[redacted:HF_TOKEN]\nkey [redacted:OPENAI_API_KEY] and again [redacted:HF_TOKEN]',
+    );
   });
 
   it('replaces a secret that contains another one whole', () => {
@@ -65,7 +80,10 @@ describe('scrub', () => {
   });
 
   it('keeps two values of one name (a [run].env value and the harness value)', () => {
-    const secrets = mergeSecrets([{ name: 'HF_TOKEN', value: 'hf_fromconfig1' }], [{ name: 'HF_TOKEN', value: 'hf_fromharness' }]);
+    const secrets = mergeSecrets(
+      [{ name: 'HF_TOKEN', value: 'hf_fromconfig1' }],
+      [{ name: 'HF_TOKEN', value: 'hf_fromharness' }],
+    );
     assert.equal(scrub('hf_fromconfig1 hf_fromharness', secrets), '[redacted:HF_TOKEN] [redacted:HF_TOKEN]');
   });
 
@@ -78,6 +96,9 @@ describe('scrub', () => {
 describe('withoutSecrets', () => {
   it('drops secret names except those kept', () => {
     const env = { PATH: '/bin', HF_TOKEN: 'x', ANTHROPIC_API_KEY: 'y', AWS_REGION: 'z', MY_CRED: 'w' };
-    assert.deepEqual(withoutSecrets(env, { keep: ['ANTHROPIC_API_KEY'], extraNames: ['MY_CRED'] }), { PATH: '/bin', ANTHROPIC_API_KEY: 'y' });
+    assert.deepEqual(withoutSecrets(env, { keep: ['ANTHROPIC_API_KEY'], extraNames: ['MY_CRED'] }), {
+      PATH: '/bin',
+      ANTHROPIC_API_KEY: 'y',
+    });
   });
 });

@@ -35,7 +35,10 @@ export function isSecretName(name: string, extraNames: readonly string[] = []): 
  * MIN_SECRET_LENGTH characters, longest value first (so that a secret containing another is
  * replaced whole). The same value under two names is listed once.
  */
-export function secretValues(env: Readonly<Record<string, string | undefined>>, extraNames: readonly string[] = []): Secret[] {
+export function secretValues(
+  env: Readonly<Record<string, string | undefined>>,
+  extraNames: readonly string[] = [],
+): Secret[] {
   const seen = new Set<string>();
   const out: Secret[] = [];
   for (const [name, value] of Object.entries(env)) {
@@ -50,7 +53,9 @@ export function secretValues(env: Readonly<Record<string, string | undefined>>, 
 /** Merges secret lists: each value once (the first name wins), longest first. */
 export function mergeSecrets(...lists: ReadonlyArray<readonly Secret[] | undefined>): Secret[] {
   const byValue = new Map<string, Secret>();
-  for (const list of lists) for (const s of list ?? []) if (s.value.length >= MIN_SECRET_LENGTH && !byValue.has(s.value)) byValue.set(s.value, s);
+  for (const list of lists)
+    for (const s of list ?? [])
+      if (s.value.length >= MIN_SECRET_LENGTH && !byValue.has(s.value)) byValue.set(s.value, s);
   return [...byValue.values()].sort((a, b) => b.value.length - a.value.length || a.name.localeCompare(b.name));
 }
 

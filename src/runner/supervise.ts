@@ -99,10 +99,13 @@ export class Supervisor {
       if (child.stderr) pipes.push([child.stderr, 'stderr']);
       const timers = new Set<NodeJS.Timeout>();
       const later = (ms: number, fn: () => void): void => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          fn();
-        }, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+        const t = setTimeout(
+          () => {
+            timers.delete(t);
+            fn();
+          },
+          Math.min(Math.max(ms, 0), MAX_TIMER_MS),
+        );
         timers.add(t);
       };
       const clearTimers = (): void => {

@@ -190,7 +190,8 @@ export class Semaphore implements Gate {
       return await fn();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // the place passes on: active stays the same
+      if (next)
+        next(); // the place passes on: active stays the same
       else this.active--;
     }
   }

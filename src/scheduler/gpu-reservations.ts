@@ -29,7 +29,11 @@ export interface Reserved {
   release(): void;
 }
 
-export function reserveSlots(req: SlotRequest, detected: Gpu[], tryLock: TryLock): Reserved | { ok: false; message: string } {
+export function reserveSlots(
+  req: SlotRequest,
+  detected: Gpu[],
+  tryLock: TryLock,
+): Reserved | { ok: false; message: string } {
   const held: Array<{ release(): void }> = [];
   const release = () => {
     for (const l of held.splice(0)) l.release();
@@ -55,7 +59,9 @@ export function reserveSlots(req: SlotRequest, detected: Gpu[], tryLock: TryLock
     }
     if (busy.length) {
       release();
-      const free = detected.map((g) => g.index).filter((i) => !busy.some((b) => b.index === i) && probeFree(i, tryLock));
+      const free = detected
+        .map((g) => g.index)
+        .filter((i) => !busy.some((b) => b.index === i) && probeFree(i, tryLock));
       return fail(
         `[slots].gpus lists ${busy.map((b) => `GPU ${b.index}, in use by ${who(b.holder)}`).join('; ')}. ` +
           `Two studies never share a card: ${free.length ? `pick free GPUs in [slots].gpus (free now: ${free.join(', ')}), or ` : ''}stop that study first.`,
@@ -77,10 +83,14 @@ export function reserveSlots(req: SlotRequest, detected: Gpu[], tryLock: TryLock
   }
   const inUse = taken.length ? describeTaken(taken) : '';
   if (free.length === 0) {
-    return fail(`every GPU is in use by another study of this workspace (${inUse}). Stop it first, or run this study on CPU slots ([slots].gpus = "none").`);
+    return fail(
+      `every GPU is in use by another study of this workspace (${inUse}). Stop it first, or run this study on CPU slots ([slots].gpus = "none").`,
+    );
   }
   if (free.length < wanted && wanted !== Infinity && taken.length) {
-    return fail(`${wanted} slots asked, but only ${free.length} GPU(s) are free (${inUse}); one experiment per card, never two. Use --slots ${free.length}, or stop that study first.`);
+    return fail(
+      `${wanted} slots asked, but only ${free.length} GPU(s) are free (${inUse}); one experiment per card, never two. Use --slots ${free.length}, or stop that study first.`,
+    );
   }
   const planned = planSlots({ count: req.count, gpus: 'auto' }, free);
   if (!planned.ok) return fail(planned.message);

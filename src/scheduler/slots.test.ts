@@ -8,7 +8,10 @@ describe('planSlots', () => {
   it('gives one slot per GPU, each with its own CUDA_VISIBLE_DEVICES', () => {
     const r = planSlots({ count: 'auto', gpus: 'auto' }, gpus);
     assert.ok(r.ok);
-    assert.deepEqual(r.slots.map((s) => s.env.CUDA_VISIBLE_DEVICES), ['0', '1', '2', '3']);
+    assert.deepEqual(
+      r.slots.map((s) => s.env.CUDA_VISIBLE_DEVICES),
+      ['0', '1', '2', '3'],
+    );
     assert.equal(new Set(r.slots.map((s) => s.gpu!.index)).size, 4, 'slots never share a GPU');
   });
 
@@ -23,10 +26,20 @@ describe('planSlots', () => {
     assert.ok(two.ok && two.slots.length === 2);
     const picked = planSlots({ count: 'auto', gpus: [2, 3] }, gpus);
     assert.ok(picked.ok);
-    assert.deepEqual(picked.slots.map((s) => s.label), ['gpu2', 'gpu3']);
+    assert.deepEqual(
+      picked.slots.map((s) => s.label),
+      ['gpu2', 'gpu3'],
+    );
     const cpu = planSlots({ count: 3, gpus: 'none' }, gpus);
     assert.ok(cpu.ok);
-    assert.deepEqual(cpu.slots.map((s) => [s.label, s.env]), [['cpu0', {}], ['cpu1', {}], ['cpu2', {}]]);
+    assert.deepEqual(
+      cpu.slots.map((s) => [s.label, s.env]),
+      [
+        ['cpu0', {}],
+        ['cpu1', {}],
+        ['cpu2', {}],
+      ],
+    );
     const none = planSlots({ count: 'auto', gpus: 'auto' }, []);
     assert.ok(none.ok && none.slots.length === 1 && none.slots[0]!.gpu === null);
   });

@@ -23,20 +23,29 @@ export interface SlotRequest {
   gpus: 'auto' | 'none' | number[];
 }
 
-export function planSlots(req: SlotRequest, detected: Gpu[]): { ok: true; slots: Slot[] } | { ok: false; message: string } {
+export function planSlots(
+  req: SlotRequest,
+  detected: Gpu[],
+): { ok: true; slots: Slot[] } | { ok: false; message: string } {
   let gpus: Gpu[];
   if (req.gpus === 'none') gpus = [];
   else if (req.gpus === 'auto') gpus = detected;
   else {
     const missing = req.gpus.filter((i) => detected.length > 0 && !detected.some((g) => g.index === i));
     if (missing.length) {
-      return { ok: false, message: `[slots].gpus lists GPU ${missing.join(', ')}, but nvidia-smi shows ${detected.map((g) => g.index).join(', ') || 'none'}` };
+      return {
+        ok: false,
+        message: `[slots].gpus lists GPU ${missing.join(', ')}, but nvidia-smi shows ${detected.map((g) => g.index).join(', ') || 'none'}`,
+      };
     }
     gpus = req.gpus.map((i) => detected.find((g) => g.index === i) ?? { index: i, name: `GPU ${i}`, memoryMb: null });
   }
   if (gpus.length === 0) {
     const n = req.count === 'auto' ? 1 : req.count;
-    return { ok: true, slots: Array.from({ length: n }, (_, i) => ({ index: i, gpu: null, env: {}, label: `cpu${i}` })) };
+    return {
+      ok: true,
+      slots: Array.from({ length: n }, (_, i) => ({ index: i, gpu: null, env: {}, label: `cpu${i}` })),
+    };
   }
   const n = req.count === 'auto' ? gpus.length : req.count;
   if (n > gpus.length) {
@@ -47,6 +56,8 @@ export function planSlots(req: SlotRequest, detected: Gpu[]): { ok: true; slots:
   }
   return {
     ok: true,
-    slots: gpus.slice(0, n).map((g, i) => ({ index: i, gpu: g, env: { CUDA_VISIBLE_DEVICES: String(g.index) }, label: `gpu${g.index}` })),
+    slots: gpus
+      .slice(0, n)
+      .map((g, i) => ({ index: i, gpu: g, env: { CUDA_VISIBLE_DEVICES: String(g.index) }, label: `gpu${g.index}` })),
   };
 }

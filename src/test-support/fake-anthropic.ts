@@ -4,7 +4,15 @@
  * scripted by a list of replies. Speaks the exact wire format the SDK and Claude Code parse.
  */
 import type { ServerResponse } from 'node:http';
-import { sendJson, sendSse, startFakeServer, type FakeReply, type FakeServer, type RecordedRequest, type Script } from './fake-llm-server.js';
+import {
+  sendJson,
+  sendSse,
+  startFakeServer,
+  type FakeReply,
+  type FakeServer,
+  type RecordedRequest,
+  type Script,
+} from './fake-llm-server.js';
 
 export type { FakeReply, FakeServer, RecordedRequest, Script } from './fake-llm-server.js';
 
@@ -32,7 +40,10 @@ export function anthropicError(status: number, message = `fake error ${status}`)
 let seq = 0;
 
 function blocks(reply: Extract<FakeReply, { text?: string }>) {
-  const out: ({ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown; raw: string })[] = [];
+  const out: (
+    | { type: 'text'; text: string }
+    | { type: 'tool_use'; id: string; name: string; input: unknown; raw: string }
+  )[] = [];
   if (reply.text) out.push({ type: 'text', text: reply.text });
   for (const c of reply.toolCalls ?? []) {
     const raw = c.rawArguments ?? JSON.stringify(c.input ?? {});
@@ -51,7 +62,12 @@ function reply(req: RecordedRequest, r: Extract<FakeReply, { text?: string }>, r
   const model = (req.body as { model?: string })?.model ?? 'claude-fake';
   const content = blocks(r);
   const stop = r.stopReason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
-  const usage = { input_tokens: r.usage?.input ?? 100, output_tokens: r.usage?.output ?? 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  const usage = {
+    input_tokens: r.usage?.input ?? 100,
+    output_tokens: r.usage?.output ?? 20,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+  };
   const id = `msg_fake${++seq}`;
   if (!(req.body as { stream?: boolean })?.stream) {
     sendJson(res, 200, {
@@ -59,7 +75,9 @@ function reply(req: RecordedRequest, r: Extract<FakeReply, { text?: string }>, r
       type: 'message',
       role: 'assistant',
       model,
-      content: content.map((b) => (b.type === 'text' ? b : { type: 'tool_use', id: b.id, name: b.name, input: b.input })),
+      content: content.map((b) =>
+        b.type === 'text' ? b : { type: 'tool_use', id: b.id, name: b.name, input: b.input },
+      ),
       stop_reason: stop,
       stop_sequence: null,
       usage,
@@ -69,23 +87,58 @@ function reply(req: RecordedRequest, r: Extract<FakeReply, { text?: string }>, r
   const events: { event: string; data: unknown }[] = [
     {
       event: 'message_start',
-      data: { type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } },
+      data: {
+        type: 'message_start',
+        message: {
+          id,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { ...usage, output_tokens: 1 },
+        },
+      },
     },
   ];
   content.forEach((b, index) => {
     if (b.type === 'text') {
-      events.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: { type: 'text', text: '' } } });
-      events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: { type: 'text_delta', text: b.text } } });
+      events.push({
+        event: 'content_block_start',
+        data: { type: 'content_block_start', index, content_block: { type: 'text', text: '' } },
+      });
+      events.push({
+        event: 'content_block_delta',
+        data: { type: 'content_block_delta', index, delta: { type: 'text_delta', text: b.text } },
+      });
     } else {
-      events.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: { type: 'tool_use', id: b.id, name: b.name, input: {} } } });
+      events.push({
+        event: 'content_block_start',
+        data: {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'tool_use', id: b.id, name: b.name, input: {} },
+        },
+      });
       const half = Math.floor(b.raw.length / 2); // two chunks, as real streams split JSON anywhere
       for (const part of [b.raw.slice(0, half), b.raw.slice(half)]) {
-        events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: part } } });
+        events.push({
+          event: 'content_block_delta',
+          data: { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: part } },
+        });
       }
     }
     events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index } });
   });
-  events.push({ event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } } });
+  events.push({
+    event: 'message_delta',
+    data: {
+      type: 'message_delta',
+      delta: { stop_reason: stop, stop_sequence: null },
+      usage: { output_tokens: usage.output_tokens },
+    },
+  });
   events.push({ event: 'message_stop', data: { type: 'message_stop' } });
   sendSse(res, events);
 }
@@ -100,7 +153,12 @@ export function startFakeAnthropic(script: Script, opts: FakeAnthropicOptions = 
       reply,
       other: (req, res) => {
         if (req.method === 'GET' && req.path === '/v1/models') {
-          sendJson(res, 200, { data: models.map(info), has_more: false, first_id: models[0] ?? null, last_id: models.at(-1) ?? null });
+          sendJson(res, 200, {
+            data: models.map(info),
+            has_more: false,
+            first_id: models[0] ?? null,
+            last_id: models.at(-1) ?? null,
+          });
           return true;
         }
         const m = /^\/v1\/models\/(.+)$/.exec(req.path);

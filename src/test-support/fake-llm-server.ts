@@ -48,12 +48,20 @@ export interface Api {
   /** Answers other routes (models list, ...) or returns false. */
   other: (req: RecordedRequest, res: ServerResponse) => boolean;
   /** Writes a scripted reply in the API's wire format. */
-  reply: (req: RecordedRequest, reply: Exclude<FakeReply, { status: number } | { hang: true }>, res: ServerResponse) => void;
+  reply: (
+    req: RecordedRequest,
+    reply: Exclude<FakeReply, { status: number } | { hang: true }>,
+    res: ServerResponse,
+  ) => void;
   /** Body of an error reply when the script gives no body. */
   errorBody: (status: number) => unknown;
 }
 
-export async function startFakeServer(api: Api, script: Script, fallback?: (req: RecordedRequest) => FakeReply): Promise<FakeServer> {
+export async function startFakeServer(
+  api: Api,
+  script: Script,
+  fallback?: (req: RecordedRequest) => FakeReply,
+): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   let next = 0;
@@ -68,7 +76,13 @@ export async function startFakeServer(api: Api, script: Script, fallback?: (req:
       } catch {
         body = raw;
       }
-      const rec: RecordedRequest = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers: req.headers, body, raw };
+      const rec: RecordedRequest = {
+        method: req.method ?? 'GET',
+        path: (req.url ?? '/').split('?')[0]!,
+        headers: req.headers,
+        body,
+        raw,
+      };
       requests.push(rec);
       if (rec.method === 'POST' && rec.path === api.callPath) {
         const index = next++;
@@ -116,7 +130,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 /** Writes Server-Sent Events, one `event:`/`data:` pair each. */
 export function sendSse(res: ServerResponse, events: { event?: string; data: unknown }[]): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  for (const e of events) res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${typeof e.data === 'string' ? e.data : JSON.stringify(e.data)}\n\n`);
+  for (const e of events)
+    res.write(
+      `${e.event ? `event: ${e.event}\n` : ''}data: ${typeof e.data === 'string' ? e.data : JSON.stringify(e.data)}\n\n`,
+    );
   res.end();
 }
 

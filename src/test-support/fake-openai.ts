@@ -5,7 +5,15 @@
  * `${server.url}/v1`.
  */
 import type { ServerResponse } from 'node:http';
-import { sendJson, sendSse, startFakeServer, type FakeReply, type FakeServer, type RecordedRequest, type Script } from './fake-llm-server.js';
+import {
+  sendJson,
+  sendSse,
+  startFakeServer,
+  type FakeReply,
+  type FakeServer,
+  type RecordedRequest,
+  type Script,
+} from './fake-llm-server.js';
 
 export type { FakeReply, FakeServer, RecordedRequest, Script } from './fake-llm-server.js';
 
@@ -15,7 +23,14 @@ export interface FakeOpenAIOptions {
 }
 
 export function openaiError(status: number, message = `fake error ${status}`): unknown {
-  return { error: { message, type: status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: null } };
+  return {
+    error: {
+      message,
+      type: status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error',
+      param: null,
+      code: null,
+    },
+  };
 }
 
 let seq = 0;
@@ -28,7 +43,11 @@ function reply(req: RecordedRequest, r: Extract<FakeReply, { text?: string }>, r
     function: { name: c.name, arguments: c.rawArguments ?? JSON.stringify(c.input ?? {}) },
   }));
   const finish = r.stopReason ?? (toolCalls.length ? 'tool_calls' : 'stop');
-  const usage = { prompt_tokens: r.usage?.input ?? 100, completion_tokens: r.usage?.output ?? 20, total_tokens: (r.usage?.input ?? 100) + (r.usage?.output ?? 20) };
+  const usage = {
+    prompt_tokens: r.usage?.input ?? 100,
+    completion_tokens: r.usage?.output ?? 20,
+    total_tokens: (r.usage?.input ?? 100) + (r.usage?.output ?? 20),
+  };
   const id = `chatcmpl-fake${++seq}`;
   const created = 1_700_000_000;
   if (!(req.body as { stream?: boolean })?.stream) {
@@ -37,18 +56,46 @@ function reply(req: RecordedRequest, r: Extract<FakeReply, { text?: string }>, r
       object: 'chat.completion',
       created,
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: r.text ?? null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}), refusal: null }, finish_reason: finish, logprobs: null }],
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: r.text ?? null,
+            ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+            refusal: null,
+          },
+          finish_reason: finish,
+          logprobs: null,
+        },
+      ],
       usage,
     });
     return;
   }
   const chunk = (delta: unknown, finish_reason: string | null, extra: object = {}) => ({
-    data: { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason }], ...extra },
+    data: {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: 0, delta, finish_reason }],
+      ...extra,
+    },
   });
   const events = [chunk({ role: 'assistant', content: '' }, null)];
   if (r.text) events.push(chunk({ content: r.text }, null));
   toolCalls.forEach((c, index) =>
-    events.push(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: c.function.arguments } }] }, null)),
+    events.push(
+      chunk(
+        {
+          tool_calls: [
+            { index, id: c.id, type: 'function', function: { name: c.function.name, arguments: c.function.arguments } },
+          ],
+        },
+        null,
+      ),
+    ),
   );
   events.push(chunk({}, finish, { usage }));
   sendSse(res, [...events, { data: '[DONE]' }]);

@@ -77,7 +77,10 @@ export async function runTestStudy(
 }
 
 /** A proposer scripted by a function (for rejections, failures and protected-file attacks). */
-export function scriptedProposer(name: string, fn: (ctx: ProposalContext, call: number) => Promise<ProposalResult>): Proposer {
+export function scriptedProposer(
+  name: string,
+  fn: (ctx: ProposalContext, call: number) => Promise<ProposalResult>,
+): Proposer {
   let call = 0;
   return { name, propose: (ctx) => fn(ctx, call++) };
 }

@@ -45,8 +45,16 @@ export class Git {
           encoding: 'utf8',
         },
         (err, stdout, stderr) => {
-          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 128) : 0;
-          resolvePromise({ code, stdout, stderr: stderr || (err && code === 128 && !stderr ? String(err.message) : '') });
+          const code = err
+            ? typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : 128
+            : 0;
+          resolvePromise({
+            code,
+            stdout,
+            stderr: stderr || (err && code === 128 && !stderr ? String(err.message) : ''),
+          });
         },
       );
       if (opts.input !== undefined) child.stdin?.end(opts.input);

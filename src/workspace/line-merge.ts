@@ -41,7 +41,12 @@ export function parseZeroContextHunks(diff: string): Hunk[] | null {
 }
 
 function same(a: Hunk, b: Hunk): boolean {
-  return a.start === b.start && a.count === b.count && a.lines.length === b.lines.length && a.lines.every((l, i) => l === b.lines[i]);
+  return (
+    a.start === b.start &&
+    a.count === b.count &&
+    a.lines.length === b.lines.length &&
+    a.lines.every((l, i) => l === b.lines[i])
+  );
 }
 
 /** Why `a` (ours) and `b` (theirs) can't both apply, or null. */
@@ -55,7 +60,9 @@ function clash(a: Hunk, b: Hunk): string | null {
   const [ins, range] = a.count === 0 ? [a, b] : [b, a];
   // An insertion touching a rewritten range (right before, inside or right after it) is too
   // close to know which version it belongs with: refused. Rewrites of neighbouring lines are not.
-  return range.start <= ins.start && ins.start <= range.start + range.count ? `an insertion next to lines the other change rewrote (line ${line})` : null;
+  return range.start <= ins.start && ins.start <= range.start + range.count
+    ? `an insertion next to lines the other change rewrote (line ${line})`
+    : null;
 }
 
 /** Merges `theirs` into a base text already changed by `ours`; both are hunks against `base`. */

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { git, makeLandscapeRepo } from '../test-support/landscape.js';
@@ -32,11 +41,14 @@ describe('proposal guard', () => {
     const before = await guardBefore(wt);
     edit('train.mjs');
     const c = await guardAfter(wt, before, EDITABLE);
-    assert.deepEqual({ changed: c.changed, forbidden: c.forbidden, folded: c.folded, hidden: c.hidden }, { changed: ['train.mjs'], forbidden: [], folded: false, hidden: [] });
+    assert.deepEqual(
+      { changed: c.changed, forbidden: c.forbidden, folded: c.folded, hidden: c.hidden },
+      { changed: ['train.mjs'], forbidden: [], folded: false, hidden: [] },
+    );
     assert.equal(guardRejection(c), null);
   });
 
-  it('folds a proposer\'s commit back into one change; a committed protected file is rejected', async () => {
+  it("folds a proposer's commit back into one change; a committed protected file is rejected", async () => {
     const { wt, start, edit } = await fixture();
     let before = await guardBefore(wt);
     edit('train.mjs');
@@ -47,7 +59,11 @@ describe('proposal guard', () => {
     assert.equal(c.folded, true);
     assert.deepEqual([c.changed, c.forbidden, c.hidden], [['train.mjs'], [], []]);
     assert.equal(await wt.head(), start, 'HEAD is back at the start commit');
-    assert.match(readFileSync(join(wt.path, 'train.mjs'), 'utf8'), /changed\n\/\/ changed\n$/, 'both commits are in the working tree');
+    assert.match(
+      readFileSync(join(wt.path, 'train.mjs'), 'utf8'),
+      /changed\n\/\/ changed\n$/,
+      'both commits are in the working tree',
+    );
     assert.equal(guardRejection(c), null);
 
     await wt.resetHard(start);
@@ -56,7 +72,10 @@ describe('proposal guard', () => {
     git(wt.path, [...ID, 'commit', '--quiet', '-am', 'cli: easier evaluation']);
     c = await guardAfter(wt, before, EDITABLE);
     assert.deepEqual(c.forbidden, ['prepare.mjs']);
-    assert.equal(guardRejection(c), 'the proposal touched file(s) outside [files].editable: prepare.mjs (in commits or staging it made itself, folded into one change)');
+    assert.equal(
+      guardRejection(c),
+      'the proposal touched file(s) outside [files].editable: prepare.mjs (in commits or staging it made itself, folded into one change)',
+    );
   });
 
   it('a checked-out branch is detached again; staged-only changes are folded too', async () => {
@@ -98,8 +117,15 @@ describe('proposal guard', () => {
     let c = await guardAfter(wt, before, EDITABLE);
     assert.deepEqual(c.hidden, ['data/shard.txt (through the link data)']);
     assert.deepEqual(c.changed, [], 'git itself sees nothing');
-    assert.match(guardRejection(c)!, /^the proposal wrote outside \[files\]\.editable where git does not look: data\/shard\.txt \(through the link data\)$/);
-    assert.equal(readFileSync(join(dir, 'data', 'shard.txt'), 'utf8'), 'poisoned\n', 'the link target is the real data (why this must be seen)');
+    assert.match(
+      guardRejection(c)!,
+      /^the proposal wrote outside \[files\]\.editable where git does not look: data\/shard\.txt \(through the link data\)$/,
+    );
+    assert.equal(
+      readFileSync(join(dir, 'data', 'shard.txt'), 'utf8'),
+      'poisoned\n',
+      'the link target is the real data (why this must be seen)',
+    );
 
     before = await guardBefore(wt);
     writeFileSync(join(wt.path, 'data', 'extra.txt'), 'x');

@@ -77,7 +77,8 @@ export async function guardAfter(wt: Worktree, before: GuardSnapshot, editable: 
 
 /** The rejection reason for what the guard found (outside the editable files), or null. */
 export function guardRejection(c: GuardedChanges): string | null {
-  if (c.hidden.length) return `the proposal wrote outside [files].editable where git does not look: ${listed(c.hidden)}`;
+  if (c.hidden.length)
+    return `the proposal wrote outside [files].editable where git does not look: ${listed(c.hidden)}`;
   if (c.forbidden.length) {
     const how = c.folded ? ' (in commits or staging it made itself, folded into one change)' : '';
     return `the proposal touched file(s) outside [files].editable: ${c.forbidden.join(', ')}${how}`;
@@ -100,7 +101,7 @@ async function foldBack(wt: Worktree, start: string): Promise<boolean> {
   const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD']);
   let moved = false;
   if (attached || head.code !== 0 || head.stdout.trim() !== start) {
-    await git.ok(['update-ref', '--no-deref', '-m', 'autoresearch: fold the proposer\'s commits', 'HEAD', start]);
+    await git.ok(['update-ref', '--no-deref', '-m', "autoresearch: fold the proposer's commits", 'HEAD', start]);
     moved = true;
   }
   const staged = (await git.run(['diff', '--cached', '--quiet', '--no-ext-diff'])).code !== 0;
@@ -109,7 +110,12 @@ async function foldBack(wt: Worktree, start: string): Promise<boolean> {
   return moved || staged || flagged;
 }
 
-function takeStamps(root: string, ignored: Set<string>, targets: Map<string, string>, maxEntries: number): { stamps: Map<string, string>; complete: boolean } {
+function takeStamps(
+  root: string,
+  ignored: Set<string>,
+  targets: Map<string, string>,
+  maxEntries: number,
+): { stamps: Map<string, string>; complete: boolean } {
   const stamps = new Map<string, string>();
   let complete = true;
   const linkNames = new Set(targets.keys());

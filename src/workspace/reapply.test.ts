@@ -51,7 +51,7 @@ describe('reapply (git three-way merge)', () => {
     assert.equal(git(wt.path, ['status', '--porcelain']), '', 'the worktree is clean at the new commit');
   });
 
-  it('a conflict is a value with git\'s reason; the worktree stays at the new base', async () => {
+  it("a conflict is a value with git's reason; the worktree stays at the new base", async () => {
     const { wt, B, X, Y } = await fixture();
     const r = await reapply(wt, { parent: B, commit: X, diff: '' }, Y, 'X again');
     assert.deepEqual(r, { ok: false, reason: 'CONFLICT (content): Merge conflict in t.py' });
@@ -70,7 +70,10 @@ describe('reapply (git three-way merge)', () => {
     assert.equal(none.ok, false);
     assert.match((none as { reason: string }).reason, /conflict/i);
     assert.equal(await wt.head(), Y);
-    assert.deepEqual(await reapply(wt, { parent: B, commit: null, diff: '' }, Bp, 'x'), { ok: false, reason: 'empty change' });
+    assert.deepEqual(await reapply(wt, { parent: B, commit: null, diff: '' }, Bp, 'x'), {
+      ok: false,
+      reason: 'empty change',
+    });
   });
 
   it('ignored files in the worktree do not matter (and are cleaned); linked paths are kept', async () => {

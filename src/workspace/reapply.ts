@@ -50,7 +50,9 @@ export async function reapply(wt: Worktree, change: StaleChange, onto: string, m
   }
   if (tree === null) {
     // No commit to merge (or no merge-tree): a full-context diff, three-way where blobs exist.
-    const diff = haveCommits ? await git.ok(['diff', '--no-color', '--no-ext-diff', '--binary', change.parent, change.commit!]) : change.diff;
+    const diff = haveCommits
+      ? await git.ok(['diff', '--no-color', '--no-ext-diff', '--binary', change.parent, change.commit!])
+      : change.diff;
     tree = await applyToIndex(wt, diff, onto);
   }
   if (!tree.ok) {
@@ -59,17 +61,26 @@ export async function reapply(wt: Worktree, change: StaleChange, onto: string, m
   }
   const id = await git.identityArgs();
   const commit = (await git.ok([...id, 'commit-tree', tree.tree, '-p', onto, '-m', message])).trim();
-  const changed = (await git.ok(['diff', '--name-only', '-z', '--no-renames', onto, commit])).split('\0').filter(Boolean);
+  const changed = (await git.ok(['diff', '--name-only', '-z', '--no-renames', onto, commit]))
+    .split('\0')
+    .filter(Boolean);
   await wt.resetHard(commit);
   return { ok: true, commit, changed, how: tree.how };
 }
 
 /** The merged tree, a conflict, or null when this git has no `merge-tree --write-tree`. */
-async function mergeTrees(wt: Worktree, parent: string, commit: string, onto: string): Promise<{ ok: true; tree: string; how: 'merge' } | { ok: false; reason: string } | null> {
+async function mergeTrees(
+  wt: Worktree,
+  parent: string,
+  commit: string,
+  onto: string,
+): Promise<{ ok: true; tree: string; how: 'merge' } | { ok: false; reason: string } | null> {
   const git = wt.git;
   const id = await git.identityArgs();
   const side = async (rev: string, label: string) =>
-    (await git.ok([...id, 'commit-tree', `${rev}^{tree}`, '-p', parent, '-m', `autoresearch: ${label} (merge side)`])).trim();
+    (
+      await git.ok([...id, 'commit-tree', `${rev}^{tree}`, '-p', parent, '-m', `autoresearch: ${label} (merge side)`])
+    ).trim();
   const ours = await side(onto, 'new base');
   const theirs = await side(commit, 'change');
   const r = await git.run(['merge-tree', '--write-tree', '--messages', ours, theirs]);
@@ -83,15 +94,25 @@ async function mergeTrees(wt: Worktree, parent: string, commit: string, onto: st
  * The line-level merge (line-merge.ts) of every file the change touched, when each is a plain
  * text file present in all three commits: the merged tree, or null (keep git's verdict).
  */
-async function lineMergeTree(wt: Worktree, parent: string, commit: string, onto: string): Promise<{ ok: true; tree: string; how: 'merge' } | null> {
+async function lineMergeTree(
+  wt: Worktree,
+  parent: string,
+  commit: string,
+  onto: string,
+): Promise<{ ok: true; tree: string; how: 'merge' } | null> {
   const git = wt.git;
-  const files = (await git.ok(['diff', '--name-only', '-z', '--no-renames', parent, commit])).split('\0').filter(Boolean);
+  const files = (await git.ok(['diff', '--name-only', '-z', '--no-renames', parent, commit]))
+    .split('\0')
+    .filter(Boolean);
   const merged: Array<[string, string]> = [];
   for (const f of files) {
-    const [base, ours, theirs] = await Promise.all([parent, onto, commit].map((rev) => git.run(['cat-file', '-e', `${rev}:${f}`])));
+    const [base, ours, theirs] = await Promise.all(
+      [parent, onto, commit].map((rev) => git.run(['cat-file', '-e', `${rev}:${f}`])),
+    );
     if (base!.code !== 0 || ours!.code !== 0 || theirs!.code !== 0) return null; // added or deleted: git's verdict
     const text = await git.ok(['show', `${parent}:${f}`]);
-    const zero = (to: string) => git.ok(['diff', '--no-color', '--no-ext-diff', '-U0', '--no-renames', parent, to, '--', f]);
+    const zero = (to: string) =>
+      git.ok(['diff', '--no-color', '--no-ext-diff', '-U0', '--no-renames', parent, to, '--', f]);
     const [h1, h2] = [parseZeroContextHunks(await zero(onto)), parseZeroContextHunks(await zero(commit))];
     if (h1 === null || h2 === null) return null;
     const m = mergeLines(text, h1, h2);
@@ -107,7 +128,11 @@ async function lineMergeTree(wt: Worktree, parent: string, commit: string, onto:
 }
 
 /** `git apply --3way` of `diff` on `onto` (index and files), then the index as a tree. */
-async function applyToIndex(wt: Worktree, diff: string, onto: string): Promise<{ ok: true; tree: string; how: 'diff' } | { ok: false; reason: string }> {
+async function applyToIndex(
+  wt: Worktree,
+  diff: string,
+  onto: string,
+): Promise<{ ok: true; tree: string; how: 'diff' } | { ok: false; reason: string }> {
   if (!diff.trim()) return { ok: false, reason: 'empty change' };
   const git = wt.git;
   await wt.resetHard(onto);
@@ -118,7 +143,13 @@ async function applyToIndex(wt: Worktree, diff: string, onto: string): Promise<{
 
 /** Git's CONFLICT lines from `merge-tree --messages` output (after the blank line). */
 function conflictReason(out: string): string {
-  const messages = out.split('\n\n').slice(1).join('\n').split('\n').map((l) => l.trim()).filter(Boolean);
+  const messages = out
+    .split('\n\n')
+    .slice(1)
+    .join('\n')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const conflicts = messages.filter((l) => l.startsWith('CONFLICT'));
   return firstLines((conflicts.length ? conflicts : messages).join('\n')) || 'merge conflict';
 }

@@ -35,14 +35,23 @@ export class Workspace {
     const git = new Git(root);
     const top = await git.run(['rev-parse', '--show-toplevel']);
     if (top.code !== 0) {
-      return { ok: false, message: `${root} is not a git repository. Run \`git init && git add -A && git commit -m init\` there, or \`autoresearch init\`.` };
+      return {
+        ok: false,
+        message: `${root} is not a git repository. Run \`git init && git add -A && git commit -m init\` there, or \`autoresearch init\`.`,
+      };
     }
     if (resolve(top.stdout.trim()) !== root) {
-      return { ok: false, message: `${root} is inside the git repository ${top.stdout.trim()}; run autoresearch from the repository's top level (where autoresearch.toml lives).` };
+      return {
+        ok: false,
+        message: `${root} is inside the git repository ${top.stdout.trim()}; run autoresearch from the repository's top level (where autoresearch.toml lives).`,
+      };
     }
     const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
     if (head.code !== 0) {
-      return { ok: false, message: `the repository in ${root} has no commits yet. Commit your files first: git add -A && git commit -m init` };
+      return {
+        ok: false,
+        message: `the repository in ${root} has no commits yet. Commit your files first: git add -A && git commit -m init`,
+      };
     }
     return { ok: true, workspace: new Workspace(root) };
   }
@@ -139,7 +148,8 @@ export class Workspace {
     const entries = parseWorktreeList(await this.git.ok(['worktree', 'list', '--porcelain']));
     const kept = new Set(keep.map((k) => resolve(k)));
     for (const e of entries) {
-      if (isInside(e.path, dir) && !kept.has(resolve(e.path))) await this.git.run(['worktree', 'remove', '--force', e.path]);
+      if (isInside(e.path, dir) && !kept.has(resolve(e.path)))
+        await this.git.run(['worktree', 'remove', '--force', e.path]);
     }
     if (keep.length === 0) rmSync(dir, { recursive: true, force: true });
     await this.git.run(['worktree', 'prune']);

@@ -78,7 +78,10 @@ export class Worktree {
     }
     const linked = new Set(this.links);
     const changed = parsePorcelainZ(rest.join('\0')).filter((p) => !linked.has(normalRel(p)));
-    const untracked = rest.filter((e) => e.startsWith('?? ')).map((e) => e.slice(3)).filter((p) => changed.includes(p));
+    const untracked = rest
+      .filter((e) => e.startsWith('?? '))
+      .map((e) => e.slice(3))
+      .filter((p) => changed.includes(p));
     return { changed, untracked, ignored };
   }
 
@@ -124,7 +127,17 @@ export class Worktree {
     const id = await this.git.identityArgs();
     const fresh = files.filter((f) => untracked.includes(f));
     if (fresh.length) await this.git.ok(['add', '-A', '--', ...fresh]);
-    await this.git.ok([...id, 'commit', '--quiet', '--no-verify', '--allow-empty-message', '-m', message, '--', ...files]);
+    await this.git.ok([
+      ...id,
+      'commit',
+      '--quiet',
+      '--no-verify',
+      '--allow-empty-message',
+      '-m',
+      message,
+      '--',
+      ...files,
+    ]);
     return this.head();
   }
 

@@ -11,7 +11,15 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLedger } from '../../src/ledger/open.js';
 import { studiesClosedAfterAll } from '../../src/test-support/study-harness.js';
-import { assertContained, experiments, hostile, makeHostileWorkspace, processesWith, withPrelude, type HostileWorkspace } from './fixture.js';
+import {
+  assertContained,
+  experiments,
+  hostile,
+  makeHostileWorkspace,
+  processesWith,
+  withPrelude,
+  type HostileWorkspace,
+} from './fixture.js';
 
 const study = studiesClosedAfterAll();
 let ws: HostileWorkspace;
@@ -25,7 +33,8 @@ afterEach(() => {
 });
 
 /** JS that tries `action` and reports only success (errors are swallowed: the run goes on). */
-const attempt = (label: string, action: string) => `try { ${action}; console.log('DID ${label}'); } catch (e) { console.log('blocked ${label}: ' + e.code); }`;
+const attempt = (label: string, action: string) =>
+  `try { ${action}; console.log('DID ${label}'); } catch (e) { console.log('blocked ${label}: ' + e.code); }`;
 
 describe('adversarial: reaching outside the run', () => {
   it('cannot write the ledger, git hooks, $HOME or a linked folder', async () => {
@@ -54,8 +63,14 @@ describe('adversarial: reaching outside the run', () => {
   });
 
   it('a file left in an ignored path does not survive to the next run', async () => {
-    const plant = withPrelude(ws, "import { mkdirSync as md, writeFileSync as wf } from 'node:fs';\nmd('cache', { recursive: true });\nwf('cache/planted', 'x');");
-    const check = withPrelude(ws, "import { existsSync as ex } from 'node:fs';\nif (ex('cache/planted')) { console.log('FOUND the planted file'); process.exit(3); }");
+    const plant = withPrelude(
+      ws,
+      "import { mkdirSync as md, writeFileSync as wf } from 'node:fs';\nmd('cache', { recursive: true });\nwf('cache/planted', 'x');",
+    );
+    const check = withPrelude(
+      ws,
+      "import { existsSync as ex } from 'node:fs';\nif (ex('cache/planted')) { console.log('FOUND the planted file'); process.exit(3); }",
+    );
     const run = await study(ws.dir, { maxExperiments: 2 }, { proposer: hostile('plant a file', plant, check) });
     const [, second] = await assertContained(ws, run);
     assert.notEqual(second!.status, 'crash', `the second run saw the planted file: ${second!.reason}`);
@@ -103,10 +118,16 @@ describe('adversarial: reaching outside the run', () => {
   });
 
   it('a flood of output is capped and the study goes on', async () => {
-    const src = withPrelude(ws, "const line = 'x'.repeat(1023) + '\\n';\nfor (let i = 0; i < 64 * 1024; i++) process.stdout.write(line);");
+    const src = withPrelude(
+      ws,
+      "const line = 'x'.repeat(1023) + '\\n';\nfor (let i = 0; i < 64 * 1024; i++) process.stdout.write(line);",
+    );
     const run = await study(ws.dir, { maxExperiments: 1 }, { proposer: hostile('flood the log', src) });
     const [e] = await assertContained(ws, run);
-    assert.ok(statSync(e!.logPath!).size <= 1.1 * 1024 * 1024, `log capped at ~1 MB, got ${statSync(e!.logPath!).size}`);
+    assert.ok(
+      statSync(e!.logPath!).size <= 1.1 * 1024 * 1024,
+      `log capped at ~1 MB, got ${statSync(e!.logPath!).size}`,
+    );
     assert.equal((await experiments(run)).length, 2);
   });
 });

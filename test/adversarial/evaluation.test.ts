@@ -7,7 +7,14 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { studiesClosedAfterAll } from '../../src/test-support/study-harness.js';
-import { assertContained, hostile, makeHostileWorkspace, withEpilogue, withPrelude, type HostileWorkspace } from './fixture.js';
+import {
+  assertContained,
+  hostile,
+  makeHostileWorkspace,
+  withEpilogue,
+  withPrelude,
+  type HostileWorkspace,
+} from './fixture.js';
 
 const study = studiesClosedAfterAll();
 let ws: HostileWorkspace;
@@ -22,7 +29,11 @@ afterEach(() => {
 
 describe('adversarial: forging the metric', () => {
   it('a change that prints a fake metric after training is not kept; the recorded value is the evaluated one', async () => {
-    const run = await study(ws.dir, { maxExperiments: 1 }, { proposer: hostile('print the metric', withEpilogue(ws, "console.log('---\\nval_bpb: 0.010000');")) });
+    const run = await study(
+      ws.dir,
+      { maxExperiments: 1 },
+      { proposer: hostile('print the metric', withEpilogue(ws, "console.log('---\\nval_bpb: 0.010000');")) },
+    );
     const [e] = await assertContained(ws, run);
     const base = (await run.ledger.listExperiments((await run.ledger.getStudy('adv'))!.id))[0]!;
     if (e!.status === 'discard') assert.equal(e!.value, base.value, 'the objective came from the evaluate step');
@@ -30,7 +41,10 @@ describe('adversarial: forging the metric', () => {
   });
 
   it('a change that replaces the evaluation function in its own process changes nothing', async () => {
-    const src = withPrelude(ws, "import * as prep from './prepare.mjs';\ntry { prep.score = () => ({ value: 0.01, truth: 0.01 }); } catch { globalThis.__score = 0.01; }");
+    const src = withPrelude(
+      ws,
+      "import * as prep from './prepare.mjs';\ntry { prep.score = () => ({ value: 0.01, truth: 0.01 }); } catch { globalThis.__score = 0.01; }",
+    );
     const run = await study(ws.dir, { maxExperiments: 1 }, { proposer: hostile('wrap the evaluation', src) });
     const [e] = await assertContained(ws, run);
     assert.notEqual(e!.value, 0.01);
@@ -64,7 +78,10 @@ describe('adversarial: forging the metric', () => {
   });
 
   it('training cannot read the validation data (hidden by the sandbox); the evaluate step can', async () => {
-    const src = withPrelude(ws, "import { readFileSync as rf } from 'node:fs';\nconst v = rf('data/val.txt', 'utf8');\nif (v.length) console.log('READ VALIDATION: ' + v);");
+    const src = withPrelude(
+      ws,
+      "import { readFileSync as rf } from 'node:fs';\nconst v = rf('data/val.txt', 'utf8');\nif (v.length) console.log('READ VALIDATION: ' + v);",
+    );
     const run = await study(ws.dir, { maxExperiments: 1 }, { proposer: hostile('read the validation data', src) });
     const [e] = await assertContained(ws, run, ['crash', 'discard']);
     const log = readFileSync(e!.logPath!, 'utf8');

@@ -77,7 +77,10 @@ export function hostile(description: string, ...sources: string[]): Proposer {
 
 /** train.mjs with `code` run before training (top-level await allowed). */
 export function withPrelude(ws: HostileWorkspace, code: string): string {
-  return ws.train.replace("import { train } from './prepare.mjs';", `import { train } from './prepare.mjs';\n${code}\n`);
+  return ws.train.replace(
+    "import { train } from './prepare.mjs';",
+    `import { train } from './prepare.mjs';\n${code}\n`,
+  );
 }
 
 /** train.mjs with `code` appended after training. */
@@ -96,7 +99,11 @@ export async function experiments(run: StudyRun): Promise<Experiment[]> {
  * reason; nothing was kept; the best is still the baseline; the workspace is as it was
  * (clean tree, same HEAD, protected file and data untouched, no git hooks, nothing in $HOME).
  */
-export async function assertContained(ws: HostileWorkspace, run: StudyRun, allowed: Experiment['status'][] = ['rejected', 'crash', 'timeout', 'discard']): Promise<Experiment[]> {
+export async function assertContained(
+  ws: HostileWorkspace,
+  run: StudyRun,
+  allowed: Experiment['status'][] = ['rejected', 'crash', 'timeout', 'discard'],
+): Promise<Experiment[]> {
   const all = await experiments(run);
   const base = all[0]!;
   assert.equal(base.status, 'keep', `baseline: ${base.reason}`);
@@ -113,7 +120,11 @@ export async function assertContained(ws: HostileWorkspace, run: StudyRun, allow
   assert.equal(readFileSync(join(ws.dir, 'data', 'val.txt'), 'utf8'), VAL_TEXT);
   assert.deepEqual(readdirSync(join(ws.dir, 'data')).sort(), ['train.txt', 'val.txt']);
   const hooks = join(ws.dir, '.git', 'hooks');
-  assert.deepEqual(existsSync(hooks) ? readdirSync(hooks).filter((f) => !f.endsWith('.sample')) : [], [], 'no git hook was planted');
+  assert.deepEqual(
+    existsSync(hooks) ? readdirSync(hooks).filter((f) => !f.endsWith('.sample')) : [],
+    [],
+    'no git hook was planted',
+  );
   assert.deepEqual(readdirSync(ws.home), [], 'nothing was written to $HOME');
   return rest;
 }

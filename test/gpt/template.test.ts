@@ -22,7 +22,12 @@ import { onPath } from '../../src/config/detect.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TEMPLATE = join(ROOT, 'templates', 'gpt');
 const python = (args: string[], opts: { cwd?: string } = {}) =>
-  spawnSync('python3', args, { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  spawnSync('python3', args, {
+    cwd: opts.cwd ?? ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
 
 /** The first python3 that has torch, numpy and regex (pyenv's python3 may lack what Debian's has). */
 function torchPython(): string | undefined {
@@ -35,10 +40,13 @@ function torchPython(): string | undefined {
 
 describe('templates/gpt', () => {
   it('its Python files compile', () => {
-    const files = readdirSync(TEMPLATE).filter((f) => f.endsWith('.py')).map((f) => join(TEMPLATE, f));
+    const files = readdirSync(TEMPLATE)
+      .filter((f) => f.endsWith('.py'))
+      .map((f) => join(TEMPLATE, f));
     assert.deepEqual(files.map((f) => f.split('/').pop()).sort(), ['prepare.py', 'train.py']);
     const out = mkdtempSync(join(tmpdir(), 'ar-pyc-'));
-    const code = 'import os, py_compile, sys\nfor f in sys.argv[2:]: py_compile.compile(f, cfile=os.path.join(sys.argv[1], os.path.basename(f) + "c"), doraise=True)';
+    const code =
+      'import os, py_compile, sys\nfor f in sys.argv[2:]: py_compile.compile(f, cfile=os.path.join(sys.argv[1], os.path.basename(f) + "c"), doraise=True)';
     const r = python(['-c', code, out, ...files]);
     assert.equal(r.status, 0, r.stderr);
   });
@@ -68,7 +76,10 @@ describe('templates/gpt', () => {
     const exe = torchPython();
     assert.ok(exe, 'no python3 with torch, numpy and regex: apt-get install python3-torch python3-numpy python3-regex');
     const r = spawnSync(exe, ['test/gpt/torch_evaluate.py'], {
-      cwd: ROOT, encoding: 'utf8', timeout: 900_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 900_000,
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
     });
     assert.equal(r.status, 0, (r.stdout + r.stderr).slice(-6000));
     assert.match(r.stderr, /^Ran \d+ tests/m);
@@ -79,7 +90,16 @@ describe('templates/gpt', () => {
     const source = readFileSync(join(TEMPLATE, 'train.py'), 'utf8');
     const constants = findConstants(source, 'python');
     const byName = new Map(constants.map((c) => [c.name, c]));
-    for (const name of ['DEPTH', 'ASPECT_RATIO', 'MATRIX_LR', 'EMBEDDING_LR', 'WEIGHT_DECAY', 'WARMDOWN_RATIO', 'TOTAL_BATCH_SIZE', 'DEVICE_BATCH_SIZE']) {
+    for (const name of [
+      'DEPTH',
+      'ASPECT_RATIO',
+      'MATRIX_LR',
+      'EMBEDDING_LR',
+      'WEIGHT_DECAY',
+      'WARMDOWN_RATIO',
+      'TOTAL_BATCH_SIZE',
+      'DEVICE_BATCH_SIZE',
+    ]) {
       const c = byName.get(name);
       assert.ok(c, `${name} is a knob`);
       assert.ok(candidateMoves(c).length > 0, `${name} can be moved`);
@@ -96,7 +116,8 @@ describe('templates/gpt', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ar-gpt-')), 'ws');
     const r = cli(['init', dir, '--template', 'gpt', '--tag', 'gpu1']);
     assert.equal(r.code, 0, r.stderr);
-    for (const f of ['prepare.py', 'train.py', 'program.md', 'pyproject.toml', 'autoresearch.toml']) assert.ok(existsSync(join(dir, f)), f);
+    for (const f of ['prepare.py', 'train.py', 'program.md', 'pyproject.toml', 'autoresearch.toml'])
+      assert.ok(existsSync(join(dir, f)), f);
     assert.equal(existsSync(join(dir, 'template.json')), false);
     const toml = readFileSync(join(dir, 'autoresearch.toml'), 'utf8');
     // uv run train.py where uv is installed; python3 train.py (and a note) where it is not

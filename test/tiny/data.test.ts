@@ -8,8 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
-  DataError, decode, encode, EVAL_BYTES, makeDataLoader, MAX_SEQ_LEN, prepareData, readDataset, readDocs, readTrainData, readValidation,
-  syntheticLanguage, VAL_FRACTION,
+  DataError,
+  decode,
+  encode,
+  EVAL_BYTES,
+  makeDataLoader,
+  MAX_SEQ_LEN,
+  prepareData,
+  readDataset,
+  readDocs,
+  readTrainData,
+  readValidation,
+  syntheticLanguage,
+  VAL_FRACTION,
 } from '../../templates/tiny/prepare.ts';
 import { tsx, Workspaces } from './workspace.ts';
 
@@ -26,7 +37,8 @@ const file = (name: string, content: string | Uint8Array) => {
   return p;
 };
 const jsonl = (texts: string[]) => texts.map((text) => JSON.stringify({ text, source: 'test' })).join('\n') + '\n';
-const text = (seed: number, n: number) => Array.from({ length: n }, (_, i) => `line ${seed}-${i}: the quick brown fox, café ☕\n`).join('');
+const text = (seed: number, n: number) =>
+  Array.from({ length: n }, (_, i) => `line ${seed}-${i}: the quick brown fox, café ☕\n`).join('');
 
 test('a .txt file is one document', () => {
   const p = file('a.txt', 'hello\nworld\n');
@@ -53,7 +65,10 @@ test('bad input gives a one-line DataError naming the problem', () => {
     [file('empty.txt', ''), /empty\.txt: no text/],
     [file('empty.jsonl', '\n\n'), /empty\.jsonl: no text/],
     [file('corrupt.jsonl.gz', Buffer.from('this is not gzip at all')), /corrupt\.jsonl\.gz: corrupt gzip file/],
-    [file('truncated.jsonl.gz', gzipSync(jsonl(['x'.repeat(5000)])).subarray(0, 40)), /truncated\.jsonl\.gz: corrupt gzip file/],
+    [
+      file('truncated.jsonl.gz', gzipSync(jsonl(['x'.repeat(5000)])).subarray(0, 40)),
+      /truncated\.jsonl\.gz: corrupt gzip file/,
+    ],
     [file('badjson.jsonl', jsonl(['ok']) + '{"text": oops}\n'), /badjson\.jsonl:2: line is not valid JSON/],
     [file('notext.jsonl', '{"title": "x"}\n'), /notext\.jsonl:1: line has no "text" string/],
     [file('numtext.jsonl', '{"text": 5}\n'), /numtext\.jsonl:1: line has no "text" string/],
@@ -62,7 +77,11 @@ test('bad input gives a one-line DataError naming the problem', () => {
     [(file('blankdir/a.txt', ''), join(tmp, 'blankdir')), /blankdir: no text in any file/],
   ];
   for (const [path, re] of cases) {
-    assert.throws(() => readDocs(path), (err: Error) => err instanceof DataError && re.test(err.message) && !err.message.includes('\n'), path);
+    assert.throws(
+      () => readDocs(path),
+      (err: Error) => err instanceof DataError && re.test(err.message) && !err.message.includes('\n'),
+      path,
+    );
   }
 });
 
@@ -70,7 +89,8 @@ test('the train/val split is deterministic: the last VAL_FRACTION of the bytes i
   const p = file('split.txt', text(1, 400));
   const all = encode(text(1, 400));
   const env = { AUTORESEARCH_DATA: p };
-  const a = readDataset(env), b = readDataset(env);
+  const a = readDataset(env),
+    b = readDataset(env);
   assert.deepEqual(a.train, b.train);
   assert.deepEqual(a.val, b.val);
   const cut = Math.floor(all.length * (1 - VAL_FRACTION));
@@ -85,21 +105,29 @@ test('AUTORESEARCH_VAL_DATA names the validation data; it needs AUTORESEARCH_DAT
   const d = readDataset({ AUTORESEARCH_DATA: train, AUTORESEARCH_VAL_DATA: val });
   assert.equal(decode(d.train), text(2, 200));
   assert.equal(decode(d.val), text(3, 100)); // shorter than EVAL_BYTES: all of it
-  assert.throws(() => readDataset({ AUTORESEARCH_VAL_DATA: val }), /AUTORESEARCH_VAL_DATA is set but AUTORESEARCH_DATA is not/);
+  assert.throws(
+    () => readDataset({ AUTORESEARCH_VAL_DATA: val }),
+    /AUTORESEARCH_VAL_DATA is set but AUTORESEARCH_DATA is not/,
+  );
   assert.throws(() => readDataset({ AUTORESEARCH_DATA: file('tiny.txt', 'too short') }), /too little training text/);
 });
 
 test('the synthetic default: the training text is fixed, the validation sample drawn from a seed no code holds', () => {
-  const a = readDataset({}), b = readDataset({});
+  const a = readDataset({}),
+    b = readDataset({});
   assert.deepEqual(a.train, b.train);
   assert.notDeepEqual(a.val, b.val); // random at prepare time: training cannot regenerate it
   assert.deepEqual(readDataset({}, 99).val, readDataset({}, 99).val);
   assert.equal(a.val.length, EVAL_BYTES);
   const train = Buffer.from(a.train);
-  assert.equal(train.indexOf(Buffer.from(a.val.subarray(1000, 1064))), -1, 'the validation sample is not part of the training text');
+  assert.equal(
+    train.indexOf(Buffer.from(a.val.subarray(1000, 1064))),
+    -1,
+    'the validation sample is not part of the training text',
+  );
 });
 
-test('the synthetic language\'s stated entropy rate is right', () => {
+test("the synthetic language's stated entropy rate is right", () => {
   const a = readDataset({});
   assert.ok(a.entropyRate !== null && a.entropyRate > 0.3 && a.entropyRate < 2, `entropy rate ${a.entropyRate}`);
   // Shannon-McMillan-Breiman: the average surprisal of a long sample under the true model converges
@@ -108,22 +136,32 @@ test('the synthetic language\'s stated entropy rate is right', () => {
   const index = new Map(lang.words.map((w, i) => [decode(w), i]));
   const words = decode(a.train).split(' ');
   words.pop(); // the last word may be cut
-  let bits = 0, bytes = 0;
+  let bits = 0,
+    bytes = 0;
   for (let t = 1; t < words.length; t++) {
-    const i = index.get(words[t - 1]!), j = index.get(words[t]!);
+    const i = index.get(words[t - 1]!),
+      j = index.get(words[t]!);
     assert.ok(i !== undefined && j !== undefined, `unknown word at ${t}`);
     bits -= Math.log2(lang.P[i * lang.words.length + j]!);
     bytes += words[t]!.length + 1;
   }
   const empirical = bits / bytes;
-  assert.ok(Math.abs(empirical - a.entropyRate!) / a.entropyRate! < 0.01, `empirical ${empirical} vs stated ${a.entropyRate}`);
+  assert.ok(
+    Math.abs(empirical - a.entropyRate!) / a.entropyRate! < 0.01,
+    `empirical ${empirical} vs stated ${a.entropyRate}`,
+  );
 });
 
 test('the dataloader gives shifted windows, deterministically', () => {
   const tokens = encode(text(4, 50));
-  const B = 3, T = 16;
-  const x1 = new Int32Array(B * T), y1 = new Int32Array(B * T), x2 = new Int32Array(B * T), y2 = new Int32Array(B * T);
-  const next1 = makeDataLoader(tokens, B, T, 5), next2 = makeDataLoader(tokens, B, T, 5);
+  const B = 3,
+    T = 16;
+  const x1 = new Int32Array(B * T),
+    y1 = new Int32Array(B * T),
+    x2 = new Int32Array(B * T),
+    y2 = new Int32Array(B * T);
+  const next1 = makeDataLoader(tokens, B, T, 5),
+    next2 = makeDataLoader(tokens, B, T, 5);
   for (let k = 0; k < 3; k++) {
     next1(x1, y1);
     next2(x2, y2);
@@ -147,7 +185,10 @@ test('prepareData writes train.bin, val.bin and meta.json once, and refuses data
   assert.ok(t.entropyRate !== null);
   assert.equal('val' in t, false); // training gets no validation bytes
   const p = file('other.txt', text(5, 400));
-  assert.throws(() => prepareData(dir, { AUTORESEARCH_DATA: p }), (e: Error) => e instanceof DataError && /was prepared from .*delete/.test(e.message));
+  assert.throws(
+    () => prepareData(dir, { AUTORESEARCH_DATA: p }),
+    (e: Error) => e instanceof DataError && /was prepared from .*delete/.test(e.message),
+  );
   assert.throws(() => readTrainData(join(tmp, 'none')), /train\.bin not found: run "tsx prepare\.ts" once/);
   assert.throws(() => readValidation(join(tmp, 'none')), /val\.bin not found/);
 });

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { EvalError, type ModelSession, scoreModel } from '../../templates/tiny/evaluate.ts';
 import { EVAL_SEQ_LEN, type ForwardFn, makeRng, readDataset, VOCAB_SIZE } from '../../templates/tiny/prepare.ts';
 
-const V = VOCAB_SIZE, T = EVAL_SEQ_LEN;
+const V = VOCAB_SIZE,
+  T = EVAL_SEQ_LEN;
 const val = readDataset({}, 12345).val;
 
 /** Sessions on an in-process model; `make` is called per session (a fresh model each time). */
@@ -34,7 +35,10 @@ function bigramTable(): Float32Array {
 }
 
 test('uniform logits score exactly 8 bits per byte', async () => {
-  const r = await scoreModel(sessions(() => (_t, B, s) => new Float32Array(B * s * V)), val);
+  const r = await scoreModel(
+    sessions(() => (_t, B, s) => new Float32Array(B * s * V)),
+    val,
+  );
   assert.ok(Math.abs(r.bpb - 8) < 1e-9, String(r.bpb));
   assert.equal(r.scored, val.length - 1);
 });
@@ -49,9 +53,16 @@ test('the number equals a direct computation, whatever the random order and chec
     bits += (max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0)) - row[val[i]!]!) / Math.LN2;
   }
   const expected = bits / (val.length - 1);
-  const a = await scoreModel(sessions(() => bigram(table)), val);
+  const a = await scoreModel(
+    sessions(() => bigram(table)),
+    val,
+  );
   const rng = makeRng(3);
-  const b = await scoreModel(sessions(() => bigram(table)), val, (n) => Math.floor(rng() * n));
+  const b = await scoreModel(
+    sessions(() => bigram(table)),
+    val,
+    (n) => Math.floor(rng() * n),
+  );
   assert.ok(Math.abs(a.bpb - expected) < 1e-6, `${a.bpb} vs ${expected}`);
   assert.equal(a.bpb, b.bpb); // summed in window order: bit-identical
   assert.equal(a.windows, Math.ceil((val.length - 1) / T));
@@ -63,17 +74,30 @@ test('a model that reads the next byte is refused', async () => {
     for (let b = 0; b < B; b++) for (let t = 0; t + 1 < s; t++) out[(b * s + t) * V + tokens[b * s + t + 1]!] = 50;
     return out;
   };
-  await assert.rejects(scoreModel(sessions(() => cheat), val), (e: Error) => e instanceof EvalError && /not causal/.test(e.message));
+  await assert.rejects(
+    scoreModel(
+      sessions(() => cheat),
+      val,
+    ),
+    (e: Error) => e instanceof EvalError && /not causal/.test(e.message),
+  );
 });
 
 test('a model that reads the other rows of the batch is refused', async () => {
   // Each row's logits lean towards the first byte of the next row (a later window, often).
   const cheat: ForwardFn = (tokens, B, s) => {
     const out = new Float32Array(B * s * V);
-    for (let b = 0; b < B; b++) for (let t = 0; t < s; t++) out[(b * s + t) * V + tokens[((b + 1) % B) * s + s - 1]!] = 5;
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < s; t++) out[(b * s + t) * V + tokens[((b + 1) % B) * s + s - 1]!] = 5;
     return out;
   };
-  await assert.rejects(scoreModel(sessions(() => cheat), val), (e: Error) => e instanceof EvalError && /not causal/.test(e.message));
+  await assert.rejects(
+    scoreModel(
+      sessions(() => cheat),
+      val,
+    ),
+    (e: Error) => e instanceof EvalError && /not causal/.test(e.message),
+  );
 });
 
 test('a model that learns from the validation bytes it is shown is refused, even if it answers repeats from a cache', async () => {
@@ -91,7 +115,10 @@ test('a model that learns from the validation bytes it is shown is refused, even
       return out;
     };
   };
-  await assert.rejects(scoreModel(sessions(learner), val), (e: Error) => e instanceof EvalError && /not (causal|stateless)/.test(e.message));
+  await assert.rejects(
+    scoreModel(sessions(learner), val),
+    (e: Error) => e instanceof EvalError && /not (causal|stateless)/.test(e.message),
+  );
 });
 
 test('a model that learns but answers every prefix it was shown as before is caught by the fresh copy', async () => {
@@ -119,10 +146,25 @@ test('a model that learns but answers every prefix it was shown as before is cau
       return out;
     };
   };
-  await assert.rejects(scoreModel(sessions(sneaky), val), (e: Error) => e instanceof EvalError && /fresh copy/.test(e.message));
+  await assert.rejects(
+    scoreModel(sessions(sneaky), val),
+    (e: Error) => e instanceof EvalError && /fresh copy/.test(e.message),
+  );
 });
 
 test('a wrong logits shape or a non-finite logit is an EvalError', async () => {
-  await assert.rejects(scoreModel(sessions(() => (_t, B, s) => new Float32Array(B * s)), val), /expected/);
-  await assert.rejects(scoreModel(sessions(() => (_t, B, s) => new Float32Array(B * s * V).fill(NaN)), val), /non-finite/);
+  await assert.rejects(
+    scoreModel(
+      sessions(() => (_t, B, s) => new Float32Array(B * s)),
+      val,
+    ),
+    /expected/,
+  );
+  await assert.rejects(
+    scoreModel(
+      sessions(() => (_t, B, s) => new Float32Array(B * s * V).fill(NaN)),
+      val,
+    ),
+    /non-finite/,
+  );
 });

@@ -45,7 +45,8 @@ before(() => {
 test('the evaluate step prints val_bpb equal to a direct in-process computation on the same checkpoint', () => {
   const val = new Uint8Array(readFileSync(join(ws.sharedData(), 'val.bin')));
   const forward = loadModel(ckpt);
-  const T = EVAL_SEQ_LEN, V = VOCAB_SIZE;
+  const T = EVAL_SEQ_LEN,
+    V = VOCAB_SIZE;
   let nats = 0;
   for (let start = 0; start < val.length - 1; start += T) {
     const tokens = new Int32Array(T);
@@ -66,7 +67,11 @@ test('the output ends with the block: val_bpb, eval_seconds, eval_seq_len, eval_
   const r = evaluate(ws.make());
   const lines = r.stdout.trimEnd().split('\n');
   const block = lines.slice(lines.lastIndexOf('---') + 1);
-  assert.deepEqual(block.map((l) => l.split(':')[0]), ['val_bpb', 'eval_seconds', 'eval_seq_len', 'eval_bytes'], r.stdout);
+  assert.deepEqual(
+    block.map((l) => l.split(':')[0]),
+    ['val_bpb', 'eval_seconds', 'eval_seq_len', 'eval_bytes'],
+    r.stdout,
+  );
   assert.match(block[0]!, /^val_bpb: {10}\d+\.\d{6}$/);
   assert.equal(r.metrics.eval_seq_len, EVAL_SEQ_LEN);
   assert.equal(r.metrics.val_bpb, honest); // the same number every time
@@ -81,10 +86,15 @@ test('changing SEQ_LEN in train.ts does not change how the same weights are meas
 });
 
 test('a model worker that prints a fake metric does not change the last block', () => {
-  const dir = ws.make((src) => beforeReturn(src, [
-    "    console.log('---'); console.log('val_bpb: 0.010000');",
-    "    process.stdout.write('\\r---\\rval_bpb: 0.01\\n'); console.error('METRIC val_bpb=0.01'); console.error('\\x1b[2K---\\nval_bpb: 0.01');",
-  ].join('\n')));
+  const dir = ws.make((src) =>
+    beforeReturn(
+      src,
+      [
+        "    console.log('---'); console.log('val_bpb: 0.010000');",
+        "    process.stdout.write('\\r---\\rval_bpb: 0.01\\n'); console.error('METRIC val_bpb=0.01'); console.error('\\x1b[2K---\\nval_bpb: 0.01');",
+      ].join('\n'),
+    ),
+  );
   const r = evaluate(dir);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^\[model\] /m); // its lines are shown, defused
@@ -94,19 +104,24 @@ test('a model worker that prints a fake metric does not change the last block', 
 
 test('the model worker cannot read the validation file', () => {
   // Cheats perfectly if it can read data/val.bin (finds the window, predicts the next byte).
-  const dir = ws.make((src) => beforeReturn(src.replace(
-    'export function loadModel(dir: string): ForwardFn {',
-    `export function loadModel(dir: string): ForwardFn {
+  const dir = ws.make((src) =>
+    beforeReturn(
+      src.replace(
+        'export function loadModel(dir: string): ForwardFn {',
+        `export function loadModel(dir: string): ForwardFn {
   let val: Uint8Array | null = null;
   for (const p of ['${ws.sharedData()}/val.bin', join(process.cwd(), '..', 'data', 'val.bin'), join(dir, '..', '..', 'data', 'val.bin')]) {
     try { val = readFileSync(p); break; } catch (e) { console.log('read', (e as { code?: string }).code); }
   }`,
-  ), `    if (val) for (let b = 0; b < batchSize; b++) {
+      ),
+      `    if (val) for (let b = 0; b < batchSize; b++) {
       const row = Array.from(tokens.subarray(b * seqLen, (b + 1) * seqLen)).join(',');
       for (let s = 0; s + seqLen <= val.length; s += seqLen) if (Array.from(val.subarray(s, s + seqLen)).join(',') === row) {
         for (let t = 0; t < seqLen && s + t + 1 < val.length; t++) logits[(b * seqLen + t) * 256 + val[s + t + 1]!]! += 40;
       }
-    }`));
+    }`,
+    ),
+  );
   const r = evaluate(dir);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /\[model\] read ERR_ACCESS_DENIED/);
@@ -114,8 +129,12 @@ test('the model worker cannot read the validation file', () => {
 });
 
 test('a model that reads the next byte is a crash with the reason', () => {
-  const dir = ws.make((src) => beforeReturn(src,
-    '    for (let b = 0; b < batchSize; b++) for (let t = 0; t + 1 < seqLen; t++) logits[(b * seqLen + t) * 256 + tokens[b * seqLen + t + 1]!]! += 30;'));
+  const dir = ws.make((src) =>
+    beforeReturn(
+      src,
+      '    for (let b = 0; b < batchSize; b++) for (let t = 0; t + 1 < seqLen; t++) logits[(b * seqLen + t) * 256 + tokens[b * seqLen + t + 1]!]! += 30;',
+    ),
+  );
   const r = evaluate(dir);
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /^FAIL: the model is not causal/m);
@@ -151,7 +170,14 @@ test('train.ts may import only ./prepare.ts and node: built-ins into the model w
     const dir = ws.make((src) => `import * as extra from '${spec}';\nconsole.log(typeof extra);\n${src}`);
     const r = evaluate(dir);
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, new RegExp(`^FAIL: could not build the model's code .*train\\.ts may import only \\./prepare\\.ts and node: built-ins, not "${spec.replace(/\./g, '\\.')}"`, 'm'), spec);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^FAIL: could not build the model's code .*train\\.ts may import only \\./prepare\\.ts and node: built-ins, not "${spec.replace(/\./g, '\\.')}"`,
+        'm',
+      ),
+      spec,
+    );
     assert.equal(r.metrics.val_bpb, undefined);
   }
 });

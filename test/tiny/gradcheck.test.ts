@@ -29,8 +29,12 @@ function setup() {
   for (const t of model.tensors) {
     for (let i = 0; i < t.data.length; i++) t.data[i] = t.group === 'norm' ? 1 + 0.3 * randn() : 0.5 * randn();
   }
-  const x = new Int32Array(N), y = new Int32Array(N);
-  for (let i = 0; i < N; i++) { x[i] = Math.floor(rng() * 12); y[i] = Math.floor(rng() * VOCAB_SIZE); } // few distinct tokens: rows repeat
+  const x = new Int32Array(N),
+    y = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    x[i] = Math.floor(rng() * 12);
+    y[i] = Math.floor(rng() * VOCAB_SIZE);
+  } // few distinct tokens: rows repeat
   return { model, x, y, rng };
 }
 
@@ -60,7 +64,10 @@ test('backward matches central finite differences for every parameter tensor (fl
       const numeric = (lp - lm) / (2 * eps);
       const err = Math.abs(analytic - numeric) / Math.max(1e-6, Math.abs(analytic) + Math.abs(numeric));
       worst = Math.max(worst, err);
-      assert.ok(err < 1e-5, `${t.name}[${i}]: analytic ${analytic} vs numeric ${numeric} (rel err ${err.toExponential(2)})`);
+      assert.ok(
+        err < 1e-5,
+        `${t.name}[${i}]: analytic ${analytic} vs numeric ${numeric} (rel err ${err.toExponential(2)})`,
+      );
     }
   }
   for (const k of ['wte', 'norm1', 'wqkv', 'wo', 'norm2', 'wfc', 'wproj', 'normf', 'head']) assert.ok(kinds.has(k), k);
@@ -72,10 +79,16 @@ test('the float32 model computes the same logits and gradients as the float64 on
   m32.params.set(m64.params);
   const l64 = Float64Array.from(m64.forward(x));
   const l32 = m32.forward(x);
-  for (let i = 0; i < l64.length; i++) assert.ok(Math.abs(l64[i]! - l32[i]!) < 1e-4 * (1 + Math.abs(l64[i]!)), `logit ${i}`);
-  const loss64 = m64.backward(y), loss32 = m32.backward(y);
+  for (let i = 0; i < l64.length; i++)
+    assert.ok(Math.abs(l64[i]! - l32[i]!) < 1e-4 * (1 + Math.abs(l64[i]!)), `logit ${i}`);
+  const loss64 = m64.backward(y),
+    loss32 = m32.backward(y);
   assert.ok(Math.abs(loss64 - loss32) < 1e-4);
-  let num = 0, den = 0;
-  for (let i = 0; i < m64.grads.length; i++) { num += (m64.grads[i]! - m32.grads[i]!) ** 2; den += m64.grads[i]! ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < m64.grads.length; i++) {
+    num += (m64.grads[i]! - m32.grads[i]!) ** 2;
+    den += m64.grads[i]! ** 2;
+  }
   assert.ok(Math.sqrt(num / den) < 1e-4, `relative gradient difference ${Math.sqrt(num / den)}`);
 });

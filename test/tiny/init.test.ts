@@ -34,7 +34,10 @@ test('init --template tiny prepares data/ once, leaves it untracked, and writes 
 
 test("the template's evaluate command runs a protected file, and its protected files are the template's own", () => {
   const t = JSON.parse(readFileSync(new URL('../../templates/tiny/template.json', import.meta.url), 'utf8')) as {
-    command: string; evaluate: string; editable: string[]; protected: string[];
+    command: string;
+    evaluate: string;
+    editable: string[];
+    protected: string[];
   };
   assert.equal(t.evaluate, 'tsx evaluate.ts');
   assert.ok(t.protected.includes('evaluate.ts') && t.protected.includes('prepare.ts'), JSON.stringify(t.protected));

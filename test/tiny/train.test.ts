@@ -25,8 +25,20 @@ test('a 3-second run learns, prints its block without val_bpb and saves a checkp
   assert.ok(losses.at(-1)! < losses[0]! - 0.3, `loss ${losses[0]} -> ${losses.at(-1)}`);
   // The block: `---` then exactly these keys, in this order, in this format.
   const block = lines.slice(lines.lastIndexOf('---') + 1);
-  const keys = ['train_loss', 'training_seconds', 'total_seconds', 'num_steps', 'num_params_M', 'tokens_per_second', 'peak_memory_mb'];
-  assert.deepEqual(block.map((l) => l.split(':')[0]), keys, r.stdout);
+  const keys = [
+    'train_loss',
+    'training_seconds',
+    'total_seconds',
+    'num_steps',
+    'num_params_M',
+    'tokens_per_second',
+    'peak_memory_mb',
+  ];
+  assert.deepEqual(
+    block.map((l) => l.split(':')[0]),
+    keys,
+    r.stdout,
+  );
   for (const l of block) assert.match(l, /^[a-z_A-Z]+: +-?\d+(\.\d+)?$/);
   assert.doesNotMatch(r.stdout + r.stderr, /val_bpb/); // training never prints the objective
   const m = parseMetrics(r.stdout);
@@ -63,7 +75,24 @@ test('without prepared data, training says to run prepare.ts (exit 2)', () => {
 
 test('knobs are top-level `const NAME = literal; // comment` lines', () => {
   const src = readFileSync(join(TEMPLATE, 'train.ts'), 'utf8');
-  const knobs = ['DEPTH', 'N_EMBD', 'N_HEAD', 'MLP_RATIO', 'SEQ_LEN', 'BATCH_SIZE', 'MATRIX_LR', 'EMBED_LR', 'NORM_LR',
-    'WARMUP_RATIO', 'WARMDOWN_RATIO', 'WEIGHT_DECAY', 'BETA1', 'BETA2', 'ADAM_EPS', 'GRAD_CLIP', 'SEED'];
+  const knobs = [
+    'DEPTH',
+    'N_EMBD',
+    'N_HEAD',
+    'MLP_RATIO',
+    'SEQ_LEN',
+    'BATCH_SIZE',
+    'MATRIX_LR',
+    'EMBED_LR',
+    'NORM_LR',
+    'WARMUP_RATIO',
+    'WARMDOWN_RATIO',
+    'WEIGHT_DECAY',
+    'BETA1',
+    'BETA2',
+    'ADAM_EPS',
+    'GRAD_CLIP',
+    'SEED',
+  ];
   for (const k of knobs) assert.match(src, new RegExp(`^const ${k} = -?[\\d.e_-]+; // \\S`, 'm'), k);
 });

@@ -11,7 +11,11 @@ import { pathToFileURL } from 'node:url';
 export const TEMPLATE = new URL('../../templates/tiny/', import.meta.url).pathname;
 export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-export interface Run { status: number | null; stdout: string; stderr: string }
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Temp workspaces of one test file; `cleanup` removes them all. */
 export class Workspaces {
@@ -22,7 +26,8 @@ export class Workspaces {
   make(edit: (src: string) => string = (s) => s, prepare = true): string {
     const dir = mkdtempSync(join(tmpdir(), 'tiny-ws-'));
     this.dirs.push(dir);
-    for (const f of ['prepare.ts', 'evaluate.ts', 'train.ts', 'program.md']) copyFileSync(join(TEMPLATE, f), join(dir, f));
+    for (const f of ['prepare.ts', 'evaluate.ts', 'train.ts', 'program.md'])
+      copyFileSync(join(TEMPLATE, f), join(dir, f));
     writeFileSync(join(dir, 'train.ts'), edit(readFileSync(join(dir, 'train.ts'), 'utf8')));
     if (prepare) symlinkSync(this.sharedData(), join(dir, 'data'));
     return dir;

@@ -37,7 +37,10 @@ export function registerDemo(program: Command): void {
     .option('--time-budget <s>', 'training seconds per run', numberFlag('--time-budget'), 15)
     .option('--data <path>', 'text to train on: a .txt/.jsonl/.jsonl.gz file or a directory (default: built-in)')
     .option('--dir <dir>', 'workspace directory (default: a new temporary directory; an existing demo resumes)')
-    .option('--proposer <kind>', 'proposer (default: anthropic or openai when ANTHROPIC_API_KEY / OPENAI_API_KEY is set, else the offline search)')
+    .option(
+      '--proposer <kind>',
+      'proposer (default: anthropic or openai when ANTHROPIC_API_KEY / OPENAI_API_KEY is set, else the offline search)',
+    )
     .option('--model <name>', 'model for LLM proposers')
     .option('--json', 'print one JSON event per line')
     .action(async (flags: DemoFlags) => {
@@ -62,17 +65,28 @@ async function demo(flags: DemoFlags): Promise<number> {
     const study = (await ledger.getStudy(config.study.tag))!;
     const all = await ledger.listExperiments(study.id);
     const plot = join(dir, 'progress.png');
-    await writeProgressChart(plot, { experiments: all, metric: study.metric, direction: study.direction, title: study.branch });
-    out.write(`\nresults.tsv:\n${formatResultsTsv(all, { metric: study.metric, memoryMetric: config.results.memory_metric, memoryScale: config.results.memory_scale })}\n`);
+    await writeProgressChart(plot, {
+      experiments: all,
+      metric: study.metric,
+      direction: study.direction,
+      title: study.branch,
+    });
+    out.write(
+      `\nresults.tsv:\n${formatResultsTsv(all, { metric: study.metric, memoryMetric: config.results.memory_metric, memoryScale: config.results.memory_scale })}\n`,
+    );
     const kept = all.filter((e) => e.status === 'keep' && !e.baseline);
     if (study.bestCommit && kept.length) {
       const git = new Git(dir);
-      const diff = (await git.ok(['diff', '--no-color', study.baseCommit, study.bestCommit, '--', ...config.files.editable])).trim();
+      const diff = (
+        await git.ok(['diff', '--no-color', study.baseCommit, study.bestCommit, '--', ...config.files.editable])
+      ).trim();
       out.write(`best change (${kept.map((e) => e.description).join('; ')}):\n${diff}\n\n`);
     } else {
       out.write('no change beat the baseline this time (try more experiments or a longer --time-budget)\n\n');
     }
-    out.write(`results: ${join(dir, 'results.tsv')}\nplot:    ${plot}\nbranch:  ${study.branch} in ${dir}\nresume:  autoresearch demo --dir ${dir} --experiments ${flags.experiments + 8}\n`);
+    out.write(
+      `results: ${join(dir, 'results.tsv')}\nplot:    ${plot}\nbranch:  ${study.branch} in ${dir}\nresume:  autoresearch demo --dir ${dir} --experiments ${flags.experiments + 8}\n`,
+    );
   } finally {
     await ledger.close();
   }
@@ -91,7 +105,9 @@ function detuneLearningRates(trainPath: string): void {
     if (c && typeof c.value === 'number') source = rewriteConstant(source, c, c.value / 4);
   }
   writeFileSync(trainPath, source);
-  process.stdout.write('demo: train.ts starts with MATRIX_LR and EMBED_LR at 1/4 of the tuned defaults, so there is something to find\n');
+  process.stdout.write(
+    'demo: train.ts starts with MATRIX_LR and EMBED_LR at 1/4 of the tuned defaults, so there is something to find\n',
+  );
 }
 
 /** The demo uses an LLM agent when a key is set (Anthropic first), else the offline search. */
@@ -102,7 +118,8 @@ function proposerFromEnv(): string | undefined {
 }
 
 async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void> {
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UserError(`${dir} is not empty and has no autoresearch.toml; pick an empty or new --dir`);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new UserError(`${dir} is not empty and has no autoresearch.toml; pick an empty or new --dir`);
   const template = join(TEMPLATES_DIR, 'tiny');
   for (const name of readdirSync(template)) {
     if (name === 'template.json' || name === 'data' || name === 'out' || name.endsWith('.test.ts')) continue;
@@ -147,5 +164,10 @@ async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void>
  * is left (the wall-clock budget gives a different number of steps each time). 1 confirmation.
  */
 function demoJudge(toml: string): string {
-  return toml.replace('noise_runs = 3 ', 'noise_runs = 2 ').replace(/\[judge\]\n/, '[judge]\nconfirm_runs = 1\nvary_seed = false               # the same AUTORESEARCH_SEED for every run (paired comparisons)\n');
+  return toml
+    .replace('noise_runs = 3 ', 'noise_runs = 2 ')
+    .replace(
+      /\[judge\]\n/,
+      '[judge]\nconfirm_runs = 1\nvary_seed = false               # the same AUTORESEARCH_SEED for every run (paired comparisons)\n',
+    );
 }

@@ -37,7 +37,10 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('set up a workspace: autoresearch.toml, program.md and (for workload templates) the training files')
     .argument('[dir]', 'directory (created if missing; made a git repository if it is not one)', '.')
-    .option('-t, --template <name>', `template: ${templateNames().join(', ')} (default: custom, or the original autoresearch layout when prepare.py, train.py and program.md are there)`)
+    .option(
+      '-t, --template <name>',
+      `template: ${templateNames().join(', ')} (default: custom, or the original autoresearch layout when prepare.py, train.py and program.md are there)`,
+    )
     .option('--command <cmd>', 'custom: the command that trains and prints the metric')
     .option('--metric <name>', 'custom: metric name', 'val_bpb')
     .option('--direction <dir>', 'custom: minimize or maximize', 'minimize')
@@ -46,7 +49,10 @@ export function registerInit(program: Command): void {
     .option('--timeout <s>', 'hard timeout per run in seconds', '600')
     .option('--tag <tag>', 'study tag (default: today, e.g. nov27)')
     .option('--force', 'overwrite an existing autoresearch.toml')
-    .option('--guard', 'original layout: add a protected evaluate step (evaluate.py, one checkpoint line in train.py, [run] evaluate); commits nothing')
+    .option(
+      '--guard',
+      'original layout: add a protected evaluate step (evaluate.py, one checkpoint line in train.py, [run] evaluate); commits nothing',
+    )
     .addHelpText(
       'after',
       `
@@ -85,27 +91,42 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   const templateDir = join(TEMPLATES_DIR, template);
   let answers: InitAnswers;
   let prepareCommand: string | undefined;
-  const original = flags.template === undefined && flags.command === undefined
-    ? detectOriginalLayout(root, { tag: flags.tag, ignoreExistingConfig: flags.force === true })
-    : { detected: false as const };
+  const original =
+    flags.template === undefined && flags.command === undefined
+      ? detectOriginalLayout(root, { tag: flags.tag, ignoreExistingConfig: flags.force === true })
+      : { detected: false as const };
   if (original.detected) {
     answers = original.answers;
     process.stdout.write(original.notes.map((n) => `${n}\n`).join(''));
   } else if (template === 'custom') {
     answers = await customAnswers(flags);
   } else {
-    const preset = JSON.parse(readFileSync(join(templateDir, 'template.json'), 'utf8')) as Omit<InitAnswers, 'tag'> & { prepare?: string };
+    const preset = JSON.parse(readFileSync(join(templateDir, 'template.json'), 'utf8')) as Omit<InitAnswers, 'tag'> & {
+      prepare?: string;
+    };
     prepareCommand = preset.prepare;
     answers = { ...preset, tag: flags.tag ?? defaultTag() };
     if (/^uv run /.test(answers.command) && !onPath('uv', process.env.PATH ?? '')) {
       // the evaluate step follows the training command: both with uv, or both with python3
       const noUv = (cmd: string) => cmd.replace(/^uv run /, 'python3 ');
-      answers = { ...answers, command: noUv(answers.command), ...(answers.evaluate ? { evaluate: noUv(answers.evaluate) } : {}) };
+      answers = {
+        ...answers,
+        command: noUv(answers.command),
+        ...(answers.evaluate ? { evaluate: noUv(answers.evaluate) } : {}),
+      };
       process.stdout.write(`uv is not installed: using "${answers.command}" (edit [run].command to change)\n`);
     }
     for (const name of readdirSync(templateDir)) {
-      if (name === 'template.json' || name === '__pycache__' || name === 'data' || name === 'out' || name.endsWith('.test.ts')) continue;
-      if (existsSync(join(root, name)) && !flags.force) throw new UserError(`${join(root, name)} already exists; use --force to overwrite it`);
+      if (
+        name === 'template.json' ||
+        name === '__pycache__' ||
+        name === 'data' ||
+        name === 'out' ||
+        name.endsWith('.test.ts')
+      )
+        continue;
+      if (existsSync(join(root, name)) && !flags.force)
+        throw new UserError(`${join(root, name)} already exists; use --force to overwrite it`);
       cpSync(join(templateDir, name), join(root, name), { recursive: true });
       written.push(name);
     }
@@ -113,7 +134,10 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
   writeFileSync(join(root, CONFIG_FILE), renderConfigToml(answers));
   written.push(CONFIG_FILE);
   if (template === 'custom' && !existsSync(join(root, 'program.md'))) {
-    writeFileSync(join(root, 'program.md'), renderProgram(readFileSync(join(templateDir, 'program.md'), 'utf8'), answers));
+    writeFileSync(
+      join(root, 'program.md'),
+      renderProgram(readFileSync(join(templateDir, 'program.md'), 'utf8'), answers),
+    );
     written.push('program.md');
   }
 
@@ -124,19 +148,35 @@ async function initCommand(dir: string, flags: InitFlags): Promise<void> {
     out.write(`preparing the data: ${prepareCommand}\n`);
     const p = runTemplatePrepare(root, prepareCommand);
     out.write(p.output);
-    if (!p.ok) out.write(`note: "${prepareCommand}" failed; fix the problem above and run it again before "autoresearch run"\n`);
+    if (!p.ok)
+      out.write(`note: "${prepareCommand}" failed; fix the problem above and run it again before "autoresearch run"\n`);
   }
   if (!isRepo) {
     await git.ok(['init', '--quiet']);
     await git.ok(['add', '-A']);
-    await git.ok([...(await git.identityArgs()), 'commit', '--quiet', '-m', `autoresearch init (${original.detected ? 'original layout' : `${template} template`})`]);
-    out.write(`created a git repository and committed the files\n\nnext: autoresearch run ${dir === '.' ? '' : dir}\n`.replace(/ \n/, '\n'));
+    await git.ok([
+      ...(await git.identityArgs()),
+      'commit',
+      '--quiet',
+      '-m',
+      `autoresearch init (${original.detected ? 'original layout' : `${template} template`})`,
+    ]);
+    out.write(
+      `created a git repository and committed the files\n\nnext: autoresearch run ${dir === '.' ? '' : dir}\n`.replace(
+        / \n/,
+        '\n',
+      ),
+    );
     return;
   }
   const missing = [...answers.editable, ...answers.protected].filter((f) => !existsSync(join(root, f)));
   out.write('\n');
-  if (missing.length) out.write(`note: ${missing.join(', ')} do(es) not exist yet; create and commit them before running\n`);
-  else if (template !== 'custom' && !original.detected) out.write(`commit the new files first (the baseline is your last commit): git add -A && git commit -m "autoresearch ${template} template"\n`);
+  if (missing.length)
+    out.write(`note: ${missing.join(', ')} do(es) not exist yet; create and commit them before running\n`);
+  else if (template !== 'custom' && !original.detected)
+    out.write(
+      `commit the new files first (the baseline is your last commit): git add -A && git commit -m "autoresearch ${template} template"\n`,
+    );
   out.write(`next: autoresearch run ${dir === '.' ? '' : dir}\n`.replace(/ \n/, '\n'));
 }
 
@@ -153,10 +193,15 @@ async function customAnswers(flags: InitFlags): Promise<InitAnswers> {
     }
   }
   const missing = [!command && '--command', !editable && '--editable'].filter(Boolean);
-  if (missing.length) throw new UserError(`the custom template needs ${missing.join(' and ')} (e.g. --command "python3 train.py" --editable train.py)`);
-  if (flags.direction !== 'minimize' && flags.direction !== 'maximize') throw new UserError(`--direction must be minimize or maximize, got "${flags.direction}"`);
+  if (missing.length)
+    throw new UserError(
+      `the custom template needs ${missing.join(' and ')} (e.g. --command "python3 train.py" --editable train.py)`,
+    );
+  if (flags.direction !== 'minimize' && flags.direction !== 'maximize')
+    throw new UserError(`--direction must be minimize or maximize, got "${flags.direction}"`);
   const timeout = Number(flags.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UserError(`--timeout expects seconds > 0, got "${flags.timeout}"`);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UserError(`--timeout expects seconds > 0, got "${flags.timeout}"`);
   return {
     tag: flags.tag ?? defaultTag(),
     command: command!,
@@ -169,7 +214,10 @@ async function customAnswers(flags: InitFlags): Promise<InitAnswers> {
 }
 
 function splitList(s: string): string[] {
-  return s.split(',').map((x) => x.trim()).filter(Boolean);
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 function renderProgram(text: string, a: InitAnswers): string {

@@ -19,7 +19,13 @@ export function registerPlot(program: Command): void {
       const ledger = await mustOpenLedger(config);
       try {
         const study = await ledger.getStudy(config.study.tag);
-        if (!study) throw new UserError(noStudyMessage(config.study.tag, (await ledger.listStudies()).map((s) => s.tag)));
+        if (!study)
+          throw new UserError(
+            noStudyMessage(
+              config.study.tag,
+              (await ledger.listStudies()).map((s) => s.tag),
+            ),
+          );
         await writeProgressChart(out, {
           experiments: await ledger.listExperiments(study.id),
           metric: study.metric,

@@ -10,7 +10,9 @@ import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
 export function registerResults(program: Command): void {
   program
     .command('results')
-    .description('print results.tsv (commit, metric, memory_gb, status, description) and refresh the copies (the root one unless another running study owns it)')
+    .description(
+      'print results.tsv (commit, metric, memory_gb, status, description) and refresh the copies (the root one unless another running study owns it)',
+    )
     .argument('[dir]', 'workspace', '.')
     .option('--tag <tag>', 'study tag (default: [study].tag)')
     .action(async (dir: string, flags: { tag?: string }) => {
@@ -18,7 +20,13 @@ export function registerResults(program: Command): void {
       const ledger = await mustOpenLedger(config);
       try {
         const study = await ledger.getStudy(config.study.tag);
-        if (!study) throw new UserError(noStudyMessage(config.study.tag, (await ledger.listStudies()).map((s) => s.tag)));
+        if (!study)
+          throw new UserError(
+            noStudyMessage(
+              config.study.tag,
+              (await ledger.listStudies()).map((s) => s.tag),
+            ),
+          );
         const all = await ledger.listExperiments(study.id);
         const note = refreshResultsFiles(config, all);
         if (note) process.stderr.write(`${note}\n`);

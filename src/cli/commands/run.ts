@@ -28,21 +28,48 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('run the study: the baseline first, then experiments (resumes a stopped or killed study)')
     .argument('[dir]', 'workspace: a git repository with autoresearch.toml', '.')
-    .option('-n, --max-experiments <n>', 'stop when the study has N finished experiments (baseline not counted)', numberFlag('--max-experiments', true))
+    .option(
+      '-n, --max-experiments <n>',
+      'stop when the study has N finished experiments (baseline not counted)',
+      numberFlag('--max-experiments', true),
+    )
     .option('--max-hours <h>', 'stop starting experiments after H hours', numberFlag('--max-hours'))
-    .option('--max-cost-usd <usd>', 'stop proposing when the proposer has spent this much over the study', numberFlag('--max-cost-usd'))
-    .option('--max-tokens <n>', 'stop proposing when the proposer has used this many tokens over the study', numberFlag('--max-tokens', true))
+    .option(
+      '--max-cost-usd <usd>',
+      'stop proposing when the proposer has spent this much over the study',
+      numberFlag('--max-cost-usd'),
+    )
+    .option(
+      '--max-tokens <n>',
+      'stop proposing when the proposer has used this many tokens over the study',
+      numberFlag('--max-tokens', true),
+    )
     .option('--tag <tag>', 'study tag; the branch is autoresearch/<tag> (overrides [study].tag)')
     .option('--seed <n>', 'proposer seed (overrides [study].seed)', numberFlag('--seed', true))
     .option('--command <cmd>', 'run command (overrides [run].command)')
     .option('--timeout <s>', 'hard timeout per run in seconds (overrides [run].timeout_s)', numberFlag('--timeout'))
-    .option('--time-budget <s>', 'training budget passed as AUTORESEARCH_TIME_BUDGET (overrides [run].time_budget_s)', numberFlag('--time-budget'))
-    .option('--agent <kind>', 'who proposes changes (overrides [proposer].kind): search | anthropic | openai | claude | codex | pi | gemini | opencode | aider')
+    .option(
+      '--time-budget <s>',
+      'training budget passed as AUTORESEARCH_TIME_BUDGET (overrides [run].time_budget_s)',
+      numberFlag('--time-budget'),
+    )
+    .option(
+      '--agent <kind>',
+      'who proposes changes (overrides [proposer].kind): search | anthropic | openai | claude | codex | pi | gemini | opencode | aider',
+    )
     .option('--proposer <kind>', 'same as --agent')
     .option('--model <name>', 'model for the LLM agents and CLIs (overrides [proposer].model)')
-    .option('--min-delta <x>', 'keep only gains larger than this (overrides [judge].min_delta)', numberFlag('--min-delta'))
+    .option(
+      '--min-delta <x>',
+      'keep only gains larger than this (overrides [judge].min_delta)',
+      numberFlag('--min-delta'),
+    )
     .option('--judge <kind>', 'noise (default: gains must clear the measured noise) or greedy (the original rule)')
-    .option('--slots <n|auto>', 'experiments at once: a number, or auto = one per GPU (one CPU slot without GPUs)', (v: string) => (v === 'auto' ? 'auto' : numberFlag('--slots', true)(v)))
+    .option(
+      '--slots <n|auto>',
+      'experiments at once: a number, or auto = one per GPU (one CPU slot without GPUs)',
+      (v: string) => (v === 'auto' ? 'auto' : numberFlag('--slots', true)(v)),
+    )
     .option('--json', 'print one JSON event per line instead of the live view')
     .addHelpText(
       'after',

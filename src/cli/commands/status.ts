@@ -24,7 +24,11 @@ export interface StudyStatus {
   runHours: number;
   /** Per slot: experiments run there and the fraction of its active span spent running. */
   slots: Array<{ slot: number; experiments: number; busy: number }>;
-  recent: Array<Omit<Pick<Experiment, 'number' | 'status' | 'value' | 'description' | 'commit' | 'reason'>, 'status'> & { status: Experiment['status'] | 'queued' }>;
+  recent: Array<
+    Omit<Pick<Experiment, 'number' | 'status' | 'value' | 'description' | 'commit' | 'reason'>, 'status'> & {
+      status: Experiment['status'] | 'queued';
+    }
+  >;
 }
 
 export function registerStatus(program: Command): void {
@@ -40,8 +44,19 @@ export function registerStatus(program: Command): void {
       const ledger = await mustOpenLedger(config);
       try {
         const study = await ledger.getStudy(config.study.tag);
-        if (!study) throw new UserError(noStudyMessage(config.study.tag, (await ledger.listStudies()).map((s) => s.tag)));
-        const status = summarise(study, await ledger.listExperiments(study.id), liveHolder(config.root, study.tag), flags.recent);
+        if (!study)
+          throw new UserError(
+            noStudyMessage(
+              config.study.tag,
+              (await ledger.listStudies()).map((s) => s.tag),
+            ),
+          );
+        const status = summarise(
+          study,
+          await ledger.listExperiments(study.id),
+          liveHolder(config.root, study.tag),
+          flags.recent,
+        );
         process.stdout.write(flags.json ? JSON.stringify(status, null, 2) + '\n' : render(status));
       } finally {
         await ledger.close();
@@ -50,7 +65,16 @@ export function registerStatus(program: Command): void {
 }
 
 export function summarise(study: Study, all: Experiment[], live: StudyStatus['live'], recentN = 10): StudyStatus {
-  const counts: StudyStatus['counts'] = { keep: 0, discard: 0, crash: 0, timeout: 0, rejected: 0, conflict: 0, running: 0, queued: 0 };
+  const counts: StudyStatus['counts'] = {
+    keep: 0,
+    discard: 0,
+    crash: 0,
+    timeout: 0,
+    rejected: 0,
+    conflict: 0,
+    running: 0,
+    queued: 0,
+  };
   for (const e of all) if (!e.baseline || e.status === 'running') counts[isQueued(e) ? 'queued' : e.status]++;
   const base = all.find((e) => e.baseline && e.status === 'keep');
   const bestExp = study.bestNumber !== null ? all.find((e) => e.number === study.bestNumber) : undefined;
@@ -64,21 +88,37 @@ export function summarise(study: Study, all: Experiment[], live: StudyStatus['li
     baseline: base ? { value: base.value, commit: base.parentCommit } : null,
     best:
       study.bestCommit && study.bestValue !== null && study.bestNumber !== null
-        ? { number: study.bestNumber, commit: study.bestCommit, value: study.bestValue, description: bestExp?.description ?? '' }
+        ? {
+            number: study.bestNumber,
+            commit: study.bestCommit,
+            value: study.bestValue,
+            description: bestExp?.description ?? '',
+          }
         : null,
     improvement: base?.value != null && study.bestValue !== null ? study.bestValue - base.value : null,
     counts,
     finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
     runHours: runMs / 3600_000,
     slots: slotBusy(all),
-    recent: all.slice(-recentN).map((e) => ({ number: e.number, status: isQueued(e) ? 'queued' : e.status, value: e.value, description: e.description, commit: e.commit, reason: e.reason })),
+    recent: all
+      .slice(-recentN)
+      .map((e) => ({
+        number: e.number,
+        status: isQueued(e) ? 'queued' : e.status,
+        value: e.value,
+        description: e.description,
+        commit: e.commit,
+        reason: e.reason,
+      })),
   };
 }
 
 /** Busy fraction per slot from the ledger: run time over the span from first run start to last end. */
 export function slotBusy(all: Experiment[]): StudyStatus['slots'] {
   const bySlot = new Map<number, Experiment[]>();
-  for (const e of all) if (e.slot !== null && e.runMs !== null && e.endedAt !== null) bySlot.set(e.slot, [...(bySlot.get(e.slot) ?? []), e]);
+  for (const e of all)
+    if (e.slot !== null && e.runMs !== null && e.endedAt !== null)
+      bySlot.set(e.slot, [...(bySlot.get(e.slot) ?? []), e]);
   return [...bySlot.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([slot, es]) => {
@@ -96,12 +136,21 @@ function render(s: StudyStatus): string {
       (s.improvement !== null ? `   change: ${s.improvement >= 0 ? '+' : ''}${s.improvement.toFixed(6)}` : ''),
     `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.conflict ? `, ${s.counts.conflict} conflict` : ''}${s.counts.running ? `, ${s.counts.running} ${s.live ? 'running' : 'interrupted (re-run on resume)'}` : ''}${s.counts.queued ? `, ${s.counts.queued} queued (not started yet)` : ''}; ${s.runHours.toFixed(2)} h of runs`,
     ...(s.slots.length > 1 || (s.slots[0] && s.slots[0].experiments > 1)
-      ? [`slots: ${s.slots.map((x) => `#${x.slot} ${x.experiments} runs, busy ${(x.busy * 100).toFixed(0)}%`).join('; ')} (busy = run time over the span of its runs, across sessions)`]
+      ? [
+          `slots: ${s.slots.map((x) => `#${x.slot} ${x.experiments} runs, busy ${(x.busy * 100).toFixed(0)}%`).join('; ')} (busy = run time over the span of its runs, across sessions)`,
+        ]
       : []),
     '',
-    ...s.recent.map((e) => `  #${String(e.number).padStart(3)} ${e.status.padEnd(8)} ${fmtValue(e.value).padStart(10)}  ${e.description}${e.status === 'crash' || e.status === 'rejected' || e.status === 'timeout' ? `  (${e.reason.slice(0, 100)})` : ''}`),
+    ...s.recent.map(
+      (e) =>
+        `  #${String(e.number).padStart(3)} ${e.status.padEnd(8)} ${fmtValue(e.value).padStart(10)}  ${e.description}${e.status === 'crash' || e.status === 'rejected' || e.status === 'timeout' ? `  (${e.reason.slice(0, 100)})` : ''}`,
+    ),
   ];
-  if (s.best) lines.push('', `best code: git show ${s.best.commit.slice(0, 7)}   ·   all kept changes: git log --oneline ${s.branch}`);
+  if (s.best)
+    lines.push(
+      '',
+      `best code: git show ${s.best.commit.slice(0, 7)}   ·   all kept changes: git log --oneline ${s.branch}`,
+    );
   return lines.join('\n') + '\n';
 }
 

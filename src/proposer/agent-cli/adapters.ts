@@ -70,19 +70,39 @@ const claude: AgentCliAdapter = {
   keys: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN'],
   install: 'npm i -g @anthropic-ai/claude-code',
   invocation: (i) => ({
-    args: ['-p', '--output-format', 'json', '--tools', 'Read,Edit,Write', '--allowedTools', 'Read,Edit,Write', '--permission-mode', 'acceptEdits', ...model(i.model, '--model')],
+    args: [
+      '-p',
+      '--output-format',
+      'json',
+      '--tools',
+      'Read,Edit,Write',
+      '--allowedTools',
+      'Read,Edit,Write',
+      '--permission-mode',
+      'acceptEdits',
+      ...model(i.model, '--model'),
+    ],
     stdin: i.prompt,
     env: { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
   }),
   parseOutput(stdout) {
-    const line = stdout.trim().split('\n').reverse().find((l) => l.trim().startsWith('{'));
+    const line = stdout
+      .trim()
+      .split('\n')
+      .reverse()
+      .find((l) => l.trim().startsWith('{'));
     try {
       const r = JSON.parse(line ?? '') as {
         result?: string;
         is_error?: boolean;
         subtype?: string;
         total_cost_usd?: number;
-        usage?: { input_tokens?: number; output_tokens?: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number };
+        usage?: {
+          input_tokens?: number;
+          output_tokens?: number;
+          cache_creation_input_tokens?: number;
+          cache_read_input_tokens?: number;
+        };
       };
       const u = r.usage ?? {};
       return {
@@ -106,7 +126,18 @@ const codex: AgentCliAdapter = {
   binary: 'codex',
   keys: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
   install: 'npm i -g @openai/codex',
-  invocation: (i) => ({ args: ['exec', '--sandbox', 'workspace-write', '--skip-git-repo-check', '--color', 'never', ...model(i.model, '-m'), i.prompt] }),
+  invocation: (i) => ({
+    args: [
+      'exec',
+      '--sandbox',
+      'workspace-write',
+      '--skip-git-repo-check',
+      '--color',
+      'never',
+      ...model(i.model, '-m'),
+      i.prompt,
+    ],
+  }),
 };
 
 /**
@@ -120,7 +151,10 @@ const pi: AgentCliAdapter = {
   install: 'npm i -g @mariozechner/pi-coding-agent',
   invocation: (i) => {
     const slash = i.model?.indexOf('/') ?? -1;
-    const which = i.model && slash > 0 ? ['--provider', i.model.slice(0, slash), '--model', i.model.slice(slash + 1)] : model(i.model, '--model');
+    const which =
+      i.model && slash > 0
+        ? ['--provider', i.model.slice(0, slash), '--model', i.model.slice(slash + 1)]
+        : model(i.model, '--model');
     return { args: ['-p', '--tools', 'read,edit,write', ...which, i.prompt] };
   },
 };

@@ -37,7 +37,13 @@ function make(mode: string, over: Record<string, unknown> = {}) {
   const pidFile = join(tmpdir(), `ar-fake-pid-${process.pid}.txt`);
   const made = createAgentCliProposer(
     'codex',
-    proposerConfig({ kind: 'codex', command: [process.execPath, fakeCli()], timeout_s: 30, api_key_env: 'MY_CRED', ...over }),
+    proposerConfig({
+      kind: 'codex',
+      command: [process.execPath, fakeCli()],
+      timeout_s: 30,
+      api_key_env: 'MY_CRED',
+      ...over,
+    }),
     {
       PATH: process.env.PATH,
       FAKE_MODE: mode,
@@ -91,7 +97,8 @@ describe('agent CLI proposer (a stand-in CLI)', () => {
     const env = JSON.parse(readFileSync(argsFile, 'utf8')) as Record<string, string>;
     assert.equal(env.OPENAI_API_KEY, 'sk-live-abcdefghijkl');
     assert.equal(env.HOME, '/home/someone');
-    for (const k of ['ANTHROPIC_API_KEY', 'HF_TOKEN', 'GITHUB_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'MY_CRED']) assert.equal(k in env, false, k);
+    for (const k of ['ANTHROPIC_API_KEY', 'HF_TOKEN', 'GITHUB_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'MY_CRED'])
+      assert.equal(k in env, false, k);
   });
 
   it('falls back to a diff summary; removes stray new files', async () => {
@@ -109,12 +116,21 @@ describe('agent CLI proposer (a stand-in CLI)', () => {
   it('failures are values: non-zero exit (key scrubbed), no change, not installed', async () => {
     const dir = makeProposalDir();
     const fail = await make('fail').proposer.propose(proposalContext(dir));
-    assert.deepEqual(fail, { kind: 'failed', reason: 'codex exited with 3: error: model not available ([redacted:OPENAI_API_KEY])' });
+    assert.deepEqual(fail, {
+      kind: 'failed',
+      reason: 'codex exited with 3: error: model not available ([redacted:OPENAI_API_KEY])',
+    });
     const noop = await make('noop').proposer.propose(proposalContext(dir));
-    assert.deepEqual(noop, { kind: 'failed', reason: 'codex changed no editable file (train.mjs): nothing worth changing' });
+    assert.deepEqual(noop, {
+      kind: 'failed',
+      reason: 'codex changed no editable file (train.mjs): nothing worth changing',
+    });
     const missing = createAgentCliProposer('claude', proposerConfig({ kind: 'claude' }), { PATH: '/nonexistent' });
     assert.ok(missing.ok);
-    assert.equal(await missing.proposer.preflight!(), 'install claude: npm i -g @anthropic-ai/claude-code (or set [proposer].command)');
+    assert.equal(
+      await missing.proposer.preflight!(),
+      'install claude: npm i -g @anthropic-ai/claude-code (or set [proposer].command)',
+    );
     const r = await missing.proposer.propose(proposalContext(dir));
     assert.ok(r.kind === 'failed' && /claude not found: install claude/.test(r.reason));
   });
@@ -141,23 +157,55 @@ describe('adapters', () => {
   it('argv of each CLI', () => {
     const input = { prompt: 'P', model: 'm', editable: ['train.py'], protected: ['prepare.py'] };
     assert.deepEqual(ADAPTERS.claude.invocation(input), {
-      args: ['-p', '--output-format', 'json', '--tools', 'Read,Edit,Write', '--allowedTools', 'Read,Edit,Write', '--permission-mode', 'acceptEdits', '--model', 'm'],
+      args: [
+        '-p',
+        '--output-format',
+        'json',
+        '--tools',
+        'Read,Edit,Write',
+        '--allowedTools',
+        'Read,Edit,Write',
+        '--permission-mode',
+        'acceptEdits',
+        '--model',
+        'm',
+      ],
       stdin: 'P',
       env: { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
     });
     assert.deepEqual(ADAPTERS.gemini.invocation(input).args, ['--approval-mode', 'auto_edit', '-m', 'm', '-p', 'P']);
     assert.deepEqual(ADAPTERS.opencode.invocation(input).args, ['run', '-m', 'm', 'P']);
     assert.deepEqual(ADAPTERS.pi.invocation(input).args, ['-p', '--tools', 'read,edit,write', '--model', 'm', 'P']);
-    assert.deepEqual(ADAPTERS.pi.invocation({ ...input, model: 'openrouter/qwen/qwen3' }).args, ['-p', '--tools', 'read,edit,write', '--provider', 'openrouter', '--model', 'qwen/qwen3', 'P']);
+    assert.deepEqual(ADAPTERS.pi.invocation({ ...input, model: 'openrouter/qwen/qwen3' }).args, [
+      '-p',
+      '--tools',
+      'read,edit,write',
+      '--provider',
+      'openrouter',
+      '--model',
+      'qwen/qwen3',
+      'P',
+    ]);
     const aider = ADAPTERS.aider.invocation(input).args;
     assert.ok(aider.includes('--no-auto-commits'));
     assert.deepEqual(aider.slice(-5), ['--read', 'prepare.py', '--message', 'P', 'train.py']);
   });
 
   it('claude JSON output: text, tokens, cost, errors', () => {
-    const ok = ADAPTERS.claude.parseOutput!(JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'x\nDESCRIPTION: y', total_cost_usd: 0.5, usage: { input_tokens: 10, cache_read_input_tokens: 5, output_tokens: 3 } }));
+    const ok = ADAPTERS.claude.parseOutput!(
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        result: 'x\nDESCRIPTION: y',
+        total_cost_usd: 0.5,
+        usage: { input_tokens: 10, cache_read_input_tokens: 5, output_tokens: 3 },
+      }),
+    );
     assert.deepEqual(ok, { text: 'x\nDESCRIPTION: y', usage: { inputTokens: 15, outputTokens: 3, costUsd: 0.5 } });
-    const bad = ADAPTERS.claude.parseOutput!(JSON.stringify({ subtype: 'error_max_turns', is_error: true, result: '' }));
+    const bad = ADAPTERS.claude.parseOutput!(
+      JSON.stringify({ subtype: 'error_max_turns', is_error: true, result: '' }),
+    );
     assert.equal(bad.error, 'claude: error_max_turns: ');
     assert.deepEqual(ADAPTERS.claude.parseOutput!('not json'), { text: 'not json' });
   });

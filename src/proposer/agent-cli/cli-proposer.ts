@@ -74,16 +74,32 @@ export class AgentCliProposer implements Proposer {
   /** The CLI's environment: no secret except the keys of its own kind. */
   childEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
     const keep = this.o.adapter.keys;
-    return { ...withoutSecrets(this.o.env, { keep, ...(this.o.secretNames ? { extraNames: this.o.secretNames } : {}) }), ...extra };
+    return {
+      ...withoutSecrets(this.o.env, { keep, ...(this.o.secretNames ? { extraNames: this.o.secretNames } : {}) }),
+      ...extra,
+    };
   }
 
-  private async run(ctx: ProposalContext, crash: CrashReport | undefined, signal?: AbortSignal): Promise<ProposalResult> {
+  private async run(
+    ctx: ProposalContext,
+    crash: CrashReport | undefined,
+    signal?: AbortSignal,
+  ): Promise<ProposalResult> {
     const { adapter } = this.o;
     if (signal?.aborted) return { kind: 'failed', reason: 'aborted' };
     const exe = findExecutable(this.o.command[0]!, this.o.env.PATH);
-    if (!exe) return { kind: 'failed', reason: `${this.o.command[0]} not found: install ${adapter.kind}: ${adapter.install} (or set [proposer].command)` };
+    if (!exe)
+      return {
+        kind: 'failed',
+        reason: `${this.o.command[0]} not found: install ${adapter.kind}: ${adapter.install} (or set [proposer].command)`,
+      };
     const before = snapshotTree(ctx.worktree, ctx.editable);
-    const inv = adapter.invocation({ prompt: cliPrompt(ctx, crash), ...(this.o.model ? { model: this.o.model } : {}), editable: ctx.editable, protected: ctx.protected });
+    const inv = adapter.invocation({
+      prompt: cliPrompt(ctx, crash),
+      ...(this.o.model ? { model: this.o.model } : {}),
+      editable: ctx.editable,
+      protected: ctx.protected,
+    });
     const res = await runCli(
       {
         argv: [exe, ...this.o.command.slice(1), ...inv.args],
@@ -100,23 +116,41 @@ export class AgentCliProposer implements Proposer {
     removeFiles(ctx.worktree, stray);
     const parsed = adapter.parseOutput?.(res.stdout) ?? { text: res.stdout };
     const usage = parsed.usage;
-    const failed = (reason: string): ProposalResult => ({ kind: 'failed', reason: this.scrub(reason), ...(usage ? { usage } : {}) });
+    const failed = (reason: string): ProposalResult => ({
+      kind: 'failed',
+      reason: this.scrub(reason),
+      ...(usage ? { usage } : {}),
+    });
 
     if (res.aborted || signal?.aborted) return failed('aborted');
     if (res.spawnError) return failed(`cannot run ${exe}: ${res.spawnError}`);
-    if (res.timedOut) return failed(`${adapter.kind} timed out after ${Math.round(this.o.timeoutMs / 1000)} s ([proposer].timeout_s)`);
+    if (res.timedOut)
+      return failed(`${adapter.kind} timed out after ${Math.round(this.o.timeoutMs / 1000)} s ([proposer].timeout_s)`);
     if (res.exitCode !== 0) {
-      return failed(`${adapter.kind} exited with ${res.exitCode ?? res.signal}: ${lastLines(res.stderr || parsed.text) || '(no output)'}`);
+      return failed(
+        `${adapter.kind} exited with ${res.exitCode ?? res.signal}: ${lastLines(res.stderr || parsed.text) || '(no output)'}`,
+      );
     }
     if (parsed.error) return failed(parsed.error);
     const { changed, summary } = summariseChanges(ctx.worktree, before);
-    if (changed.length === 0) return failed(`${adapter.kind} changed no editable file (${ctx.editable.join(', ')}): ${lastLines(parsed.text) || '(no output)'}`);
+    if (changed.length === 0)
+      return failed(
+        `${adapter.kind} changed no editable file (${ctx.editable.join(', ')}): ${lastLines(parsed.text) || '(no output)'}`,
+      );
     const description = extractDescription(parsed.text) ?? summary;
-    if (/^give up\b/i.test(description)) return failed(`the agent gave up: ${description.replace(/^give up:?\s*/i, '')}`);
+    if (/^give up\b/i.test(description))
+      return failed(`the agent gave up: ${description.replace(/^give up:?\s*/i, '')}`);
     return {
       kind: 'ok',
       description,
-      change: { agent: adapter.kind, ...(this.o.model ? { model: this.o.model } : {}), files: changed, diffSummary: summary, removedStrayFiles: stray, durationMs: res.durationMs },
+      change: {
+        agent: adapter.kind,
+        ...(this.o.model ? { model: this.o.model } : {}),
+        files: changed,
+        diffSummary: summary,
+        removedStrayFiles: stray,
+        durationMs: res.durationMs,
+      },
       ...(usage ? { usage } : {}),
     };
   }

@@ -24,7 +24,8 @@ export function createAgentCliProposer(
   deps: AgentCliDeps = {},
 ): { ok: true; proposer: Proposer; note?: string } | { ok: false; message: string } {
   const adapter = ADAPTERS[kind];
-  const command = p.command === undefined ? [adapter.binary] : typeof p.command === 'string' ? [p.command] : [...p.command];
+  const command =
+    p.command === undefined ? [adapter.binary] : typeof p.command === 'string' ? [p.command] : [...p.command];
   const proposer = new AgentCliProposer({
     adapter,
     command,

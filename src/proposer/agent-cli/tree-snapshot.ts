@@ -42,7 +42,9 @@ export function snapshotTree(root: string, editable: readonly string[], maxEntri
     }
   };
   walk(root, '');
-  const text = new Map(editable.map((f) => [f, existsSync(join(root, f)) ? readFileSync(join(root, f), 'utf8') : null]));
+  const text = new Map(
+    editable.map((f) => [f, existsSync(join(root, f)) ? readFileSync(join(root, f), 'utf8') : null]),
+  );
   return { files, complete, editable: text };
 }
 

@@ -39,14 +39,23 @@ export interface AgentTask {
   secrets?: readonly Secret[];
 }
 
-export async function runAgent(provider: LlmProvider, settings: AgentSettings, job: AgentTask, signal?: AbortSignal): Promise<ProposalResult> {
+export async function runAgent(
+  provider: LlmProvider,
+  settings: AgentSettings,
+  job: AgentTask,
+  signal?: AbortSignal,
+): Promise<ProposalResult> {
   const tokens = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   const usage = (): ProposalUsage => ({
     inputTokens: tokens.inputTokens,
     outputTokens: tokens.outputTokens,
     costUsd: costUsd(provider.model, tokens, settings.prices),
   });
-  const failed = (reason: string): ProposalResult => ({ kind: 'failed', reason: scrubSecrets(reason, settings.secrets ?? []), usage: usage() });
+  const failed = (reason: string): ProposalResult => ({
+    kind: 'failed',
+    reason: scrubSecrets(reason, settings.secrets ?? []),
+    usage: usage(),
+  });
   const messages: ChatMessage[] = [{ role: 'user', content: job.task }];
   const tools = toolSpecs();
   let calls = 0;
@@ -75,7 +84,12 @@ export async function runAgent(provider: LlmProvider, settings: AgentSettings, j
       if (!(err instanceof LlmError)) throw err;
       if (err.kind === 'aborted' || signal?.aborted) return failed('aborted');
       // Retries spent on an outage (network, 5xx, 429, timeouts): not this proposal's fault.
-      if (err.retryable) return { kind: 'unavailable', reason: scrubSecrets(`${provider.provider} API unavailable: ${err.message}`, settings.secrets ?? []), usage: usage() };
+      if (err.retryable)
+        return {
+          kind: 'unavailable',
+          reason: scrubSecrets(`${provider.provider} API unavailable: ${err.message}`, settings.secrets ?? []),
+          usage: usage(),
+        };
       return failed(`${provider.provider} API error: ${err.message}`);
     }
     tokens.inputTokens += res.usage.inputTokens;
@@ -89,7 +103,10 @@ export async function runAgent(provider: LlmProvider, settings: AgentSettings, j
       const why = /length|max_tokens/.test(res.stopReason)
         ? 'Your answer was cut off at the token limit and had no complete tool call.'
         : 'You did not call any tool.';
-      messages.push({ role: 'user', content: `${why} Make your change with edit_file or write_file, then call finish({description}).${last}` });
+      messages.push({
+        role: 'user',
+        content: `${why} Make your change with edit_file or write_file, then call finish({description}).${last}`,
+      });
       continue;
     }
 
@@ -98,24 +115,43 @@ export async function runAgent(provider: LlmProvider, settings: AgentSettings, j
     for (const call of res.toolCalls) {
       calls++;
       if (finished) {
-        results.push({ callId: call.id, name: call.name, content: 'ignored: finish was already called', isError: true });
+        results.push({
+          callId: call.id,
+          name: call.name,
+          content: 'ignored: finish was already called',
+          isError: true,
+        });
         continue;
       }
       const out = job.toolbox.run(call);
-      results.push({ callId: call.id, name: call.name, content: scrub(out.content, job.secrets), isError: out.isError });
+      results.push({
+        callId: call.id,
+        name: call.name,
+        content: scrub(out.content, job.secrets),
+        isError: out.isError,
+      });
       finished = out.finished;
     }
     if (finished) {
-      if (/^give up\b/i.test(finished.description)) return failed(`the agent gave up: ${finished.description.replace(/^give up:?\s*/i, '')}`);
+      if (/^give up\b/i.test(finished.description))
+        return failed(`the agent gave up: ${finished.description.replace(/^give up:?\s*/i, '')}`);
       return {
         kind: 'ok',
         description: finished.description,
-        change: { agent: provider.provider, model: provider.model, turns: turn, toolCalls: calls, files: job.toolbox.changedFiles() },
+        change: {
+          agent: provider.provider,
+          model: provider.model,
+          turns: turn,
+          toolCalls: calls,
+          files: job.toolbox.changedFiles(),
+        },
         usage: usage(),
       };
     }
     messages.push({ role: 'tool', results, ...(last ? { note: last.trim() } : {}) });
   }
   const changed = job.toolbox.changedFiles();
-  return failed(`no finish after ${settings.maxTurns} turns${changed.length ? ` (changed ${changed.join(', ')} without finishing)` : ''}`);
+  return failed(
+    `no finish after ${settings.maxTurns} turns${changed.length ? ` (changed ${changed.join(', ')} without finishing)` : ''}`,
+  );
 }

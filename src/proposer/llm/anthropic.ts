@@ -59,7 +59,11 @@ export class AnthropicProvider implements LlmProvider {
           // each turn pays full price only for what is new.
           system: [{ type: 'text', text: req.system, cache_control: { type: 'ephemeral' } }],
           messages: withCacheBreakpoint(toParams(req.messages)),
-          tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema as Anthropic.Messages.Tool.InputSchema })),
+          tools: req.tools.map((t) => ({
+            name: t.name,
+            description: t.description,
+            input_schema: t.inputSchema as Anthropic.Messages.Tool.InputSchema,
+          })),
           ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
         },
         { signal: signal ?? null },
@@ -68,14 +72,16 @@ export class AnthropicProvider implements LlmProvider {
       const toolCalls: CompletionTurn['toolCalls'] = [];
       for (const block of res.content ?? []) {
         if (block.type === 'text') text += block.text;
-        else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+        else if (block.type === 'tool_use')
+          toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
       }
       const u = res.usage;
       return {
         text,
         toolCalls,
         usage: {
-          inputTokens: (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0),
+          inputTokens:
+            (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0),
           outputTokens: u?.output_tokens ?? 0,
           cacheReadTokens: u?.cache_read_input_tokens ?? 0,
           cacheWriteTokens: u?.cache_creation_input_tokens ?? 0,
@@ -88,7 +94,8 @@ export class AnthropicProvider implements LlmProvider {
   }
 
   async preflight(signal?: AbortSignal): Promise<string | null> {
-    if (!this.opts.apiKey && !this.opts.baseUrl) return 'set ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a compatible server)';
+    if (!this.opts.apiKey && !this.opts.baseUrl)
+      return 'set ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a compatible server)';
     const timeout = this.opts.preflightTimeoutMs ?? 10_000;
     let ids: string[] | null;
     try {
@@ -96,7 +103,8 @@ export class AnthropicProvider implements LlmProvider {
       ids = page.data.map((m) => m.id);
     } catch (err) {
       const e = this.toLlmError(err, signal);
-      if (e.kind === 'not_found' || e.kind === 'bad_request') ids = null; // server has no model listing
+      if (e.kind === 'not_found' || e.kind === 'bad_request')
+        ids = null; // server has no model listing
       else return describeUnreachable('Anthropic', this.baseUrl, e, 'ANTHROPIC_API_KEY');
     }
     return checkModelListed(this.model, this.baseUrl, ids, async () => {
@@ -110,8 +118,19 @@ export class AnthropicProvider implements LlmProvider {
   }
 
   private toLlmError(err: unknown, signal?: AbortSignal): LlmError {
-    const sdk = { abort: Anthropic.APIUserAbortError, timeout: Anthropic.APIConnectionTimeoutError, connection: Anthropic.APIConnectionError, api: Anthropic.APIError, base: Anthropic.AnthropicError };
-    return sdkErrorToLlm(err, sdk, { baseUrl: this.baseUrl, requestTimeoutMs: this.opts.requestTimeoutMs, apiKey: this.opts.apiKey, signal });
+    const sdk = {
+      abort: Anthropic.APIUserAbortError,
+      timeout: Anthropic.APIConnectionTimeoutError,
+      connection: Anthropic.APIConnectionError,
+      api: Anthropic.APIError,
+      base: Anthropic.AnthropicError,
+    };
+    return sdkErrorToLlm(err, sdk, {
+      baseUrl: this.baseUrl,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      apiKey: this.opts.apiKey,
+      signal,
+    });
   }
 }
 
@@ -121,11 +140,17 @@ function toParams(messages: ChatMessage[]): Param[] {
     if (m.role === 'assistant') {
       const content: Block[] = [];
       if (m.text) content.push({ type: 'text', text: m.text });
-      for (const c of m.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: parseObject(c.arguments) });
+      for (const c of m.toolCalls)
+        content.push({ type: 'tool_use', id: c.id, name: c.name, input: parseObject(c.arguments) });
       if (content.length === 0) content.push({ type: 'text', text: '(no answer)' });
       return { role: 'assistant', content };
     }
-    const content: Block[] = m.results.map((r) => ({ type: 'tool_result', tool_use_id: r.callId, content: r.content, is_error: r.isError }));
+    const content: Block[] = m.results.map((r) => ({
+      type: 'tool_result',
+      tool_use_id: r.callId,
+      content: r.content,
+      is_error: r.isError,
+    }));
     if (m.note) content.push({ type: 'text', text: m.note });
     return { role: 'user', content };
   });
@@ -137,7 +162,8 @@ function withCacheBreakpoint(params: Param[]): Param[] {
   if (!last) return params;
   const blocks: Block[] = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...last.content];
   const end = blocks.at(-1);
-  if (end && (end.type === 'text' || end.type === 'tool_result')) blocks[blocks.length - 1] = { ...end, cache_control: { type: 'ephemeral' } };
+  if (end && (end.type === 'text' || end.type === 'tool_result'))
+    blocks[blocks.length - 1] = { ...end, cache_control: { type: 'ephemeral' } };
   return [...params.slice(0, -1), { ...last, content: blocks } as Param];
 }
 

@@ -52,8 +52,16 @@ export function createLlmProposer(kind: LlmKind, p: Config['proposer'], env: Env
   if (!model) return { ok: false, message: `set [proposer].model (or --model) to a model that ${baseUrl} serves` };
 
   const requestTimeoutMs = p.request_timeout_s * 1000;
-  const common = { model, apiKey, baseUrl, requestTimeoutMs, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.preflightTimeoutMs ? { preflightTimeoutMs: deps.preflightTimeoutMs } : {}) };
-  const provider: LlmProvider = kind === 'anthropic' ? new AnthropicProvider(common) : new OpenAIProvider({ ...common, keyVar });
+  const common = {
+    model,
+    apiKey,
+    baseUrl,
+    requestTimeoutMs,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.preflightTimeoutMs ? { preflightTimeoutMs: deps.preflightTimeoutMs } : {}),
+  };
+  const provider: LlmProvider =
+    kind === 'anthropic' ? new AnthropicProvider(common) : new OpenAIProvider({ ...common, keyVar });
   const settings: AgentSettings = {
     maxTurns: p.max_turns,
     maxTokens: p.max_tokens,

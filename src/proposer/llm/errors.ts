@@ -18,7 +18,11 @@ export class LlmError extends Error {
   /** Delay the server asked for (retry-after / retry-after-ms), when it sent one. */
   readonly retryAfterMs: number | null;
 
-  constructor(kind: LlmErrorKind, message: string, opts: { status?: number | null; retryAfterMs?: number | null } = {}) {
+  constructor(
+    kind: LlmErrorKind,
+    message: string,
+    opts: { status?: number | null; retryAfterMs?: number | null } = {},
+  ) {
     super(message);
     this.name = 'LlmError';
     this.kind = kind;
@@ -28,7 +32,9 @@ export class LlmError extends Error {
 
   /** Worth another try after a pause: rate limits, server errors, timeouts, dropped connections. */
   get retryable(): boolean {
-    return this.kind === 'rate_limit' || this.kind === 'server' || this.kind === 'timeout' || this.kind === 'connection';
+    return (
+      this.kind === 'rate_limit' || this.kind === 'server' || this.kind === 'timeout' || this.kind === 'connection'
+    );
   }
 }
 
@@ -43,7 +49,10 @@ export function kindForStatus(status: number): LlmErrorKind {
 }
 
 /** Parses retry-after-ms / retry-after (seconds or an HTTP date) into milliseconds. */
-export function retryAfterMs(headers: { get(name: string): string | null } | undefined, now: number = Date.now()): number | null {
+export function retryAfterMs(
+  headers: { get(name: string): string | null } | undefined,
+  now: number = Date.now(),
+): number | null {
   if (!headers) return null;
   const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
   if (Number.isFinite(ms) && ms >= 0) return ms;

@@ -7,7 +7,17 @@
  * the way, `O_NOFOLLOW` on open); anything else is refused here, before the harness would reject
  * the whole proposal.
  */
-import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { normalRel } from '../../workspace/rel-path.js';
 import { refuseWriteTarget, resolveInWorktree } from './paths.js';
@@ -35,11 +45,16 @@ function isEditable(scope: FileScope, rel: string): boolean {
 }
 
 function refuseWrite(scope: FileScope, rel: string): ToolOutput {
-  const why = scope.protected.some((p) => normalRel(p) === rel) ? `${rel} is protected (read-only)` : `${rel} is not an editable file`;
+  const why = scope.protected.some((p) => normalRel(p) === rel)
+    ? `${rel} is protected (read-only)`
+    : `${rel} is not an editable file`;
   return err(`refused: ${why}. You may change only: ${scope.editable.join(', ')}.`);
 }
 
-export function readFileTool(scope: FileScope, args: { path: string; start_line?: number; end_line?: number }): ToolOutput {
+export function readFileTool(
+  scope: FileScope,
+  args: { path: string; start_line?: number; end_line?: number },
+): ToolOutput {
   const r = resolveInWorktree(scope.worktree, args.path);
   if (!r.ok) return err(r.error);
   if (!existsSync(r.abs)) return err(`${r.rel} does not exist (list_files shows what does)`);
@@ -70,7 +85,10 @@ function writePlain(abs: string, text: string): void {
   }
 }
 
-export function editFileTool(scope: FileScope, args: { path: string; old_string: string; new_string: string; replace_all?: boolean }): ToolOutput {
+export function editFileTool(
+  scope: FileScope,
+  args: { path: string; old_string: string; new_string: string; replace_all?: boolean },
+): ToolOutput {
   const r = resolveInWorktree(scope.worktree, args.path);
   if (!r.ok) return err(r.error);
   if (!isEditable(scope, r.rel)) return refuseWrite(scope, r.rel);
@@ -90,7 +108,9 @@ export function editFileTool(scope: FileScope, args: { path: string; old_string:
     );
   }
   if (count > 1 && !args.replace_all) {
-    return err(`old_string found ${count} times in ${r.rel}; include more surrounding lines to make it unique, or pass replace_all: true`);
+    return err(
+      `old_string found ${count} times in ${r.rel}; include more surrounding lines to make it unique, or pass replace_all: true`,
+    );
   }
   const at = text.slice(0, text.indexOf(args.old_string)).split('\n').length;
   writePlain(r.abs, text.split(args.old_string).join(args.new_string));
@@ -121,7 +141,11 @@ export function listFilesTool(scope: FileScope, args: { path?: string }): ToolOu
       if (st.isSymbolicLink()) out.push(`${rel} -> (link)`);
       else if (st.isDirectory()) walk(join(dir, name), rel);
       else {
-        const tag = isEditable(scope, rel) ? ' (editable)' : scope.protected.some((p) => normalRel(p) === rel) ? ' (protected)' : '';
+        const tag = isEditable(scope, rel)
+          ? ' (editable)'
+          : scope.protected.some((p) => normalRel(p) === rel)
+            ? ' (protected)'
+            : '';
         out.push(`${rel}${tag}  ${st.size} B`);
       }
     }
@@ -139,7 +163,7 @@ function looseMatch(text: string, needle: string): number | null {
   const lines = text.split('\n');
   const span = needle.split('\n').length;
   for (let i = 0; i + span <= lines.length; i++) {
-    if (squash(lines.slice(i, i + span).join("\n")).includes(target)) return i + 1;
+    if (squash(lines.slice(i, i + span).join('\n')).includes(target)) return i + 1;
   }
   return null;
 }

@@ -26,7 +26,8 @@ export function annotate(history: readonly Experiment[], direction: Direction): 
   const better = (a: number, b: number) => (direction === 'minimize' ? a < b : a > b);
   return history.map((exp) => {
     const delta = exp.value !== null && best !== null && !exp.baseline ? exp.value - best : null;
-    if (exp.status === 'keep' && exp.value !== null && (best === null || exp.baseline || better(exp.value, best))) best = exp.value;
+    if (exp.status === 'keep' && exp.value !== null && (best === null || exp.baseline || better(exp.value, best)))
+      best = exp.value;
     return { exp, delta };
   });
 }
@@ -41,7 +42,10 @@ const clip = (s: string, n: number) => {
 export function formatRow(r: Row): string {
   const e = r.exp;
   const what = e.baseline ? 'baseline' : clip(e.description || '(no description)', 140);
-  const why = (e.status === 'crash' || e.status === 'timeout' || e.status === 'rejected') && e.reason ? ` [${clip(e.reason, 100)}]` : '';
+  const why =
+    (e.status === 'crash' || e.status === 'timeout' || e.status === 'rejected') && e.reason
+      ? ` [${clip(e.reason, 100)}]`
+      : '';
   return `#${e.number} ${e.status.padEnd(8)} ${fmt(e.value)}${fmtDelta(r.delta)}  ${what}${why}`;
 }
 
@@ -94,7 +98,14 @@ export function summarizeHistory(
     inFlight ??
       history
         .filter((e) => e.status === 'running' && !e.baseline && e.description)
-        .map((e) => ({ number: e.number, description: e.description, parentCommit: e.parentCommit, diff: e.diff, lines: {}, change: e.change })),
+        .map((e) => ({
+          number: e.number,
+          description: e.description,
+          parentCommit: e.parentCommit,
+          diff: e.diff,
+          lines: {},
+          change: e.change,
+        })),
   );
   if (finished.length === 0) return ['No experiments yet.', ...flying].join('\n');
   const rows = annotate(finished, objective.direction);
@@ -113,12 +124,24 @@ export function summarizeHistory(
     .filter((r) => r.exp.status === 'discard' && r.delta !== null && !recent.includes(r))
     .sort((a, b) => Math.abs(a.delta!) - Math.abs(b.delta!))
     .slice(0, opts.nearMisses ?? 5);
-  if (misses.length) out.push('', 'Near-misses (discarded, closest to the best; maybe worth combining or retrying with a smaller step):', ...misses.map(formatRow));
+  if (misses.length)
+    out.push(
+      '',
+      'Near-misses (discarded, closest to the best; maybe worth combining or retrying with a smaller step):',
+      ...misses.map(formatRow),
+    );
   const crash = [...finished].reverse().find((e) => e.status === 'crash' || e.status === 'timeout');
   if (crash) {
     const cap = opts.crashTailChars ?? 3000;
     const tail = crash.logTail.length > cap ? crash.logTail.slice(-cap) : crash.logTail;
-    out.push('', `Last ${crash.status} (#${crash.number}: ${clip(crash.description, 140)}): ${clip(crash.reason, 200)}`, 'Log tail:', '```', tail.trimEnd(), '```');
+    out.push(
+      '',
+      `Last ${crash.status} (#${crash.number}: ${clip(crash.description, 140)}): ${clip(crash.reason, 200)}`,
+      'Log tail:',
+      '```',
+      tail.trimEnd(),
+      '```',
+    );
   }
   out.push(...flying);
   return out.join('\n');
@@ -129,13 +152,20 @@ export function queryResults(
   objective: Objective,
   args: { status?: string; sort?: 'recent' | 'best'; limit?: number },
 ): string {
-  let rows = annotate(history.filter((e) => e.status !== 'running'), objective.direction);
+  let rows = annotate(
+    history.filter((e) => e.status !== 'running'),
+    objective.direction,
+  );
   if (args.status) rows = rows.filter((r) => r.exp.status === args.status);
   if (args.sort === 'best') {
-    const key = (r: Row) => (r.exp.value === null ? Infinity : objective.direction === 'minimize' ? r.exp.value : -r.exp.value);
+    const key = (r: Row) =>
+      r.exp.value === null ? Infinity : objective.direction === 'minimize' ? r.exp.value : -r.exp.value;
     rows = [...rows].sort((a, b) => key(a) - key(b));
   } else rows = [...rows].reverse();
   const limit = Math.min(200, args.limit ?? 20);
   if (rows.length === 0) return 'no matching experiments';
-  return [`number status value (delta vs best then) description — ${rows.length} match(es)`, ...rows.slice(0, limit).map(formatRow)].join('\n');
+  return [
+    `number status value (delta vs best then) description — ${rows.length} match(es)`,
+    ...rows.slice(0, limit).map(formatRow),
+  ].join('\n');
 }

@@ -6,7 +6,15 @@ export { runAgent } from './agent.js';
 export type { AgentSettings, AgentTask } from './agent.js';
 export { AnthropicProvider } from './anthropic.js';
 export { OpenAIProvider } from './openai.js';
-export type { ChatMessage, CompletionRequest, CompletionTurn, LlmProvider, ToolCall, ToolResult, ToolSpec } from './provider.js';
+export type {
+  ChatMessage,
+  CompletionRequest,
+  CompletionTurn,
+  LlmProvider,
+  ToolCall,
+  ToolResult,
+  ToolSpec,
+} from './provider.js';
 export { LlmError } from './errors.js';
 export { withRetries, DEFAULT_RETRY_POLICY } from './retry.js';
 export type { RetryDeps, RetryPolicy } from './retry.js';

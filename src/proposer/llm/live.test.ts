@@ -18,7 +18,11 @@ for (const kind of ['anthropic', 'openai'] as const) {
   const model = process.env[`AUTORESEARCH_LIVE_${kind.toUpperCase()}_MODEL`];
   describe(`LIVE ${kind} API (skipped unless AUTORESEARCH_LIVE_TESTS=1 and ${keyVar} are set)`, { skip }, () => {
     it('preflight passes and one real proposal edits train.mjs', { timeout: 300_000 }, async () => {
-      const made = createLlmProposer(kind, proposerConfig({ kind, ...(model ? { model } : {}), max_turns: 10 }), process.env);
+      const made = createLlmProposer(
+        kind,
+        proposerConfig({ kind, ...(model ? { model } : {}), max_turns: 10 }),
+        process.env,
+      );
       assert.ok(made.ok, made.ok ? '' : made.message);
       assert.equal(await made.proposer.preflight!(), null);
       const dir = makeProposalDir();

@@ -40,7 +40,11 @@ export class LlmProposer implements Proposer {
     }
   }
 
-  private async run(ctx: ProposalContext, crash: CrashReport | undefined, signal?: AbortSignal): Promise<ProposalResult> {
+  private async run(
+    ctx: ProposalContext,
+    crash: CrashReport | undefined,
+    signal?: AbortSignal,
+  ): Promise<ProposalResult> {
     if (signal?.aborted) return { kind: 'failed', reason: 'aborted' };
     let system: string;
     let task: string;
@@ -57,6 +61,11 @@ export class LlmProposer implements Proposer {
       history: ctx.history,
       objective: ctx.objective,
     });
-    return runAgent(this.provider, this.settings, { system, task, toolbox, ...(ctx.secrets ? { secrets: ctx.secrets } : {}) }, signal);
+    return runAgent(
+      this.provider,
+      this.settings,
+      { system, task, toolbox, ...(ctx.secrets ? { secrets: ctx.secrets } : {}) },
+      signal,
+    );
   }
 }

@@ -59,7 +59,10 @@ export class OpenAIProvider implements LlmProvider {
         {
           model: this.model,
           messages: toParams(req.system, req.messages),
-          tools: req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.inputSchema } })),
+          tools: req.tools.map((t) => ({
+            type: 'function' as const,
+            function: { name: t.name, description: t.description, parameters: t.inputSchema },
+          })),
           ...limit,
           ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
         },
@@ -72,7 +75,12 @@ export class OpenAIProvider implements LlmProvider {
         if (c.type === 'function' || (c as { function?: unknown }).function) {
           const fn = (c as { function: { name?: string; arguments?: unknown } }).function;
           // Some compatible servers send the arguments as an object instead of JSON text.
-          const args = typeof fn.arguments === 'string' ? fn.arguments : fn.arguments === undefined ? '' : JSON.stringify(fn.arguments);
+          const args =
+            typeof fn.arguments === 'string'
+              ? fn.arguments
+              : fn.arguments === undefined
+                ? ''
+                : JSON.stringify(fn.arguments);
           toolCalls.push({ id: c.id || `call_${i}`, name: fn.name ?? '', arguments: args });
         }
       });
@@ -89,7 +97,8 @@ export class OpenAIProvider implements LlmProvider {
 
   async preflight(signal?: AbortSignal): Promise<string | null> {
     const keyVar = this.opts.keyVar ?? 'OPENAI_API_KEY';
-    if (!this.opts.apiKey && !this.opts.baseUrl) return `set ${keyVar} (or OPENAI_BASE_URL for a compatible server such as Ollama or vLLM)`;
+    if (!this.opts.apiKey && !this.opts.baseUrl)
+      return `set ${keyVar} (or OPENAI_BASE_URL for a compatible server such as Ollama or vLLM)`;
     const timeout = this.opts.preflightTimeoutMs ?? 10_000;
     let ids: string[] | null;
     try {
@@ -111,8 +120,19 @@ export class OpenAIProvider implements LlmProvider {
   }
 
   private toLlmError(err: unknown, signal?: AbortSignal): LlmError {
-    const sdk = { abort: OpenAI.APIUserAbortError, timeout: OpenAI.APIConnectionTimeoutError, connection: OpenAI.APIConnectionError, api: OpenAI.APIError, base: OpenAI.OpenAIError };
-    return sdkErrorToLlm(err, sdk, { baseUrl: this.baseUrl, requestTimeoutMs: this.opts.requestTimeoutMs, apiKey: this.opts.apiKey, signal });
+    const sdk = {
+      abort: OpenAI.APIUserAbortError,
+      timeout: OpenAI.APIConnectionTimeoutError,
+      connection: OpenAI.APIConnectionError,
+      api: OpenAI.APIError,
+      base: OpenAI.OpenAIError,
+    };
+    return sdkErrorToLlm(err, sdk, {
+      baseUrl: this.baseUrl,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      apiKey: this.opts.apiKey,
+      signal,
+    });
   }
 }
 
@@ -125,11 +145,18 @@ function toParams(system: string, messages: ChatMessage[]): Param[] {
         role: 'assistant',
         content: m.text || (m.toolCalls.length ? null : '(no answer)'),
         ...(m.toolCalls.length
-          ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+          ? {
+              tool_calls: m.toolCalls.map((c) => ({
+                id: c.id,
+                type: 'function' as const,
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }
           : {}),
       });
     } else {
-      for (const r of m.results) out.push({ role: 'tool', tool_call_id: r.callId, content: r.isError ? `ERROR: ${r.content}` : r.content });
+      for (const r of m.results)
+        out.push({ role: 'tool', tool_call_id: r.callId, content: r.isError ? `ERROR: ${r.content}` : r.content });
       if (m.note) out.push({ role: 'user', content: m.note });
     }
   }

@@ -16,16 +16,19 @@ import { normalRel } from '../../workspace/rel-path.js';
 export type Resolved = { ok: true; rel: string; abs: string } | { ok: false; error: string };
 
 export function resolveInWorktree(worktree: string, path: unknown): Resolved {
-  if (typeof path !== 'string' || path.trim() === '') return { ok: false, error: 'path must be a non-empty string, relative to the worktree (e.g. "train.py")' };
+  if (typeof path !== 'string' || path.trim() === '')
+    return { ok: false, error: 'path must be a non-empty string, relative to the worktree (e.g. "train.py")' };
   const raw = path.trim();
   let rel: string;
   if (isAbsolute(raw)) {
     rel = relative(worktree, raw);
-    if (rel === '' ) rel = '.';
-    if (rel.startsWith('..') || isAbsolute(rel)) return { ok: false, error: `${raw} is outside the worktree; use paths relative to it (e.g. "train.py")` };
+    if (rel === '') rel = '.';
+    if (rel.startsWith('..') || isAbsolute(rel))
+      return { ok: false, error: `${raw} is outside the worktree; use paths relative to it (e.g. "train.py")` };
   } else rel = raw;
   rel = normalRel(rel);
-  if (rel === '..' || rel.startsWith('../')) return { ok: false, error: `${raw} is outside the worktree; ".." is not allowed` };
+  if (rel === '..' || rel.startsWith('../'))
+    return { ok: false, error: `${raw} is outside the worktree; ".." is not allowed` };
   if (rel === '.git' || rel.startsWith('.git/')) return { ok: false, error: 'the .git directory is off limits' };
   const abs = rel === '.' ? worktree : join(worktree, rel);
   if (existsSync(abs)) {
@@ -33,7 +36,8 @@ export function resolveInWorktree(worktree: string, path: unknown): Resolved {
       const realRoot = realpathSync(worktree);
       const real = realpathSync(abs);
       const r = relative(realRoot, real);
-      if (r.startsWith('..') || isAbsolute(r)) return { ok: false, error: `${raw} leads outside the worktree (a symbolic link)` };
+      if (r.startsWith('..') || isAbsolute(r))
+        return { ok: false, error: `${raw} leads outside the worktree (a symbolic link)` };
     } catch {
       return { ok: false, error: `cannot resolve ${raw}` };
     }
@@ -60,7 +64,8 @@ export function refuseWriteTarget(worktree: string, rel: string): string | null 
   } catch {
     return `the directory of ${rel} does not exist`;
   }
-  if (parent !== join(root, dirname(rel))) return `${rel} leads through a symbolic link; only plain files of the worktree can be written`;
+  if (parent !== join(root, dirname(rel)))
+    return `${rel} leads through a symbolic link; only plain files of the worktree can be written`;
   try {
     const st = lstatSync(join(worktree, rel));
     if (st.isSymbolicLink()) return `${rel} is a symbolic link; only plain files of the worktree can be written`;

@@ -15,7 +15,12 @@ export function describeUnreachable(api: string, url: string, err: LlmError, key
  * `ids` is the server's model list (null when it has none). The model is fine when listed, when a
  * listed id starts with it and "-" or ":" (an alias, e.g. Ollama's "qwen3" for "qwen3:latest"), or when `retrieve` says the server knows it.
  */
-export async function checkModelListed(model: string, url: string, ids: string[] | null, retrieve: () => Promise<boolean>): Promise<string | null> {
+export async function checkModelListed(
+  model: string,
+  url: string,
+  ids: string[] | null,
+  retrieve: () => Promise<boolean>,
+): Promise<string | null> {
   if (ids === null) return null;
   if (ids.includes(model) || ids.some((id) => id.startsWith(`${model}-`) || id.startsWith(`${model}:`))) return null;
   if (await retrieve()) return null;

@@ -34,7 +34,7 @@ const isMechanics = (s: string) => MECHANICS_SENTENCE.some((re) => re.test(s));
 
 export const HARNESS_PREFACE = [
   'The harness runs the experiment loop, not you. It creates the study branch, commits each change, runs the training (and the protected evaluation) under the fixed budget, reads the metric, writes results.tsv, keeps the change or resets it, kills runs that time out, and goes on until it is stopped.',
-  'Where the program below tells you to create branches, commit, reset, run the training, read logs, write results.tsv or loop, ignore it: those steps are the harness\'s. Your job in this turn is ONE change to the editable file(s), then finish.',
+  "Where the program below tells you to create branches, commit, reset, run the training, read logs, write results.tsv or loop, ignore it: those steps are the harness's. Your job in this turn is ONE change to the editable file(s), then finish.",
   'Take from it the research guidance: the goal, what may and may not change, and the simplicity criterion.',
 ].join('\n');
 
@@ -69,8 +69,13 @@ export function researchGuidance(program: string): Guidance {
   }
   const mechanics = removedSections.length > 0 || droppedSentences > 0;
   if (!mechanics) return { text: program.trim(), mechanics, removedSections };
-  const text = kept.join('\n').replace(/\n{3,}/g, '\n\n').trim();
-  const note = removedSections.length ? `\n\n(Left out, the harness does them: ${removedSections.map((h) => `"${h}"`).join(', ')}.)` : '';
+  const text = kept
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  const note = removedSections.length
+    ? `\n\n(Left out, the harness does them: ${removedSections.map((h) => `"${h}"`).join(', ')}.)`
+    : '';
   return { text: text + note, mechanics, removedSections };
 }
 
@@ -102,7 +107,13 @@ function filterBody(lines: string[], onDrop: () => void): string[] {
     if (/^\s*(```|~~~)/.test(line)) {
       fence = [line];
       items.push(fence);
-    } else if (line.trim() === '' || /^\s*([-*+]|\d+\.)\s+/.test(line) || items.length === 0 || items.at(-1)!.at(-1)!.trim() === '' || /^\s*(```|~~~)/.test(items.at(-1)![0]!)) {
+    } else if (
+      line.trim() === '' ||
+      /^\s*([-*+]|\d+\.)\s+/.test(line) ||
+      items.length === 0 ||
+      items.at(-1)!.at(-1)!.trim() === '' ||
+      /^\s*(```|~~~)/.test(items.at(-1)![0]!)
+    ) {
       items.push([line]);
     } else {
       items.at(-1)!.push(line);
@@ -129,7 +140,8 @@ function filterBody(lines: string[], onDrop: () => void): string[] {
         if (/:$/.test(keep.at(-1)?.trim() ?? '')) keep.pop(); // its label ("By hand:") goes with it
       }
     }
-    if (keep.length && !keep.every((x) => /^\*\*[^*]+\*\*:?$/.test(x.trim()))) out.push(lead + keep.join(' ').replace(/\s*\n\s*/g, ' '));
+    if (keep.length && !keep.every((x) => /^\*\*[^*]+\*\*:?$/.test(x.trim())))
+      out.push(lead + keep.join(' ').replace(/\s*\n\s*/g, ' '));
   }
   // blank lines left doubled by a dropped item collapse later
   return out;

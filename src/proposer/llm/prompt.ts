@@ -33,7 +33,9 @@ function rules(ctx: ProposalContext, how: 'tools' | 'cli'): string {
     '- Keep the code runnable: a crash wastes an experiment. Keep the time budget logic as it is.',
     "- Learn from the history: don't repeat a discarded idea unchanged; build on what was kept; near-misses may deserve a smaller or combined step.",
     ...((ctx.inFlight ?? []).length
-      ? ['- Other changes are in flight at the same time (listed under History): do not repeat them, and do not edit the lines they change.']
+      ? [
+          '- Other changes are in flight at the same time (listed under History): do not repeat them, and do not edit the lines they change.',
+        ]
       : []),
     `- ${finish}`,
   ].join('\n');
@@ -103,8 +105,20 @@ function crashSection(crash: CrashReport): string {
 
 /** The task message for the tool-using agent. */
 export function taskPrompt(ctx: ProposalContext, crash?: CrashReport): string {
-  const parts = [header(ctx), '', '# Editable files', '', ...ctx.editable.map((f) => fileBlock(ctx, f, EDITABLE_CAP_CHARS))];
-  if (ctx.protected.length) parts.push('', '# Protected files (read-only)', '', ...ctx.protected.map((f) => fileBlock(ctx, f, PROTECTED_CAP_CHARS)));
+  const parts = [
+    header(ctx),
+    '',
+    '# Editable files',
+    '',
+    ...ctx.editable.map((f) => fileBlock(ctx, f, EDITABLE_CAP_CHARS)),
+  ];
+  if (ctx.protected.length)
+    parts.push(
+      '',
+      '# Protected files (read-only)',
+      '',
+      ...ctx.protected.map((f) => fileBlock(ctx, f, PROTECTED_CAP_CHARS)),
+    );
   parts.push('', historySection(ctx), '');
   if (crash) parts.push(crashSection(crash), '', 'Fix it now with the tools, then call finish.');
   else parts.push('Make one change now: edit the editable file(s) with the tools, then call finish({description}).');
@@ -113,7 +127,17 @@ export function taskPrompt(ctx: ProposalContext, crash?: CrashReport): string {
 
 /** One prompt for a coding-agent CLI (it reads the files itself with its own tools). */
 export function cliPrompt(ctx: ProposalContext, crash?: CrashReport): string {
-  const parts = [rules(ctx, 'cli') + programSection(ctx), '', '# Task', '', header(ctx), `Editable: ${ctx.editable.join(', ')}. Read them first.`, '', historySection(ctx), ''];
+  const parts = [
+    rules(ctx, 'cli') + programSection(ctx),
+    '',
+    '# Task',
+    '',
+    header(ctx),
+    `Editable: ${ctx.editable.join(', ')}. Read them first.`,
+    '',
+    historySection(ctx),
+    '',
+  ];
   if (crash) parts.push(crashSection(crash), '', 'Fix it now, then end with the DESCRIPTION line.');
   else parts.push('Make one change now, then end with the DESCRIPTION line.');
   return scrub(parts.join('\n'), ctx.secrets);

@@ -23,7 +23,12 @@ export interface RetryDeps {
   random: () => number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 5, baseDelayMs: 1000, maxDelayMs: 60_000, maxRetryAfterMs: 600_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxRetries: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 60_000,
+  maxRetryAfterMs: 600_000,
+};
 
 export function realRetryDeps(): RetryDeps {
   return { sleep: abortableSleep, random: Math.random };

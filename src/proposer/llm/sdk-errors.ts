@@ -27,8 +27,10 @@ export function sdkErrorToLlm(err: unknown, sdk: SdkErrorClasses, ctx: SdkErrorC
   const scrub = (m: string) => scrubSecrets(m, [ctx.apiKey ?? undefined]);
   if (err instanceof LlmError) return err;
   if (ctx.signal?.aborted || err instanceof sdk.abort) return new LlmError('aborted', 'aborted');
-  if (err instanceof sdk.timeout) return new LlmError('timeout', `no answer from ${ctx.baseUrl} within ${ctx.requestTimeoutMs / 1000} s`);
-  if (err instanceof sdk.connection) return new LlmError('connection', scrub(`cannot connect to ${ctx.baseUrl}: ${rootCause(err)}`));
+  if (err instanceof sdk.timeout)
+    return new LlmError('timeout', `no answer from ${ctx.baseUrl} within ${ctx.requestTimeoutMs / 1000} s`);
+  if (err instanceof sdk.connection)
+    return new LlmError('connection', scrub(`cannot connect to ${ctx.baseUrl}: ${rootCause(err)}`));
   const status = (err as { status?: unknown }).status;
   if (err instanceof sdk.api && typeof status === 'number') {
     return new LlmError(kindForStatus(status), scrub(`${ctx.baseUrl} answered ${err.message}`), {

@@ -28,9 +28,15 @@ function script() {
     if (msgs.length === 1) current.set(key, proposals++);
     const c = CHANGES[current.get(key)! % CHANGES.length]!;
     if (msgs.length === 1) {
-      return { toolCalls: [{ name: 'edit_file', input: { path: 'train.mjs', old_string: c.from, new_string: c.to } }], usage: { input: 3000, output: 80 } };
+      return {
+        toolCalls: [{ name: 'edit_file', input: { path: 'train.mjs', old_string: c.from, new_string: c.to } }],
+        usage: { input: 3000, output: 80 },
+      };
     }
-    return { toolCalls: [{ name: 'finish', input: { description: c.description } }], usage: { input: 3100, output: 20 } };
+    return {
+      toolCalls: [{ name: 'finish', input: { description: c.description } }],
+      usage: { input: 3100, output: 20 },
+    };
   };
 }
 
@@ -44,7 +50,12 @@ after(async () => {
 describe('anthropic proposer in the real study loop', () => {
   it('three proposals are committed, run, judged and recorded with description, diff and usage', async () => {
     fake = await startFakeAnthropic(script());
-    const made = createLlmProposer('anthropic', proposerConfig({ kind: 'anthropic', base_url: fake.url }), { ANTHROPIC_API_KEY: 'sk-ant-e2e-test-key' }, { retryDeps: instantRetry() });
+    const made = createLlmProposer(
+      'anthropic',
+      proposerConfig({ kind: 'anthropic', base_url: fake.url }),
+      { ANTHROPIC_API_KEY: 'sk-ant-e2e-test-key' },
+      { retryDeps: instantRetry() },
+    );
     assert.ok(made.ok);
     // prefetch 0: each proposal is made on the current best (the three edit adjacent lines, which
     // git's three-way merge would call a conflict if one were re-applied onto another)
@@ -67,7 +78,12 @@ describe('anthropic proposer in the real study loop', () => {
     assert.equal(byDesc.get('LR 0.01 -> 0.04')!.status, 'keep');
     assert.equal(byDesc.get('WIDTH 32 -> 4')!.status, 'discard');
     // the model saw the history: a later proposal's prompt lists the earlier experiments
-    const lastTask = JSON.stringify(fake.calls().filter((c) => c.body.messages.length === 1).at(-1)!.body.messages[0]);
+    const lastTask = JSON.stringify(
+      fake
+        .calls()
+        .filter((c) => c.body.messages.length === 1)
+        .at(-1)!.body.messages[0],
+    );
     assert.match(lastTask, /#0 keep/);
   });
 });

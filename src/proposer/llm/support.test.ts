@@ -16,21 +16,42 @@ describe('prices', () => {
     assert.deepEqual(findPrice('gpt-5-mini'), { input: 0.25, output: 2 });
     assert.equal(findPrice('llama3.2'), null);
     assert.equal(costUsd('llama3.2', { inputTokens: 1e6, outputTokens: 1e6 }), 0);
-    assert.equal(costUsd('llama3.2', { inputTokens: 1e6, outputTokens: 1e6 }, { 'llama3.2': { input: 0.1, output: 0.2 } }), 0.3);
+    assert.equal(
+      costUsd('llama3.2', { inputTokens: 1e6, outputTokens: 1e6 }, { 'llama3.2': { input: 0.1, output: 0.2 } }),
+      0.3,
+    );
     assert.equal(costUsd('claude-sonnet-5-5', { inputTokens: 1e6, outputTokens: 1e5 }), 3);
     // cache reads at 0.1x, cache writes at 1.25x the input price
-    assert.equal(costUsd('claude-sonnet-5-5', { inputTokens: 1e6, outputTokens: 0, cacheReadTokens: 5e5, cacheWriteTokens: 1e5 }), 1.15);
+    assert.equal(
+      costUsd('claude-sonnet-5-5', { inputTokens: 1e6, outputTokens: 0, cacheReadTokens: 5e5, cacheWriteTokens: 1e5 }),
+      1.15,
+    );
   });
 });
 
 describe('retry', () => {
   it('backoff: retry-after first (capped), else exponential with jitter', () => {
     const p = DEFAULT_RETRY_POLICY;
-    assert.equal(backoffDelay(0, new LlmError('rate_limit', 'x', { retryAfterMs: 3000 }), p, () => 0), 3000);
-    assert.equal(backoffDelay(0, new LlmError('rate_limit', 'x', { retryAfterMs: 1e9 }), p, () => 0), p.maxRetryAfterMs);
-    assert.equal(backoffDelay(0, new LlmError('server', 'x'), p, () => 0), 500);
-    assert.equal(backoffDelay(3, new LlmError('server', 'x'), p, () => 1), 8000);
-    assert.equal(backoffDelay(20, new LlmError('server', 'x'), p, () => 1), p.maxDelayMs);
+    assert.equal(
+      backoffDelay(0, new LlmError('rate_limit', 'x', { retryAfterMs: 3000 }), p, () => 0),
+      3000,
+    );
+    assert.equal(
+      backoffDelay(0, new LlmError('rate_limit', 'x', { retryAfterMs: 1e9 }), p, () => 0),
+      p.maxRetryAfterMs,
+    );
+    assert.equal(
+      backoffDelay(0, new LlmError('server', 'x'), p, () => 0),
+      500,
+    );
+    assert.equal(
+      backoffDelay(3, new LlmError('server', 'x'), p, () => 1),
+      8000,
+    );
+    assert.equal(
+      backoffDelay(20, new LlmError('server', 'x'), p, () => 1),
+      p.maxDelayMs,
+    );
   });
 
   it('retries only retryable errors, bounded', async () => {
@@ -38,12 +59,28 @@ describe('retry', () => {
     const deps = { sleep: async (ms: number) => void pauses.push(ms), random: () => 0 };
     let n = 0;
     await assert.rejects(
-      withRetries(async () => { n++; throw new LlmError('auth', 'no'); }, DEFAULT_RETRY_POLICY, deps),
+      withRetries(
+        async () => {
+          n++;
+          throw new LlmError('auth', 'no');
+        },
+        DEFAULT_RETRY_POLICY,
+        deps,
+      ),
       /no/,
     );
     assert.equal(n, 1);
     n = 0;
-    await assert.rejects(withRetries(async () => { n++; throw new LlmError('timeout', 't'); }, { ...DEFAULT_RETRY_POLICY, maxRetries: 3 }, deps));
+    await assert.rejects(
+      withRetries(
+        async () => {
+          n++;
+          throw new LlmError('timeout', 't');
+        },
+        { ...DEFAULT_RETRY_POLICY, maxRetries: 3 },
+        deps,
+      ),
+    );
     assert.equal(n, 4);
     assert.deepEqual(pauses, [500, 1000, 2000]);
   });
@@ -72,7 +109,14 @@ describe('history summary and prompts', () => {
     experiment({ number: 1, status: 'discard', value: 1.51, description: 'DROPOUT 0.5 -> 0.6' }),
     experiment({ number: 2, status: 'keep', value: 1.3, description: 'LR 0.01 -> 0.04' }),
     experiment({ number: 3, status: 'discard', value: 1.9, description: 'WIDTH 32 -> 8' }),
-    experiment({ number: 4, status: 'crash', value: null, description: 'USE_TRICK', reason: 'exit code 1', logTail: 'SyntaxError: Unexpected token' }),
+    experiment({
+      number: 4,
+      status: 'crash',
+      value: null,
+      description: 'USE_TRICK',
+      reason: 'exit code 1',
+      logTail: 'SyntaxError: Unexpected token',
+    }),
   ];
 
   it('deltas against the best at the time, kept path, near-misses, last crash tail', () => {
@@ -83,14 +127,25 @@ describe('history summary and prompts', () => {
     assert.match(s, /Near-misses[^\n]*\n#1 discard +1\.51 \(\+0\.01\)  DROPOUT 0\.5 -> 0\.6/);
     assert.match(s, /Last crash \(#4: USE_TRICK\): exit code 1\nLog tail:\n```\nSyntaxError: Unexpected token\n```/);
     assert.equal(summarizeHistory([], { metric: 'm', direction: 'maximize' }), 'No experiments yet.');
-    const flying = summarizeHistory([...history, experiment({ number: 5, status: 'running', value: null, description: 'DROPOUT 0.5 -> 0.1' })], { metric: 'val_bpb', direction: 'minimize' });
-    assert.match(flying, /In flight \(queued or running in other slots, or being proposed now; do not propose these again[^)]*\):\n#5 DROPOUT 0\.5 -> 0\.1$/);
+    const flying = summarizeHistory(
+      [...history, experiment({ number: 5, status: 'running', value: null, description: 'DROPOUT 0.5 -> 0.1' })],
+      { metric: 'val_bpb', direction: 'minimize' },
+    );
+    assert.match(
+      flying,
+      /In flight \(queued or running in other slots, or being proposed now; do not propose these again[^)]*\):\n#5 DROPOUT 0\.5 -> 0\.1$/,
+    );
     assert.doesNotMatch(flying, /#5 running/);
   });
 
   it('task prompt truncates protected files; the CLI prompt asks for a DESCRIPTION line', () => {
     const dir = makeProposalDir({ 'big.mjs': 'x'.repeat(20_000) });
-    const ctx = proposalContext(dir, { protected: ['prepare.mjs', 'big.mjs'], history, best: { commit: 'b'.repeat(40), value: 1.3, number: 2 }, budget: { experimentsLeft: null, secondsLeft: 7200 } });
+    const ctx = proposalContext(dir, {
+      protected: ['prepare.mjs', 'big.mjs'],
+      history,
+      best: { commit: 'b'.repeat(40), value: 1.3, number: 2 },
+      budget: { experimentsLeft: null, secondsLeft: 7200 },
+    });
     const t = taskPrompt(ctx);
     assert.match(t, /Current best: val_bpb = 1\.3 \(#2: LR 0\.01 -> 0\.04, commit bbbbbbb\)/);
     assert.match(t, /2\.0 h left/);
@@ -109,11 +164,25 @@ describe('prompts are scrubbed of secrets', () => {
     const dir = makeProposalDir({ 'train.mjs': `// token ${secret}\nconst LR = 0.01;\n` });
     const ctx = proposalContext(dir, {
       program: `Use the key ${secret} to download.`,
-      history: [experiment({ number: 0 }), experiment({ number: 1, status: 'crash', reason: `crashed with ${secret}`, logTail: `Traceback: token=${secret}\n` })],
+      history: [
+        experiment({ number: 0 }),
+        experiment({
+          number: 1,
+          status: 'crash',
+          reason: `crashed with ${secret}`,
+          logTail: `Traceback: token=${secret}\n`,
+        }),
+      ],
       secrets: [{ name: 'HF_TOKEN', value: secret }],
     });
     const crash = { description: 'x', reason: `exit 1: ${secret}`, logTail: `${secret}\n`, attempt: 1 };
-    for (const p of [systemPrompt(ctx), taskPrompt(ctx), taskPrompt(ctx, crash), cliPrompt(ctx), cliPrompt(ctx, crash)]) {
+    for (const p of [
+      systemPrompt(ctx),
+      taskPrompt(ctx),
+      taskPrompt(ctx, crash),
+      cliPrompt(ctx),
+      cliPrompt(ctx, crash),
+    ]) {
       assert.doesNotMatch(p, /SECRETSECRET/);
       assert.match(p, /\[redacted:HF_TOKEN\]/);
     }

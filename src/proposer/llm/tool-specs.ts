@@ -13,7 +13,9 @@ export const toolArgs = {
   }),
   edit_file: z.object({
     path: z.string().describe('An editable file, relative to the worktree.'),
-    old_string: z.string().describe('Exact text to replace, including whitespace; must occur exactly once (unless replace_all).'),
+    old_string: z
+      .string()
+      .describe('Exact text to replace, including whitespace; must occur exactly once (unless replace_all).'),
     new_string: z.string().describe('Replacement text.'),
     replace_all: z.boolean().optional().describe('Replace every occurrence instead of requiring a unique match.'),
   }),
@@ -25,12 +27,19 @@ export const toolArgs = {
     path: z.string().optional().describe('Directory relative to the worktree; default the root.'),
   }),
   query_results: z.object({
-    status: z.enum(['keep', 'discard', 'crash', 'timeout', 'rejected']).optional().describe('Only experiments with this status.'),
+    status: z
+      .enum(['keep', 'discard', 'crash', 'timeout', 'rejected'])
+      .optional()
+      .describe('Only experiments with this status.'),
     sort: z.enum(['recent', 'best']).optional().describe('recent (default): newest first; best: best metric first.'),
     limit: z.number().int().min(1).max(200).optional().describe('How many rows (default 20).'),
   }),
   finish: z.object({
-    description: z.string().describe('One line saying what you changed and why, e.g. "raise LR 0.01 -> 0.04 (loss still falling at the end)".'),
+    description: z
+      .string()
+      .describe(
+        'One line saying what you changed and why, e.g. "raise LR 0.01 -> 0.04 (loss still falling at the end)".',
+      ),
   }),
 } as const;
 

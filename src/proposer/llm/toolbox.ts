@@ -10,7 +10,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Experiment } from '../../ledger/types.js';
-import { editFileTool, listFilesTool, readFileTool, writeFileTool, type FileScope, type ToolOutput } from './file-tools.js';
+import {
+  editFileTool,
+  listFilesTool,
+  readFileTool,
+  writeFileTool,
+  type FileScope,
+  type ToolOutput,
+} from './file-tools.js';
 import { queryResults, type Objective } from './history-summary.js';
 import type { ToolCall } from './provider.js';
 import { TOOL_NAMES, toolArgs, type ToolName } from './tool-specs.js';
@@ -48,7 +55,10 @@ export class ToolBox {
     try {
       raw = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
     } catch (e) {
-      return { content: `the arguments of ${name} are not valid JSON (${(e as Error).message}); send one JSON object`, isError: true };
+      return {
+        content: `the arguments of ${name} are not valid JSON (${(e as Error).message}); send one JSON object`,
+        isError: true,
+      };
     }
     const parsed = toolArgs[name].safeParse(raw);
     if (!parsed.success) {
@@ -75,7 +85,10 @@ export class ToolBox {
       case 'list_files':
         return listFilesTool(scope, a as Parameters<typeof listFilesTool>[1]);
       case 'query_results':
-        return { content: queryResults(this.opts.history, this.opts.objective, a as Parameters<typeof queryResults>[2]), isError: false };
+        return {
+          content: queryResults(this.opts.history, this.opts.objective, a as Parameters<typeof queryResults>[2]),
+          isError: false,
+        };
       case 'finish':
         return this.finish(String(a.description));
     }
@@ -86,7 +99,10 @@ export class ToolBox {
     if (!line) return { content: 'description must be one non-empty line saying what you changed', isError: true };
     if (/^give up\b/i.test(line)) return { content: 'ok', isError: false, finished: { description: line } };
     if (this.changedFiles().length === 0) {
-      return { content: `no editable file (${this.opts.editable.join(', ')}) has changed yet; make your change with edit_file or write_file, then call finish`, isError: true };
+      return {
+        content: `no editable file (${this.opts.editable.join(', ')}) has changed yet; make your change with edit_file or write_file, then call finish`,
+        isError: true,
+      };
     }
     return { content: 'ok', isError: false, finished: { description: line } };
   }

@@ -128,10 +128,27 @@ test('typescript constants: export, types, semicolons, comments, quotes', () => 
 });
 
 test('skips expressions, tuples, calls, lowercase names and language-foreign bools', () => {
-  const py = ['A = 1 + 2', 'B = (1, 2)', 'C = int(3)', 'D = 1 if x else 2', 'lr = 0.1', 'E = true', 'F == 2', 'G = -0.1', 'H = .5', 'I = 1e-3', 'J = f"x"', 'K = 0x10'].join('\n');
+  const py = [
+    'A = 1 + 2',
+    'B = (1, 2)',
+    'C = int(3)',
+    'D = 1 if x else 2',
+    'lr = 0.1',
+    'E = true',
+    'F == 2',
+    'G = -0.1',
+    'H = .5',
+    'I = 1e-3',
+    'J = f"x"',
+    'K = 0x10',
+  ].join('\n');
   assert.deepEqual(
     findConstants(py, 'python').map((c) => [c.name, c.value]),
-    [['G', -0.1], ['H', 0.5], ['I', 0.001]],
+    [
+      ['G', -0.1],
+      ['H', 0.5],
+      ['I', 0.001],
+    ],
   );
   assert.deepEqual(findConstants('const A = True;\nconst B = x;\nconst C = 1 as const;', 'typescript'), []);
 });
@@ -139,7 +156,14 @@ test('skips expressions, tuples, calls, lowercase names and language-foreign boo
 test('CRLF line endings and comments containing quotes or hashes', () => {
   const src = 'A = 1\r\nB = "x#y"  # it\'s "fine"\r\nC = 2.5\r\n';
   const cs = findConstants(src, 'python');
-  assert.deepEqual(cs.map((c) => [c.name, c.value]), [['A', 1], ['B', 'x#y'], ['C', 2.5]]);
+  assert.deepEqual(
+    cs.map((c) => [c.name, c.value]),
+    [
+      ['A', 1],
+      ['B', 'x#y'],
+      ['C', 2.5],
+    ],
+  );
   for (const c of cs) assert.equal(src.slice(c.start, c.end), c.raw);
   assert.equal(cs[1]?.trailingComment, 'it\'s "fine"');
 });

@@ -184,7 +184,12 @@ function commentLinesAbove(lines: Line[], line: number, lang: Lang): string {
     let opened = false;
     for (; i >= 0 && i >= line - 20 && !opened; i--) {
       const t = lines[i]?.text ?? '';
-      texts.unshift(t.replace(/^\s*\/\*+|\*+\/\s*$/g, '').replace(/^\s*\*+/, '').trim());
+      texts.unshift(
+        t
+          .replace(/^\s*\/\*+|\*+\/\s*$/g, '')
+          .replace(/^\s*\*+/, '')
+          .trim(),
+      );
       opened = t.includes('/*');
     }
     if (!opened) return '';
@@ -219,8 +224,7 @@ function topLevelStarts(source: string, lang: Lang, lineCount: number): boolean[
         const eol = source.startsWith('\r\n', i + 1) ? 2 : source[i + 1] === '\n' ? 1 : 0;
         if (eol > 0) out.push(false);
         i += Math.max(1, eol);
-      }
-      else if (source.startsWith(quote, i)) (i += quote.length - 1), (quote = '');
+      } else if (source.startsWith(quote, i)) (i += quote.length - 1), (quote = '');
       continue;
     }
     if (c === '\\' && lang === 'python' && /^\\\r?\n/.test(source.slice(i, i + 3))) continued = true;

@@ -5,12 +5,44 @@ import { directionKey, failureCounts, keptChange, lastTried, moveKey, parseChang
 
 function experiment(number: number, status: ExperimentStatus, change: unknown, parentCommit = 'p0'): Experiment {
   return {
-    id: number, studyId: 1, number, baseline: number === 0, status, parentCommit, commit: null, description: '',
-    diff: '', change, proposer: 'search', value: null, metrics: {}, reason: '', logPath: null, logTail: '',
-    exitCode: 0, pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0, endedAt: 0, proposeMs: 0, runMs: 0, slot: null, evidence: null, repairs: [],
+    id: number,
+    studyId: 1,
+    number,
+    baseline: number === 0,
+    status,
+    parentCommit,
+    commit: null,
+    description: '',
+    diff: '',
+    change,
+    proposer: 'search',
+    value: null,
+    metrics: {},
+    reason: '',
+    logPath: null,
+    logTail: '',
+    exitCode: 0,
+    pgid: null,
+    attempts: 1,
+    usage: null,
+    env: {},
+    startedAt: 0,
+    endedAt: 0,
+    proposeMs: 0,
+    runMs: 0,
+    slot: null,
+    evidence: null,
+    repairs: [],
   };
 }
-const lr = (to: string, direction: string, step = 'big') => ({ file: 'train.py', name: 'LR', from: '0.1', to, direction, step });
+const lr = (to: string, direction: string, step = 'big') => ({
+  file: 'train.py',
+  name: 'LR',
+  from: '0.1',
+  to,
+  direction,
+  step,
+});
 
 test('parseChange accepts the search shape and ignores others', () => {
   assert.deepEqual(parseChange(lr('0.2', 'up')), lr('0.2', 'up'));
@@ -25,7 +57,12 @@ test('history facts: tried from a parent, evidence per direction, last tries, ke
     experiment(1, 'discard', lr('0.2', 'up')),
     experiment(2, 'crash', lr('0.05', 'down'), 'p1'),
     experiment(3, 'keep', lr('0.2', 'up'), 'p1'),
-    experiment(4, 'discard', { file: 'train.py', name: 'DEPTH', from: '8', to: '16', direction: 'up', step: 'big' }, 'p3'),
+    experiment(
+      4,
+      'discard',
+      { file: 'train.py', name: 'DEPTH', from: '8', to: '16', direction: 'up', step: 'big' },
+      'p3',
+    ),
   ];
   assert.deepEqual([...triedFrom(h, 'p1')].sort(), [moveKey(lr('0.05', 'down')), moveKey(lr('0.2', 'up'))].sort());
   const f = failureCounts(h);

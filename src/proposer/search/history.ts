@@ -69,7 +69,8 @@ export function failureCounts(history: readonly Experiment[]): Map<string, numbe
     if (!c) continue;
     if (FAILED.has(e.status)) add(directionKey(c));
     const opposite = OPPOSITE[c.direction];
-    if (e.status === 'keep' && opposite !== undefined) add(directionKey({ ...c, direction: opposite }), KEEP_AGAINST_OPPOSITE);
+    if (e.status === 'keep' && opposite !== undefined)
+      add(directionKey({ ...c, direction: opposite }), KEEP_AGAINST_OPPOSITE);
   }
   return out;
 }

@@ -8,7 +8,16 @@ import type { InFlight, ProposalContext, ProposalResult } from '../types.js';
 import { parseChange, type SearchChange } from './history.js';
 import { SearchProposer } from './search-proposer.js';
 
-const TRAIN_PY = ['import torch', '', 'DEPTH = 8', 'EMBEDDING_LR = 0.6', 'MATRIX_LR = 0.04', 'WEIGHT_DECAY = 0.2', 'WARMUP_RATIO = 0.0', ''].join('\n');
+const TRAIN_PY = [
+  'import torch',
+  '',
+  'DEPTH = 8',
+  'EMBEDDING_LR = 0.6',
+  'MATRIX_LR = 0.04',
+  'WEIGHT_DECAY = 0.2',
+  'WARMUP_RATIO = 0.0',
+  '',
+].join('\n');
 const OLD = 'a'.repeat(40);
 const BEST = 'b'.repeat(40);
 
@@ -26,15 +35,47 @@ async function worktree(): Promise<string> {
 
 function experiment(number: number, over: Partial<Experiment> = {}): Experiment {
   return {
-    id: number + 1, studyId: 1, number, baseline: false, status: 'discard', parentCommit: BEST, commit: null, description: '',
-    diff: '', change: null, proposer: 'search', value: null, metrics: {}, reason: '', logPath: null, logTail: '', exitCode: 0,
-    pgid: null, attempts: 1, usage: null, env: {}, startedAt: 0, endedAt: 0, proposeMs: 0, runMs: 0, slot: null, evidence: null,
-    repairs: [], ...over,
+    id: number + 1,
+    studyId: 1,
+    number,
+    baseline: false,
+    status: 'discard',
+    parentCommit: BEST,
+    commit: null,
+    description: '',
+    diff: '',
+    change: null,
+    proposer: 'search',
+    value: null,
+    metrics: {},
+    reason: '',
+    logPath: null,
+    logTail: '',
+    exitCode: 0,
+    pgid: null,
+    attempts: 1,
+    usage: null,
+    env: {},
+    startedAt: 0,
+    endedAt: 0,
+    proposeMs: 0,
+    runMs: 0,
+    slot: null,
+    evidence: null,
+    repairs: [],
+    ...over,
   };
 }
 
 /** Best = #1, a kept search step MATRIX_LR up (so the search wants to continue on MATRIX_LR). */
-const KEPT: SearchChange = { file: 'train.py', name: 'MATRIX_LR', from: '0.03', to: '0.04', direction: 'up', step: 'small' };
+const KEPT: SearchChange = {
+  file: 'train.py',
+  name: 'MATRIX_LR',
+  from: '0.03',
+  to: '0.04',
+  direction: 'up',
+  step: 'small',
+};
 const base = () => [
   experiment(0, { baseline: true, status: 'keep', proposer: 'baseline', parentCommit: OLD, value: 1.0 }),
   experiment(1, { status: 'keep', parentCommit: OLD, commit: BEST, value: 0.9, change: KEPT }),
@@ -42,8 +83,16 @@ const base = () => [
 
 function context(dir: string, history: Experiment[], inFlight: InFlight[]): ProposalContext {
   return {
-    worktree: dir, editable: ['train.py'], protected: [], objective: { metric: 'val_bpb', direction: 'minimize' },
-    parentCommit: BEST, best: { commit: BEST, value: 0.9, number: 1 }, number: history.length, history, inFlight, program: null,
+    worktree: dir,
+    editable: ['train.py'],
+    protected: [],
+    objective: { metric: 'val_bpb', direction: 'minimize' },
+    parentCommit: BEST,
+    best: { commit: BEST, value: 0.9, number: 1 },
+    number: history.length,
+    history,
+    inFlight,
+    program: null,
     budget: { experimentsLeft: null, secondsLeft: null },
   };
 }
@@ -59,10 +108,21 @@ test('the search steers clear of the line a change in flight touches', async () 
   // #2, in flight: the follow-up on MATRIX_LR (what the search picks first)
   const first = changeOf(await new SearchProposer({ seed: 3 }).propose(context(await worktree(), base(), [])));
   assert.equal(first.name, 'MATRIX_LR');
-  const running = experiment(2, { status: 'running', change: first, description: `MATRIX_LR ${first.from} -> ${first.to}` });
+  const running = experiment(2, {
+    status: 'running',
+    change: first,
+    description: `MATRIX_LR ${first.from} -> ${first.to}`,
+  });
   const history = [...base(), running];
   const line = lineOf('MATRIX_LR');
-  const inFlight: InFlight = { number: 2, description: running.description, parentCommit: BEST, diff: '(diff)', lines: { 'train.py': [line] }, change: null };
+  const inFlight: InFlight = {
+    number: 2,
+    description: running.description,
+    parentCommit: BEST,
+    diff: '(diff)',
+    lines: { 'train.py': [line] },
+    change: null,
+  };
 
   // told only through the history (the old context): the next follow-up edits the same line
   const blind = changeOf(await new SearchProposer({ seed: 3 }).propose(context(await worktree(), history, [])));
@@ -77,7 +137,9 @@ test('the search steers clear of the line a change in flight touches', async () 
 
 test('concurrent calls with the same context choose different constants; called one at a time it has no memory', async () => {
   const p = new SearchProposer({ seed: 5 });
-  const history = [experiment(0, { baseline: true, status: 'keep', proposer: 'baseline', parentCommit: BEST, value: 1.0 })];
+  const history = [
+    experiment(0, { baseline: true, status: 'keep', proposer: 'baseline', parentCommit: BEST, value: 1.0 }),
+  ];
   const ctxs = await Promise.all([1, 2, 3].map(async () => context(await worktree(), history, [])));
   for (const c of ctxs) c.best = { commit: BEST, value: 1.0, number: 0 };
   const results = await Promise.all(ctxs.map((c) => p.propose(c)));

@@ -12,8 +12,18 @@ function one(src: string, lang: Lang = 'python'): Constant {
 const summary = (c: Constant) => candidateMoves(c).map((m) => `${m.direction}/${m.step}:${m.to}`);
 
 test('floats move multiplicatively: big x2 / x0.5, small x1.25 / x0.8, printed short', () => {
-  assert.deepEqual(summary(one('MATRIX_LR = 0.04\n')), ['up/big:0.08', 'down/big:0.02', 'up/small:0.05', 'down/small:0.032']);
-  assert.deepEqual(summary(one('EMBEDDING_LR = 0.6\n')), ['up/big:1.2', 'down/big:0.3', 'up/small:0.75', 'down/small:0.48']);
+  assert.deepEqual(summary(one('MATRIX_LR = 0.04\n')), [
+    'up/big:0.08',
+    'down/big:0.02',
+    'up/small:0.05',
+    'down/small:0.032',
+  ]);
+  assert.deepEqual(summary(one('EMBEDDING_LR = 0.6\n')), [
+    'up/big:1.2',
+    'down/big:0.3',
+    'up/small:0.75',
+    'down/small:0.48',
+  ]);
   assert.deepEqual(summary(one('export const LR = 3e-4; // learning rate\n', 'typescript')), [
     'up/big:6e-4',
     'down/big:1.5e-4',
@@ -21,13 +31,23 @@ test('floats move multiplicatively: big x2 / x0.5, small x1.25 / x0.8, printed s
     'down/small:2.4e-4',
   ]);
   assert.deepEqual(summary(one('SCALE = 2.0\n')), ['up/big:4.0', 'down/big:1.0', 'up/small:2.5', 'down/small:1.6']);
-  assert.deepEqual(summary(one('SHIFT = -0.5\n')), ['down/big:-1.0', 'up/big:-0.25', 'down/small:-0.625', 'up/small:-0.4']);
+  assert.deepEqual(summary(one('SHIFT = -0.5\n')), [
+    'down/big:-1.0',
+    'up/big:-0.25',
+    'down/small:-0.625',
+    'up/small:-0.4',
+  ]);
 });
 
 test('fraction-like floats stay inside [0,1]', () => {
   assert.deepEqual(summary(one('WARMUP_RATIO = 0.0\n')), ['up/big:0.1', 'up/small:0.05']);
   assert.deepEqual(summary(one('FINAL_LR_FRAC = 0.0\n')), ['up/big:0.1', 'up/small:0.05']);
-  assert.deepEqual(summary(one('WARMDOWN_RATIO = 0.5\n')), ['up/big:0.75', 'down/big:0.25', 'up/small:0.6', 'down/small:0.4']);
+  assert.deepEqual(summary(one('WARMDOWN_RATIO = 0.5\n')), [
+    'up/big:0.75',
+    'down/big:0.25',
+    'up/small:0.6',
+    'down/small:0.4',
+  ]);
   assert.deepEqual(summary(one('DROPOUT = 1.0\n')), ['down/big:0.9', 'down/small:0.95']);
   assert.ok(isFractionLike(one('KEEP_RATE = 0.3  # fraction of tokens kept\n')));
   assert.ok(!isFractionLike(one('WEIGHT_DECAY = 0.2\n')));
@@ -71,7 +91,12 @@ test('other ints stay ints, change by at least 1, never cross zero', () => {
   assert.deepEqual(summary(one('N = 1\n')), ['up/big:2']);
   assert.deepEqual(summary(one('N = 0\n')), ['up/big:1']);
   assert.deepEqual(summary(one('N = -3\n')), ['down/big:-5', 'up/big:-2', 'down/small:-4']);
-  assert.deepEqual(summary(one('N = 10_000\n')), ['up/big:15_000', 'down/big:6_700', 'up/small:12_500', 'down/small:8_000']);
+  assert.deepEqual(summary(one('N = 10_000\n')), [
+    'up/big:15_000',
+    'down/big:6_700',
+    'up/small:12_500',
+    'down/small:8_000',
+  ]);
   for (let v = -300; v <= 300; v++) {
     for (const m of candidateMoves(one(`N = ${v}\n`))) {
       const n = m.value as number;
@@ -99,7 +124,13 @@ test('bools flip; strings move only to alternatives their comment lists', () => 
 });
 
 test('protected and excluded names get no moves', () => {
-  for (const src of ['SEED = 42\n', 'TIME_BUDGET = 300\n', 'EVAL_TOKENS = 1000\n', 'MAX_BUDGET = 1.0\n', 'VERSION = 2\n']) {
+  for (const src of [
+    'SEED = 42\n',
+    'TIME_BUDGET = 300\n',
+    'EVAL_TOKENS = 1000\n',
+    'MAX_BUDGET = 1.0\n',
+    'VERSION = 2\n',
+  ]) {
     assert.deepEqual(candidateMoves(one(src)), [], src);
   }
   assert.ok(isExcluded('DEPTH', ['DEPTH']));

@@ -48,15 +48,26 @@ export interface MoveOptions {
 
 /** Name parts that mark a constant as off limits (seeds, budgets, evaluation, versions). */
 /** Names of constants that are not hyperparameters (seeds, budgets, evaluation, logging). */
-export const PROTECTED_NAME_PARTS: readonly string[] = ['SEED', 'TIME_BUDGET', 'BUDGET', 'EVAL', 'VERSION', 'LOG_EVERY', 'PRINT_EVERY', 'VERBOSE'];
+export const PROTECTED_NAME_PARTS: readonly string[] = [
+  'SEED',
+  'TIME_BUDGET',
+  'BUDGET',
+  'EVAL',
+  'VERSION',
+  'LOG_EVERY',
+  'PRINT_EVERY',
+  'VERBOSE',
+];
 
 /** True when the search must not touch a constant of this name. */
 export function isExcluded(name: string, exclude: readonly string[] = []): boolean {
   return PROTECTED_NAME_PARTS.some((p) => name.includes(p)) || exclude.includes(name);
 }
 
-const FRACTION_NAME = /(^|_)(RATIO|FRAC|FRACTION|DROPOUT|DROP|BETA\d?|BETAS|MOMENTUM|WARMUP|WARMDOWN|PROB|PROBABILITY|SMOOTHING|EMA|KEEP|MIX|GAMMA|P)(_|$)/;
-const FRACTION_COMMENT = /\b(fraction|ratio|probability|prob|momentum|beta|dropout|share of)\b|\[\s*0(\.0)?\s*,\s*1(\.0)?\s*\]/i;
+const FRACTION_NAME =
+  /(^|_)(RATIO|FRAC|FRACTION|DROPOUT|DROP|BETA\d?|BETAS|MOMENTUM|WARMUP|WARMDOWN|PROB|PROBABILITY|SMOOTHING|EMA|KEEP|MIX|GAMMA|P)(_|$)/;
+const FRACTION_COMMENT =
+  /\b(fraction|ratio|probability|prob|momentum|beta|dropout|share of)\b|\[\s*0(\.0)?\s*,\s*1(\.0)?\s*\]/i;
 
 /** A float in [0,1] whose name or comment says it is a fraction / ratio / probability. */
 export function isFractionLike(c: Constant): boolean {
@@ -92,8 +103,16 @@ function rawMoves(c: Constant): RawMove[] {
 
 function floatMoves(c: Constant, v: number): RawMove[] {
   if (isFractionLike(c)) {
-    if (v === 0) return [['up', 'big', 0.1], ['up', 'small', 0.05]];
-    if (v === 1) return [['down', 'big', 0.9], ['down', 'small', 0.95]];
+    if (v === 0)
+      return [
+        ['up', 'big', 0.1],
+        ['up', 'small', 0.05],
+      ];
+    if (v === 1)
+      return [
+        ['down', 'big', 0.9],
+        ['down', 'small', 0.95],
+      ];
     return [
       ['up', 'big', Math.min(v * 2, 1 - (1 - v) / 2)],
       ['down', 'big', Math.max(v / 2, 1 - (1 - v) * 2)],
@@ -103,7 +122,10 @@ function floatMoves(c: Constant, v: number): RawMove[] {
   }
   if (v === 0) {
     const h = zeroHint(c.name);
-    return [['up', 'big', h], ['up', 'small', h / 2]];
+    return [
+      ['up', 'big', h],
+      ['up', 'small', h / 2],
+    ];
   }
   return [
     [undefined, 'big', v * 2],
@@ -130,9 +152,18 @@ function intMoves(c: Constant, v: number): RawMove[] {
     if (k >= 1) out.push(['down', 'big', power.base ** (k - 1)]);
     return out;
   }
-  if (v >= 2 && Number.isInteger(Math.log2(v))) return [['up', 'big', v * 2], ['down', 'big', v / 2]];
+  if (v >= 2 && Number.isInteger(Math.log2(v)))
+    return [
+      ['up', 'big', v * 2],
+      ['down', 'big', v / 2],
+    ];
   const out: RawMove[] = [];
-  for (const [step, factor] of [['big', 1.5], ['big', 0.67], ['small', 1.25], ['small', 0.8]] as const) {
+  for (const [step, factor] of [
+    ['big', 1.5],
+    ['big', 0.67],
+    ['small', 1.25],
+    ['small', 0.8],
+  ] as const) {
     const next = scaleInt(v, factor);
     if (next !== null) out.push([undefined, step, next]);
   }

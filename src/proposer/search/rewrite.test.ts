@@ -71,12 +71,12 @@ test('ints stay ints; underscores are kept as thousands groups', () => {
 
 test('bools use the language spelling; strings keep their quote character', () => {
   assert.equal(formatValue(one('USE = True\n', 'USE'), false), 'False');
-  const ts = 'const USE_BIAS: boolean = false;\nlet ACT = \'relu\'; // \'relu\' | \'gelu\'\n';
+  const ts = "const USE_BIAS: boolean = false;\nlet ACT = 'relu'; // 'relu' | 'gelu'\n";
   const b = one(ts, 'USE_BIAS', 'typescript');
-  assert.equal(rewriteConstant(ts, b, true), 'const USE_BIAS: boolean = true;\nlet ACT = \'relu\'; // \'relu\' | \'gelu\'\n');
+  assert.equal(rewriteConstant(ts, b, true), "const USE_BIAS: boolean = true;\nlet ACT = 'relu'; // 'relu' | 'gelu'\n");
   const a = one(ts, 'ACT', 'typescript');
   const out = rewriteConstant(ts, a, 'gelu');
-  assert.equal(out, 'const USE_BIAS: boolean = false;\nlet ACT = \'gelu\'; // \'relu\' | \'gelu\'\n');
+  assert.equal(out, "const USE_BIAS: boolean = false;\nlet ACT = 'gelu'; // 'relu' | 'gelu'\n");
   assertOnlyLiteralChanged(ts, out, a, "'gelu'");
   assert.equal(formatValue(one('P = "SSSL"\n', 'P'), 'say "hi"'), '"say \\"hi\\""');
   assert.throws(() => formatValue(a, 3), TypeError);

@@ -46,10 +46,35 @@ async function worktree(files: Record<string, string>): Promise<string> {
 
 function experiment(number: number, over: Partial<Experiment> = {}): Experiment {
   return {
-    id: number + 1, studyId: 1, number, baseline: false, status: 'discard', parentCommit: PARENT,
-    commit: null, description: '', diff: '', change: null, proposer: 'search', value: null, metrics: {},
-    reason: '', logPath: null, logTail: '', exitCode: 0, pgid: null, attempts: 1, usage: null, env: {},
-    startedAt: 0, endedAt: 0, proposeMs: 0, runMs: 0, slot: null, evidence: null, repairs: [], ...over,
+    id: number + 1,
+    studyId: 1,
+    number,
+    baseline: false,
+    status: 'discard',
+    parentCommit: PARENT,
+    commit: null,
+    description: '',
+    diff: '',
+    change: null,
+    proposer: 'search',
+    value: null,
+    metrics: {},
+    reason: '',
+    logPath: null,
+    logTail: '',
+    exitCode: 0,
+    pgid: null,
+    attempts: 1,
+    usage: null,
+    env: {},
+    startedAt: 0,
+    endedAt: 0,
+    proposeMs: 0,
+    runMs: 0,
+    slot: null,
+    evidence: null,
+    repairs: [],
+    ...over,
   };
 }
 
@@ -58,10 +83,18 @@ const baseline = () => experiment(0, { baseline: true, status: 'keep', proposer:
 function context(dir: string, over: Partial<ProposalContext> = {}): ProposalContext {
   const history = over.history ?? [baseline()];
   return {
-    worktree: dir, editable: ['train.py'], protected: ['prepare.py'],
-    objective: { metric: 'val_bpb', direction: 'minimize' }, parentCommit: PARENT,
-    best: { commit: PARENT, value: 1.0, number: 0 }, number: history.length, history, program: null,
-    budget: { experimentsLeft: null, secondsLeft: null }, inFlight: [], ...over,
+    worktree: dir,
+    editable: ['train.py'],
+    protected: ['prepare.py'],
+    objective: { metric: 'val_bpb', direction: 'minimize' },
+    parentCommit: PARENT,
+    best: { commit: PARENT, value: 1.0, number: 0 },
+    number: history.length,
+    history,
+    program: null,
+    budget: { experimentsLeft: null, secondsLeft: null },
+    inFlight: [],
+    ...over,
   };
 }
 
@@ -73,7 +106,12 @@ function changeOf(r: ProposalResult): SearchChange {
 }
 
 /** Runs `n` proposals on the same parent, recording each with the scripted status; resets the file after each. */
-async function simulate(dir: string, source: string, n: number, seed = 7): Promise<{ results: ProposalResult[]; history: Experiment[] }> {
+async function simulate(
+  dir: string,
+  source: string,
+  n: number,
+  seed = 7,
+): Promise<{ results: ProposalResult[]; history: Experiment[] }> {
   const proposer = new SearchProposer({ seed });
   const history = [baseline()];
   const results: ProposalResult[] = [];
@@ -83,7 +121,9 @@ async function simulate(dir: string, source: string, n: number, seed = 7): Promi
     const r = await proposer.propose(context(dir, { history: [...history] }));
     results.push(r);
     if (r.kind !== 'ok') break;
-    history.push(experiment(history.length, { status: script[i % script.length], change: r.change, description: r.description }));
+    history.push(
+      experiment(history.length, { status: script[i % script.length], change: r.change, description: r.description }),
+    );
   }
   return { results, history };
 }
@@ -135,10 +175,15 @@ test('never repeats a (parent, change) pair, visits every constant before revisi
   assert.equal(new Set(firstRound).size, movable, firstRound.join(', '));
   const last = results.at(-1)!;
   assert.equal(last.kind, 'exhausted');
-  assert.match(last.kind === 'exhausted' ? last.reason : '', /^every move of the \d+ constants in train\.py was tried from abc1234$/);
+  assert.match(
+    last.kind === 'exhausted' ? last.reason : '',
+    /^every move of the \d+ constants in train\.py was tried from abc1234$/,
+  );
   // a new parent opens every move again
   await writeFile(join(dir, 'train.py'), TRAIN_PY);
-  const r = await new SearchProposer({ seed: 7 }).propose(context(dir, { history, number: history.length, parentCommit: 'f'.repeat(40) }));
+  const r = await new SearchProposer({ seed: 7 }).propose(
+    context(dir, { history, number: history.length, parentCommit: 'f'.repeat(40) }),
+  );
   assert.equal(r.kind, 'ok');
 });
 
@@ -146,18 +191,35 @@ test('a file with 2 constants is exhausted after its 5 moves', async () => {
   const src = 'LR = 0.01  # learning rate\nUSE_BIAS = True\n';
   const dir = await worktree({ 'train.py': src });
   const { results } = await simulate(dir, src, 10, 3);
-  assert.deepEqual(results.map((r) => r.kind), ['ok', 'ok', 'ok', 'ok', 'ok', 'exhausted']);
+  assert.deepEqual(
+    results.map((r) => r.kind),
+    ['ok', 'ok', 'ok', 'ok', 'ok', 'exhausted'],
+  );
   const last = results[5]!;
-  assert.equal(last.kind === 'exhausted' && last.reason, 'every move of the 2 constants in train.py was tried from abc1234');
-  const descriptions = results.slice(0, 5).map((r) => (r.kind === 'ok' ? r.description : '')).sort();
-  assert.deepEqual(descriptions, ['LR 0.01 -> 0.005', 'LR 0.01 -> 0.008', 'LR 0.01 -> 0.0125', 'LR 0.01 -> 0.02', 'USE_BIAS True -> False']);
+  assert.equal(
+    last.kind === 'exhausted' && last.reason,
+    'every move of the 2 constants in train.py was tried from abc1234',
+  );
+  const descriptions = results
+    .slice(0, 5)
+    .map((r) => (r.kind === 'ok' ? r.description : ''))
+    .sort();
+  assert.deepEqual(descriptions, [
+    'LR 0.01 -> 0.005',
+    'LR 0.01 -> 0.008',
+    'LR 0.01 -> 0.0125',
+    'LR 0.01 -> 0.02',
+    'USE_BIAS True -> False',
+  ]);
 });
 
 test('after a keep it continues in the same direction with a small step, then a big one', async () => {
   const kept = 'c'.repeat(40);
   const dir = await worktree({ 'train.py': TRAIN_PY.replace('MATRIX_LR = 0.04', 'MATRIX_LR = 0.08') });
   const keep = experiment(1, {
-    status: 'keep', commit: kept, value: 0.99,
+    status: 'keep',
+    commit: kept,
+    value: 0.99,
     change: { file: 'train.py', name: 'MATRIX_LR', from: '0.04', to: '0.08', direction: 'up', step: 'big' },
   });
   const history = [baseline(), keep];
@@ -183,10 +245,15 @@ test('after a keep it continues in the same direction with a small step, then a 
 test('directions that failed before anywhere are penalised', async () => {
   const dir = await worktree({ 'train.py': 'A_LR = 0.1\nB_LR = 0.1\n' });
   const failed = [1, 2, 3].map((n) =>
-    experiment(n, { parentCommit: `${n}`.repeat(40), change: { file: 'train.py', name: 'A_LR', from: '0.1', to: '0.2', direction: 'up', step: 'big' } }),
+    experiment(n, {
+      parentCommit: `${n}`.repeat(40),
+      change: { file: 'train.py', name: 'A_LR', from: '0.1', to: '0.2', direction: 'up', step: 'big' },
+    }),
   );
   for (let seed = 0; seed < 10; seed++) {
-    const r = await new SearchProposer({ seed }).propose(context(dir, { history: [baseline(), ...failed], number: 50 }));
+    const r = await new SearchProposer({ seed }).propose(
+      context(dir, { history: [baseline(), ...failed], number: 50 }),
+    );
     const c = changeOf(r);
     assert.ok(!(c.name === 'A_LR' && c.direction === 'up'), `seed ${seed}: ${JSON.stringify(c)}`);
     await writeFile(join(dir, 'train.py'), 'A_LR = 0.1\nB_LR = 0.1\n');
@@ -194,7 +261,8 @@ test('directions that failed before anywhere are penalised', async () => {
 });
 
 test('works on a TypeScript editable file', async () => {
-  const src = "export const LR = 3e-4; // learning rate\nconst USE_BIAS: boolean = false;\nlet ACT = 'relu'; // 'relu' | 'gelu'\n";
+  const src =
+    "export const LR = 3e-4; // learning rate\nconst USE_BIAS: boolean = false;\nlet ACT = 'relu'; // 'relu' | 'gelu'\n";
   const dir = await worktree({ 'train.ts': src });
   const r = await new SearchProposer({ seed: 0 }).propose(context(dir, { editable: ['train.ts'] }));
   const c = changeOf(r);
@@ -205,7 +273,10 @@ test('works on a TypeScript editable file', async () => {
 });
 
 test("'failed' without constants, 'exhausted' when nothing can move, 'aborted' on abort", async () => {
-  const dir = await worktree({ 'train.py': 'import torch\nmodel = torch.nn.Linear(2, 2)\n', 'seeded.py': 'SEED = 1\n' });
+  const dir = await worktree({
+    'train.py': 'import torch\nmodel = torch.nn.Linear(2, 2)\n',
+    'seeded.py': 'SEED = 1\n',
+  });
   const p = new SearchProposer({ seed: 0, exclude: ['LR'] });
   const r = await p.propose(context(dir));
   assert.deepEqual(r, {

@@ -155,7 +155,10 @@ export class SearchProposer implements Proposer {
   private choose(ctx: ProposalContext, open: Located[], movable: number): Located {
     const kept = keptChange(ctx.history, ctx.best.number);
     if (kept) {
-      const next = followUps(open.map((l) => l.move), kept)[0];
+      const next = followUps(
+        open.map((l) => l.move),
+        kept,
+      )[0];
       const hit = next && open.find((l) => l.move === next);
       if (hit) return hit;
     }
