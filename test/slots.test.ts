@@ -194,7 +194,7 @@ describe('stale bases', () => {
     assert.equal(a!.status, 'keep', `${a!.status}: ${a!.reason}`);
     assert.equal(a!.value, 1.3, 'A re-run on top of B: (2.0 - 0.5) - 0.2');
     const best = git(dir, ['show', 'autoresearch/test:train.mjs']);
-    assert.match(best, /function g\(\) \{\n  let y = 2\.0;\n  y -= 0\.5;\n  return y;/);
+    assert.match(best, /function g\(\) \{\n {2}let y = 2\.0;\n {2}y -= 0\.5;\n {2}return y;/);
     assert.match(best, /return x;\n\}/, 'nothing was added to f()');
     assert.equal(
       a!.diff,

@@ -75,7 +75,10 @@ describe('two studies in one workspace', () => {
         overrides: { tag: 'b' },
         listGpus: fakeGpus,
         runner,
-        onEvent: (e) => (bEvents.push(e), e.type === 'study-started' && bStarted()),
+        onEvent: (e) => {
+          bEvents.push(e);
+          if (e.type === 'study-started') bStarted();
+        },
       },
     );
     await bRunning;

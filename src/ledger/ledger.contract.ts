@@ -315,7 +315,7 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         });
         f.metrics.a = 99;
         f.env.h = 'y';
-        s.protectedHashes['x'] = 'y';
+        s.protectedHashes.x = 'y';
         const again = await ledger.getExperiment(e.id);
         assert.deepEqual(again?.metrics, { a: 1 });
         assert.deepEqual(again?.env, { h: 'x' });

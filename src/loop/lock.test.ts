@@ -68,7 +68,7 @@ function startWorker(lockPath: string): Worker {
   let buf = '';
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
-    let i;
+    let i: number;
     while ((i = buf.indexOf('\n')) >= 0) {
       lines.push(buf.slice(0, i));
       buf = buf.slice(i + 1);

@@ -13,7 +13,7 @@
  *   when installed under $HOME, and the Python installation of a linked virtualenv (uv puts
  *   its managed Pythons in ~/.local/share/uv/python).
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Config } from '../config/load.js';
@@ -64,7 +64,7 @@ export function sandboxView(config: Config, input: SandboxViewInput): SandboxVie
 /** The workspace's git directory: `.git` itself, or where a `.git` file points (and its common dir). */
 export function gitDirs(root: string): string[] {
   const dotGit = join(root, '.git');
-  let st;
+  let st: Stats;
   try {
     st = statSync(dotGit);
   } catch {

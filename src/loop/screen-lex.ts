@@ -114,7 +114,7 @@ export function lexLine(line: string, lang: Lang): Lexed {
       let content = '';
       while (j < line.length && !line.startsWith(close, j)) {
         if (line[j] === '\\' && !raw && j + 1 < line.length) {
-          content += unescape(line[j + 1]!);
+          content += unescapeChar(line[j + 1]!);
           j += 2;
           continue;
         }
@@ -136,7 +136,7 @@ export function lexLine(line: string, lang: Lang): Lexed {
   return { code, strings };
 }
 
-function unescape(c: string): string {
+function unescapeChar(c: string): string {
   return c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c;
 }
 

@@ -193,6 +193,7 @@ describe('rule (a): output of the objective', () => {
     assert.ok(!r.ok && /train\.py:21 adds a string naming/.test(r.reason), JSON.stringify(r));
   });
   it('TypeScript console.log and template literals', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the diff under test holds a template literal
     rejects(ts('console.log(`val_bpb: ${0.01}`);'), /rule \(a\)/);
     rejects(ts('process.stdout.write("METRIC val_bpb=0.01\\n");'), /rule \(a\)/);
   });

@@ -126,7 +126,7 @@ export class SlotPool {
         if (released) return;
         released = true;
         const w = this.waiters.findIndex((x) => x.prefer === e.slot.index);
-        const next = this.waiters.splice(w >= 0 ? w : 0, 1)[0];
+        const next = this.waiters.splice(Math.max(w, 0), 1)[0];
         if (next)
           next.grant(e); // handed over: stays held
         else e.held = false;

@@ -29,7 +29,7 @@
  * - NoSandbox returns the spec unchanged: the run has the user's rights.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RunSpec } from './types.js';
 import { findExecutable } from './which.js';
@@ -127,7 +127,7 @@ export function bwrapArgs(view: SandboxView, cwd: string, devices: readonly stri
     // With network, DNS may need /etc/resolv.conf's target under /run (systemd-resolved).
     if (view.network) {
       const target = realOrNull('/etc/resolv.conf');
-      if (target && target.startsWith('/run/')) a.push('--ro-bind', dirname(target), dirname(target));
+      if (target?.startsWith('/run/')) a.push('--ro-bind', dirname(target), dirname(target));
     }
   }
   if (view.home && view.home !== '/') hide(a, view.home);
@@ -149,7 +149,7 @@ export function bwrapArgs(view: SandboxView, cwd: string, devices: readonly stri
 
 /** Covers `path` with an empty tmpfs (folder) or /dev/null (anything else); nothing if absent. */
 function hide(a: string[], path: string): void {
-  let st;
+  let st: Stats;
   try {
     st = statSync(path);
   } catch {

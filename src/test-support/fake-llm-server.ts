@@ -27,6 +27,7 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
+  // biome-ignore lint/suspicious/noExplicitAny: a test server's view of any JSON request body
   body: any;
   raw: string;
 }

@@ -85,7 +85,7 @@ function reply(req: RecordedRequest, r: Extract<FakeReply, { text?: string }>, r
   });
   const events = [chunk({ role: 'assistant', content: '' }, null)];
   if (r.text) events.push(chunk({ content: r.text }, null));
-  toolCalls.forEach((c, index) =>
+  for (const [index, c] of toolCalls.entries()) {
     events.push(
       chunk(
         {
@@ -95,8 +95,8 @@ function reply(req: RecordedRequest, r: Extract<FakeReply, { text?: string }>, r
         },
         null,
       ),
-    ),
-  );
+    );
+  }
   events.push(chunk({}, finish, { usage }));
   sendSse(res, [...events, { data: '[DONE]' }]);
 }

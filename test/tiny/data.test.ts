@@ -24,6 +24,12 @@ import {
 } from '../../templates/tiny/prepare.ts';
 import { tsx, Workspaces } from './workspace.ts';
 
+/** Runs `make` (a side effect) and returns `path`. */
+function made(make: () => unknown, path: string): string {
+  make();
+  return path;
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'tiny-data-'));
 const ws = new Workspaces();
 after(() => {
@@ -73,8 +79,11 @@ test('bad input gives a one-line DataError naming the problem', () => {
     [file('notext.jsonl', '{"title": "x"}\n'), /notext\.jsonl:1: line has no "text" string/],
     [file('numtext.jsonl', '{"text": 5}\n'), /numtext\.jsonl:1: line has no "text" string/],
     [file('data.csv', 'a,b'), /data\.csv: unsupported file type/],
-    [(mkdirSync(join(tmp, 'emptydir')), join(tmp, 'emptydir')), /emptydir: no \.txt, \.jsonl or \.jsonl\.gz files/],
-    [(file('blankdir/a.txt', ''), join(tmp, 'blankdir')), /blankdir: no text in any file/],
+    [
+      made(() => mkdirSync(join(tmp, 'emptydir')), join(tmp, 'emptydir')),
+      /emptydir: no \.txt, \.jsonl or \.jsonl\.gz files/,
+    ],
+    [made(() => file('blankdir/a.txt', ''), join(tmp, 'blankdir')), /blankdir: no text in any file/],
   ];
   for (const [path, re] of cases) {
     assert.throws(

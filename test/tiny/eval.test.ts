@@ -4,7 +4,7 @@
 // (test/tiny/evaluate.test.ts runs the same through `tsx evaluate.ts` and its worker.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EvalError, type ModelSession, scoreModel } from '../../templates/tiny/evaluate.ts';
+import { EvalError as EvaluationError, type ModelSession, scoreModel } from '../../templates/tiny/evaluate.ts';
 import { EVAL_SEQ_LEN, type ForwardFn, makeRng, readDataset, VOCAB_SIZE } from '../../templates/tiny/prepare.ts';
 
 const V = VOCAB_SIZE,
@@ -79,7 +79,7 @@ test('a model that reads the next byte is refused', async () => {
       sessions(() => cheat),
       val,
     ),
-    (e: Error) => e instanceof EvalError && /not causal/.test(e.message),
+    (e: Error) => e instanceof EvaluationError && /not causal/.test(e.message),
   );
 });
 
@@ -96,7 +96,7 @@ test('a model that reads the other rows of the batch is refused', async () => {
       sessions(() => cheat),
       val,
     ),
-    (e: Error) => e instanceof EvalError && /not causal/.test(e.message),
+    (e: Error) => e instanceof EvaluationError && /not causal/.test(e.message),
   );
 });
 
@@ -117,7 +117,7 @@ test('a model that learns from the validation bytes it is shown is refused, even
   };
   await assert.rejects(
     scoreModel(sessions(learner), val),
-    (e: Error) => e instanceof EvalError && /not (causal|stateless)/.test(e.message),
+    (e: Error) => e instanceof EvaluationError && /not (causal|stateless)/.test(e.message),
   );
 });
 
@@ -148,7 +148,7 @@ test('a model that learns but answers every prefix it was shown as before is cau
   };
   await assert.rejects(
     scoreModel(sessions(sneaky), val),
-    (e: Error) => e instanceof EvalError && /fresh copy/.test(e.message),
+    (e: Error) => e instanceof EvaluationError && /fresh copy/.test(e.message),
   );
 });
 

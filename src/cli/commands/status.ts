@@ -100,16 +100,14 @@ export function summarise(study: Study, all: Experiment[], live: StudyStatus['li
     finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
     runHours: runMs / 3600_000,
     slots: slotBusy(all),
-    recent: all
-      .slice(-recentN)
-      .map((e) => ({
-        number: e.number,
-        status: isQueued(e) ? 'queued' : e.status,
-        value: e.value,
-        description: e.description,
-        commit: e.commit,
-        reason: e.reason,
-      })),
+    recent: all.slice(-recentN).map((e) => ({
+      number: e.number,
+      status: isQueued(e) ? 'queued' : e.status,
+      value: e.value,
+      description: e.description,
+      commit: e.commit,
+      reason: e.reason,
+    })),
   };
 }
 

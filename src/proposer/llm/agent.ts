@@ -62,7 +62,7 @@ export async function runAgent(
 
   for (let turn = 1; turn <= settings.maxTurns; turn++) {
     if (signal?.aborted) return failed('aborted');
-    let res;
+    let res: Awaited<ReturnType<LlmProvider['complete']>>;
     try {
       res = await withRetries(
         () =>

@@ -5,7 +5,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import type { ChatMessage, CompletionRequest, CompletionTurn, LlmProvider } from './provider.js';
-import { LlmError } from './errors.js';
+import type { LlmError } from './errors.js';
 import { sdkErrorToLlm } from './sdk-errors.js';
 import { checkModelListed, describeUnreachable } from './preflight.js';
 

@@ -6,7 +6,7 @@
  */
 import OpenAI from 'openai';
 import type { ChatMessage, CompletionRequest, CompletionTurn, LlmProvider } from './provider.js';
-import { LlmError } from './errors.js';
+import type { LlmError } from './errors.js';
 import { sdkErrorToLlm } from './sdk-errors.js';
 import { checkModelListed, describeUnreachable } from './preflight.js';
 

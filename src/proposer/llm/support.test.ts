@@ -122,9 +122,12 @@ describe('history summary and prompts', () => {
   it('deltas against the best at the time, kept path, near-misses, last crash tail', () => {
     const s = summarizeHistory(history, { metric: 'val_bpb', direction: 'minimize' }, { recent: 2 });
     assert.match(s, /Experiments so far: 4 \(2 discard, 1 keep, 1 crash\)/);
-    assert.match(s, /Improvements kept[^\n]*:\n#0 keep +1\.5  baseline\n#2 keep +1\.3 \(-0\.2\)  LR 0\.01 -> 0\.04/);
-    assert.match(s, /Most recent 2:\n#3 discard +1\.9 \(\+0\.6\)  WIDTH 32 -> 8\n#4 crash/);
-    assert.match(s, /Near-misses[^\n]*\n#1 discard +1\.51 \(\+0\.01\)  DROPOUT 0\.5 -> 0\.6/);
+    assert.match(
+      s,
+      /Improvements kept[^\n]*:\n#0 keep +1\.5 {2}baseline\n#2 keep +1\.3 \(-0\.2\) {2}LR 0\.01 -> 0\.04/,
+    );
+    assert.match(s, /Most recent 2:\n#3 discard +1\.9 \(\+0\.6\) {2}WIDTH 32 -> 8\n#4 crash/);
+    assert.match(s, /Near-misses[^\n]*\n#1 discard +1\.51 \(\+0\.01\) {2}DROPOUT 0\.5 -> 0\.6/);
     assert.match(s, /Last crash \(#4: USE_TRICK\): exit code 1\nLog tail:\n```\nSyntaxError: Unexpected token\n```/);
     assert.equal(summarizeHistory([], { metric: 'm', direction: 'maximize' }), 'No experiments yet.');
     const flying = summarizeHistory(

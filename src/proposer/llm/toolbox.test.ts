@@ -182,8 +182,11 @@ describe('ToolBox', () => {
     const { run } = box();
     const best = run('query_results', { sort: 'best', limit: 2 }).content.split('\n');
     assert.equal(best.length, 3);
-    assert.match(best[1]!, /^#2 keep +1\.2 \(-0\.3\)  LR 0\.01 -> 0\.04$/);
-    assert.match(run('query_results', { status: 'crash' }).content, /#3 crash +-  WIDTH 32 -> 4096 \[out of memory\]/);
+    assert.match(best[1]!, /^#2 keep +1\.2 \(-0\.3\) {2}LR 0\.01 -> 0\.04$/);
+    assert.match(
+      run('query_results', { status: 'crash' }).content,
+      /#3 crash +- {2}WIDTH 32 -> 4096 \[out of memory\]/,
+    );
     assert.equal(run('query_results', { status: 'timeout' }).content, 'no matching experiments');
   });
 });

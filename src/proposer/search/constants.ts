@@ -216,7 +216,10 @@ function topLevelStarts(source: string, lang: Lang, lineCount: number): boolean[
       continue;
     }
     if (quote === '*/') {
-      if (source.startsWith('*/', i)) (quote = ''), i++;
+      if (source.startsWith('*/', i)) {
+        quote = '';
+        i++;
+      }
       continue;
     }
     if (quote !== '') {
@@ -224,14 +227,19 @@ function topLevelStarts(source: string, lang: Lang, lineCount: number): boolean[
         const eol = source.startsWith('\r\n', i + 1) ? 2 : source[i + 1] === '\n' ? 1 : 0;
         if (eol > 0) out.push(false);
         i += Math.max(1, eol);
-      } else if (source.startsWith(quote, i)) (i += quote.length - 1), (quote = '');
+      } else if (source.startsWith(quote, i)) {
+        i += quote.length - 1;
+        quote = '';
+      }
       continue;
     }
     if (c === '\\' && lang === 'python' && /^\\\r?\n/.test(source.slice(i, i + 3))) continued = true;
     else if (lang === 'python' && c === '#') i = skipToEol(source, i);
     else if (lang === 'typescript' && source.startsWith('//', i)) i = skipToEol(source, i);
-    else if (lang === 'typescript' && source.startsWith('/*', i)) (quote = '*/'), i++;
-    else if (lang === 'python' && (source.startsWith('"""', i) || source.startsWith("'''", i))) {
+    else if (lang === 'typescript' && source.startsWith('/*', i)) {
+      quote = '*/';
+      i++;
+    } else if (lang === 'python' && (source.startsWith('"""', i) || source.startsWith("'''", i))) {
       quote = source.slice(i, i + 3);
       i += 2;
     } else if (c === '"' || c === "'" || (c === '`' && lang === 'typescript')) quote = c;

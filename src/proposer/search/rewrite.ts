@@ -65,7 +65,10 @@ function exactLog(v: number, base: number): number | null {
   if (base < 2) return null;
   let k = 0;
   let x = 1;
-  while (x < v) (x *= base), k++;
+  while (x < v) {
+    x *= base;
+    k++;
+  }
   return x === v ? k : null;
 }
 
@@ -84,8 +87,14 @@ function formatScientific(v: number, expChar: string, mantissaDot: boolean, plus
   if (v === 0) return mantissaDot ? `0.0${expChar}0` : `0${expChar}0`;
   let exp = Math.floor(Math.log10(Math.abs(v)));
   let mantissa = roundSig(v / 10 ** exp);
-  if (Math.abs(mantissa) >= 10) (mantissa = roundSig(mantissa / 10)), exp++;
-  if (Math.abs(mantissa) < 1) (mantissa = roundSig(mantissa * 10)), exp--;
+  if (Math.abs(mantissa) >= 10) {
+    mantissa = roundSig(mantissa / 10);
+    exp++;
+  }
+  if (Math.abs(mantissa) < 1) {
+    mantissa = roundSig(mantissa * 10);
+    exp--;
+  }
   let m = String(mantissa);
   if (mantissaDot && !m.includes('.')) m += '.0';
   return `${m}${expChar}${exp >= 0 && plus ? '+' : ''}${exp}`;
