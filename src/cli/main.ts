@@ -28,7 +28,7 @@ const program = new Command()
     'after',
     `
 Quick start:
-  autoresearch demo                    # a tiny GPT on the CPU, improved by the loop (~3.5 min)
+  autoresearch demo                    # a tiny GPT on the CPU, improved by the loop (~4.5 min)
   autoresearch init myproj --template custom --command "python3 train.py" --editable train.py
   autoresearch run myproj --max-experiments 20
   autoresearch results myproj          # results.tsv: commit, metric, memory_gb, status, description

@@ -32,7 +32,7 @@ interface DemoFlags {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('watch the loop improve a tiny GPT on the CPU (about 3.5 minutes with the defaults)')
+    .description('watch the loop improve a tiny GPT on the CPU (about 4.5 minutes with the defaults)')
     .option('-e, --experiments <n>', 'experiments after the baseline', numberFlag('--experiments', true), 8)
     .option('--time-budget <s>', 'training seconds per run', numberFlag('--time-budget'), 15)
     .option('--data <path>', 'text to train on: a .txt/.jsonl/.jsonl.gz file or a directory (default: built-in)')
