@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig, type Config } from '../src/config/load.js';
@@ -428,5 +429,17 @@ describe('toolchains under $HOME', () => {
     assert.match(log, /TOOL-DIR-READONLY/);
     assert.match(log, /HOME-UNREADABLE/);
     assert.equal(existsSync(join(home, 'bin', 'planted')), false);
+  });
+
+  it('PATH entries under /tmp (a clone or a tool unpacked there) stay usable under the private /tmp', async () => {
+    const tools = mkdtempSync(join(tmpdir(), 'ar-tools-'));
+    mkdirSync(join(tools, 'bin'));
+    writeFileSync(join(tools, 'bin', 'tmptool'), '#!/bin/sh\necho TMPTOOL-OK\n', { mode: 0o755 });
+    writeFileSync(join(tmpdir(), `ar-stray-${process.pid}`), 'other files in /tmp stay out of sight');
+    const { log } = await run(`tmptool\nls ${tmpdir()}/ar-stray-${process.pid} 2>/dev/null || echo STRAY-HIDDEN`, {
+      harnessEnv: { PATH: `${join(tools, 'bin')}:${process.env.PATH}`, HOME: home },
+    });
+    assert.match(log, /TMPTOOL-OK/);
+    assert.match(log, /STRAY-HIDDEN/);
   });
 });

@@ -8,8 +8,8 @@
  * - hidden: the real paths of `[files].validation`, from the workspace root and from the
  *   worktree (a tracked validation file, or one inside a linked folder); absolute paths and
  *   `~/...` (a data cache outside the workspace) are taken as they are;
- * - readable: toolchains that would vanish with $HOME: PATH entries under $HOME (and their
- *   parent, the toolchain's prefix), this package
+ * - readable: toolchains that would vanish with $HOME or under the private /tmp: PATH entries
+ *   there (and their parent, the toolchain's prefix), this package (e.g. a clone in /tmp)
  *   when installed under $HOME, and the Python installation of a linked virtualenv (uv puts
  *   its managed Pythons in ~/.local/share/uv/python).
  */
@@ -84,11 +84,13 @@ export function gitDirs(root: string): string[] {
 /** Paths under `home` a run needs to keep reading: PATH entries, this package, linked venvs' Pythons. */
 function toolchains(path: string, links: readonly string[], home: string): string[] {
   const out = new Set<string>();
-  const under = (p: string) => p === home || p.startsWith(home.endsWith(sep) ? home : home + sep);
+  // what the sandbox covers: $HOME (hidden) and /tmp (private); never either one whole
+  const roots = [home, '/tmp'];
+  const under = (p: string) => roots.some((h) => p.startsWith(h.endsWith(sep) ? h : h + sep));
   const add = (p: string) => {
     if (!isAbsolute(p) || !existsSync(p)) return;
     const r = real(p);
-    if (under(r) && r !== home) out.add(r);
+    if (under(r) && !roots.includes(r) && !home.startsWith(r + sep)) out.add(r); // never $HOME or above it
   };
   for (const dir of path.split(delimiter)) {
     if (!dir) continue;

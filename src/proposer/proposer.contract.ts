@@ -70,30 +70,33 @@ export function proposerContract(name: string, subject: ProposerSubject): void {
         assert.equal(typeof p.name, 'string');
       }));
 
-    it('is deterministic: asked twice with the same context, one instance makes the same change', async () => {
-      // One instance, so a proposer that remembers earlier calls (instead of reading
-      // ctx.history) fails; the files are compared, not only the description; a scripted model
-      // must be asked the same questions both times.
-      const h = await subject.good();
-      try {
-        const dir = makeProposalDir();
-        const start = snapshot(dir);
-        const ctx = proposalContext(dir);
-        const once = async () => {
-          for (const [f, text] of Object.entries(start)) writeFileSync(join(dir, f), text);
-          const callsBefore = h.modelCalls?.().length ?? 0;
-          const r = await h.proposer.propose(ctx);
-          return { result: plain(r), files: snapshot(dir), calls: h.modelCalls?.().slice(callsBefore) ?? [] };
-        };
-        const a = await once();
-        assert.equal(a.result.kind, 'ok', JSON.stringify(a.result));
-        assert.notEqual(a.files['train.mjs'], start['train.mjs'], 'the proposal changed the editable file');
-        if (h.modelCalls) assert.ok(a.calls.length > 0, 'the model was asked');
-        const b = await once();
-        assert.deepEqual(b, a);
-      } finally {
-        await h.cleanup();
-      }
+    it('is deterministic: two instances asked the same contexts in the same order make the same changes', async () => {
+      // The files are compared, not only the description; a scripted model must be asked the
+      // same questions. Two calls per instance: a proposer may keep state between calls (the
+      // search claims a move so that concurrent calls differ, until the history shows it), but
+      // that state must follow from the calls alone, never from time or chance.
+      const run = async () => {
+        const h = await subject.good();
+        try {
+          const dir = makeProposalDir();
+          const start = snapshot(dir);
+          const ctx = proposalContext(dir);
+          const once = async () => {
+            for (const [f, text] of Object.entries(start)) writeFileSync(join(dir, f), text);
+            const callsBefore = h.modelCalls?.().length ?? 0;
+            const r = await h.proposer.propose(ctx);
+            return { result: plain(r), files: snapshot(dir), calls: h.modelCalls?.().slice(callsBefore) ?? [] };
+          };
+          const first = await once();
+          assert.equal(first.result.kind, 'ok', JSON.stringify(first.result));
+          assert.notEqual(first.files['train.mjs'], start['train.mjs'], 'the proposal changed the editable file');
+          if (h.modelCalls) assert.ok(first.calls.length > 0, 'the model was asked');
+          return [first, await once()];
+        } finally {
+          await h.cleanup();
+        }
+      };
+      assert.deepEqual(await run(), await run());
     });
 
     it('expected failures are values, never throws, and leave protected files alone', () =>
