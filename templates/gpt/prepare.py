@@ -1028,6 +1028,11 @@ def _check_causal(model, rows, device, p=None, guard=None, rng=None):
     else:
         g = torch.Generator(device="cpu").manual_seed(1234)
         other[:, p:] = torch.randint(0, BOS_ID, (n, T - p), generator=g).to(device)
+    # the token at p must differ in every row, so that even a one-token look-ahead shows (two rows
+    # may share the token there, e.g. a document boundary at the same place)
+    same = other[:, p] == x[:, p]
+    if bool(same.any()):
+        other[same, p] = (x[same, p] + 1) % BOS_ID
     first, second = (x, other) if rng is None or rng.random() < 0.5 else (other, x)
     a, b = _call(model, first, guard), _call(model, second, guard)
     diff = _prefix_diff(a, b, p)

@@ -248,5 +248,35 @@ class EvaluateStepTest(unittest.TestCase):
         self.assertIn("FAIL: no checkpoint", r.stdout)
 
 
+class CausalCheckTest(unittest.TestCase):
+    """_check_causal itself, in process: the altered tail must differ at its first position in
+    every row, or a one-token look-ahead hides where two rows share that token."""
+
+    def test_a_one_token_lookahead_is_caught_even_when_the_rows_share_the_token(self):
+        sys.path.insert(0, SHIMS)
+        sys.path.insert(0, TEMPLATE)
+        try:
+            import torch
+            import prepare
+        finally:
+            sys.path.remove(TEMPLATE)
+            sys.path.remove(SHIMS)
+        T = prepare.MAX_SEQ_LEN
+        row = [prepare.BOS_ID] + [7] * T          # two identical rows: every tail token is shared
+        rows = __import__("numpy").array([row, row], dtype="int64")
+
+        def lookahead(x):                            # predicts token t+1 by reading it
+            onehot = torch.nn.functional.one_hot(x[:, 1:], prepare.VOCAB_SIZE).float() * 30
+            return torch.cat([onehot, torch.zeros(x.size(0), 1, prepare.VOCAB_SIZE)], dim=1)
+
+        def honest(x):
+            return torch.zeros(x.size(0), x.size(1), prepare.VOCAB_SIZE)
+
+        for p in (1, T // 2, T - 1):
+            with self.assertRaisesRegex(RuntimeError, "not causal"):
+                prepare._check_causal(lookahead, rows, "cpu", p=p)
+            prepare._check_causal(honest, rows, "cpu", p=p)
+
+
 if __name__ == "__main__":
     unittest.main()
