@@ -7,6 +7,7 @@ import type { Experiment } from '../../ledger/types.js';
 import type { InFlight, ProposalContext, ProposalResult } from '../types.js';
 import { parseChange, type SearchChange } from './history.js';
 import { SearchProposer } from './search-proposer.js';
+import { experiment as fixture } from '../../test-support/proposal-fixtures.js';
 
 const TRAIN_PY = [
   'import torch',
@@ -33,38 +34,21 @@ async function worktree(): Promise<string> {
   return dir;
 }
 
+/** A finished search experiment (the shared fixture, with this file's defaults). */
 function experiment(number: number, over: Partial<Experiment> = {}): Experiment {
-  return {
-    id: number + 1,
-    studyId: 1,
+  return fixture({
     number,
     baseline: false,
     status: 'discard',
     parentCommit: BEST,
-    commit: null,
     description: '',
-    diff: '',
-    change: null,
     proposer: 'search',
     value: null,
-    metrics: {},
-    reason: '',
-    logPath: null,
-    logTail: '',
     exitCode: 0,
-    pgid: null,
-    attempts: 1,
-    usage: null,
-    env: {},
-    startedAt: 0,
-    endedAt: 0,
-    proposeMs: 0,
-    runMs: 0,
     slot: null,
     evidence: null,
-    repairs: [],
     ...over,
-  };
+  });
 }
 
 /** Best = #1, a kept search step MATRIX_LR up (so the search wants to continue on MATRIX_LR). */
