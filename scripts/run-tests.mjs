@@ -3,7 +3,7 @@
 // Usage: node scripts/run-tests.mjs [filter-substring...]
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -31,8 +31,36 @@ if (chosen.length === 0) {
   process.exit(1);
 }
 chosen.sort();
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...chosen], {
+
+// One throw-away PostgreSQL cluster for the whole run (tests create a database each). The helper
+// stops it when its stdin closes, so it dies with this process.
+const env = { ...process.env };
+let pgHelper = null;
+if (!env.AUTORESEARCH_TEST_PG_URL) {
+  pgHelper = spawn(process.execPath, ['--import', 'tsx', 'src/test-support/pg-main.ts'], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  env.AUTORESEARCH_TEST_PG_URL = await new Promise((resolve, reject) => {
+    let out = '';
+    pgHelper.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl).trim());
+    });
+    pgHelper.once('exit', (code) => reject(new Error(`could not start the test PostgreSQL cluster (exit ${code})`)));
+  });
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...chosen], {
   cwd: root,
   stdio: 'inherit',
+  env,
 });
-process.exit(r.status ?? 1);
+const status = await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+if (pgHelper) {
+  const gone = new Promise((resolve) => pgHelper.once('exit', resolve));
+  pgHelper.stdin.end();
+  await gone;
+}
+process.exit(status);
