@@ -4,7 +4,7 @@
  * Readers accept what either driver returns: better-sqlite3 gives numbers, node-postgres gives
  * BIGINT columns as strings. JSON columns are TEXT.
  */
-import type { Experiment, ExperimentStatus, Study } from './types.js';
+import type { Experiment, ExperimentStatus, Study, StudyRecord } from './types.js';
 import { LedgerError } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -123,5 +123,26 @@ export function rowToExperiment(row: Row): Experiment {
     slot: optNum(row, 'slot'),
     evidence: (json(row, 'evidence') as Experiment['evidence']) ?? null,
     repairs: Array.isArray(json(row, 'repairs')) ? (json(row, 'repairs') as Experiment['repairs']) : [],
+  };
+}
+
+/** JSON text of a record value; a LedgerError when it has none (undefined, a function, a cycle). */
+export function recordJson(value: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new LedgerError('record value is not JSON-serialisable', { cause: err });
+  }
+  if (json === undefined) throw new LedgerError('record value is not JSON-serialisable');
+  return json;
+}
+
+export function rowToRecord(row: Row): StudyRecord {
+  return {
+    kind: String(row.kind),
+    key: String(row.key),
+    value: JSON.parse(String(row.value)),
+    updatedAt: Number(row.updated_at),
   };
 }

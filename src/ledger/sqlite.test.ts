@@ -125,7 +125,7 @@ describe('SqliteLedger specifics', () => {
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table','index') ORDER BY name").all();
       assert.deepEqual(
         tables.map((t) => (t as { name: string }).name).filter((n) => !n.startsWith('sqlite_')),
-        ['experiments', 'experiments_study_status', 'schema_migrations', 'studies'],
+        ['experiments', 'experiments_study_status', 'records', 'schema_migrations', 'studies'],
       );
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     } finally {

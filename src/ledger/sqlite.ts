@@ -6,7 +6,17 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { applySqliteMigrations } from './sqlite-migrate.js';
-import { FINAL_STATUSES, finiteMetrics, finiteOrNull, rowToExperiment, rowToStudy, toJson, type Row } from './rows.js';
+import {
+  FINAL_STATUSES,
+  finiteMetrics,
+  finiteOrNull,
+  recordJson,
+  rowToExperiment,
+  rowToRecord,
+  rowToStudy,
+  toJson,
+  type Row,
+} from './rows.js';
 import type {
   Experiment,
   ExperimentPatch,
@@ -15,6 +25,7 @@ import type {
   NewExperiment,
   NoiseFloor,
   Study,
+  StudyRecord,
   StudySpec,
 } from './types.js';
 import { LedgerError } from './types.js';
@@ -237,6 +248,49 @@ export class SqliteLedger implements Ledger {
   }
 
   /** Closes the connection (checkpointing the WAL); idempotent. Later calls reject. */
+  async putRecord(studyId: number, kind: string, key: string, value: unknown): Promise<StudyRecord> {
+    const json = recordJson(value);
+    return this.guard('putRecord', (db) => {
+      if (!db.prepare('SELECT 1 FROM studies WHERE id = ?').get(studyId)) {
+        throw new LedgerError(`unknown study id ${studyId}`);
+      }
+      const row = db
+        .prepare(
+          `INSERT INTO records (study_id, kind, key, value, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (study_id, kind, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+           RETURNING *`,
+        )
+        .get(studyId, kind, key, json, Date.now()) as Row;
+      return rowToRecord(row);
+    });
+  }
+
+  async getRecord(studyId: number, kind: string, key: string): Promise<StudyRecord | null> {
+    return this.guard('getRecord', (db) => {
+      const row = db
+        .prepare('SELECT * FROM records WHERE study_id = ? AND kind = ? AND key = ?')
+        .get(studyId, kind, key) as Row | undefined;
+      return row ? rowToRecord(row) : null;
+    });
+  }
+
+  async listRecords(studyId: number, kind: string): Promise<StudyRecord[]> {
+    return this.guard('listRecords', (db) =>
+      (
+        db.prepare('SELECT * FROM records WHERE study_id = ? AND kind = ? ORDER BY key').all(studyId, kind) as Row[]
+      ).map(rowToRecord),
+    );
+  }
+
+  async deleteRecord(studyId: number, kind: string, key: string): Promise<boolean> {
+    return this.guard(
+      'deleteRecord',
+      (db) =>
+        db.prepare('DELETE FROM records WHERE study_id = ? AND kind = ? AND key = ?').run(studyId, kind, key).changes >
+        0,
+    );
+  }
+
   async close(): Promise<void> {
     const db = this.conn;
     this.conn = null;

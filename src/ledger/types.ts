@@ -183,7 +183,27 @@ export interface Ledger {
   getExperiment(id: number): Promise<Experiment | null>;
   /** All experiments of a study ordered by number. */
   listExperiments(studyId: number): Promise<Experiment[]>;
+  /**
+   * Study records: study-scoped JSON documents that are not experiments (journal notes, ablation
+   * and transfer runs, ...), addressed by `(kind, key)`. `putRecord` inserts or replaces (one
+   * write, atomic); `value` must be JSON-serialisable. Rejects with a LedgerError for an unknown
+   * study.
+   */
+  putRecord(studyId: number, kind: string, key: string, value: unknown): Promise<StudyRecord>;
+  getRecord(studyId: number, kind: string, key: string): Promise<StudyRecord | null>;
+  /** All records of one kind, ordered by key. */
+  listRecords(studyId: number, kind: string): Promise<StudyRecord[]>;
+  /** Removes a record; true when one was removed. */
+  deleteRecord(studyId: number, kind: string, key: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A study record (see `Ledger.putRecord`). */
+export interface StudyRecord {
+  kind: string;
+  key: string;
+  value: unknown;
+  updatedAt: number; // epoch ms
 }
 
 export class LedgerError extends Error {

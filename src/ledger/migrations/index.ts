@@ -7,11 +7,12 @@
  * version is higher than `LATEST_SCHEMA_VERSION` (written by a newer autoresearch).
  */
 import { migration001Initial } from './001-initial.js';
+import { migration002Records } from './002-records.js';
 import type { Migration, SqlDialect } from './types.js';
 
 export type { Migration, SqlDialect } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [migration001Initial];
+export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Records];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);
 
