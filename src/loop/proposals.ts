@@ -24,6 +24,7 @@ import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import type { StopReason } from './events.js';
 import { outageOver, waitWhileUnavailable } from './outage.js';
+import { failureSettings, tooManyFailures } from './failures.js';
 import { duplicateOf, extraAhead, inFlightOf, notRunInARow, tally, touchedLines } from './in-flight.js';
 import { finishExperiment, oneLine } from './record.js';
 import { screenDiff } from './screen.js';
@@ -185,6 +186,7 @@ async function checkLimits(
   if (limits.maxTokens !== null && used.tokens >= limits.maxTokens) return 'max-tokens';
   const cap = ctx.config.proposer.max_rejections;
   if (cap > 0 && notRunInARow(all).length >= cap) return 'rejections';
+  if (tooManyFailures(all, failureSettings(ctx.config), limits.startedAt)) return 'failures';
   // counted by the others from now on (set before any await, so two can't both pass the limit)
   const parentCommit = ctx.frontier.current!.commit;
   shared.making.set(me, {
