@@ -17,6 +17,7 @@
  * the diff.
  */
 import type { Experiment } from '../ledger/types.js';
+import type { JournalOp } from '../proposer/journal.js';
 import type { InFlight, ProposalContext, ProposalUsage } from '../proposer/types.js';
 import { Mutex, type AsyncQueue, type Notifier } from '../scheduler/async-queue.js';
 import { guardAfter, guardBefore, guardRejection } from '../workspace/proposal-guard.js';
@@ -26,6 +27,7 @@ import type { StopReason } from './events.js';
 import { outageOver, waitWhileUnavailable } from './outage.js';
 import { failureSettings, tooManyFailures } from './failures.js';
 import { duplicateOf, extraAhead, inFlightOf, notRunInARow, tally, touchedLines } from './in-flight.js';
+import { applyJournalOps, readJournal } from './journal-store.js';
 import { finishExperiment, oneLine } from './record.js';
 import { screenDiff } from './screen.js';
 import { screenContext } from './screen-context.js';
@@ -241,7 +243,10 @@ async function proposalWorker(
       const before = await guardBefore(worktree);
       const screen = screenContext(config, worktree.path, study.metric); // imports as on the best
       const others = [...shared.making].filter(([k]) => k !== me).map(([, v]) => v);
-      const pctx = proposalContext(ctx, worktree.path, best, checked.all, limits, others);
+      const pctx = {
+        ...proposalContext(ctx, worktree.path, best, checked.all, limits, others),
+        journal: { notes: await readJournal(ledger, study.id), maxChars: config.proposer.notes_max_chars },
+      };
       const t0 = Date.now();
       const proposal = await ctx.proposerLock.run(() => proposer.propose(pctx, signal));
       const proposeMs = Date.now() - t0;
@@ -290,6 +295,7 @@ async function proposalWorker(
           usage: proposal.usage ?? null,
         });
         shared.making.delete(me); // in the ledger now: in flight as an experiment
+        if (proposal.journal?.length) await storeJournal(ctx, exp.number, proposal.journal);
         return { now, exp };
       });
       emit({ type: 'proposal', t: Date.now(), number: exp.number, description, proposeMs, parentCommit: best.commit });
@@ -328,4 +334,19 @@ async function proposalWorker(
       shared.changed.notify();
     }
   }
+}
+
+/** Stores a proposal's journal operations (under the record lock); refusals become a notice. */
+async function storeJournal(ctx: LoopContext, experiment: number, ops: JournalOp[]): Promise<void> {
+  const r = await applyJournalOps(ctx.ledger, ctx.frontier.currentStudy.id, ops, {
+    maxChars: ctx.config.proposer.notes_max_chars,
+    experiment,
+  });
+  if (r.refused.length)
+    ctx.emit({
+      type: 'notice',
+      t: Date.now(),
+      level: 'warn',
+      message: `journal: ${r.refused.length} note operation(s) of proposal #${experiment} refused: ${r.refused.join('; ')}`,
+    });
 }

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scrub } from '../../runner/secrets.js';
 import type { CrashReport, ProposalContext } from '../types.js';
+import { journalSection } from '../journal.js';
 import { summarizeHistory } from './history-summary.js';
 import { HARNESS_PREFACE, researchGuidance } from './program-guidance.js';
 
@@ -120,6 +121,8 @@ export function taskPrompt(ctx: ProposalContext, crash?: CrashReport): string {
       ...ctx.protected.map((f) => fileBlock(ctx, f, PROTECTED_CAP_CHARS)),
     );
   parts.push('', historySection(ctx), '');
+  const journal = journalSection(ctx.journal, !crash && (ctx.journal?.maxChars ?? 0) > 0);
+  if (journal) parts.push(journal, '');
   if (crash) parts.push(crashSection(crash), '', 'Fix it now with the tools, then call finish.');
   else parts.push('Make one change now: edit the editable file(s) with the tools, then call finish({description}).');
   return scrub(parts.join('\n'), ctx.secrets);
@@ -138,6 +141,10 @@ export function cliPrompt(ctx: ProposalContext, crash?: CrashReport): string {
     historySection(ctx),
     '',
   ];
+  // CLIs read the journal; they have no note tool (a notes file would be an edit outside the
+  // editable files, rejected by the guard), so theirs is read-only.
+  const journal = journalSection(ctx.journal, false);
+  if (journal) parts.push(journal, '');
   if (crash) parts.push(crashSection(crash), '', 'Fix it now, then end with the DESCRIPTION line.');
   else parts.push('Make one change now, then end with the DESCRIPTION line.');
   return scrub(parts.join('\n'), ctx.secrets);
