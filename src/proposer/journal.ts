@@ -49,9 +49,7 @@ export const PERSON_NOTE_MAX_CHARS = 1000;
  */
 export function cleanNoteText(text: string, max = NOTE_MAX_CHARS): string {
   const line = text
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing escapes is the point
     .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '')
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
