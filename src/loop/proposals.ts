@@ -18,6 +18,7 @@
  */
 import type { Experiment } from '../ledger/types.js';
 import type { JournalOp } from '../proposer/journal.js';
+import { plateauOf } from '../proposer/plateau.js';
 import type { InFlight, ProposalContext, ProposalUsage } from '../proposer/types.js';
 import { Mutex, type AsyncQueue, type Notifier } from '../scheduler/async-queue.js';
 import { guardAfter, guardBefore, guardRejection } from '../workspace/proposal-guard.js';
@@ -70,6 +71,7 @@ export function proposalContext(
     inFlight: [...inFlightOf(history), ...making],
     program: ctx.program,
     secrets: ctx.secrets,
+    plateau: plateauOf(history, ctx.config.proposer.plateau_after),
     budget: {
       experimentsLeft: limits.maxExperiments !== null ? Math.max(0, limits.maxExperiments - counted) : null,
       secondsLeft: limits.deadline !== null ? Math.max(0, (limits.deadline - Date.now()) / 1000) : null,
@@ -118,6 +120,8 @@ interface Shared {
   /** Aborts on Ctrl-C, at the deadline, and when a worker stops: wakes workers waiting for room. */
   wake: AbortSignal;
   stopAll: () => void;
+  /** The last keep of the plateau last announced (a notice once per plateau). */
+  plateauAt?: number;
 }
 
 /**
@@ -247,6 +251,15 @@ async function proposalWorker(
         ...proposalContext(ctx, worktree.path, best, checked.all, limits, others),
         journal: { notes: await readJournal(ledger, study.id), maxChars: config.proposer.notes_max_chars },
       };
+      if (pctx.plateau && shared.plateauAt !== pctx.plateau.lastKeep) {
+        shared.plateauAt = pctx.plateau.lastKeep;
+        emit({
+          type: 'notice',
+          t: Date.now(),
+          level: 'info',
+          message: `plateau: no keep in the last ${pctx.plateau.since} experiments that ran (since #${pctx.plateau.lastKeep}); the proposer is told to change tack`,
+        });
+      }
       const t0 = Date.now();
       const proposal = await ctx.proposerLock.run(() => proposer.propose(pctx, signal));
       const proposeMs = Date.now() - t0;

@@ -17,6 +17,7 @@
 import type { Direction, Experiment } from '../ledger/types.js';
 import type { Secret } from '../runner/secrets.js';
 import type { Journal, JournalOp } from './journal.js';
+import type { Plateau } from './plateau.js';
 
 export interface ProposalContext {
   /** Absolute path of the git worktree holding the current best commit; edit files here. */
@@ -59,6 +60,12 @@ export interface ProposalContext {
    * result, which the loop stores. Absent for repairs and where the loop keeps no journal.
    */
   journal?: Journal;
+  /**
+   * Set when the study is on a plateau (./plateau.ts: no keep in the last `[proposer]
+   * plateau_after` experiments that ran): a cue to change tack (wider steps, untried knobs,
+   * combining near-misses). Absent or null otherwise.
+   */
+  plateau?: Plateau | null;
 }
 
 /** One change in flight (see ProposalContext.inFlight). */
