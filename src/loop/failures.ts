@@ -11,6 +11,7 @@
  */
 import type { Config } from '../config/load.js';
 import type { Experiment, FinalStatus } from '../ledger/types.js';
+import { cleanNoteText } from '../proposer/journal.js';
 
 const FAILED: ReadonlySet<string> = new Set<FinalStatus>(['crash', 'timeout', 'rejected']);
 
@@ -65,7 +66,7 @@ export function failuresMessage(all: readonly Experiment[], s: FailureSettings, 
   ].join('\n');
 }
 
+/** One printable line (reasons and descriptions carry proposer-written text: no escapes). */
 function clip(s: string, max = 160): string {
-  const line = s.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  return cleanNoteText(s, max);
 }
