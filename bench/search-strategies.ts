@@ -23,6 +23,7 @@ import { SearchProposer } from '../src/proposer/search/search-proposer.js';
 import { trueValue } from '../templates/landscape/prepare.mjs';
 
 const STUDIES = Number(process.argv[2] ?? 100);
+const FIRST = Number(process.env.FIRST_SEED ?? 0);
 const SIGMA = Number(process.argv[3] ?? 0.002);
 const CHECKPOINTS = [40, 100];
 const EXPERIMENTS = Math.max(...CHECKPOINTS);
@@ -152,7 +153,7 @@ const rows: string[] = [];
 const perSeed: number[][][] = [];
 for (const s of strategies) {
   const results: Array<Awaited<ReturnType<typeof simulate>>> = [];
-  for (let seed = 0; seed < STUDIES; seed++) results.push(await simulate(s, seed));
+  for (let seed = FIRST; seed < FIRST + STUDIES; seed++) results.push(await simulate(s, seed));
   perSeed.push(results.map((r) => r.at));
   const cols = CHECKPOINTS.map((_, i) => {
     const xs = results.map((r) => r.at[i]!);

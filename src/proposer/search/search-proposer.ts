@@ -15,6 +15,12 @@
  *     unit of evidence against that (file, constant, direction) anywhere in the history (1 per
  *     discard/crash/timeout, 3 per keep in the opposite direction), counting at most 3.
  *     Ties go to source order.
+ * (c) on a plateau (ctx.plateau: no keep in the last `[proposer] plateau_after` experiments that
+ *     ran), the moves also include wide steps (x4 / ÷4) and finer ones (x1.41, x1.19; levels.ts),
+ *     so the search is not exhausted when the usual moves from the best were all tried; the score
+ *     adds +1.0 for a constant never changed, +0.9 for a wide step, -0.6 for a small one.
+ * With `strategy: 'coordinate'` the choice is coordinate.ts's (one constant at a time, step
+ * levels per constant, restarts), falling back to (b) when none of its moves is open.
  * Both choose among the moves on lines no change in flight touches (ctx.inFlight: queued and
  * running experiments, proposals being made; and the moves its own concurrent calls chose, see
  * in-flight.ts), so that a prefetched change does not end `conflict` when the one in flight is
@@ -168,7 +174,7 @@ export class SearchProposer implements Proposer {
           this.strategy === 'coordinate'
             ? [1, 0, -1, -2].flatMap((l) => levelMoves(constant, l, opts))
             : ctx.plateau
-              ? levelMoves(constant, 1, opts)
+              ? [1, -1, -2].flatMap((l) => levelMoves(constant, l, opts))
               : [];
         for (const m of extra) if (!ms.some((x) => x.to === m.to)) ms.push(m);
         for (const move of ms) moves.push({ move, constant, source });
