@@ -170,6 +170,17 @@ describe('journal rules', () => {
     assert.equal(cleanNoteText('a\r\n\tb\u0007c\u202ed\u001b[2J'), 'a b c d');
     assert.equal(cleanNoteText('y'.repeat(500)).length, 400);
     assert.equal(journalSection(undefined, false), '');
+    const many = Array.from({ length: 12 }, (_, i) => ({
+      id: `p${i}`,
+      author: 'person' as const,
+      text: `${i} ${'z'.repeat(490)}`,
+      t: i,
+      experiment: null,
+    }));
+    const shown = journalSection({ notes: many, maxChars: 10 }, false);
+    assert.match(shown, /\(4 older person note\(s\) not shown\)/, "a person's notes are bounded in the prompt too");
+    assert.doesNotMatch(shown, /\[p3\]/);
+    assert.match(shown, /\[p4\][\s\S]*\[p11\]/);
     assert.match(journalSection({ notes: [], maxChars: 5 }, true), /\(no notes yet\)/);
   });
 

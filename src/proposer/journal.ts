@@ -42,6 +42,8 @@ export type JournalOp =
 
 export const NOTE_MAX_CHARS = 400;
 export const PERSON_NOTE_MAX_CHARS = 1000;
+/** A person's notes shown in a prompt, newest first, up to this many characters together. */
+export const PERSON_NOTES_SHOWN_CHARS = 4000;
 
 /**
  * One line of printable text: ANSI escapes and control characters removed, whitespace (line
@@ -168,9 +170,26 @@ export function journalSection(journal: Journal | undefined, tool: boolean): str
     head.push(
       `Use the note tool to add a short lesson or hypothesis worth keeping, and to rewrite or delete stale ones: agent notes are bounded to ${journal.maxChars} characters in all (${agentChars(notes)} used).`,
     );
-  const lines = notes.map(
-    (n) =>
-      `- [${n.id}] ${n.author === 'person' ? '(person) ' : ''}${cleanNoteText(n.text, n.author === 'person' ? PERSON_NOTE_MAX_CHARS : NOTE_MAX_CHARS)}${n.experiment !== null ? ` (#${n.experiment})` : ''}`,
-  );
+  // a person's notes are not bounded by the agent's bound: the newest are shown up to their own cap
+  let personChars = 0;
+  let hidden = 0;
+  const shown = new Set<JournalNote>();
+  for (const n of [...notes].reverse()) {
+    if (n.author === 'person') {
+      personChars += n.text.length;
+      if (personChars > PERSON_NOTES_SHOWN_CHARS) {
+        hidden++;
+        continue;
+      }
+    }
+    shown.add(n);
+  }
+  const lines = notes
+    .filter((n) => shown.has(n))
+    .map(
+      (n) =>
+        `- [${n.id}] ${n.author === 'person' ? '(person) ' : ''}${cleanNoteText(n.text, n.author === 'person' ? PERSON_NOTE_MAX_CHARS : NOTE_MAX_CHARS)}${n.experiment !== null ? ` (#${n.experiment})` : ''}`,
+    );
+  if (hidden) lines.push(`(${hidden} older person note(s) not shown)`);
   return [...head, '', ...(lines.length ? lines : ['(no notes yet)'])].join('\n');
 }
