@@ -223,3 +223,22 @@ describe('the loop on a plateau', () => {
     assert.equal(notices.length, 1);
   });
 });
+
+describe('[proposer] strategy in autoresearch.toml', () => {
+  it('strategy = "coordinate" runs the coordinate search through the real loop', { timeout: 120_000 }, async () => {
+    const dir = makeLandscapeRepo({
+      extraToml:
+        '[judge]\nkind = "greedy"\nnoise_runs = 1\n[proposer]\nstrategy = "coordinate"\n[slots]\nprefetch = 0\n',
+    });
+    const { outcome, ledger, events } = await study(dir, { maxExperiments: 3 });
+    assert.equal(outcome.reason, 'max-experiments', outcome.message);
+    const started = events.find((e) => e.type === 'study-started');
+    assert.equal(started?.type === 'study-started' && started.proposer, 'search:coordinate');
+    const all = (await ledger.listExperiments((await ledger.getStudy('test'))!.id)).filter((e) => !e.baseline);
+    assert.equal(all.length, 3);
+    for (const e of all) {
+      assert.equal(e.proposer, 'search:coordinate');
+      assert.equal(typeof parseChange(e.change)?.level, 'number', 'coordinate moves record their level');
+    }
+  });
+});
