@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
+import { registerNote } from './commands/note.js';
 import { registerPlot } from './commands/plot.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
@@ -41,6 +42,7 @@ Concepts: a study lives on branch autoresearch/<tag>; every experiment is record
 registerInit(program);
 registerRun(program);
 registerStatus(program);
+registerNote(program);
 registerResults(program);
 registerPlot(program);
 registerDemo(program);
