@@ -8,6 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { applySqliteMigrations } from './sqlite-migrate.js';
 import {
   FINAL_STATUSES,
+  PATCH_COLUMNS,
   finiteMetrics,
   finiteOrNull,
   recordJson,
@@ -29,23 +30,6 @@ import type {
   StudySpec,
 } from './types.js';
 import { LedgerError } from './types.js';
-
-/** ExperimentPatch key -> column, and how the value is bound. */
-const PATCH_COLUMNS: ReadonlyArray<[keyof ExperimentPatch, string, (v: unknown) => unknown]> = [
-  ['description', 'description', (v) => String(v)],
-  ['diff', 'diff', (v) => String(v)],
-  ['change', 'change', toJson],
-  ['commit', '"commit"', (v) => (v === null ? null : String(v))],
-  ['pgid', 'pgid', (v) => (v === null ? null : Number(v))],
-  ['logPath', 'log_path', (v) => String(v)],
-  ['proposeMs', 'propose_ms', (v) => finiteOrNull(v as number)],
-  ['attempts', 'attempts', (v) => Number(v)],
-  ['usage', 'usage', toJson],
-  ['parentCommit', 'parent_commit', (v) => String(v)],
-  ['slot', 'slot', (v) => (v === null ? null : Number(v))],
-  ['evidence', 'evidence', toJson],
-  ['repairs', 'repairs', (v) => JSON.stringify(v ?? [])],
-];
 
 /**
  * `Ledger` on one SQLite file, shareable by several processes.
