@@ -19,6 +19,7 @@ import type {
   Experiment,
   ExperimentPatch,
   ExperimentResult,
+  KeepOutcome,
   Ledger,
   NewExperiment,
   NoiseFloor,
@@ -29,6 +30,9 @@ import type {
 import { LedgerError } from './types.js';
 
 type Db = pg.Pool | pg.PoolClient;
+
+/** Now, in epoch ms, on the server's clock: leases are compared on one clock whatever the hosts' say. */
+const NOW_MS = '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint';
 
 /**
  * `Ledger` on one PostgreSQL database, shared by every host of a study.
@@ -117,15 +121,26 @@ export class PostgresLedger implements Ledger {
         'SELECT COALESCE(MAX(number), -1) + 1 AS next FROM experiments WHERE study_id = $1',
         [studyId],
       )) as { next: number };
-      const { sets, values } = patchSql({ ...e, parentCommit: undefined }, 7);
+      const { sets, values } = patchSql({ ...e, parentCommit: undefined }, 9);
       const cols = sets.map((s) => s.split(' = ')[0]);
       const row = await one(
         c,
-        `INSERT INTO experiments (study_id, number, baseline, status, parent_commit, proposer, attempts, started_at
-           ${cols.map((x) => `, ${x}`).join('')})
-         VALUES ($1, $2, $3, 'running', $4, $5, 1, $6 ${sets.map((_, i) => `, $${7 + i}`).join('')})
+        `INSERT INTO experiments (study_id, number, baseline, status, parent_commit, proposer, attempts, started_at,
+           host, lease_until ${cols.map((x) => `, ${x}`).join('')})
+         VALUES ($1, $2, $3, 'running', $4, $5, 1, $6, $7, ${NOW_MS} + $8::bigint
+           ${sets.map((_, i) => `, $${9 + i}`).join('')})
          RETURNING *`,
-        [studyId, Number(next), e.baseline ? 1 : 0, e.parentCommit, e.proposer, e.startedAt ?? Date.now(), ...values],
+        [
+          studyId,
+          Number(next),
+          e.baseline ? 1 : 0,
+          e.parentCommit,
+          e.proposer,
+          e.startedAt ?? Date.now(),
+          e.lease?.host ?? null,
+          e.lease ? Math.round(e.lease.ms) : null,
+          ...values,
+        ],
       );
       return rowToExperiment(row);
     });
@@ -148,6 +163,55 @@ export class PostgresLedger implements Ledger {
       throw new LedgerError(`invalid final status ${JSON.stringify(result.status)}`);
     }
     return this.transaction('finishExperiment', async (c) => rowToExperiment(await finishRow(c, id, result)));
+  }
+
+  async keepIfBest(
+    id: number,
+    result: Omit<ExperimentResult, 'status'>,
+    expectBest: string | null,
+  ): Promise<KeepOutcome> {
+    return this.transaction('keepIfBest', async (c): Promise<KeepOutcome> => {
+      const cur = await maybe(c, 'SELECT study_id FROM experiments WHERE id = $1', [id]);
+      if (!cur) throw new LedgerError(`unknown experiment id ${id}`);
+      // The study row lock orders concurrent keepers: each one reads the best its predecessor wrote.
+      const before = rowToStudy(await one(c, 'SELECT * FROM studies WHERE id = $1 FOR UPDATE', [cur.study_id]));
+      if (before.bestCommit !== expectBest) return { kind: 'best-moved', study: before };
+      const row = await finishRow(c, id, { ...result, status: 'keep' });
+      const study = rowToStudy(await one(c, 'SELECT * FROM studies WHERE id = $1', [row.study_id]));
+      return { kind: 'kept', experiment: rowToExperiment(row), study };
+    });
+  }
+
+  async claimExperiment(id: number, host: string, leaseMs: number): Promise<Experiment | null> {
+    return this.guard('claimExperiment', async (db) => {
+      const row = await maybe(
+        db,
+        `UPDATE experiments SET host = $1, lease_until = ${NOW_MS} + $2::bigint
+         WHERE id = $3 AND status = 'running'
+           AND (host IS NULL OR host = $1 OR lease_until IS NULL OR lease_until < ${NOW_MS})
+         RETURNING *`,
+        [host, Math.round(leaseMs), id],
+      );
+      if (row) return rowToExperiment(row);
+      if (!(await maybe(db, 'SELECT 1 FROM experiments WHERE id = $1', [id]))) {
+        throw new LedgerError(`unknown experiment id ${id}`);
+      }
+      return null;
+    });
+  }
+
+  async renewLeases(studyId: number, host: string, leaseMs: number): Promise<number[]> {
+    return this.guard('renewLeases', async (db) =>
+      (
+        await db.query(
+          `UPDATE experiments SET lease_until = ${NOW_MS} + $1::bigint
+           WHERE study_id = $2 AND host = $3 AND status = 'running' RETURNING id`,
+          [Math.round(leaseMs), studyId, host],
+        )
+      ).rows
+        .map((r) => Number(r.id))
+        .sort((a, b) => a - b),
+    );
   }
 
   async getExperiment(id: number): Promise<Experiment | null> {

@@ -123,6 +123,8 @@ export function rowToExperiment(row: Row): Experiment {
     slot: optNum(row, 'slot'),
     evidence: (json(row, 'evidence') as Experiment['evidence']) ?? null,
     repairs: Array.isArray(json(row, 'repairs')) ? (json(row, 'repairs') as Experiment['repairs']) : [],
+    host: optText(row, 'host'),
+    leaseUntil: optNum(row, 'lease_until'),
   };
 }
 
