@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PostgresLedger } from '../src/ledger/postgres.ts';
 import type { Experiment } from '../src/ledger/types.ts';
-import { cliAsync, liveGroupMembers } from '../src/test-support/cli.ts';
+import { cli, cliAsync, liveGroupMembers } from '../src/test-support/cli.ts';
 import { git, makeLandscapeRepo } from '../src/test-support/landscape.ts';
 import { testDatabase } from '../src/test-support/postgres.ts';
 
@@ -177,6 +177,75 @@ describe('several hosts, one study (PostgreSQL)', () => {
       );
     } finally {
       for (const g of pgids) if (liveGroupMembers(g).length) process.kill(-g, 'SIGKILL');
+      await db.drop();
+    }
+  });
+
+  it('status shows every host’s slots: host, slot, experiment, elapsed, and an expired lease', async () => {
+    const db = await testDatabase('status');
+    try {
+      const [dir] = twoClones(db.url, '');
+      const l = await PostgresLedger.open(db.url);
+      try {
+        const s = await l.openStudy({
+          tag: 'test',
+          branch: 'autoresearch/test',
+          metric: 'val_bpb',
+          direction: 'minimize',
+          baseCommit: git(dir, ['rev-parse', 'HEAD']).trim(),
+          protectedHashes: {},
+          config: {},
+        });
+        const base = await l.createExperiment(s.id, { baseline: true, parentCommit: 'p', proposer: 'baseline' });
+        await l.finishExperiment(base.id, { status: 'keep', value: 2, metrics: {} });
+        const make = async (host: string, slot: number, ms: number, description: string) => {
+          const e = await l.createExperiment(s.id, {
+            baseline: false,
+            parentCommit: 'p',
+            proposer: 'x',
+            description,
+            slot,
+            startedAt: Date.now() - 65_000,
+            lease: { host, ms },
+          });
+          return e.number;
+        };
+        await make('lab-1', 0, 60_000, 'LR up');
+        await make('lab-1', 1, 60_000, 'wider');
+        await make('lab-2', 0, 1, 'dropout down');
+        await l.createExperiment(s.id, {
+          baseline: false,
+          parentCommit: 'p',
+          proposer: 'x',
+          description: 'queued one',
+          lease: { host: 'lab-2', ms: 60_000 },
+        });
+      } finally {
+        await l.close();
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      const json = cli(['status', dir, '--json']);
+      assert.equal(json.code, 0, json.stderr);
+      const st = JSON.parse(json.stdout) as { hosts: Array<Record<string, unknown>> };
+      assert.deepEqual(
+        st.hosts.map((h) => [h.host, h.slot, h.number, h.leaseLive]),
+        [
+          ['lab-1', 0, 1, true],
+          ['lab-1', 1, 2, true],
+          ['lab-2', 0, 3, false],
+        ],
+      );
+      assert.ok(st.hosts.every((h) => (h.elapsedMs as number) >= 65_000));
+      const text = cli(['status', dir]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /running on 2 host\(s\):/);
+      assert.match(text.stdout, /lab-1 {2}slot 1 {2}#2 {2}\d+:\d\d {2}wider/);
+      assert.match(
+        text.stdout,
+        /lab-2 {2}slot 0 {2}#3 .*dropout down {2}\(lease expired: another host takes it over\)/,
+      );
+      assert.match(text.stdout, /3 running/);
+    } finally {
       await db.drop();
     }
   });
