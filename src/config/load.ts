@@ -15,7 +15,7 @@ export const CONFIG_FILE = 'autoresearch.toml';
 
 export type Config = Readonly<
   Omit<ParsedConfig, 'study'> & {
-    study: { tag: string; seed: number };
+    study: { tag: string; seed: number; remote?: string };
     /** Absolute path of the workspace root (the directory holding autoresearch.toml). */
     root: string;
     /** Absolute path of the config file. */
@@ -79,7 +79,11 @@ export function validateConfig(raw: unknown, where: { root: string; configPath: 
   const c = parsed.data;
   const config: Config = {
     ...c,
-    study: { seed: c.study.seed, tag: c.study.tag ?? defaultTag() },
+    study: {
+      seed: c.study.seed,
+      tag: c.study.tag ?? defaultTag(),
+      ...(c.study.remote !== undefined ? { remote: c.study.remote } : {}),
+    },
     root: where.root,
     configPath: where.configPath,
   };

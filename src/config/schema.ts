@@ -19,6 +19,14 @@ export const studySchema = z
       .min(0)
       .default(0)
       .describe('Seed for the proposer; also passed to runs as AUTORESEARCH_SEED.'),
+    remote: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe(
+        'A git remote (name or URL) the study branch is pushed to after each keep (best effort: a warning when it fails). Handy with several hosts.',
+      ),
   })
   .default({ seed: 0 });
 

@@ -40,6 +40,7 @@ import { busyFraction, SlotPool } from './slot-pool.js';
 import { runSlotWorkers } from './slot-worker.js';
 import { killStaleGroup } from './stale-process.js';
 import { hostId, isSharedLedger } from './host-id.js';
+import { branchPusher } from './remote.js';
 import { awaitBaseline, claimOnStart, ranHere, startHeartbeat } from './leases.js';
 
 export interface StudyDeps {
@@ -145,6 +146,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     if (results.notice) emit({ type: 'notice', t: Date.now(), level: 'info', message: results.notice });
     const programPath = join(config.root, config.files.program);
     const changed = new Notifier(); // wakes the proposal workers when an experiment finishes
+    const pusher = branchPusher(workspace, config.study.remote, study.branch, emit);
     const ctx: LoopContext = {
       config,
       workspace,
@@ -158,6 +160,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       emit: (e) => {
         emit(e);
         if (e.type === 'experiment-finished') changed.notify();
+        if (e.type === 'experiment-finished' && e.status === 'keep') pusher.push();
       },
       frontier,
       host,
@@ -258,6 +261,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       return await stop(why, messages[why]);
     } finally {
       await heartbeat.stop();
+      await pusher.settle();
       await workspace.removeWorktreesUnder(workspace.worktreeDir(config.study.tag));
     }
   } finally {
