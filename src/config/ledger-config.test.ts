@@ -48,3 +48,18 @@ describe('[ledger] config', () => {
     assert.match(r.message, /\[ledger\]\.password_env: an environment variable name/);
   });
 });
+
+describe('the README’s several-hosts example', () => {
+  it('is a valid config', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('smol-toml');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Several hosts, one study (PostgreSQL)'));
+    const block = /```toml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(block, 'the section has a toml example');
+    const r = validateConfig({ ...base, ...(parse(block) as Record<string, unknown>) }, where);
+    assert.ok(r.ok, r.ok ? '' : r.message);
+    assert.equal(r.config.ledger.password_env, 'LAB_DB_PASSWORD');
+    assert.equal(r.config.study.remote, 'origin');
+  });
+});
