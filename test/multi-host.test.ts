@@ -165,6 +165,8 @@ describe('several hosts, one study (PostgreSQL)', () => {
       assert.notEqual(v.status, 'running', 'finished');
       assert.equal(v.host, 'host-b');
       assert.ok(v.attempts >= 2, 'a resumed attempt');
+      if (v.parentCommit === row.parentCommit && v.status !== 'conflict' && v.status !== 'rejected')
+        assert.equal(v.commit, row.commit, "B ran A's very commit, rebuilt from the ledger");
       const finishedV = B.events.filter((e) => e.type === 'experiment-finished' && e.number === victim);
       assert.equal(finishedV.length, 1, 'finished once');
       assert.ok(

@@ -104,6 +104,19 @@ export class Frontier {
     return true;
   }
 
+  /**
+   * Several hosts: rebuilds an experiment's own commit here (one taken over from another host),
+   * so that placing it moves a real commit three-way; false when it can't (placing then falls
+   * back to its stored diff, as for a commit lost to `git gc`).
+   */
+  async materialiseExperiment(exp: Experiment): Promise<boolean> {
+    if (!exp.commit) return false;
+    const known = recipes(await this.ledger.listExperiments(exp.studyId));
+    const own = { commit: exp.commit, parent: exp.parentCommit, diff: exp.diff, message: exp.description };
+    const made = await materialise(this.workspace.git, exp.commit, (c) => (c === exp.commit ? own : known(c)));
+    return made.ok;
+  }
+
   /** `sync` under the lock. */
   synced(): Promise<boolean> {
     return this.lock.run(() => this.sync());

@@ -99,6 +99,7 @@ async function runExperiment(
 
   let rebased: Evidence['rebased'] | undefined;
   await frontier.synced();
+  if (ctx.host) await frontier.materialiseExperiment(exp); // taken over from another host: its commit here too
   let placed = await place(ctx, wt, exp, frontier.current!);
   if (!placed.ok) return notPlaced(ctx, exp, placed, env, rebased);
   let runs: number[] = [];
