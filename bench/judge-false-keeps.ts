@@ -127,6 +127,8 @@ async function simulate(judge: Judge, noiseRuns: number, seed: number): Promise<
       slot: 0,
       evidence: null,
       repairs: [],
+      host: null,
+      leaseUntil: null,
     });
     if (d.decision === 'keep') {
       keeps++;

@@ -39,7 +39,8 @@ export async function mustOpenWorkspace(dir: string): Promise<Workspace> {
 
 export async function mustOpenLedger(config: Config): Promise<Ledger> {
   try {
-    return await openLedger(config.ledger.url, { root: config.root });
+    const password = process.env[config.ledger.password_env];
+    return await openLedger(config.ledger.url, { root: config.root, ...(password ? { password } : {}) });
   } catch (err) {
     const known = explainSystemError(err, [config.root]);
     if (known) throw new UserError(known.message, known.exitCode);

@@ -35,6 +35,14 @@ export const studySchema = z
       .describe(
         'Fraction of failures over the last failure_window experiments that stops the study (reason "failures").',
       ),
+    remote: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe(
+        'A git remote (name or URL) the study branch is pushed to after each keep (best effort: a warning when it fails). Handy with several hosts.',
+      ),
   })
   .default({ seed: 0, failure_window: 12, failure_rate: 0.9 });
 
@@ -276,11 +284,47 @@ export const slotsSchema = z
   })
   .default({ count: 'auto', gpus: 'auto', prefetch: 1 });
 
+/** True when a postgres:// URL carries a password (user:pass@host, or ?password=). */
+export function urlHasPassword(url: string): boolean {
+  if (!/^postgres(ql)?:/i.test(url.trim())) return false;
+  try {
+    const u = new URL(url.trim());
+    return u.password !== '' || u.searchParams.has('password');
+  } catch {
+    return /:\/\/[^/@]*:[^/@]*@/.test(url);
+  }
+}
+
 export const ledgerSchema = z
   .strictObject({
-    url: z.string().default('sqlite:.autoresearch/ledger.db'),
+    url: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .default('sqlite:.autoresearch/ledger.db')
+      .refine(
+        (u) => !urlHasPassword(u),
+        'the URL has a password in it: autoresearch.toml is not the place for secrets. Remove it from the URL (postgres://user@host/db) and set it in the environment variable named by [ledger] password_env (default PGPASSWORD).',
+      )
+      .describe(
+        'Where experiments are recorded: sqlite:PATH (default, one host), or postgres://user@host:5432/db to share one study between hosts (no password in the URL).',
+      ),
+    password_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .default('PGPASSWORD')
+      .describe(
+        "PostgreSQL: environment variable holding the password of the URL's user (scrubbed from logs, never passed to runs).",
+      ),
+    lease_s: z
+      .number()
+      .positive()
+      .default(60)
+      .describe(
+        'PostgreSQL: a host holds each of its running experiments for this long, renewed every third of it while it lives; another host takes over the experiments of a host that stopped renewing.',
+      ),
   })
-  .default({ url: 'sqlite:.autoresearch/ledger.db' });
+  .default({ url: 'sqlite:.autoresearch/ledger.db', password_env: 'PGPASSWORD', lease_s: 60 });
 
 export const resultsSchema = z
   .strictObject({

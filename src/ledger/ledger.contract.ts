@@ -3,33 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Experiment, Ledger, StudySpec } from './types.js';
-import { LedgerError } from './types.js';
+import { isLedgerError, type LedgerHarness, sha, studySpec } from './contract-fixtures.js';
+import { hostsContract } from './ledger-hosts.contract.js';
+import type { Experiment } from './types.js';
 
-export interface LedgerHarness {
-  /** A fresh, empty ledger. */
-  ledger: Ledger;
-  /** Opens a second, independent connection to the same store (without closing `ledger`). */
-  reopen?: () => Promise<Ledger>;
-  /** Closes `ledger` and removes the store. */
-  cleanup: () => Promise<void>;
-}
-
-function studySpec(tag: string, over: Partial<StudySpec> = {}): StudySpec {
-  return {
-    tag,
-    branch: `autoresearch/${tag}`,
-    metric: 'val_bpb',
-    direction: 'minimize',
-    baseCommit: 'b'.repeat(40),
-    protectedHashes: { 'prepare.py': 'a'.repeat(64) },
-    config: { objective: { metric: 'val_bpb' }, slots: [0, 1], budget: 300 },
-    ...over,
-  };
-}
-
-const sha = (c: string): string => c.repeat(40);
-const isLedgerError = (err: unknown): boolean => err instanceof LedgerError;
+export type { LedgerHarness } from './contract-fixtures.js';
 
 /**
  * Registers the contract tests under `describe(name)`. `make` is called once per test and must
@@ -110,6 +88,8 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
           slot: null,
           evidence: null,
           repairs: [],
+          host: null,
+          leaseUntil: null,
         } satisfies Experiment);
         const e1 = await ledger.createExperiment(a.id, { baseline: false, parentCommit: sha('1'), proposer: 'search' });
         const f0 = await ledger.createExperiment(b.id, {
@@ -407,6 +387,8 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         await assert.rejects(ledger.putRecord(999_999, 'note', 'k', 1), isLedgerError);
         await assert.rejects(ledger.putRecord(a.id, 'note', 'k', undefined), isLedgerError);
       }));
+
+    hostsContract(withLedger);
 
     it('is durable: a second connection sees everything', () =>
       withLedger(async ({ ledger, reopen }) => {

@@ -2,6 +2,7 @@
  * Ledger URL -> backend.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { PostgresLedger } from './postgres.js';
 import { SqliteLedger } from './sqlite.js';
 import type { Ledger } from './types.js';
 import { LedgerError } from './types.js';
@@ -9,6 +10,8 @@ import { LedgerError } from './types.js';
 export interface OpenLedgerOptions {
   /** Directory that relative SQLite paths are resolved against (the workspace root). */
   root: string;
+  /** PostgreSQL: the password (from the variable named by [ledger] password_env); else pg's own PGPASSWORD. */
+  password?: string;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface OpenLedgerOptions {
  *   file URL (`sqlite:///abs/ledger.db` is absolute, `sqlite://x.db` relative); `sqlite::memory:`
  *   is an in-memory ledger (tests);
  * - a bare path (no scheme; `C:\...` counts as a path) — same as `sqlite:PATH`;
- * - `postgres://` / `postgresql://` — not available yet.
+ * - `postgres://` / `postgresql://` — a PostgreSQL ledger (./postgres.ts), `opts.password` for its user.
  * Rejects with a LedgerError for an empty URL, an unknown scheme, or a ledger that can't be
  * opened (see SqliteLedger.open).
  */
@@ -26,7 +29,7 @@ export async function openLedger(url: string, opts: OpenLedgerOptions): Promise<
   if (spec === '') throw new LedgerError('ledger URL is empty');
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(spec)?.[1]?.toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') {
-    throw new LedgerError('PostgreSQL ledgers are not available yet; use a sqlite: ledger (the default)');
+    return PostgresLedger.open(spec, opts.password !== undefined ? { password: opts.password } : {});
   }
   let path: string;
   if (scheme === undefined) {

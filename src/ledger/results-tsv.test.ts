@@ -34,6 +34,8 @@ function exp(over: Partial<Experiment>): Experiment {
     slot: null,
     evidence: null,
     repairs: [],
+    host: null,
+    leaseUntil: null,
     ...over,
   };
 }

@@ -4,7 +4,7 @@
  * Readers accept what either driver returns: better-sqlite3 gives numbers, node-postgres gives
  * BIGINT columns as strings. JSON columns are TEXT.
  */
-import type { Experiment, ExperimentStatus, Study, StudyRecord } from './types.js';
+import type { Experiment, ExperimentPatch, ExperimentStatus, Study, StudyRecord } from './types.js';
 import { LedgerError } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -123,6 +123,8 @@ export function rowToExperiment(row: Row): Experiment {
     slot: optNum(row, 'slot'),
     evidence: (json(row, 'evidence') as Experiment['evidence']) ?? null,
     repairs: Array.isArray(json(row, 'repairs')) ? (json(row, 'repairs') as Experiment['repairs']) : [],
+    host: optText(row, 'host'),
+    leaseUntil: optNum(row, 'lease_until'),
   };
 }
 
@@ -146,3 +148,20 @@ export function rowToRecord(row: Row): StudyRecord {
     updatedAt: Number(row.updated_at),
   };
 }
+
+/** ExperimentPatch key -> column, and how the value is bound. */
+export const PATCH_COLUMNS: ReadonlyArray<[keyof ExperimentPatch, string, (v: unknown) => unknown]> = [
+  ['description', 'description', (v) => String(v)],
+  ['diff', 'diff', (v) => String(v)],
+  ['change', 'change', toJson],
+  ['commit', '"commit"', (v) => (v === null ? null : String(v))],
+  ['pgid', 'pgid', (v) => (v === null ? null : Number(v))],
+  ['logPath', 'log_path', (v) => String(v)],
+  ['proposeMs', 'propose_ms', (v) => finiteOrNull(v as number)],
+  ['attempts', 'attempts', (v) => Number(v)],
+  ['usage', 'usage', toJson],
+  ['parentCommit', 'parent_commit', (v) => String(v)],
+  ['slot', 'slot', (v) => (v === null ? null : Number(v))],
+  ['evidence', 'evidence', toJson],
+  ['repairs', 'repairs', (v) => JSON.stringify(v ?? [])],
+];

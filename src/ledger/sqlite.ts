@@ -8,6 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { applySqliteMigrations } from './sqlite-migrate.js';
 import {
   FINAL_STATUSES,
+  PATCH_COLUMNS,
   finiteMetrics,
   finiteOrNull,
   recordJson,
@@ -21,6 +22,7 @@ import type {
   Experiment,
   ExperimentPatch,
   ExperimentResult,
+  KeepOutcome,
   Ledger,
   NewExperiment,
   NoiseFloor,
@@ -29,23 +31,6 @@ import type {
   StudySpec,
 } from './types.js';
 import { LedgerError } from './types.js';
-
-/** ExperimentPatch key -> column, and how the value is bound. */
-const PATCH_COLUMNS: ReadonlyArray<[keyof ExperimentPatch, string, (v: unknown) => unknown]> = [
-  ['description', 'description', (v) => String(v)],
-  ['diff', 'diff', (v) => String(v)],
-  ['change', 'change', toJson],
-  ['commit', '"commit"', (v) => (v === null ? null : String(v))],
-  ['pgid', 'pgid', (v) => (v === null ? null : Number(v))],
-  ['logPath', 'log_path', (v) => String(v)],
-  ['proposeMs', 'propose_ms', (v) => finiteOrNull(v as number)],
-  ['attempts', 'attempts', (v) => Number(v)],
-  ['usage', 'usage', toJson],
-  ['parentCommit', 'parent_commit', (v) => String(v)],
-  ['slot', 'slot', (v) => (v === null ? null : Number(v))],
-  ['evidence', 'evidence', toJson],
-  ['repairs', 'repairs', (v) => JSON.stringify(v ?? [])],
-];
 
 /**
  * `Ledger` on one SQLite file, shareable by several processes.
@@ -157,11 +142,20 @@ export class SqliteLedger implements Ledger {
         const row = db
           .prepare(
             `INSERT INTO experiments (study_id, number, baseline, status, parent_commit, proposer,
-               attempts, started_at)
-             VALUES (?, ?, ?, 'running', ?, ?, 1, ?)
+               attempts, started_at, host, lease_until)
+             VALUES (?, ?, ?, 'running', ?, ?, 1, ?, ?, ?)
              RETURNING *`,
           )
-          .get(studyId, next, e.baseline ? 1 : 0, e.parentCommit, e.proposer, e.startedAt ?? Date.now()) as Row;
+          .get(
+            studyId,
+            next,
+            e.baseline ? 1 : 0,
+            e.parentCommit,
+            e.proposer,
+            e.startedAt ?? Date.now(),
+            e.lease?.host ?? null,
+            e.lease ? Date.now() + e.lease.ms : null,
+          ) as Row;
         const { sets, values } = patchSql({ ...e, parentCommit: undefined });
         if (sets.length === 0) return row;
         return db
@@ -190,46 +184,61 @@ export class SqliteLedger implements Ledger {
       if (!FINAL_STATUSES.has(result.status)) {
         throw new LedgerError(`invalid final status ${JSON.stringify(result.status)}`);
       }
-      const tx = db.transaction((): Row => {
-        const cur = db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
-        if (!cur) throw new LedgerError(`unknown experiment id ${id}`);
-        if (cur.status !== 'running') {
-          throw new LedgerError(
-            `experiment ${id} (#${String(cur.number)}) is already finished (${String(cur.status)})`,
-          );
-        }
-        const value = finiteOrNull(result.value);
-        const row = db
-          .prepare(
-            `UPDATE experiments SET status = ?, value = ?, metrics = ?, reason = ?, log_tail = ?,
-               exit_code = ?, run_ms = ?, ended_at = ?, env = ?, evidence = ?
-             WHERE id = ? RETURNING *`,
-          )
-          .get(
-            result.status,
-            value,
-            JSON.stringify(finiteMetrics(result.metrics)),
-            result.reason ?? cur.reason,
-            result.logTail ?? cur.log_tail,
-            result.exitCode === undefined ? cur.exit_code : result.exitCode,
-            result.runMs === undefined ? cur.run_ms : finiteOrNull(result.runMs),
-            result.endedAt ?? Date.now(),
-            result.env === undefined ? cur.env : JSON.stringify(result.env),
-            result.evidence === undefined ? cur.evidence : toJson(result.evidence),
-            id,
-          ) as Row;
-        if (result.status === 'keep') {
-          db.prepare('UPDATE studies SET best_commit = ?, best_value = ?, best_number = ? WHERE id = ?').run(
-            row.commit ?? row.parent_commit,
-            value,
-            row.number,
-            row.study_id,
-          );
-        }
-        return row;
-      });
-      return rowToExperiment(tx.immediate());
+      return rowToExperiment(db.transaction(() => finishRow(db, id, result)).immediate());
     });
+  }
+
+  async keepIfBest(
+    id: number,
+    result: Omit<ExperimentResult, 'status'>,
+    expectBest: string | null,
+  ): Promise<KeepOutcome> {
+    return this.guard('keepIfBest', (db) => {
+      const tx = db.transaction((): KeepOutcome => {
+        const cur = db.prepare('SELECT study_id FROM experiments WHERE id = ?').get(id) as Row | undefined;
+        if (!cur) throw new LedgerError(`unknown experiment id ${id}`);
+        const study = () => rowToStudy(db.prepare('SELECT * FROM studies WHERE id = ?').get(cur.study_id) as Row);
+        const before = study();
+        if (before.bestCommit !== expectBest) return { kind: 'best-moved', study: before };
+        const row = finishRow(db, id, { ...result, status: 'keep' });
+        return { kind: 'kept', experiment: rowToExperiment(row), study: study() };
+      });
+      return tx.immediate();
+    });
+  }
+
+  async claimExperiment(id: number, host: string, leaseMs: number): Promise<Experiment | null> {
+    return this.guard('claimExperiment', (db) => {
+      const now = Date.now();
+      const row = db
+        .prepare(
+          `UPDATE experiments SET host = ?, lease_until = ?
+           WHERE id = ? AND status = 'running'
+             AND (host IS NULL OR host = ? OR lease_until IS NULL OR lease_until < ?)
+           RETURNING *`,
+        )
+        .get(host, now + leaseMs, id, host, now) as Row | undefined;
+      if (row) return rowToExperiment(row);
+      if (!db.prepare('SELECT 1 FROM experiments WHERE id = ?').get(id)) {
+        throw new LedgerError(`unknown experiment id ${id}`);
+      }
+      return null;
+    });
+  }
+
+  async renewLeases(studyId: number, host: string, leaseMs: number): Promise<number[]> {
+    return this.guard('renewLeases', (db) =>
+      (
+        db
+          .prepare(
+            `UPDATE experiments SET lease_until = ? WHERE study_id = ? AND host = ? AND status = 'running'
+             RETURNING id`,
+          )
+          .all(Date.now() + leaseMs, studyId, host) as Array<{ id: number }>
+      )
+        .map((r) => Number(r.id))
+        .sort((a, b) => a - b),
+    );
   }
 
   async getExperiment(id: number): Promise<Experiment | null> {
@@ -307,6 +316,47 @@ export class SqliteLedger implements Ledger {
       throw new LedgerError(`${op} failed: ${(err as Error).message}`, { cause: err });
     }
   }
+}
+
+/**
+ * Records `result` on the running experiment `id` and, for a keep, moves the study's best.
+ * Runs inside the caller's IMMEDIATE transaction.
+ */
+function finishRow(db: BetterSqlite3.Database, id: number, result: ExperimentResult): Row {
+  const cur = db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
+  if (!cur) throw new LedgerError(`unknown experiment id ${id}`);
+  if (cur.status !== 'running') {
+    throw new LedgerError(`experiment ${id} (#${String(cur.number)}) is already finished (${String(cur.status)})`);
+  }
+  const value = finiteOrNull(result.value);
+  const row = db
+    .prepare(
+      `UPDATE experiments SET status = ?, value = ?, metrics = ?, reason = ?, log_tail = ?,
+         exit_code = ?, run_ms = ?, ended_at = ?, env = ?, evidence = ?
+       WHERE id = ? RETURNING *`,
+    )
+    .get(
+      result.status,
+      value,
+      JSON.stringify(finiteMetrics(result.metrics)),
+      result.reason ?? cur.reason,
+      result.logTail ?? cur.log_tail,
+      result.exitCode === undefined ? cur.exit_code : result.exitCode,
+      result.runMs === undefined ? cur.run_ms : finiteOrNull(result.runMs),
+      result.endedAt ?? Date.now(),
+      result.env === undefined ? cur.env : JSON.stringify(result.env),
+      result.evidence === undefined ? cur.evidence : toJson(result.evidence),
+      id,
+    ) as Row;
+  if (result.status === 'keep') {
+    db.prepare('UPDATE studies SET best_commit = ?, best_value = ?, best_number = ? WHERE id = ?').run(
+      row.commit ?? row.parent_commit,
+      value,
+      row.number,
+      row.study_id,
+    );
+  }
+  return row;
 }
 
 /**

@@ -12,6 +12,12 @@
  *   study's best commit/value change together or not at all.
  * - Returned objects are plain data, fresh copies; mutating them changes nothing.
  * - Methods reject with `LedgerError` for misuse (unknown id, finishing a finished experiment).
+ * - Several hosts (PostgreSQL; see DESIGN.md: the ledger is the one source of truth):
+ *   `keepIfBest` moves the best only from the best the caller judged against (compare-and-set,
+ *   one transaction), so two hosts never both keep onto the same best; every running experiment
+ *   may carry a lease (`host`, `leaseUntil`) that its host renews (`renewLeases`) and that
+ *   another host may take (`claimExperiment`) only once it has expired. Lease times are on the
+ *   ledger's clock (the database server's for PostgreSQL), so hosts' clocks need not agree.
  */
 export type Direction = 'minimize' | 'maximize';
 
@@ -90,6 +96,8 @@ export interface NewExperiment extends ExperimentPatch {
   /** Proposer name, e.g. "search" or "anthropic:claude-sonnet-4-5"; "baseline" for baselines. */
   proposer: string;
   startedAt?: number;
+  /** Held by this host from creation, for `ms` (see `Ledger.claimExperiment`). */
+  lease?: { host: string; ms: number };
 }
 
 /** Fields filled in while an experiment goes on (each optional; undefined = leave as is). */
@@ -163,7 +171,17 @@ export interface Experiment {
   slot: number | null;
   evidence: Evidence | null;
   repairs: RepairAttempt[];
+  /** Host id of the host that holds (or last held) it; null when never leased. */
+  host: string | null;
+  /** Until when `host` holds it (epoch ms, the ledger's clock); null when never leased. */
+  leaseUntil: number | null;
 }
+
+/** What a compare-and-set keep did (see `Ledger.keepIfBest`). */
+export type KeepOutcome =
+  | { kind: 'kept'; experiment: Experiment; study: Study }
+  /** The best is not the expected one any more: nothing was written; `study` has the best now. */
+  | { kind: 'best-moved'; study: Study };
 
 export interface Ledger {
   /** Creates the study, or returns the existing one with this tag (spec ignored then). */
@@ -180,6 +198,28 @@ export interface Ledger {
    * when commit is null, as for a baseline), value and number, in the same transaction.
    */
   finishExperiment(id: number, result: ExperimentResult): Promise<Experiment>;
+  /**
+   * Compare-and-set keep, one transaction: when the study's best commit is still `expectBest`
+   * (null: the study has no best yet, as before the baseline), finishes the experiment as 'keep'
+   * and moves the best to it, as `finishExperiment` does; otherwise writes nothing and returns
+   * 'best-moved' with the study as it is now (the experiment stays running, for the caller to
+   * judge again on the new best). Of N callers keeping onto the same best at once, exactly one
+   * gets 'kept'. Rejects with LedgerError for misuse, as `finishExperiment`.
+   */
+  keepIfBest(id: number, result: Omit<ExperimentResult, 'status'>, expectBest: string | null): Promise<KeepOutcome>;
+  /**
+   * Takes (or renews) the lease of a running experiment for `host`, for `leaseMs` from now,
+   * when it is free: never leased, already this host's, or its lease has expired. Returns the
+   * experiment, or null when another host's lease is still live or it is finished (nothing
+   * written then). Compare-and-set: of hosts claiming one expired experiment at once, one wins.
+   */
+  claimExperiment(id: number, host: string, leaseMs: number): Promise<Experiment | null>;
+  /**
+   * Heartbeat: extends to now + `leaseMs` the lease of every running experiment of the study
+   * that `host` holds. Returns the ids it still holds (an id missing from the answer was taken
+   * over by another host after this one's lease expired: stop working on it).
+   */
+  renewLeases(studyId: number, host: string, leaseMs: number): Promise<number[]>;
   getExperiment(id: number): Promise<Experiment | null>;
   /** All experiments of a study ordered by number. */
   listExperiments(studyId: number): Promise<Experiment[]>;

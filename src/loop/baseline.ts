@@ -46,6 +46,7 @@ async function baseline(
         proposer: 'baseline',
         description: 'baseline',
         slot: slot.index,
+        ...(ctx.host ? { lease: { host: ctx.host.id, ms: ctx.host.leaseMs } } : {}),
       });
   ctx.emit({
     type: 'experiment-started',
@@ -101,36 +102,36 @@ async function baseline(
       i++;
     }
   }
-  const result = last?.kind === 'ran' ? last.result : null;
+  const lastRun = last?.kind === 'ran' ? last.result : null;
   const mean = values.reduce((s, x) => s + x, 0) / values.length;
   const spread = sampleStd(values);
   if (values.length > 1) {
     await ledger.setStudyNoise(study.id, { sigma: spread, runs: values });
     ctx.emit({ type: 'noise-floor', t: Date.now(), sigma: spread, runs: values });
   }
-  const done = await frontier.lock.run(() =>
-    frontier.advance(
-      exp,
-      {
-        status: 'keep',
-        value: mean,
-        metrics: result?.metrics ?? {},
-        reason:
-          values.length > 1
-            ? `baseline (mean of ${values.length} runs, noise sigma ${spread.toPrecision(3)})`
-            : 'baseline',
-        logTail: result?.logTail,
-        exitCode: result?.exitCode,
-        runMs,
-        endedAt: Date.now(),
-        env: { ...ctx.machine, ...slotFacts(slot) },
-        evidence: { runs: values, mean, spread },
-      },
-      study.baseCommit,
-    ),
-  );
-  await announceFinished(ctx, done);
-  return done;
+  const result = {
+    value: mean,
+    metrics: lastRun?.metrics ?? {},
+    reason:
+      values.length > 1 ? `baseline (mean of ${values.length} runs, noise sigma ${spread.toPrecision(3)})` : 'baseline',
+    logTail: lastRun?.logTail,
+    exitCode: lastRun?.exitCode,
+    runMs,
+    endedAt: Date.now(),
+    env: { ...ctx.machine, ...slotFacts(slot) },
+    evidence: { runs: values, mean, spread },
+  };
+  const advanced = await frontier.lock.run(() => frontier.advance(exp, result, study.baseCommit));
+  if (advanced.kind === 'best-moved') {
+    // another host's baseline of this study was recorded first (several hosts started at once)
+    return finishExperiment(ctx, exp, {
+      ...result,
+      status: 'discard',
+      reason: `another host's baseline (#${advanced.best?.number ?? '?'}) was recorded first; this one is kept as a record only`,
+    });
+  }
+  await announceFinished(ctx, advanced.experiment);
+  return advanced.experiment;
 }
 
 export function slotFacts(slot: Slot): Record<string, unknown> {

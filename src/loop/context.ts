@@ -32,6 +32,12 @@ export interface LoopContext {
   judge: Judge;
   emit: EmitEvent;
   frontier: Frontier;
+  /**
+   * Several hosts (a shared PostgreSQL ledger): this host's id and the lease it takes on each
+   * experiment it creates or takes over (renewed by the heartbeat, ./leases.ts). Null with a
+   * one-host ledger (SQLite): no leases.
+   */
+  host: { id: string; leaseMs: number } | null;
   /** Absolute directory for this study's logs. */
   logDir: string;
   /** Facts about the machine, recorded with every experiment (per-slot GPU facts are added). */

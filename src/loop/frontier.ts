@@ -3,11 +3,19 @@
  * (mean over its runs), shared by all slots of one `run`. Decisions go through `lock` so that two
  * slots never both keep on the same best.
  *
+ * Several hosts (a shared PostgreSQL ledger): the ledger's best is the truth. `sync` re-reads it
+ * (before each decision, proposal and placement) and, when another host moved it, rebuilds that
+ * host's commits locally from the ledger (../workspace/materialise.ts) and moves the study branch
+ * there; `advance` is a compare-and-set on the best this host judged against, so two hosts never
+ * both keep onto the same best: the loser learns it ('best-moved') and judges again.
+ *
  * Contract: `advance` writes the ledger first (the keep), then moves the study branch: after a
- * kill between the two, setup moves the branch to the ledger's best.
+ * kill between the two, setup moves the branch to the ledger's best. `sync` throws only when the
+ * ledger's best can't be rebuilt here (a message that says why) or git/the ledger fail.
  */
 import type { Experiment, ExperimentResult, Ledger, Study } from '../ledger/types.js';
 import { Mutex } from '../scheduler/async-queue.js';
+import { type CommitRecipe, materialise } from '../workspace/materialise.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { BestSoFar } from './events.js';
 
@@ -17,6 +25,8 @@ export interface Estimate {
   mean: number;
   runs: number;
 }
+
+export type Advanced = { kind: 'kept'; experiment: Experiment } | { kind: 'best-moved'; best: Estimate | null };
 
 export class Frontier {
   readonly lock = new Mutex();
@@ -30,14 +40,7 @@ export class Frontier {
     private readonly workspace: Workspace,
   ) {
     for (const e of experiments) if (e.status === 'keep' && e.value !== null) this.remember(e);
-    if (study.bestCommit && study.bestValue !== null && study.bestNumber !== null) {
-      this.best = this.estimates.get(study.bestCommit) ?? {
-        commit: study.bestCommit,
-        number: study.bestNumber,
-        mean: study.bestValue,
-        runs: 1,
-      };
-    }
+    this.best = this.bestOf(study);
   }
 
   get current(): Estimate | null {
@@ -57,14 +60,22 @@ export class Frontier {
     return this.estimates.get(commit) ?? null;
   }
 
-  /** Records a keep (ledger), then moves the study branch to it (git). Call inside `lock`. */
-  async advance(exp: Experiment, result: ExperimentResult, commit: string): Promise<Experiment> {
-    const done = await this.ledger.finishExperiment(exp.id, result);
-    this.study = (await this.ledger.getStudy(this.study.tag))!;
-    this.remember(done);
+  /**
+   * Records a keep (ledger, compare-and-set on the best this frontier holds), then moves the
+   * study branch to it (git). 'best-moved': another host kept first; nothing was written, the
+   * frontier now holds the new best (synced). Call inside `lock`.
+   */
+  async advance(exp: Experiment, result: Omit<ExperimentResult, 'status'>, commit: string): Promise<Advanced> {
+    const r = await this.ledger.keepIfBest(exp.id, result, this.best?.commit ?? null);
+    if (r.kind === 'best-moved') {
+      await this.sync();
+      return { kind: 'best-moved', best: this.best };
+    }
+    this.study = r.study;
+    this.remember(r.experiment);
     this.best = this.estimates.get(commit)!;
     await this.workspace.setBranch(this.study.branch, commit);
-    return done;
+    return { kind: 'kept', experiment: r.experiment };
   }
 
   async refresh(): Promise<Study> {
@@ -72,8 +83,78 @@ export class Frontier {
     return this.study;
   }
 
+  /**
+   * Re-reads the ledger's best; when it moved (another host kept), takes every kept estimate
+   * from the ledger, rebuilds the new best's commits here and moves the study branch to it.
+   * Returns true when the best moved. Call inside `lock` (or use `synced`).
+   */
+  async sync(): Promise<boolean> {
+    const study = await this.refresh();
+    if (study.bestCommit === null || study.bestCommit === (this.best?.commit ?? null)) return false;
+    const all = await this.ledger.listExperiments(study.id);
+    for (const e of all) if (e.status === 'keep' && e.value !== null) this.remember(e);
+    const made = await materialise(this.workspace.git, study.bestCommit, recipes(all));
+    if (!made.ok) {
+      throw new Error(
+        `another host moved the best of study "${study.tag}" to #${study.bestNumber}, but it can't be rebuilt here: ${made.reason}`,
+      );
+    }
+    this.best = this.bestOf(study);
+    await this.workspace.setBranch(study.branch, study.bestCommit);
+    return true;
+  }
+
+  /**
+   * Several hosts: rebuilds an experiment's own commit here (one taken over from another host),
+   * so that placing it moves a real commit three-way; false when it can't (placing then falls
+   * back to its stored diff, as for a commit lost to `git gc`).
+   */
+  async materialiseExperiment(exp: Experiment): Promise<boolean> {
+    if (!exp.commit) return false;
+    const known = recipes(await this.ledger.listExperiments(exp.studyId));
+    const own = { commit: exp.commit, parent: exp.parentCommit, diff: exp.diff, message: exp.description };
+    const made = await materialise(this.workspace.git, exp.commit, (c) => (c === exp.commit ? own : known(c)));
+    return made.ok;
+  }
+
+  /** `sync` under the lock. */
+  synced(): Promise<boolean> {
+    return this.lock.run(() => this.sync());
+  }
+
+  private bestOf(study: Study): Estimate | null {
+    if (!study.bestCommit || study.bestValue === null || study.bestNumber === null) return null;
+    return (
+      this.estimates.get(study.bestCommit) ?? {
+        commit: study.bestCommit,
+        number: study.bestNumber,
+        mean: study.bestValue,
+        runs: 1,
+      }
+    );
+  }
+
   private remember(e: Experiment): void {
     const commit = e.commit ?? e.parentCommit;
     this.estimates.set(commit, { commit, number: e.number, mean: e.value!, runs: e.evidence?.runs.length ?? 1 });
   }
+}
+
+/** How each kept commit of the study was made, from the ledger (for ../workspace/materialise.ts). */
+export function recipes(all: readonly Experiment[]): (commit: string) => CommitRecipe | null {
+  const byCommit = new Map<string, CommitRecipe>();
+  for (const e of all)
+    if (e.status === 'keep' && e.commit && !e.baseline)
+      byCommit.set(e.commit, { commit: e.commit, parent: e.parentCommit, diff: e.diff, message: e.description });
+  return (c) => byCommit.get(c) ?? null;
+}
+
+/** Rebuilds `commit` (a best another host kept) and what it stands on from the study's ledger. */
+export async function materialiseFromLedger(
+  workspace: Workspace,
+  ledger: Ledger,
+  study: Study,
+  commit: string,
+): ReturnType<typeof materialise> {
+  return materialise(workspace.git, commit, recipes(await ledger.listExperiments(study.id)));
 }

@@ -33,6 +33,8 @@ function exp(number: number, over: Partial<Experiment> = {}): Experiment {
     slot: null,
     evidence: null,
     repairs: [],
+    host: null,
+    leaseUntil: null,
     ...over,
   };
 }

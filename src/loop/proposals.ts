@@ -179,6 +179,7 @@ async function checkLimits(
   if (ctx.signal.aborted) return 'interrupted';
   if (shared.stop) return shared.stop;
   if (limits.deadline !== null && Date.now() >= limits.deadline) return 'max-hours';
+  await ctx.frontier.synced(); // propose on the ledger's best (another host may have moved it)
   const all = await ctx.ledger.listExperiments(ctx.frontier.currentStudy.id);
   if (shared.prefetch > 0) queue.setCapacity(shared.prefetch + extraAhead(all, shared.slots));
   const t = tally(all);
@@ -232,7 +233,9 @@ async function proposalWorker(
     if (checked === 'wait') {
       queue.unreserve();
       const untilDeadline = limits.deadline !== null ? limits.deadline - Date.now() : undefined;
-      await shared.changed.wait(shared.wake, untilDeadline);
+      // several hosts: what another host finishes notifies nobody here; look again every second
+      const poll = ctx.host ? Math.min(untilDeadline ?? 1000, 1000) : untilDeadline;
+      await shared.changed.wait(shared.wake, poll);
       continue;
     }
     if (typeof checked === 'string') {
@@ -306,6 +309,7 @@ async function proposalWorker(
           proposeMs,
           change,
           usage: proposal.usage ?? null,
+          ...(ctx.host ? { lease: { host: ctx.host.id, ms: ctx.host.leaseMs } } : {}),
         });
         shared.making.delete(me); // in the ledger now: in flight as an experiment
         if (proposal.journal?.length) await storeJournal(ctx, exp.number, proposal.journal);

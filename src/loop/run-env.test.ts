@@ -153,3 +153,26 @@ describe('runEnv with pyenv', () => {
     assert.equal(runEnv(config(), { number: 1, worktree: '/wt' }, { PATH: '/usr/bin' }).PYENV_ROOT, undefined);
   });
 });
+
+describe('the ledger password', () => {
+  it('never reaches a run and is scrubbed, whatever variable [ledger] password_env names', () => {
+    const r = validateConfig(
+      {
+        study: { tag: 't1' },
+        run: { command: 'true' },
+        files: { editable: ['train.py'] },
+        ledger: { url: 'postgres://lab@db.example:5432/studies', password_env: 'AUTORESEARCH_LEDGER_PW' },
+      },
+      { root: '/ws', configPath: '/ws/autoresearch.toml' },
+    );
+    assert.ok(r.ok);
+    const env = { ...harness, AUTORESEARCH_LEDGER_PW: 'pg-secret-123456', PGPASSWORD: 'pg-default-654321' };
+    const run = runEnv(r.config, { number: 1, worktree: '/ws/wt' }, env);
+    assert.equal(run.AUTORESEARCH_LEDGER_PW, undefined, 'an AUTORESEARCH_* name is otherwise passed through');
+    assert.equal(run.PGPASSWORD, undefined);
+    assert.ok(!Object.values(run).some((v) => v.includes('pg-secret') || v.includes('pg-default')));
+    const names = runSecrets(r.config, env).map((s) => s.name);
+    assert.ok(names.includes('AUTORESEARCH_LEDGER_PW'), names.join(','));
+    assert.ok(names.includes('PGPASSWORD'), names.join(','));
+  });
+});

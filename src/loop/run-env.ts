@@ -101,9 +101,13 @@ export function isAllowedRunVar(name: string, value: string, extraSecretNames: r
  */
 export const PACKAGE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin');
 
-/** Names the config marks as secret besides the rule (the proposer's key variable). */
+/** Names the config marks as secret besides the rule (the proposer's key variable, the ledger password's). */
 export function extraSecretNames(config: Config): string[] {
-  return config.proposer.api_key_env ? [config.proposer.api_key_env] : [];
+  return [
+    ...(config.proposer.api_key_env ? [config.proposer.api_key_env] : []),
+    // the ledger's password variable: never passed to a run, scrubbed wherever its value shows up
+    ...(config.ledger.password_env ? [config.ledger.password_env] : []),
+  ];
 }
 
 export function runEnv(

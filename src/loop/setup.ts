@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import type { Ledger, Study } from '../ledger/types.js';
 import { STATE_DIR, studyBranch, type Workspace } from '../workspace/workspace.js';
+import { materialiseFromLedger } from './frontier.js';
 import { hashFiles } from '../workspace/protected-files.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { EmitEvent } from './events.js';
+import { isSharedLedger, pinnedIdentity } from './host-id.js';
 
 export interface Session {
   study: Study;
@@ -68,8 +70,20 @@ export async function openSession(
       message: `branch ${branch} is checked out in ${elsewhere}; the study moves that branch as it finds improvements, so switch that checkout to another branch first (git -C ${elsewhere} checkout -).`,
     };
   }
+  // Several hosts: commits are written the same way everywhere, so that another host's kept
+  // commit is rebuilt here with the same hash (../workspace/materialise.ts).
+  const pinned = isSharedLedger(config) ? pinnedIdentity(study.createdAt) : null;
+  if (pinned) workspace.git.pin(pinned);
   // The ledger is the truth: the branch points at its best (repairs a kill between keep and move).
   const at = study.bestCommit ?? study.baseCommit;
+  if (pinned && !(await workspace.resolveCommit(at))) {
+    const made = await materialiseFromLedger(workspace, ledger, study, at);
+    if (!made.ok)
+      return {
+        ok: false,
+        message: `the study's best ${at.slice(0, 7)} (kept by another host) can't be rebuilt from the ledger: ${made.reason}`,
+      };
+  }
   if (!(await workspace.resolveCommit(at))) {
     return {
       ok: false,
@@ -78,7 +92,7 @@ export async function openSession(
   }
   const hadBranch = await workspace.branchExists(branch);
   await workspace.setBranch(branch, at);
-  if (resumed && !hadBranch)
+  if (resumed && !hadBranch && !pinned)
     emit({
       type: 'notice',
       t: Date.now(),
@@ -94,6 +108,7 @@ export async function openSession(
   const trees: Worktree[] = [];
   for (const p of paths) {
     const wt = await workspace.openWorktree(p, at);
+    if (pinned) wt.git.pin(pinned);
     const problems = wt.linkFrom(config.root, config.files.link);
     if (problems.length) return { ok: false, message: problems.join('\n') };
     trees.push(wt);

@@ -98,6 +98,8 @@ async function runExperiment(
   const env = { ...ctx.machine, ...slotFacts(slot) };
 
   let rebased: Evidence['rebased'] | undefined;
+  await frontier.synced();
+  if (ctx.host) await frontier.materialiseExperiment(exp); // taken over from another host: its commit here too
   let placed = await place(ctx, wt, exp, frontier.current!);
   if (!placed.ok) return notPlaced(ctx, exp, placed, env, rebased);
   let runs: number[] = [];
@@ -199,6 +201,7 @@ function decide(
 ): Promise<Step> {
   const { frontier, judge } = ctx;
   return frontier.lock.run(async (): Promise<Step> => {
+    await frontier.sync(); // another host may have moved the best: judge against the ledger's
     const study = frontier.currentStudy;
     const best = frontier.current!;
     const input = (against: Estimate) => ({
@@ -242,8 +245,16 @@ function decide(
       endedAt: Date.now(),
     };
     if (d.decision === 'keep') {
-      const done = await frontier.advance(exp, result, placed.commit);
-      await announceFinished(ctx, done);
+      const { status: _keep, ...keep } = result;
+      const advanced = await frontier.advance(exp, keep, placed.commit);
+      if (advanced.kind === 'best-moved') {
+        // another host kept first: like any stale base, re-apply onto the new best and run again
+        return {
+          kind: 'rebase',
+          reason: `${d.reason}, but another host moved the best to #${advanced.best?.number ?? '?'} meanwhile`,
+        };
+      }
+      await announceFinished(ctx, advanced.experiment);
     } else {
       await finishExperiment(ctx, exp, result);
     }

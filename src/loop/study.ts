@@ -40,6 +40,9 @@ import { openSession } from './setup.js';
 import { busyFraction, SlotPool } from './slot-pool.js';
 import { runSlotWorkers } from './slot-worker.js';
 import { killStaleGroup } from './stale-process.js';
+import { hostId, isSharedLedger } from './host-id.js';
+import { branchPusher } from './remote.js';
+import { awaitBaseline, claimOnStart, ranHere, startHeartbeat } from './leases.js';
 
 export interface StudyDeps {
   config: Config;
@@ -124,9 +127,10 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     if (!opened.ok) return await stop('error', opened.message);
     const { study, resumed, proposeWorktrees, slotWorktrees } = opened.session;
     studyId = study.id;
+    const host = isSharedLedger(config) ? { id: hostId(config.root), leaseMs: config.ledger.lease_s * 1000 } : null;
     const all = await ledger.listExperiments(study.id);
     for (const e of all) {
-      if (e.status === 'running' && e.pgid) {
+      if (e.status === 'running' && e.pgid && ranHere({ host }, e)) {
         const n = killStaleGroup(e.pgid, `AUTORESEARCH_RUN=${runMarker(config, e.number)}`);
         if (n)
           emit({
@@ -143,6 +147,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     if (results.notice) emit({ type: 'notice', t: Date.now(), level: 'info', message: results.notice });
     const programPath = join(config.root, config.files.program);
     const changed = new Notifier(); // wakes the proposal workers when an experiment finishes
+    const pusher = branchPusher(workspace, config.study.remote, study.branch, emit);
     const ctx: LoopContext = {
       config,
       workspace,
@@ -156,8 +161,10 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       emit: (e) => {
         emit(e);
         if (e.type === 'experiment-finished') changed.notify();
+        if (e.type === 'experiment-finished' && e.status === 'keep') pusher.push();
       },
       frontier,
+      host,
       logDir: join(workspace.stateDir, 'logs', config.study.tag),
       machine: {
         host: hostname(),
@@ -191,13 +198,20 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
 
     // Slots and their worktrees; an experiment holds one, and borrows free ones for repeat runs.
     const pool = new SlotPool(slots.map((slot, i) => ({ slot, worktree: slotWorktrees[i]! })));
+    // Several hosts: the running experiments this host drives (all of them with one host), then
+    // the heartbeat that keeps their leases and takes over those of hosts that stopped.
+    const mine = await claimOnStart(ctx, all);
+    const queue = new AsyncQueue<Experiment>(config.slots.prefetch);
+    const heartbeat = startHeartbeat(ctx, study.id, (e) => queue.push(e));
     try {
       if (!frontier.current) {
-        const pending = all.find((e) => e.baseline && e.status === 'running') ?? null;
-        const b = await runBaseline(ctx, pending, pool);
+        const waited = await awaitBaseline(ctx, study.id, mine);
+        if (waited === 'interrupted')
+          return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
+        const b = waited === 'ready' ? 'ready' : await runBaseline(ctx, waited.pending, pool);
         if (b === 'interrupted')
           return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
-        if (b.status !== 'keep') {
+        if (b !== 'ready' && b.status !== 'keep' && !frontier.current) {
           return await stop(
             'baseline-failed',
             `the baseline (unchanged code) ended as ${b.status}: ${b.reason}. Log: ${b.logPath}. Fix the command or the code, commit, and run again.`,
@@ -206,8 +220,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       }
 
       const deadline = limits.maxHours != null ? started + limits.maxHours * 3600_000 : null;
-      const queue = new AsyncQueue<Experiment>(config.slots.prefetch);
-      for (const e of all) if (!e.baseline && e.status === 'running') queue.push(e); // resumed, in number order
+      for (const e of mine) if (!e.baseline) queue.push(e); // resumed, in number order
       const pipelineLimits = {
         maxExperiments: limits.maxExperiments ?? null,
         deadline,
@@ -249,6 +262,8 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       };
       return await stop(why, messages[why]);
     } finally {
+      await heartbeat.stop();
+      await pusher.settle();
       await workspace.removeWorktreesUnder(workspace.worktreeDir(config.study.tag));
     }
   } finally {

@@ -49,6 +49,8 @@ function exps(rows: Row[]): Experiment[] {
       slot: null,
       evidence: null,
       repairs: [],
+      host: null,
+      leaseUntil: null,
     }),
   );
 }

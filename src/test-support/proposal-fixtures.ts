@@ -25,6 +25,8 @@ export function experiment(over: Partial<Experiment> & { number: number }): Expe
   return {
     id: over.number + 1,
     repairs: [],
+    host: null,
+    leaseUntil: null,
     studyId: 1,
     baseline: over.number === 0,
     status: 'keep',

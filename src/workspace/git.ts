@@ -28,8 +28,20 @@ export class GitError extends Error {
 /** Identity used for the harness's commits when the user has none configured. */
 const FALLBACK_IDENTITY = ['-c', 'user.name=autoresearch', '-c', 'user.email=autoresearch@localhost'];
 
+/**
+ * Author, committer and date of every commit a pinned Git writes (see `Git.pin`): with them, the
+ * same change committed on the same parent with the same message is the same commit on any host.
+ */
+export interface PinnedIdentity {
+  name: string;
+  email: string;
+  /** A git date, e.g. "@1764547200 +0000". */
+  date: string;
+}
+
 export class Git {
   private identity: string[] | null = null;
+  private pinned: Record<string, string> = {};
 
   constructor(readonly cwd: string) {}
 
@@ -41,7 +53,7 @@ export class Git {
         {
           cwd: this.cwd,
           maxBuffer: 256 * 1024 * 1024,
-          env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env },
+          env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...this.pinned, ...opts.env },
           encoding: 'utf8',
         },
         (err, stdout, stderr) => {
@@ -67,6 +79,22 @@ export class Git {
       throw new GitError(`git ${args.join(' ')} failed: ${r.stderr.trim() || `exit ${r.code}`}`, args, r.stderr);
     }
     return r.stdout;
+  }
+
+  /**
+   * Makes every commit written through this Git deterministic: `id`'s author, committer and date
+   * (several hosts, one study: a commit another host kept is rebuilt here with the same hash).
+   */
+  pin(id: PinnedIdentity): void {
+    this.pinned = {
+      GIT_AUTHOR_NAME: id.name,
+      GIT_AUTHOR_EMAIL: id.email,
+      GIT_AUTHOR_DATE: id.date,
+      GIT_COMMITTER_NAME: id.name,
+      GIT_COMMITTER_EMAIL: id.email,
+      GIT_COMMITTER_DATE: id.date,
+    };
+    this.identity = [];
   }
 
   /** `-c user.name/-c user.email` when the repository has no identity configured, else []. */

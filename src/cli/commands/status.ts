@@ -24,6 +24,18 @@ export interface StudyStatus {
   counts: Record<FinalStatus | 'running' | 'queued', number>;
   finished: number;
   runHours: number;
+  /**
+   * Several hosts (a shared ledger): the experiments on a slot now, with the host that holds
+   * them and whether its lease is live (an expired one is taken over by another host).
+   */
+  hosts: Array<{
+    host: string;
+    slot: number | null;
+    number: number;
+    description: string;
+    elapsedMs: number;
+    leaseLive: boolean;
+  }>;
   /** Per slot: experiments run there and the fraction of its active span spent running. */
   slots: Array<{ slot: number; experiments: number; busy: number }>;
   recent: Array<
@@ -75,6 +87,7 @@ export function summarise(
   live: StudyStatus['live'],
   recentN = 10,
   journal: JournalNote[] = [],
+  now = Date.now(),
 ): StudyStatus {
   const counts: StudyStatus['counts'] = {
     keep: 0,
@@ -111,6 +124,17 @@ export function summarise(
     finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
     runHours: runMs / 3600_000,
     slots: slotBusy(all),
+    hosts: all
+      .filter((e) => e.status === 'running' && e.host !== null && !isQueued(e))
+      .map((e) => ({
+        host: e.host!,
+        slot: e.slot,
+        number: e.number,
+        description: e.description,
+        elapsedMs: Math.max(0, now - e.startedAt),
+        leaseLive: e.leaseUntil !== null && e.leaseUntil >= now,
+      }))
+      .sort((a, b) => a.host.localeCompare(b.host) || (a.slot ?? -1) - (b.slot ?? -1)),
     recent: all.slice(-recentN).map((e) => ({
       number: e.number,
       status: isQueued(e) ? 'queued' : e.status,
@@ -144,10 +168,19 @@ function render(s: StudyStatus): string {
     `study ${s.tag} (branch ${s.branch}) — ${s.metric}, ${s.direction}${s.live ? ` — RUNNING (pid ${s.live.pid}, for ${fmtDuration(Date.now() - s.live.since)})` : ''}`,
     `baseline: ${s.baseline ? fmtValue(s.baseline.value) : '-'}   best: ${s.best ? `${fmtValue(s.best.value)} (#${s.best.number} ${s.best.commit.slice(0, 7)} ${s.best.description})` : '-'}` +
       (s.improvement !== null ? `   change: ${s.improvement >= 0 ? '+' : ''}${s.improvement.toFixed(6)}` : ''),
-    `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.conflict ? `, ${s.counts.conflict} conflict` : ''}${s.counts.running ? `, ${s.counts.running} ${s.live ? 'running' : 'interrupted (re-run on resume)'}` : ''}${s.counts.queued ? `, ${s.counts.queued} queued (not started yet)` : ''}; ${s.runHours.toFixed(2)} h of runs`,
+    `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.conflict ? `, ${s.counts.conflict} conflict` : ''}${s.counts.running ? `, ${s.counts.running} ${s.live || s.hosts.some((h) => h.leaseLive) ? 'running' : 'interrupted (re-run on resume)'}` : ''}${s.counts.queued ? `, ${s.counts.queued} queued (not started yet)` : ''}; ${s.runHours.toFixed(2)} h of runs`,
     ...(s.slots.length > 1 || (s.slots[0] && s.slots[0].experiments > 1)
       ? [
           `slots: ${s.slots.map((x) => `#${x.slot} ${x.experiments} runs, busy ${(x.busy * 100).toFixed(0)}%`).join('; ')} (busy = run time over the span of its runs, across sessions)`,
+        ]
+      : []),
+    ...(s.hosts.length
+      ? [
+          `running on ${new Set(s.hosts.map((h) => h.host)).size} host(s):`,
+          ...s.hosts.map(
+            (h) =>
+              `  ${h.host}  slot ${h.slot ?? '-'}  #${h.number}  ${fmtDuration(h.elapsedMs)}  ${h.description}${h.leaseLive ? '' : '  (lease expired: another host takes it over)'}`,
+          ),
         ]
       : []),
     '',

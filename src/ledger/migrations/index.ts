@@ -8,11 +8,12 @@
  */
 import { migration001Initial } from './001-initial.js';
 import { migration002Records } from './002-records.js';
+import { migration003Leases } from './003-leases.js';
 import type { Migration, SqlDialect } from './types.js';
 
 export type { Migration, SqlDialect } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Records];
+export const MIGRATIONS: readonly Migration[] = [migration001Initial, migration002Records, migration003Leases];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);
 

@@ -33,6 +33,8 @@ function experiment(number: number, status: ExperimentStatus, change: unknown, p
     slot: null,
     evidence: null,
     repairs: [],
+    host: null,
+    leaseUntil: null,
   };
 }
 const lr = (to: string, direction: string, step = 'big') => ({

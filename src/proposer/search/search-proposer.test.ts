@@ -74,6 +74,8 @@ function experiment(number: number, over: Partial<Experiment> = {}): Experiment 
     slot: null,
     evidence: null,
     repairs: [],
+    host: null,
+    leaseUntil: null,
     ...over,
   };
 }
