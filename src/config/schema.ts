@@ -198,7 +198,7 @@ export const judgeSchema = z
       .enum(['sequential', 'noise', 'greedy'])
       .default('sequential')
       .describe(
-        'sequential: a bounded sequential test against the noise estimate pooled over the study (no-op changes kept at most alpha of the time); noise: gains must clear z standard errors of the baseline\'s spread (the earlier rule); greedy: any gain > min_delta (the original).',
+        "sequential: a bounded sequential test against the noise estimate pooled over the study (no-op changes kept at most alpha of the time); noise: gains must clear z standard errors of the baseline's spread (the earlier rule); greedy: any gain > min_delta (the original).",
       ),
     min_delta: z.number().min(0).default(0).describe('Keep only when the metric improves by more than this.'),
     noise_runs: z
@@ -206,7 +206,9 @@ export const judgeSchema = z
       .int()
       .min(1)
       .default(3)
-      .describe('sequential, noise: runs of the unchanged baseline (with different seeds) that first measure the noise.'),
+      .describe(
+        'sequential, noise: runs of the unchanged baseline (with different seeds) that first measure the noise.',
+      ),
     confirm_runs: z.number().int().min(0).default(2).describe('noise: extra runs for a candidate near the line.'),
     z: z.number().positive().default(2).describe('noise: standard errors a gain must clear.'),
     alpha: z
@@ -214,18 +216,22 @@ export const judgeSchema = z
       .gt(0)
       .lt(0.5)
       .default(0.02)
-      .describe('sequential: the most a change with no real effect may be kept, as a probability (spent over its runs).'),
+      .describe(
+        'sequential: the most a change with no real effect may be kept, as a probability (spent over its runs).',
+      ),
     max_runs: z
       .number()
       .int()
       .min(1)
       .default(4)
-      .describe('sequential: the most runs one candidate gets before it is decided (the bound on a decision\'s cost).'),
+      .describe("sequential: the most runs one candidate gets before it is decided (the bound on a decision's cost)."),
     futility: z
       .number()
       .min(0)
       .default(0.5)
-      .describe('sequential: discard at once when the gain is below this many standard errors (0 = only when not better).'),
+      .describe(
+        'sequential: discard at once when the gain is below this many standard errors (0 = only when not better).',
+      ),
     remeasure_runs: z
       .number()
       .int()

@@ -131,6 +131,10 @@ export class SequentialJudge implements Judge {
         threshold,
         reason: `improved by only ${formatDelta(gain)}${runs} (<= min_delta ${threshold})`,
       };
-    return { decision: 'discard', threshold, reason: gain === 0 ? `no change${runs}` : `worse by ${formatDelta(-gain)}${runs}` };
+    return {
+      decision: 'discard',
+      threshold,
+      reason: gain === 0 ? `no change${runs}` : `worse by ${formatDelta(-gain)}${runs}`,
+    };
   }
 }

@@ -55,7 +55,10 @@ export async function learnNoise(ctx: LoopContext): Promise<NoiseFloor | null> {
   if (ctx.config.judge.kind === 'greedy') return study.noise;
   const all = await ledger.listExperiments(study.id);
   const baseline = all.find((e) => e.baseline && e.status === 'keep');
-  const pooled = poolNoise(baseline?.evidence?.runs ?? study.noise?.runs ?? [], await measuredGroups(ledger, study.id, all));
+  const pooled = poolNoise(
+    baseline?.evidence?.runs ?? study.noise?.runs ?? [],
+    await measuredGroups(ledger, study.id, all),
+  );
   if (!pooled) return study.noise;
   const old = study.noise;
   if (old && old.sigma === pooled.sigma && (old.df ?? old.runs.length - 1) === pooled.df) return old;

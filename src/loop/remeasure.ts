@@ -17,7 +17,7 @@ import { formatDelta } from '../judge/types.js';
 import type { LoopContext } from './context.js';
 import type { Frontier } from './frontier.js';
 import { learnNoise, MEASUREMENT, type MeasurementRecord } from './noise-estimate.js';
-import { runBatch } from './run-batch.js';
+import { runBatch, type FinishedRun } from './run-batch.js';
 import type { SlotLease, SlotPool } from './slot-pool.js';
 
 export async function remeasureBest(
@@ -32,8 +32,18 @@ export async function remeasureBest(
   const study = frontier.currentStudy;
   if (config.judge.kind !== 'sequential' || count === 0 || !((study.noise?.sigma ?? 0) > 0)) return;
   const before = frontier.estimateOf(commit);
-  const batch = await runBatch(ctx, pool, lease, { exp: kept, commit, firstIndex: maxRunsOf(config), count });
-  if (batch === 'interrupted') return;
+  const first = maxRunsOf(config); // past any confirmation run's index: its own log names
+  const batch: FinishedRun[] = [];
+  while (batch.length < count) {
+    const more = await runBatch(ctx, pool, lease, {
+      exp: kept,
+      commit,
+      firstIndex: first + batch.length,
+      count: count - batch.length,
+    });
+    if (more === 'interrupted') return;
+    batch.push(...more);
+  }
   const runs: number[] = [];
   for (const r of batch) {
     if (r.kind === 'ran' && r.result.kind === 'ok' && r.result.value !== null) runs.push(r.result.value);
