@@ -49,6 +49,18 @@ describe('poolNoise', () => {
   it('is 0 for a deterministic metric, and null without any repeated commit', () => {
     const n = poolNoise([1, 1], [{ commit: 'base', runs: [1, 1] }])!;
     assert.equal(n.sigma, 0);
+    // a value whose float mean is off by an ulp: still exactly 0, so the judge stays greedy
+    const v = 1.922476;
+    assert.equal(
+      poolNoise(
+        [v, v, v],
+        [
+          { commit: 'base', runs: [v, v, v] },
+          { commit: 'c', runs: [0.3, 0.3] },
+        ],
+      )!.sigma,
+      0,
+    );
     assert.equal(n.low, undefined);
     assert.equal(poolNoise([1], [{ commit: 'base', runs: [1] }]), null);
   });

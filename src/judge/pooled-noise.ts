@@ -32,7 +32,8 @@ export function poolNoise(baselineRuns: readonly number[], groups: readonly Meas
   let samples = 0;
   for (const r of used) {
     const m = r.reduce((s, x) => s + x, 0) / r.length;
-    ss += r.reduce((s, x) => s + (x - m) ** 2, 0);
+    // identical runs add exactly 0 (their float mean may be off by an ulp)
+    if (r.some((x) => x !== r[0])) ss += r.reduce((s, x) => s + (x - m) ** 2, 0);
     df += r.length - 1;
     samples += r.length;
   }
