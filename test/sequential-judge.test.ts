@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarise } from '../src/cli/commands/status.ts';
+import { cli } from '../src/test-support/cli.js';
 import { makeLandscapeRepo } from '../src/test-support/landscape.js';
 import { runTestStudy, scriptedProposer, type StudyRun } from '../src/test-support/study-harness.js';
 
@@ -87,6 +88,9 @@ describe('the sequential judge in the loop (the default)', () => {
     assert.equal(ev.at(-1)!.df, s.noise!.df);
     const status = summarise(s, all, null);
     assert.deepEqual(status.noise, s.noise);
+    const shown = cli(['status', dir]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^noise: sigma \S+ \(95% \S+-\S+, \d+ df from \d+ commits, \d+ runs\)$/m);
   });
 
   it('screens out a change that pins its own seed (rule c), before it runs', async () => {
