@@ -109,6 +109,23 @@ describe('the sequential judge in the loop (the default)', () => {
     assert.equal(s.noise!.df, 2, 'only the baseline pooled');
   });
 
+  it('a resumed study compares with the re-measured best (its re-measurement comes back from the ledger)', async () => {
+    const { r, dir } = await study([{ base: 0.5 }], '[slots]\nprefetch = 0\n');
+    const p = scriptedProposer('scripted', async (ctx) => {
+      writeFileSync(join(ctx.worktree, 'train.mjs'), train(0.5001));
+      return { kind: 'ok', description: 'after resume' };
+    });
+    const again = await runTestStudy(dir, { maxExperiments: 2 }, { proposer: p });
+    opened.push(again);
+    const s = (await again.ledger.getStudy('test'))!;
+    const all = await again.ledger.listExperiments(s.id);
+    assert.equal(all[1]!.status, 'keep');
+    assert.equal(all[2]!.evidence?.bestRuns, 4, 'the kept 2 runs + the 2 re-measurement runs');
+    const m = (await r.ledger.getRecord(s.id, 'measurement', 'remeasure.1'))!.value as { runs: number[] };
+    const expected = (all[1]!.evidence!.runs.reduce((a, b) => a + b, 0) + m.runs.reduce((a, b) => a + b, 0)) / 4;
+    assert.ok(Math.abs(all[2]!.evidence!.bestMean! - expected) < 1e-12);
+  });
+
   it('reads a noise floor stored by an older version (no df) and goes on', async () => {
     const { study: s, r } = await study([{ base: 0.5 }]);
     await r.ledger.setStudyNoise(s.id, { sigma: 0.01, runs: [1, 1.01, 0.99] });

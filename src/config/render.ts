@@ -40,7 +40,7 @@ export function renderConfigToml(a: InitAnswers): string {
     '',
     '[study]',
     `tag = ${v(a.tag)}                 # the study branch is autoresearch/<tag>`,
-    'seed = 0                        # proposer seed; also passed to runs as AUTORESEARCH_SEED',
+    'seed = 0                        # proposer seed (runs get a seed drawn per run: [judge] seeds)',
     '',
     '[objective]',
     `metric = ${v(a.metric)}          # printed by the command: "---" then "${a.metric}: <number>", or "METRIC ${a.metric}=<number>"`,

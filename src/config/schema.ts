@@ -18,7 +18,9 @@ export const studySchema = z
       .int()
       .min(0)
       .default(0)
-      .describe('Seed for the proposer; also passed to runs as AUTORESEARCH_SEED.'),
+      .describe(
+        'Seed for the proposer; runs get it as AUTORESEARCH_SEED with [judge] vary_seed = false (else a seed drawn per run, or seed + run index with [judge] seeds = "indexed").',
+      ),
   })
   .default({ seed: 0 });
 
