@@ -1,5 +1,6 @@
 /**
- * The study's noise estimate, learnt as the study goes: after every decision that ran a commit
+ * The study's noise estimate, learnt as the study goes (with the sequential judge; the `noise`
+ * judge keeps the baseline's estimate, as it always did): after every decision that ran a commit
  * more than once and every re-measurement, the standard deviation is pooled again over every
  * commit measured more than once (../judge/pooled-noise.ts), stored as the study's noise floor
  * (Ledger.setStudyNoise) and announced as a `noise-floor` event when it changed.
@@ -52,7 +53,8 @@ export async function measuredGroups(ledger: Ledger, studyId: number, all: Exper
 export async function learnNoise(ctx: LoopContext): Promise<NoiseFloor | null> {
   const { ledger, frontier } = ctx;
   const study = frontier.currentStudy;
-  if (ctx.config.judge.kind === 'greedy') return study.noise;
+  // Only the sequential judge learns: `noise` keeps the baseline's estimate (the earlier rule, as it was).
+  if (ctx.config.judge.kind !== 'sequential') return study.noise;
   const all = await ledger.listExperiments(study.id);
   const baseline = all.find((e) => e.baseline && e.status === 'keep');
   const pooled = poolNoise(
