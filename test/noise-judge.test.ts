@@ -64,7 +64,10 @@ describe('the noise-aware judge in the loop', () => {
   });
 
   it('the greedy judge keeps the same lucky run after one run', async () => {
-    const dir = makeLandscapeRepo({ train: train([1.0, 1.01, 0.99]), extraToml: '[judge]\nkind = "greedy"\n' });
+    const dir = makeLandscapeRepo({
+      train: train([1.0, 1.01, 0.99]),
+      extraToml: '[judge]\nkind = "greedy"\nseeds = "indexed"\n',
+    });
     const p = scriptedProposer('scripted', async (ctx) => {
       writeFileSync(join(ctx.worktree, 'train.mjs'), train([0.985, 1.01, 1.0]));
       return { kind: 'ok', description: 'lucky' };

@@ -45,7 +45,7 @@ async function study(candidates: Array<{ base: number; cheat?: Cheat }>, extraTo
 
 describe('the sequential judge in the loop (the default)', () => {
   it('draws a fresh seed for every run, records it, and never shows it to the proposer', async () => {
-    const { all, seeds, seen, r } = await study([{ base: 0.5 }, { base: 0.5001 }]);
+    const { all, seeds, seen, r } = await study([{ base: 0.5 }, { base: 0.52 }]);
     assert.equal(r.config.judge.kind, 'sequential');
     const runs = all.reduce((n, e) => n + (e.evidence?.runs.length ?? 0), 0);
     // baseline 3 + candidate 0 (2: a keep needs a second seed) + its 2 re-measurement runs + candidate 1
@@ -59,7 +59,7 @@ describe('the sequential judge in the loop (the default)', () => {
   });
 
   it('keeps a clear gain after two seeds, re-measures the new best, and pools every repeat into the noise estimate', async () => {
-    const { all, study: s, r, dir } = await study([{ base: 0.5 }, { base: 0.5001 }], '[slots]\nprefetch = 0\n');
+    const { all, study: s, r, dir } = await study([{ base: 0.5 }, { base: 0.52 }], '[slots]\nprefetch = 0\n');
     const kept = all[1]!;
     assert.equal(kept.status, 'keep');
     assert.equal(kept.evidence?.runs.length, 2);
@@ -75,10 +75,10 @@ describe('the sequential judge in the loop (the default)', () => {
     assert.ok(
       r.events.some((e) => e.type === 'notice' && /re-measured the new best #1 on 2 fresh seeds/.test(e.message)),
     );
-    // the no-op after it is compared with the best over its 4 runs
+    // the (worse) change after it is compared with the best over its 4 runs
     assert.equal(all[2]!.status, 'discard');
     assert.equal(all[2]!.evidence?.bestRuns, 4);
-    // pooled: baseline (3 runs, 2 df) + the kept commit (2 + 2 runs, 3 df) [+ the no-op's runs]
+    // pooled: baseline (3 runs, 2 df) + the kept commit (2 + 2 runs, 3 df) [+ the next change's runs]
     assert.ok(s.noise!.df! >= 5, JSON.stringify(s.noise));
     assert.ok(s.noise!.commits! >= 2);
     assert.ok(s.noise!.low! < s.noise!.sigma && s.noise!.sigma < s.noise!.high!);
@@ -112,7 +112,7 @@ describe('the sequential judge in the loop (the default)', () => {
   it('a resumed study compares with the re-measured best (its re-measurement comes back from the ledger)', async () => {
     const { r, dir } = await study([{ base: 0.5 }], '[slots]\nprefetch = 0\n');
     const p = scriptedProposer('scripted', async (ctx) => {
-      writeFileSync(join(ctx.worktree, 'train.mjs'), train(0.5001));
+      writeFileSync(join(ctx.worktree, 'train.mjs'), train(0.52));
       return { kind: 'ok', description: 'after resume' };
     });
     const again = await runTestStudy(dir, { maxExperiments: 2 }, { proposer: p });
