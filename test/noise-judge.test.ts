@@ -11,14 +11,17 @@ after(async () => {
   for (const r of opened) await r.ledger.close();
 });
 
-// The metric depends on the seed the harness passes (AUTORESEARCH_SEED = study seed + run index).
+// The metric depends on the seed the harness passes (AUTORESEARCH_SEED = study seed + run index
+// with seeds = "indexed"). These tests pin the earlier z-rule judge (kind = "noise"); the default
+// sequential judge and drawn seeds are tested in test/sequential-judge.test.ts.
+const NOISE = '[judge]\nkind = "noise"\nseeds = "indexed"\n';
 const train = (values: number[]) =>
   `const VALUES = ${JSON.stringify(values)}; // one value per seed\n` +
   'const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);\n' +
   'console.log("---"); console.log("val_bpb: " + VALUES[seed % VALUES.length].toFixed(6));\n';
 
 async function scripted(candidates: number[][]) {
-  const dir = makeLandscapeRepo({ train: train([1.0, 1.01, 0.99]) });
+  const dir = makeLandscapeRepo({ train: train([1.0, 1.01, 0.99]), extraToml: NOISE });
   const p = scriptedProposer('scripted', async (ctx, call) => {
     writeFileSync(join(ctx.worktree, 'train.mjs'), train(candidates[call]!));
     return { kind: 'ok', description: `candidate ${call}` };
@@ -61,7 +64,10 @@ describe('the noise-aware judge in the loop', () => {
   });
 
   it('the greedy judge keeps the same lucky run after one run', async () => {
-    const dir = makeLandscapeRepo({ train: train([1.0, 1.01, 0.99]), extraToml: '[judge]\nkind = "greedy"\n' });
+    const dir = makeLandscapeRepo({
+      train: train([1.0, 1.01, 0.99]),
+      extraToml: '[judge]\nkind = "greedy"\nseeds = "indexed"\n',
+    });
     const p = scriptedProposer('scripted', async (ctx) => {
       writeFileSync(join(ctx.worktree, 'train.mjs'), train([0.985, 1.01, 1.0]));
       return { kind: 'ok', description: 'lucky' };
@@ -74,7 +80,7 @@ describe('the noise-aware judge in the loop', () => {
   });
 
   it('with vary_seed = false every run gets the study seed (paired comparisons, as in the original)', async () => {
-    const dir = makeLandscapeRepo({ train: train([1.0, 1.01, 0.99]), extraToml: '[judge]\nvary_seed = false\n' });
+    const dir = makeLandscapeRepo({ train: train([1.0, 1.01, 0.99]), extraToml: `${NOISE}vary_seed = false\n` });
     const p = scriptedProposer('scripted', async (ctx) => {
       writeFileSync(join(ctx.worktree, 'train.mjs'), train([0.999, 0.5, 0.5]));
       return { kind: 'ok', description: 'small gain on seed 0 only' };
@@ -95,7 +101,7 @@ describe('the noise-aware judge in the loop', () => {
     const dir = makeLandscapeRepo({
       train: train([1.0, 1.01, 0.99]),
       command: `${stamp('start')}; sleep 0.5; node train.mjs; ${stamp('end')}`,
-      extraToml: '[slots]\nprefetch = 0\n',
+      extraToml: `${NOISE}[slots]\nprefetch = 0\n`,
       sandbox: 'none', // the command logs outside the workspace
     });
     const p = scriptedProposer('scripted', async (ctx) => {

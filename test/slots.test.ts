@@ -263,7 +263,7 @@ describe('stale bases', () => {
         'const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;',
         'const X = 1.99; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;',
       ],
-      judge: '[judge]\nkind = "noise"\nnoise_runs = 3\nvary_seed = true\n',
+      judge: '[judge]\nkind = "noise"\nnoise_runs = 3\nvary_seed = true\nseeds = "indexed"\n',
     });
     const [, a, b] = all;
     const sigma = (await r.ledger.getStudy('test'))!.noise?.sigma ?? 0;

@@ -5,6 +5,7 @@
  */
 import { createLogUpdate } from 'log-update';
 import type { StudyEvent } from '../loop/events.js';
+import { describeNoise } from '../judge/pooled-noise.js';
 
 export interface TerminalView {
   onEvent(e: StudyEvent): void;
@@ -84,7 +85,9 @@ export function createTerminalView(out: NodeJS.WriteStream, live: boolean): Term
           break;
         case 'noise-floor':
           print(
-            `noise floor: sigma ${fmtValue(e.sigma)} over ${e.runs.length} baseline runs (${e.runs.map((v) => fmtValue(v)).join(', ')})`,
+            e.commits !== undefined && e.commits > 1
+              ? `noise estimate: ${describeNoise(e, fmtValue)}`
+              : `noise floor: sigma ${fmtValue(e.sigma)} over ${e.runs.length} baseline runs (${e.runs.map((v) => fmtValue(v)).join(', ')})`,
           );
           break;
         case 'experiment-started':

@@ -40,7 +40,7 @@ export function renderConfigToml(a: InitAnswers): string {
     '',
     '[study]',
     `tag = ${v(a.tag)}                 # the study branch is autoresearch/<tag>`,
-    'seed = 0                        # proposer seed; also passed to runs as AUTORESEARCH_SEED',
+    'seed = 0                        # proposer seed (runs get a seed drawn per run: [judge] seeds)',
     '',
     '[objective]',
     `metric = ${v(a.metric)}          # printed by the command: "---" then "${a.metric}: <number>", or "METRIC ${a.metric}=<number>"`,
@@ -88,8 +88,8 @@ export function renderConfigToml(a: InitAnswers): string {
       ? ['[results]', `memory_metric = ${v(a.memoryMetric)}   # shown as memory_gb in results.tsv`, '']
       : []),
     '[judge]',
-    'kind = "noise"                  # noise: gains must clear the measured noise; greedy: the original rule',
-    'noise_runs = 3                  # baseline runs (different seeds) that measure the noise floor',
+    'kind = "sequential"             # sequential: a bounded test against the learnt noise; greedy: the original rule',
+    'noise_runs = 3                  # baseline runs (different seeds) that first measure the noise',
     'min_delta = 0.0                 # keep only when the metric improves by more than this',
     '',
   ];

@@ -18,7 +18,9 @@ export const studySchema = z
       .int()
       .min(0)
       .default(0)
-      .describe('Seed for the proposer; also passed to runs as AUTORESEARCH_SEED.'),
+      .describe(
+        'Seed for the proposer; runs get it as AUTORESEARCH_SEED with [judge] vary_seed = false (else a seed drawn per run, or seed + run index with [judge] seeds = "indexed").',
+      ),
     failure_window: z
       .number()
       .int()
@@ -244,26 +246,77 @@ export const proposerSchema = z
 export const judgeSchema = z
   .strictObject({
     kind: z
-      .enum(['noise', 'greedy'])
-      .default('noise')
-      .describe('noise: gains must clear the measured noise floor; greedy: any gain > min_delta (the original).'),
+      .enum(['sequential', 'noise', 'greedy'])
+      .default('sequential')
+      .describe(
+        "sequential: a bounded sequential test against the noise estimate pooled over the study (no-op changes kept at most alpha of the time); noise: gains must clear z standard errors of the baseline's spread (the earlier rule); greedy: any gain > min_delta (the original).",
+      ),
     min_delta: z.number().min(0).default(0).describe('Keep only when the metric improves by more than this.'),
     noise_runs: z
       .number()
       .int()
       .min(1)
       .default(3)
-      .describe('noise: runs of the unchanged baseline (with different seeds) that measure the noise floor.'),
+      .describe(
+        'sequential, noise: runs of the unchanged baseline (with different seeds) that first measure the noise.',
+      ),
     confirm_runs: z.number().int().min(0).default(2).describe('noise: extra runs for a candidate near the line.'),
     z: z.number().positive().default(2).describe('noise: standard errors a gain must clear.'),
+    alpha: z
+      .number()
+      .gt(0)
+      .lt(0.5)
+      .default(0.02)
+      .describe(
+        'sequential: the most a change with no real effect may be kept, as a probability (spent over its runs).',
+      ),
+    max_runs: z
+      .number()
+      .int()
+      .min(1)
+      .default(4)
+      .describe("sequential: the most runs one candidate gets before it is decided (the bound on a decision's cost)."),
+    futility: z
+      .number()
+      .min(0)
+      .default(0.5)
+      .describe(
+        'sequential: discard at once when the gain is below this many standard errors (0 = only when not better).',
+      ),
+    remeasure_runs: z
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .describe(
+        'sequential: runs that re-measure a new best on fresh seeds right after it is kept (a best picked for a low run is optimistic); 0 = never.',
+      ),
+    seeds: z
+      .enum(['drawn', 'indexed'])
+      .default('drawn')
+      .describe(
+        'With vary_seed: drawn = every run gets a seed the harness draws at random when the run starts (never shown to the proposer); indexed = seed + run index (reproducible, predictable).',
+      ),
     vary_seed: z
       .boolean()
       .default(true)
       .describe(
-        'Repeat runs get AUTORESEARCH_SEED = seed + run index (the noise floor includes seed noise). false: every run gets the same seed, as in the original (changes are compared on the same initialisation and data order; the floor measures the rest of the noise).',
+        'Repeat runs get different seeds (see seeds; the noise estimate includes seed noise). false: every run gets [study].seed, as in the original (changes are compared on the same initialisation and data order; the estimate measures the rest of the noise).',
       ),
   })
-  .default({ kind: 'noise', min_delta: 0, noise_runs: 3, confirm_runs: 2, z: 2, vary_seed: true });
+  .default({
+    kind: 'sequential',
+    min_delta: 0,
+    noise_runs: 3,
+    confirm_runs: 2,
+    z: 2,
+    alpha: 0.02,
+    max_runs: 4,
+    futility: 0.5,
+    remeasure_runs: 2,
+    seeds: 'drawn',
+    vary_seed: true,
+  });
 
 export const slotsSchema = z
   .strictObject({

@@ -55,11 +55,24 @@ export interface Study extends StudySpec {
   noise: NoiseFloor | null;
 }
 
-/** Run-to-run spread of the metric on unchanged code, measured by repeating the baseline. */
+/**
+ * Run-to-run spread of the metric on unchanged code: measured by repeating the baseline, then
+ * learnt from every repeated measurement of one commit during the study (src/judge/pooled-noise.ts).
+ * The optional fields came later: a ledger without them reads as the baseline alone.
+ */
 export interface NoiseFloor {
-  /** Sample standard deviation of the repeated baseline runs. */
+  /** Standard deviation: pooled over every commit measured more than once (the baseline's alone at first). */
   sigma: number;
+  /** The baseline's runs. */
   runs: number[];
+  /** Degrees of freedom of `sigma` (sum over commits of runs - 1); absent: runs.length - 1. */
+  df?: number;
+  /** 95% confidence interval on sigma. */
+  low?: number;
+  high?: number;
+  /** Commits measured more than once that `sigma` pools, and their runs in all. */
+  commits?: number;
+  samples?: number;
 }
 
 /** How a decision was reached: every run of the candidate and what it was compared with. */

@@ -7,6 +7,7 @@
  * Contract: never throws for what the command does. Returns the finished baseline, or
  * 'interrupted' (the baseline stays `running` and is re-run on resume).
  */
+import { poolNoise } from '../judge/pooled-noise.js';
 import { sampleStd } from '../judge/types.js';
 import type { Experiment } from '../ledger/types.js';
 import type { Slot } from '../scheduler/slots.js';
@@ -60,7 +61,7 @@ async function baseline(
   });
 
   // The noise runs at once, on as many free slots as there are (in run-index order below).
-  const repeats = config.judge.kind === 'noise' ? config.judge.noise_runs : 1;
+  const repeats = config.judge.kind === 'greedy' ? 1 : config.judge.noise_runs;
   const values: number[] = [];
   let runMs = 0;
   let last: FinishedRun | null = null;
@@ -105,9 +106,10 @@ async function baseline(
   const lastRun = last?.kind === 'ran' ? last.result : null;
   const mean = values.reduce((s, x) => s + x, 0) / values.length;
   const spread = sampleStd(values);
-  if (values.length > 1) {
-    await ledger.setStudyNoise(study.id, { sigma: spread, runs: values });
-    ctx.emit({ type: 'noise-floor', t: Date.now(), sigma: spread, runs: values });
+  const noise = poolNoise(values, [{ commit: study.baseCommit, runs: values }]);
+  if (noise) {
+    await ledger.setStudyNoise(study.id, noise);
+    ctx.emit({ type: 'noise-floor', t: Date.now(), ...noise });
   }
   const result = {
     value: mean,

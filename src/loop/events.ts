@@ -42,7 +42,20 @@ export type StudyEvent =
       best: BestSoFar | null;
     }
   | { type: 'notice'; t: number; level: 'info' | 'warn'; message: string }
-  | { type: 'noise-floor'; t: number; sigma: number; runs: number[] }
+  | {
+      /** The noise estimate: first from the baseline's runs, then pooled again as the study measures commits more than once. */
+      type: 'noise-floor';
+      t: number;
+      sigma: number;
+      /** The baseline's runs. */
+      runs: number[];
+      /** Degrees of freedom, 95% interval on sigma, commits and runs pooled (absent: the baseline alone). */
+      df?: number;
+      low?: number;
+      high?: number;
+      commits?: number;
+      samples?: number;
+    }
   | { type: 'proposal'; t: number; number: number; description: string; proposeMs: number; parentCommit: string }
   | {
       type: 'experiment-started';

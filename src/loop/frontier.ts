@@ -61,6 +61,23 @@ export class Frontier {
   }
 
   /**
+   * Folds more runs of a kept commit into its estimate (a re-measurement of a new best on fresh
+   * seeds, ./remeasure.ts): its mean is then the mean over all its runs. Call inside `lock`.
+   */
+  addRuns(commit: string, runs: readonly number[]): Estimate | null {
+    const e = this.estimates.get(commit);
+    if (!e || runs.length === 0) return e ?? null;
+    const next = {
+      ...e,
+      mean: (e.mean * e.runs + runs.reduce((s, x) => s + x, 0)) / (e.runs + runs.length),
+      runs: e.runs + runs.length,
+    };
+    this.estimates.set(commit, next);
+    if (this.best?.commit === commit) this.best = next;
+    return next;
+  }
+
+  /**
    * Records a keep (ledger, compare-and-set on the best this frontier holds), then moves the
    * study branch to it (git). 'best-moved': another host kept first; nothing was written, the
    * frontier now holds the new best (synced). Call inside `lock`.

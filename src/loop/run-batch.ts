@@ -3,8 +3,8 @@
  * slots borrowed from the pool while they are free (the baseline's noise runs, a candidate's
  * confirmation runs). Without free slots it is one run, as before.
  *
- * Each run keeps what it would have had one after another: its run index (so its seed,
- * AUTORESEARCH_SEED = seed + run index when [judge].vary_seed, and its log name `NNNN.rK.log`),
+ * Each run keeps what it would have had one after another: its run index (its log name
+ * `NNNN.rK.log`; its seed is drawn when it starts, or seed + run index with seeds = "indexed"),
  * and a worktree reset to the commit (its slot's own). Results come back in run-index order, so
  * the caller judges them as if they had run in turn.
  *

@@ -12,8 +12,10 @@
  * Contract: never throws for anything the commands do. 'interrupted' means the signal aborted
  * the run (the experiment stays `running`, to be re-run on resume).
  */
+import { randomInt } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Config } from '../config/load.js';
 import type { Experiment, Study } from '../ledger/types.js';
 import type { RunResult, RunSpec } from '../runner/types.js';
 import type { Slot } from '../scheduler/slots.js';
@@ -77,11 +79,18 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
     logPath,
   });
 
+  // Drawn now, after the change was made and committed: nothing the proposer saw could name it.
+  const seed = seedFor(config, req.runIndex);
+  if (config.judge.vary_seed && config.judge.seeds === 'drawn')
+    await ledger.putRecord(study.id, 'seed', `${exp.number}.r${req.runIndex}.a${req.attempt}`, {
+      seed,
+      commit: req.commit,
+    });
   const out = outputDir(ctx, slot);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const evaluate = config.run.evaluate;
-  const train = await step(ctx, req, 'train', {
+  const train = await step(ctx, req, seed, 'train', {
     command: config.run.command,
     timeoutMs: config.run.timeout_s * 1000,
     logPath,
@@ -98,7 +107,7 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
 
   // The evaluate step sees the commit as it is, not what training made of the worktree.
   await worktree.resetHard(req.commit);
-  const evaluated = await step(ctx, req, 'evaluate', {
+  const evaluated = await step(ctx, req, seed, 'evaluate', {
     command: evaluate,
     timeoutMs: config.run.evaluate_timeout_s * 1000,
     logPath: `${logBase}.eval.log`,
@@ -118,12 +127,12 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
 async function step(
   ctx: LoopContext,
   req: RunRequest,
+  seed: number,
   phase: RunPhase,
   spec: Pick<RunSpec, 'command' | 'timeoutMs' | 'logPath' | 'metric'>,
 ): Promise<RunResult> {
   const { config, ledger, runner } = ctx;
   const { exp, worktree, slot } = req;
-  const seed = config.study.seed + (config.judge.vary_seed ? req.runIndex : 0);
   const env = runEnv(config, { number: exp.number, worktree: worktree.path, seed, extra: slot.env });
   // Only with an evaluate step: a template then saves a checkpoint instead of scoring itself.
   if (config.run.evaluate !== undefined) {
@@ -151,6 +160,18 @@ async function step(
   await Promise.all(pgidWrites);
   await ledger.updateExperiment(exp.id, { pgid: null });
   return result;
+}
+
+/**
+ * AUTORESEARCH_SEED of one run. `[judge] seeds = "drawn"` (default): a seed drawn at random when
+ * the run starts, so that no proposer can know or pick the seed a measurement will use (it is
+ * recorded in the ledger as a 'seed' record, never put into a prompt); "indexed": [study].seed +
+ * run index; vary_seed = false: [study].seed for every run. Training and its evaluate step share it.
+ */
+export function seedFor(config: Config, runIndex: number): number {
+  if (!config.judge.vary_seed) return config.study.seed;
+  if (config.judge.seeds === 'indexed') return config.study.seed + runIndex;
+  return randomInt(1, 2 ** 31 - 1);
 }
 
 /** Training's metrics as diagnostics: the objective it printed (if any) is renamed `train/<metric>`. */

@@ -13,9 +13,14 @@
  *    away, ahead of queued fresh proposals (re-queueing it behind them measured worse:
  *    1.76 vs 1.47 runs per decision with 4 slots at a keep-heavy start, bench/RESULTS.md).
  *
+ * A new best is re-measured on fresh seeds right after its keep, by the worker that kept it
+ * (./remeasure.ts); every decision that ran a commit more than once pools its runs into the
+ * noise estimate (./noise-estimate.ts).
+ *
  * Contract: never throws for what a proposer or a run does; those end as recorded statuses.
  * Ctrl-C leaves the experiment `running` (re-run on resume). A slot's crash never stops others.
  */
+import { maxRunsOf } from '../judge/create.js';
 import { sampleStd, type Decision } from '../judge/types.js';
 import type { Evidence, Experiment, ExperimentResult } from '../ledger/types.js';
 import type { AsyncQueue } from '../scheduler/async-queue.js';
@@ -26,6 +31,8 @@ import type { LoopContext } from './context.js';
 import type { Estimate } from './frontier.js';
 import type { PipelineLimits } from './proposals.js';
 import { announceFinished, finishExperiment } from './record.js';
+import { learnNoise } from './noise-estimate.js';
+import { remeasureBest } from './remeasure.js';
 import { repair } from './repair.js';
 import { runBatch } from './run-batch.js';
 import type { SlotLease, SlotPool } from './slot-pool.js';
@@ -148,7 +155,10 @@ async function runExperiment(
       }
       runs.push(r.result.value!);
       const step = await decide(ctx, exp, placed, runs, base, rebased);
-      if (step.kind === 'done') return;
+      if (step.kind === 'done') {
+        if (step.kept) await remeasureBest(ctx, pool, lease, step.kept, placed.commit);
+        return;
+      }
       if (step.kind === 'confirm') {
         ctx.emit({
           type: 'confirm',
@@ -185,10 +195,13 @@ async function runExperiment(
  * once when slots are free (those the judge does not need in the end are not counted).
  */
 function confirmationsLeft(ctx: LoopContext, have: number): number {
-  return Math.max(1, ctx.config.judge.confirm_runs + 1 - have);
+  return Math.max(1, maxRunsOf(ctx.config) - have);
 }
 
-type Step = { kind: 'done' } | { kind: 'confirm'; reason: string } | { kind: 'rebase'; reason: string };
+type Step =
+  | { kind: 'done'; kept?: Experiment }
+  | { kind: 'confirm'; reason: string }
+  | { kind: 'rebase'; reason: string };
 
 /** Judges under the frontier lock; records keep/discard, or asks for a confirmation or rebase. */
 function decide(
@@ -232,6 +245,7 @@ function decide(
         reason: `${d.reason} (vs its base #${own.number})`,
         evidence: evidence(runs, own, d, rebased),
       });
+      if (runs.length > 1 || rebased) await learnNoise(ctx);
       return { kind: 'done' };
     }
     const d = judge.decide(input(best));
@@ -244,6 +258,7 @@ function decide(
       evidence: evidence(runs, best, d, rebased),
       endedAt: Date.now(),
     };
+    let kept: Experiment | undefined;
     if (d.decision === 'keep') {
       const { status: _keep, ...keep } = result;
       const advanced = await frontier.advance(exp, keep, placed.commit);
@@ -254,11 +269,13 @@ function decide(
           reason: `${d.reason}, but another host moved the best to #${advanced.best?.number ?? '?'} meanwhile`,
         };
       }
-      await announceFinished(ctx, advanced.experiment);
+      kept = advanced.experiment;
+      await announceFinished(ctx, kept);
     } else {
       await finishExperiment(ctx, exp, result);
     }
-    return { kind: 'done' };
+    if (runs.length > 1 || rebased) await learnNoise(ctx);
+    return kept ? { kind: 'done', kept } : { kind: 'done' };
   });
 }
 

@@ -36,6 +36,7 @@ import { runProposalPipeline } from './proposals.js';
 import { openResultsFiles } from './results-files.js';
 import { runMarker } from './run-env.js';
 import { queuedNote } from './queued.js';
+import { restoreRemeasured } from './remeasure.js';
 import { openSession } from './setup.js';
 import { busyFraction, SlotPool } from './slot-pool.js';
 import { runSlotWorkers } from './slot-worker.js';
@@ -142,6 +143,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       }
     }
     frontier = new Frontier(study, all, ledger, workspace);
+    await restoreRemeasured(ledger, study.id, frontier);
     const results = openResultsFiles(config);
     held.push(results.files);
     if (results.notice) emit({ type: 'notice', t: Date.now(), level: 'info', message: results.notice });

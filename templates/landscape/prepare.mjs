@@ -16,6 +16,8 @@
 //   LANDSCAPE_NOISE    noise standard deviation (default 0.002, about the run-to-run spread of
 //                      the original's 5-minute GPU runs)
 //   LANDSCAPE_SLEEP_S  seconds each "training run" takes (default 0)
+//   LANDSCAPE_FLAT     "1": every knob setting has the same true value 1.0 (every change is a
+//                      no-op; for measuring how often a judge keeps pure noise)
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +27,7 @@ import { pathToFileURL } from 'node:url';
 
 export const NOISE_SIGMA = Number(process.env.LANDSCAPE_NOISE ?? 0.002);
 export const SLEEP_S = Number(process.env.LANDSCAPE_SLEEP_S ?? 0);
+export const FLAT = process.env.LANDSCAPE_FLAT === '1';
 
 /** The optimum of every knob (what a perfect search finds). */
 export const OPTIMUM = {
@@ -70,7 +73,7 @@ function noiseFor(seed, knobs) {
 /** Scores knobs: the summary block, as a training run's evaluation would print it. */
 export function score(knobs) {
   const seed = process.env.AUTORESEARCH_SEED ?? '0';
-  const truth = trueValue(knobs);
+  const truth = FLAT ? 1.0 : trueValue(knobs);
   const value = truth + NOISE_SIGMA * noiseFor(seed, knobs);
   return { value, truth };
 }

@@ -64,7 +64,10 @@ export function registerRun(program: Command): void {
       'keep only gains larger than this (overrides [judge].min_delta)',
       numberFlag('--min-delta'),
     )
-    .option('--judge <kind>', 'noise (default: gains must clear the measured noise) or greedy (the original rule)')
+    .option(
+      '--judge <kind>',
+      'sequential (default: a bounded sequential test against the learnt noise), noise (gains must clear z x the baseline spread) or greedy (the original rule)',
+    )
     .option(
       '--slots <n|auto>',
       'experiments at once: a number, or auto = one per GPU (one CPU slot without GPUs)',

@@ -1,7 +1,8 @@
 /** `autoresearch status [dir] [--json]`: where a study stands. */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import type { Experiment, FinalStatus, Study } from '../../ledger/types.js';
+import { describeNoise } from '../../judge/pooled-noise.js';
+import type { Experiment, FinalStatus, NoiseFloor, Study } from '../../ledger/types.js';
 import { readJournal } from '../../loop/journal-store.js';
 import { liveLockHolder, studyLockPath } from '../../loop/lock.js';
 import type { JournalNote } from '../../proposer/journal.js';
@@ -20,6 +21,8 @@ export interface StudyStatus {
   baseline: { value: number | null; commit: string } | null;
   best: { number: number; commit: string; value: number; description: string } | null;
   improvement: number | null;
+  /** The noise estimate the judge uses (pooled over every commit measured more than once), when measured. */
+  noise: NoiseFloor | null;
   /** `running` = started and not finished (interrupted when the study is not live); `queued` = proposed, never started. */
   counts: Record<FinalStatus | 'running' | 'queued', number>;
   finished: number;
@@ -120,6 +123,7 @@ export function summarise(
           }
         : null,
     improvement: base?.value != null && study.bestValue !== null ? study.bestValue - base.value : null,
+    noise: study.noise,
     counts,
     finished: all.filter((e) => !e.baseline && e.status !== 'running').length,
     runHours: runMs / 3600_000,
@@ -169,6 +173,7 @@ function render(s: StudyStatus): string {
     `baseline: ${s.baseline ? fmtValue(s.baseline.value) : '-'}   best: ${s.best ? `${fmtValue(s.best.value)} (#${s.best.number} ${s.best.commit.slice(0, 7)} ${s.best.description})` : '-'}` +
       (s.improvement !== null ? `   change: ${s.improvement >= 0 ? '+' : ''}${s.improvement.toFixed(6)}` : ''),
     `experiments: ${s.finished} finished — ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash, ${s.counts.timeout} timeout, ${s.counts.rejected} rejected${s.counts.conflict ? `, ${s.counts.conflict} conflict` : ''}${s.counts.running ? `, ${s.counts.running} ${s.live || s.hosts.some((h) => h.leaseLive) ? 'running' : 'interrupted (re-run on resume)'}` : ''}${s.counts.queued ? `, ${s.counts.queued} queued (not started yet)` : ''}; ${s.runHours.toFixed(2)} h of runs`,
+    ...(s.noise ? [`noise: ${describeNoise(s.noise, fmtValue)}`] : []),
     ...(s.slots.length > 1 || (s.slots[0] && s.slots[0].experiments > 1)
       ? [
           `slots: ${s.slots.map((x) => `#${x.slot} ${x.experiments} runs, busy ${(x.busy * 100).toFixed(0)}%`).join('; ')} (busy = run time over the span of its runs, across sessions)`,

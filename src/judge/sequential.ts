@@ -1,0 +1,140 @@
+/**
+ * The sequential judge (the default): a bounded sequential test of "the candidate is better than
+ * the best", with the noise estimate that learns (./pooled-noise.ts).
+ *
+ * A candidate with n runs (mean m, each on a seed the harness drew at measurement time) is
+ * compared with the best's mean over n_b runs; with sigma the pooled standard deviation and df its
+ * degrees of freedom, the standard error of the gain is sigma * sqrt(1/n + 1/n_b) and the gain
+ * over it is a t statistic. At each look n = 1 .. maxRuns:
+ *  - keep when the gain clears max(min_delta, t_df(1 - alpha/maxRuns) x standard error) and the
+ *    candidate has at least two runs (the first look never keeps while sigma > 0: a second seed
+ *    also shows whether the change ignores AUTORESEARCH_SEED);
+ *  - discard when the gain is not above `futility` standard errors (0: not better at all);
+ *  - else run again (confirm), up to maxRuns runs; then discard as within noise.
+ * Spending alpha/maxRuns at each look (Bonferroni) bounds the chance that a change with no real
+ * effect is ever kept by alpha, whatever the looks; the t-quantile accounts for a sigma known
+ * only from few runs. Runs of one candidate on different seeds that all gave the very same
+ * value while sigma > 0 mean the code ignores the harness's seed: discarded, never kept.
+ * Without a noise floor (or sigma 0) it is the greedy rule with min_delta. Pure; never throws.
+ */
+import type { NoiseFloor } from '../ledger/types.js';
+import { dfOf } from './pooled-noise.js';
+import { tQuantile } from './stats.js';
+import { formatDelta, gainOf, type Decision, type Judge, type JudgeInput } from './types.js';
+
+export interface SequentialJudgeOptions {
+  /** Chance that a change with no real effect is kept (spent over the looks). Default 0.01. */
+  alpha?: number;
+  /** Most runs of one candidate (the bound on a decision's cost). Default 4. */
+  maxRuns?: number;
+  /** Discard at a look when the gain is not above this many standard errors. Default 0. */
+  futility?: number;
+  /** Absolute floor for the threshold. Default 0. */
+  minDelta?: number;
+  /** Repeat runs get different seeds (false: [judge].vary_seed = false, identical runs are expected). Default true. */
+  seedsVary?: boolean;
+}
+
+export class SequentialJudge implements Judge {
+  readonly name = 'sequential';
+  readonly alpha: number;
+  readonly maxRuns: number;
+  private readonly futility: number;
+  private readonly minDelta: number;
+  private readonly seedsVary: boolean;
+  private readonly quantiles = new Map<number, number>();
+
+  constructor(opts: SequentialJudgeOptions = {}) {
+    this.alpha = opts.alpha ?? 0.01;
+    this.maxRuns = Math.max(1, opts.maxRuns ?? 4);
+    this.futility = opts.futility ?? 0;
+    this.minDelta = opts.minDelta ?? 0;
+    this.seedsVary = opts.seedsVary ?? true;
+  }
+
+  /** The t-quantile a gain must clear at every look, for a noise estimate with `df` degrees of freedom. */
+  bound(df: number): number {
+    const key = Math.max(1, df);
+    let q = this.quantiles.get(key);
+    if (q === undefined) {
+      q = tQuantile(1 - this.alpha / this.maxRuns, key);
+      this.quantiles.set(key, q);
+    }
+    return q;
+  }
+
+  decide(input: JudgeInput): Decision {
+    const { gain } = gainOf(input);
+    const n = input.candidate.length;
+    const runs = n > 1 ? ` over ${n} runs` : '';
+    const sigma = input.noise?.sigma ?? 0;
+    if (!(sigma > 0)) return this.greedy(gain, runs);
+    const noise = input.noise as NoiseFloor;
+    const df = dfOf(noise);
+    const q = this.bound(df);
+    const se = sigma * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
+    const threshold = Math.max(this.minDelta, q * se);
+    const rule =
+      q * se >= this.minDelta
+        ? ` = ${q.toFixed(2)} x standard error, sigma ${formatDelta(sigma)}, ${df} df`
+        : ' = min_delta';
+    if (this.seedsVary && n > 1 && input.candidate.every((x) => x === input.candidate[0]))
+      return {
+        decision: 'discard',
+        threshold,
+        reason: `its ${n} runs on different seeds gave the very same value while the noise is sigma ${formatDelta(sigma)}: the code ignores AUTORESEARCH_SEED (a pinned seed?)`,
+      };
+    if (gain <= this.futility * se)
+      return {
+        decision: 'discard',
+        threshold,
+        reason:
+          gain > 0
+            ? `improved by only ${formatDelta(gain)}${runs}, within noise (<= ${this.futility} x standard error ${formatDelta(se)})`
+            : gain === 0
+              ? `no change${runs}`
+              : `worse by ${formatDelta(-gain)}${runs}`,
+      };
+    if (gain > threshold && n >= 2)
+      return {
+        decision: 'keep',
+        threshold,
+        reason: `improved by ${formatDelta(gain)}${runs} (> ${formatDelta(threshold)}${rule})`,
+      };
+    if (n < this.maxRuns)
+      return {
+        decision: 'confirm',
+        threshold,
+        reason:
+          gain > threshold
+            ? `improved by ${formatDelta(gain)} (> ${formatDelta(threshold)}): confirming on another seed`
+            : `improved by ${formatDelta(gain)}${runs}, within noise (<= ${formatDelta(threshold)}): confirming`,
+      };
+    return {
+      decision: 'discard',
+      threshold,
+      reason: `improved by only ${formatDelta(gain)}${runs}, within noise (<= ${formatDelta(threshold)}${rule})`,
+    };
+  }
+
+  private greedy(gain: number, runs: string): Decision {
+    const threshold = this.minDelta;
+    if (gain > threshold)
+      return {
+        decision: 'keep',
+        threshold,
+        reason: `improved by ${formatDelta(gain)}${runs}${threshold > 0 ? ` (> min_delta ${threshold})` : ''}`,
+      };
+    if (gain > 0)
+      return {
+        decision: 'discard',
+        threshold,
+        reason: `improved by only ${formatDelta(gain)}${runs} (<= min_delta ${threshold})`,
+      };
+    return {
+      decision: 'discard',
+      threshold,
+      reason: gain === 0 ? `no change${runs}` : `worse by ${formatDelta(-gain)}${runs}`,
+    };
+  }
+}
