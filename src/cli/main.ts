@@ -5,9 +5,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerPlot } from './commands/plot.js';
+import { registerReport } from './commands/report.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -33,6 +35,8 @@ Quick start:
   autoresearch run myproj --max-experiments 20
   autoresearch results myproj          # results.tsv: commit, metric, memory_gb, status, description
   autoresearch status myproj
+  autoresearch dashboard myproj        # a live web page on the study (http://127.0.0.1:8686/)
+  autoresearch report myproj           # report.html: settings, chart, kept chain, cost
 
 Concepts: a study lives on branch autoresearch/<tag>; every experiment is recorded in
 .autoresearch/ledger.db (kept, discarded, crashed and rejected ones, with diffs and logs).`,
@@ -43,6 +47,8 @@ registerRun(program);
 registerStatus(program);
 registerResults(program);
 registerPlot(program);
+registerDashboard(program);
+registerReport(program);
 registerDemo(program);
 
 program.exitOverride();

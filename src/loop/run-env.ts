@@ -103,7 +103,11 @@ export const PACKAGE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '
 
 /** Names the config marks as secret besides the rule (the proposer's key variable). */
 export function extraSecretNames(config: Config): string[] {
-  return config.proposer.api_key_env ? [config.proposer.api_key_env] : [];
+  return [
+    ...(config.proposer.api_key_env ? [config.proposer.api_key_env] : []),
+    // The webhook URL is a credential: never passed to runs, scrubbed from logs.
+    ...(config.notify?.webhook_env ? [config.notify.webhook_env] : []),
+  ];
 }
 
 export function runEnv(
