@@ -128,7 +128,8 @@ export function buildSnapshot(
       experiments: busy.get(slot)?.experiments ?? 0,
       busy: busy.get(slot)?.busy ?? 0,
       timeline: here
-        .filter((e) => e.status === 'running' || (e.endedAt !== null && e.runMs !== null))
+        // A 'running' row of a study nobody runs is an interrupted experiment: not on the timeline.
+        .filter((e) => (e.status === 'running' && live) || (e.endedAt !== null && e.runMs !== null))
         .map((e) => ({
           number: e.number,
           start: e.status === 'running' ? e.startedAt : e.endedAt! - e.runMs!,
