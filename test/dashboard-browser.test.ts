@@ -69,9 +69,18 @@ describe('dashboard in Chromium', () => {
 
     const run = cliAsync(['run', dir, '-n', '3', '--json']);
     children.push(run);
-    // A slot shows a running experiment with its elapsed time: pushed by the server, no reload.
-    const current = await page.waitForSelector('.slot .current', { timeout: 60_000 });
-    const running = Number(/#(\d+)/.exec((await current.textContent())!)![1]);
+    // A slot shows a running experiment (past the baseline) with its elapsed time: pushed by the
+    // server, no reload.
+    await page.waitForFunction(
+      () => {
+        const a = document.querySelector('.slot .current a');
+        return a !== null && a.textContent !== '#0';
+      },
+      null,
+      { timeout: 60_000 },
+    );
+    const running = Number(/#(\d+)/.exec((await page.textContent('.slot .current'))!)![1]);
+    assert.ok(running >= 1);
     assert.match((await page.textContent('#live'))!, /running/);
     assert.match((await page.textContent('.slot .elapsed'))!, /^\d+:\d\d \/ 0:30$/);
     assert.equal(await page.textContent(`tr[data-n="${running}"] td:nth-child(2)`), 'running');
@@ -92,8 +101,16 @@ describe('dashboard in Chromium', () => {
     });
     const rows = await page.$$eval('#experiments tbody tr', (trs) => trs.length);
     assert.equal(rows, 4, 'baseline + 3 experiments');
-    // The chart is drawn with uPlot from node_modules (served by the dashboard itself).
+    // The chart is drawn with uPlot from node_modules (served by the dashboard itself); hovering
+    // shows an experiment's number, status, delta and description.
     assert.ok(await page.$('#chart .uplot canvas'), 'the progress chart is drawn');
+    const over = (await (await page.$('#chart .u-over'))!.boundingBox())!;
+    await page.mouse.move(over.x + over.width * 0.66, over.y + over.height / 2);
+    await page.waitForSelector('#tip', { state: 'visible', timeout: 5_000 });
+    assert.match(
+      (await page.textContent('#tip'))!,
+      /^#[1-3] (keep|discard|crash|timeout|rejected) .*\(Δ [−+±][\d.]+\)/,
+    );
     await page.screenshot({ path: join(shots, 'finished.png'), fullPage: true });
   });
 

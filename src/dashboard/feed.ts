@@ -35,6 +35,7 @@ export class LiveFeed {
   private last: FeedMessage | null = null;
   private lastPrint = '';
   private timer: NodeJS.Timeout | null = null;
+  private running = false;
   private limits: RunLimits | null = null;
   private inProcessLive: { pid: number; since: number } | null = null;
   private refreshing: Promise<void> | null = null;
@@ -42,15 +43,27 @@ export class LiveFeed {
 
   constructor(private readonly opts: FeedOptions) {}
 
+  /**
+   * Polls until `stop()`. The next poll waits `pollMs`, or 4x the last read's duration when that
+   * is longer, so a large ledger on a busy machine costs at most ~20% of a core.
+   */
   start(): void {
-    if (this.timer) return;
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.opts.pollMs ?? 1000);
-    this.timer.unref();
+    if (this.running) return;
+    this.running = true;
+    const loop = async () => {
+      const t = Date.now();
+      await this.refresh();
+      if (!this.running) return;
+      const delay = Math.max(this.opts.pollMs ?? 1000, 4 * (Date.now() - t));
+      this.timer = setTimeout(loop, delay);
+      this.timer.unref();
+    };
+    void loop();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.subscribers.clear();
   }

@@ -194,7 +194,7 @@
           .filter(Boolean)
           .join(', ') || 'no limit'
       : s.live
-        ? 'limits set on `run` (not visible from here)'
+        ? 'unknown (set on run)'
         : 'not running';
     const items = [
       ['best', s.best ? `${fmtV(s.best.value)} (#${s.best.number})` : '-'],
@@ -268,7 +268,18 @@
     const opts = {
       width: Math.max(400, el.clientWidth || 900),
       height: 360,
-      scales: { x: { time: false }, y: S.log ? { distr: 3 } : {} },
+      scales: {
+        // One point (or a flat line) gets a readable range instead of uPlot's 0..100.
+        x: { time: false, range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) },
+        y: S.log
+          ? { distr: 3 }
+          : {
+              range: (_u, min, max) =>
+                min === max
+                  ? [min - (Math.abs(min) * 0.05 || 1), max + (Math.abs(max) * 0.05 || 1)]
+                  : [min - (max - min) * 0.05, max + (max - min) * 0.05],
+            },
+      },
       axes: [
         S.x === 'time'
           ? { label: 'hours since the study started' }
@@ -301,6 +312,9 @@
     };
     el.replaceChildren();
     S.plot = new uPlot(opts, data, el);
+    // The noise band's two edge series need no legend entry.
+    for (const row of el.querySelectorAll('.u-legend .u-series'))
+      if (/noise/.test(row.textContent)) row.style.display = 'none';
     el.addEventListener('dblclick', () => (S.zoomed = false));
   }
 
