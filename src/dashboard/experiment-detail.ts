@@ -3,7 +3,8 @@
  * log, what the proposer did (description, change record, repairs, time), tokens and cost.
  * Read-only; a log file that is gone or unreadable gives an empty head (the ledger's tail stays).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
+import { sep } from 'node:path';
 import type { Evidence, Experiment, RepairAttempt } from '../ledger/types.js';
 import { isQueued } from '../loop/queued.js';
 
@@ -40,10 +41,17 @@ export const LOG_HEAD_BYTES = 8 * 1024;
 /** Lines of the ledger's log tail shown. */
 export const LOG_TAIL_LINES = 80;
 
-function readHead(path: string, bytes: number): string {
+/**
+ * The head of a log file, read only when the file (symlinks resolved) lies under `logRoot`: a
+ * ledger row is data, and a shared ledger's row could name any file on this machine.
+ */
+function readHead(path: string, bytes: number, logRoot: string): string {
   let fd: number | null = null;
   try {
-    fd = openSync(path, 'r');
+    const real = realpathSync(path);
+    const root = realpathSync(logRoot);
+    if (!real.startsWith(root + sep)) return '';
+    fd = openSync(real, 'r');
     const buf = Buffer.alloc(bytes);
     const n = readSync(fd, buf, 0, bytes, 0);
     return buf.subarray(0, n).toString('utf8');
@@ -54,7 +62,8 @@ function readHead(path: string, bytes: number): string {
   }
 }
 
-export function experimentDetail(e: Experiment): ExperimentDetail {
+/** `logRoot`: the folder run logs live in (`<workspace>/.autoresearch/logs`); others are not read. */
+export function experimentDetail(e: Experiment, logRoot: string): ExperimentDetail {
   return {
     number: e.number,
     baseline: e.baseline,
@@ -68,7 +77,7 @@ export function experimentDetail(e: Experiment): ExperimentDetail {
     parentCommit: e.parentCommit,
     evidence: e.evidence,
     logPath: e.logPath,
-    logHead: e.logPath ? readHead(e.logPath, LOG_HEAD_BYTES) : '',
+    logHead: e.logPath ? readHead(e.logPath, LOG_HEAD_BYTES, logRoot) : '',
     logTail: e.logTail.split('\n').slice(-LOG_TAIL_LINES).join('\n'),
     proposer: e.proposer,
     proposeMs: e.proposeMs,

@@ -7,7 +7,9 @@
  * server and ends open event streams.
  */
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { STATE_DIR } from '../workspace/workspace.js';
 import type { Ledger } from '../ledger/types.js';
 import type { StudyEvent } from '../loop/events.js';
 import { LiveFeed } from './feed.js';
@@ -51,6 +53,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     ledger: opts.ledger,
     tag: opts.tag,
     feed,
+    logRoot: join(opts.root, STATE_DIR, 'logs'),
     allowedHosts: loopback ? [...LOOPBACK_NAMES, opts.host.toLowerCase()] : null,
   });
   const server = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port });

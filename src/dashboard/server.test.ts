@@ -4,7 +4,7 @@
  * snapshots (delta, running slot, queued, limits left), and SSE.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -66,7 +66,13 @@ describe('dashboard app', () => {
       evidence: { runs: [1.5], mean: 1.5, spread: 0, bestMean: 2, bestRuns: 1, threshold: 0.01 },
     });
     feed = new LiveFeed({ ledger, tag: 't', root, pollMs: 50 });
-    app = createDashboardApp({ ledger, tag: 't', feed, allowedHosts: ['127.0.0.1', 'localhost', '::1'] });
+    app = createDashboardApp({
+      ledger,
+      tag: 't',
+      feed,
+      logRoot: join(root, 'logs'),
+      allowedHosts: ['127.0.0.1', 'localhost', '::1'],
+    });
   });
   after(async () => {
     feed.stop();
@@ -108,6 +114,20 @@ describe('dashboard app', () => {
     assert.match(one.diff, /^diff --git/);
     assert.equal(one.evidence.threshold, 0.01);
     assert.equal((await req('/api/experiments/9')).status, 404);
+    // A row naming a file outside the log folder (a shared ledger is data) is not read.
+    mkdirSync(join(root, 'logs'), { recursive: true });
+    writeFileSync(join(root, 'logs', '0001.log'), 'training...\n');
+    writeFileSync(join(root, 'secret.txt'), 'SECRET');
+    symlinkSync(join(root, 'secret.txt'), join(root, 'logs', 'link.log'));
+    const e1 = (await ledger.listExperiments(study.id))[1]!;
+    const head = async (logPath: string) => {
+      await ledger.updateExperiment(e1.id, { logPath });
+      return ((await (await req('/api/experiments/1')).json()) as { logHead: string }).logHead;
+    };
+    assert.equal(await head(join(root, 'logs', '0001.log')), 'training...\n');
+    assert.equal(await head(join(root, 'secret.txt')), '');
+    assert.equal(await head(join(root, 'logs', '..', 'secret.txt')), '');
+    assert.equal(await head(join(root, 'logs', 'link.log')), '');
     assert.equal((await req('/api/experiments/x')).status, 400);
   });
 

@@ -27,6 +27,8 @@ export interface DashboardAppOptions {
   ledger: Ledger;
   tag: string;
   feed: LiveFeed;
+  /** Folder of the run logs (`<workspace>/.autoresearch/logs`): log heads are read only from there. */
+  logRoot: string;
   /** Host names (without port) a request may name; null accepts any (non-loopback binds). */
   allowedHosts: readonly string[] | null;
   /** SSE keep-alive comment interval (default 15 s). */
@@ -97,7 +99,7 @@ export function createDashboardApp(opts: DashboardAppOptions): Hono {
     const study = await opts.ledger.getStudy(opts.tag);
     const e = study ? (await opts.ledger.listExperiments(study.id)).find((x) => x.number === n) : undefined;
     if (!e) return c.json({ error: `no experiment #${n}` }, 404);
-    return c.json(experimentDetail(e));
+    return c.json(experimentDetail(e, opts.logRoot));
   });
   app.get('/api/events', (c) =>
     streamSSE(c, async (stream) => {
