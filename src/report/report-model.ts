@@ -47,7 +47,14 @@ export interface ReportModel {
 /** Record kinds the report shows when present (others are listed after them). */
 export const REPORT_RECORD_KINDS = ['ablation', 'transfer'] as const;
 
+// Rejections first (their reasons quote lines that may mention metrics or exit codes).
 const RULES: Array<[RegExp, string]> = [
+  [/screened out: rule \((\w)\)/i, 'screened out, rule ($1)'],
+  [/outside \[files\]\.editable/i, 'touched a protected/non-editable file'],
+  [/modified protected/i, 'modified a protected file at run time'],
+  [/no change|empty|changed nothing/i, 'no change'],
+  [/duplicate/i, 'duplicate'],
+  [/re-appl|conflict/i, 'could not be re-applied'],
   [/out of memory|OOM killer/i, 'out of memory'],
   [/stalled/i, 'stalled'],
   [/hard timeout/i, 'hard timeout'],
@@ -55,13 +62,8 @@ const RULES: Array<[RegExp, string]> = [
   [/not found/i, 'command not found'],
   [/exit code (\d+)/i, 'exit code $1'],
   [/metric|NaN|non-finite/i, 'no valid metric'],
-  [/outside \[files\]\.editable/i, 'touched a protected/non-editable file'],
-  [/screened out: rule \((\w)\)/i, 'screened out, rule ($1)'],
-  [/no change|empty|changed nothing/i, 'no change'],
-  [/duplicate/i, 'duplicate'],
-  [/modified protected/i, 'modified a protected file at run time'],
-  [/re-appl|conflict/i, 'could not be re-applied'],
   [/noise|threshold|within/i, 'within the noise'],
+  [/min_delta/i, 'below min_delta'],
   [/worse|not better|no better/i, 'not better'],
 ];
 
