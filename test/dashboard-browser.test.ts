@@ -82,6 +82,8 @@ describe('dashboard in Chromium', () => {
     const running = Number(/#(\d+)/.exec((await page.textContent('.slot .current'))!)![1]);
     assert.ok(running >= 1);
     assert.match((await page.textContent('#live'))!, /running/);
+    // The run's own limits (-n 3), recorded by that process, say what is left.
+    assert.match((await page.textContent('[data-k="left under limits"] b'))!, /^[1-3] experiments$/);
     assert.match((await page.textContent('.slot .elapsed'))!, /^\d+:\d\d \/ 0:30$/);
     assert.equal(await page.textContent(`tr[data-n="${running}"] td:nth-child(2)`), 'running');
     await page.screenshot({ path: join(shots, 'running.png'), fullPage: true });

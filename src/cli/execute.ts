@@ -8,6 +8,7 @@ import { createJudge } from '../judge/create.js';
 import type { StudyEvent } from '../loop/events.js';
 import { runEnv, runSecrets } from '../loop/run-env.js';
 import { runStudy, type StudyLimits, type StudyOutcome } from '../loop/study.js';
+import { recordRunLimits } from '../dashboard/run-limits.js';
 import { DashboardError, startDashboard, type RunningDashboard } from '../dashboard/serve.js';
 import { createNotifier } from '../notify/create.js';
 import { createProposer } from '../proposer/create.js';
@@ -61,7 +62,10 @@ export async function executeStudy(
   const warn = (message: string) => emit({ type: 'notice', t: Date.now(), level: 'warn', message });
   const { notifier, problem } = createNotifier(config, process.env, warn);
   // One stream, several readers: the terminal (or --json), the dashboard, the notifier.
+  const pending: Array<Promise<unknown>> = [];
   const emit = (e: StudyEvent) => {
+    // The run's limits, for a dashboard in another process ("time left").
+    if (e.type === 'study-started') pending.push(recordRunLimits(ledger, e, process.pid).then((m) => m && warn(m)));
     show(e);
     dashboard?.publish(e);
     notifier?.onEvent(e);
@@ -118,6 +122,7 @@ export async function executeStudy(
       await notifier.flush();
     }
     await dashboard?.close();
+    await Promise.all(pending);
     view?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -14,6 +14,7 @@ import type { Ledger } from '../ledger/types.js';
 import type { StudyEvent } from '../loop/events.js';
 import { liveLockHolder, studyLockPath } from '../loop/lock.js';
 import { STATE_DIR } from '../workspace/workspace.js';
+import { readRunLimits } from './run-limits.js';
 import { buildSnapshot, fingerprint, type DashboardSnapshot, type RunLimits } from './snapshot.js';
 
 export type FeedMessage =
@@ -118,6 +119,7 @@ export class LiveFeed {
       const holder = liveLockHolder(studyLockPath(join(root, STATE_DIR), tag));
       const live = this.inProcessLive ?? (holder ? { pid: holder.pid, since: holder.startedAt } : null);
       if (!live) this.limits = null;
+      else if (!this.inProcessLive && holder) this.limits = await readRunLimits(ledger, study.id, holder.pid);
       const print = fingerprint(study, all, live);
       this.error = null;
       if (!force && print === this.lastPrint && this.last) return;
