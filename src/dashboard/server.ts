@@ -2,7 +2,7 @@
  * The dashboard's HTTP app (Hono): the page, its assets, the JSON API and the live stream.
  *
  *   GET /                      the page (static HTML; the script renders from the API)
- *   GET /assets/<file>         app.js, style.css, uplot.js, uplot.css
+ *   GET /assets/<file>         the page's modules (app.js, ...), style.css, uplot.js, uplot.css
  *   GET /api/style             the chart style shared with `plot` and `report`
  *   GET /api/state             the latest snapshot ({kind: 'snapshot' | 'waiting', ...})
  *   GET /api/experiments/:n    one experiment's page data
@@ -38,23 +38,22 @@ export interface DashboardAppOptions {
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const TYPES: Record<string, string> = {
-  'app.js': 'text/javascript; charset=utf-8',
-  'style.css': 'text/css; charset=utf-8',
-  'uplot.js': 'text/javascript; charset=utf-8',
-  'uplot.css': 'text/css; charset=utf-8',
-};
+/** The page's own modules and stylesheet (src/dashboard/assets), and uPlot's from node_modules. */
+const PAGE_FILES = ['app.js', 'state.js', 'dom.js', 'chart.js', 'overview.js', 'detail.js', 'style.css'];
+
+const typeOf = (file: string): string =>
+  file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
 
 function loadAssets(): Record<string, string> {
   const dir = assetsDir();
   const up = uplotFiles();
-  return {
+  const files: Record<string, string> = {
     'index.html': readFileSync(join(dir, 'index.html'), 'utf8'),
-    'app.js': readFileSync(join(dir, 'app.js'), 'utf8'),
-    'style.css': readFileSync(join(dir, 'style.css'), 'utf8'),
     'uplot.js': readFileSync(up.js, 'utf8'),
     'uplot.css': readFileSync(up.css, 'utf8'),
   };
+  for (const f of PAGE_FILES) files[f] = readFileSync(join(dir, f), 'utf8');
+  return files;
 }
 
 const toSse = (m: FeedMessage): { event: string; data: string } =>
@@ -84,9 +83,8 @@ export function createDashboardApp(opts: DashboardAppOptions): Hono {
   app.get('/e/:n', (c) => c.html(assets['index.html']!));
   app.get('/assets/:file', (c) => {
     const file = c.req.param('file');
-    const type = TYPES[file];
-    if (!type) return c.notFound();
-    return c.body(assets[file]!, 200, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+    if (file === 'index.html' || !Object.hasOwn(assets, file)) return c.notFound();
+    return c.body(assets[file]!, 200, { 'Content-Type': typeOf(file), 'Cache-Control': 'no-cache' });
   });
   app.get('/api/style', (c) => c.json({ kinds: KIND_STYLE, line: LINE_STYLE }));
   app.get('/api/state', async (c) => {
