@@ -1,7 +1,8 @@
 /**
  * The study report as Markdown, the chart as a PNG next to it (referenced by file name). Table
  * cells are escaped: `|` and line breaks would break the table, `<` `>` `&` would let a
- * description inject HTML into renderers that pass HTML through.
+ * description inject HTML into renderers that pass HTML through, `[` `]` would make links and
+ * images (a tracking pixel, a `javascript:` link).
  */
 import { fmtGain, fmtNum, title } from './report-html.js';
 import type { ReportModel } from './report-model.js';
@@ -12,6 +13,7 @@ export function mdCell(s: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/\|/g, '\\|')
+    .replace(/([[\]])/g, '\\$1')
     .replace(/\r?\n/g, ' ');
 }
 

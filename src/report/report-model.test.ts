@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Study } from '../ledger/types.js';
 import { experiment } from '../test-support/proposal-fixtures.js';
+import { mdCell } from './report-md.js';
 import { buildReportModel, reasonKind, recordTable } from './report-model.js';
 
 describe('report model', () => {
@@ -68,6 +69,15 @@ describe('report model', () => {
     assert.deepEqual(
       m.settings.find(([k]) => k === 'command'),
       ['command', 'node train.mjs'],
+    );
+  });
+});
+
+describe('Markdown cells', () => {
+  it('a description cannot break the table, inject HTML, or make a link or an image', () => {
+    assert.equal(
+      mdCell('![x](http://t/p.png) [a](javascript:alert(1)) a|b <i>\nnext'),
+      '!\\[x\\](http://t/p.png) \\[a\\](javascript:alert(1)) a\\|b &lt;i&gt; next',
     );
   });
 });
