@@ -8,6 +8,9 @@ import { createJudge } from '../judge/create.js';
 import type { StudyEvent } from '../loop/events.js';
 import { runEnv, runSecrets } from '../loop/run-env.js';
 import { runStudy, type StudyLimits, type StudyOutcome } from '../loop/study.js';
+import { recordRunLimits } from '../dashboard/run-limits.js';
+import { DashboardError, startDashboard, type RunningDashboard } from '../dashboard/serve.js';
+import { createNotifier } from '../notify/create.js';
 import { createProposer } from '../proposer/create.js';
 import { ProcessRunner } from '../runner/index.js';
 import { createSandbox } from '../runner/sandbox.js';
@@ -18,7 +21,11 @@ import { createTerminalView } from './terminal-view.js';
 export async function executeStudy(
   config: Config,
   limits: StudyLimits,
-  opts: { json?: boolean } = {},
+  opts: {
+    json?: boolean;
+    /** Serve the dashboard from this process on this loopback port (0 = any free port). */
+    dashboardPort?: number | null;
+  } = {},
 ): Promise<{ outcome: StudyOutcome; exitCode: number }> {
   const workspace = await mustOpenWorkspace(config.root);
   const made = createProposer(config);
@@ -50,7 +57,35 @@ export async function executeStudy(
   process.on('SIGTERM', onSignal);
 
   const view = opts.json ? null : createTerminalView(process.stdout, process.stdout.isTTY === true);
-  const emit = (e: StudyEvent) => (view ? view.onEvent(e) : process.stdout.write(JSON.stringify(e) + '\n'));
+  let dashboard: RunningDashboard | null = null;
+  const show = (e: StudyEvent) => (view ? view.onEvent(e) : process.stdout.write(JSON.stringify(e) + '\n'));
+  const warn = (message: string) => emit({ type: 'notice', t: Date.now(), level: 'warn', message });
+  const { notifier, problem } = createNotifier(config, process.env, warn);
+  // One stream, several readers: the terminal (or --json), the dashboard, the notifier.
+  const pending: Array<Promise<unknown>> = [];
+  const emit = (e: StudyEvent) => {
+    // The run's limits, for a dashboard in another process ("time left").
+    if (e.type === 'study-started') pending.push(recordRunLimits(ledger, e, process.pid).then((m) => m && warn(m)));
+    show(e);
+    dashboard?.publish(e);
+    notifier?.onEvent(e);
+  };
+  if (problem) warn(problem);
+  if (opts.dashboardPort !== undefined && opts.dashboardPort !== null) {
+    try {
+      dashboard = await startDashboard({
+        ledger,
+        tag: config.study.tag,
+        root: config.root,
+        host: '127.0.0.1',
+        port: opts.dashboardPort,
+      });
+      emit({ type: 'notice', t: Date.now(), level: 'info', message: `dashboard on ${dashboard.url}` });
+    } catch (err) {
+      if (!(err instanceof DashboardError)) throw err;
+      warn(`no dashboard: ${err.message}`);
+    }
+  }
   if ('note' in made && made.note) emit({ type: 'notice', t: Date.now(), level: 'info', message: made.note });
   if (sandbox.notice) emit({ type: 'notice', t: Date.now(), level: 'warn', message: sandbox.notice });
   try {
@@ -85,6 +120,12 @@ export async function executeStudy(
     if (known) throw new UserError(known.message, known.exitCode);
     throw err;
   } finally {
+    if (notifier) {
+      notifier.close();
+      await notifier.flush();
+    }
+    await dashboard?.close();
+    await Promise.all(pending);
     view?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

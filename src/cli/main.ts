@@ -5,10 +5,12 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerNote } from './commands/note.js';
 import { registerPlot } from './commands/plot.js';
+import { registerReport } from './commands/report.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -34,6 +36,8 @@ Quick start:
   autoresearch run myproj --max-experiments 20
   autoresearch results myproj          # results.tsv: commit, metric, memory_gb, status, description
   autoresearch status myproj
+  autoresearch dashboard myproj        # a live web page on the study (http://127.0.0.1:8686/)
+  autoresearch report myproj           # report.html: settings, chart, kept chain, cost
 
 Concepts: a study lives on branch autoresearch/<tag>; every experiment is recorded in
 .autoresearch/ledger.db (kept, discarded, crashed and rejected ones, with diffs and logs).`,
@@ -45,6 +49,8 @@ registerStatus(program);
 registerNote(program);
 registerResults(program);
 registerPlot(program);
+registerDashboard(program);
+registerReport(program);
 registerDemo(program);
 
 program.exitOverride();

@@ -390,6 +390,35 @@ export const resultsSchema = z
   })
   .default({ memory_metric: 'peak_vram_mb', memory_scale: 1 / 1024 });
 
+export const notifySchema = z
+  .strictObject({
+    webhook_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .default('AUTORESEARCH_WEBHOOK_URL')
+      .describe(
+        'Environment variable holding the webhook URL (Slack or Discord incoming webhook). The URL is a secret ' +
+          '(whoever has it can post), so it is never written in this file; unset = no notifications.',
+      ),
+    failure_streak: z
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .describe('Post when this many experiments in a row crash or time out.'),
+    summary_every_h: z
+      .number()
+      .min(0)
+      .default(24)
+      .describe('Post a summary this often while the study runs (hours; 0 = never).'),
+    timeout_s: z
+      .number()
+      .positive()
+      .default(10)
+      .describe('Give up on one post after this long (a warning, never a stop).'),
+  })
+  .default({ webhook_env: 'AUTORESEARCH_WEBHOOK_URL', failure_streak: 3, summary_every_h: 24, timeout_s: 10 });
+
 export const configSchema = z.strictObject({
   study: studySchema,
   objective: objectiveSchema,
@@ -400,6 +429,7 @@ export const configSchema = z.strictObject({
   slots: slotsSchema,
   ledger: ledgerSchema,
   results: resultsSchema,
+  notify: notifySchema,
 });
 
 export type ConfigFile = z.input<typeof configSchema>;

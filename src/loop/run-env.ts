@@ -107,6 +107,8 @@ export function extraSecretNames(config: Config): string[] {
     ...(config.proposer.api_key_env ? [config.proposer.api_key_env] : []),
     // the ledger's password variable: never passed to a run, scrubbed wherever its value shows up
     ...(config.ledger.password_env ? [config.ledger.password_env] : []),
+    // The webhook URL is a credential: never passed to runs, scrubbed from logs.
+    ...(config.notify?.webhook_env ? [config.notify.webhook_env] : []),
   ];
 }
 

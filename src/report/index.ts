@@ -19,3 +19,5 @@ export {
   type StepPoint,
 } from './progress-data.js';
 export { FONT_STACK, resvgFontOptions, type ResvgFontOptions } from './fonts.js';
+export { KIND_STYLE, LINE_STYLE, type KindStyle, type XAxis } from './chart-style.js';
+export { hoursByNumber, logDomain, logScaleProblem, onTimeAxis, timeUnit, type TimeUnit } from './progress-axes.js';

@@ -13,7 +13,9 @@ import { Resvg } from '@resvg/resvg-js';
 import type { Direction, Experiment } from '../ledger/types.js';
 import { FONT_STACK, resvgFontOptions } from './fonts.js';
 import { fitLabels, labelPriority, thinLabels, type Plot } from './label-layout.js';
-import { POINT_KINDS, prepareProgress, type PointKind, type ProgressData } from './progress-data.js';
+import { KIND_STYLE as STYLE, LINE_STYLE, type XAxis } from './chart-style.js';
+import { logDomain, onTimeAxis, timeUnit } from './progress-axes.js';
+import { POINT_KINDS, prepareProgress, type ProgressData } from './progress-data.js';
 
 export interface ProgressChartInput {
   /** The study's experiments, any order; 'running' ones are ignored. */
@@ -23,6 +25,10 @@ export interface ProgressChartInput {
   direction: Direction;
   /** Optional prefix of the title, e.g. the study tag. */
   title?: string;
+  /** x axis: experiment number (default) or hours since the study's first experiment started. */
+  x?: XAxis;
+  /** y on a log scale; every value must be > 0 (check with `logScaleProblem` first). */
+  logY?: boolean;
 }
 
 /** Default PNG width in pixels. */
@@ -41,37 +47,6 @@ function loadVega(): Promise<VegaModules> {
   }));
   return vegaModules;
 }
-
-/** A filled "×" as a polygon path in vega's unit symbol box (a stroked path can't be filled). */
-function crossPath(): string {
-  const a = 0.28; // arm half-width
-  const plus: [number, number][] = [
-    [a, -1],
-    [a, -a],
-    [1, -a],
-    [1, a],
-    [a, a],
-    [a, 1],
-    [-a, 1],
-    [-a, a],
-    [-1, a],
-    [-1, -a],
-    [-a, -a],
-    [-a, -1],
-  ];
-  const c = Math.SQRT1_2;
-  const pts = plus.map(([x, y]) => [(x - y) * c, (x + y) * c].map((v) => v.toFixed(3)).join(','));
-  return `M${pts.join('L')}Z`;
-}
-
-const STYLE: Record<PointKind, { label: string; color: string; shape: string; size: number; opacity: number }> = {
-  kept: { label: 'kept', color: '#2ca02c', shape: 'circle', size: 70, opacity: 1 },
-  discarded: { label: 'discarded', color: '#9e9e9e', shape: 'circle', size: 36, opacity: 0.55 },
-  'off-scale': { label: 'off-scale (clipped)', color: '#757575', shape: 'triangle', size: 60, opacity: 0.8 },
-  crash: { label: 'crash (no value)', color: '#d62728', shape: crossPath(), size: 70, opacity: 0.9 },
-  timeout: { label: 'timeout (no value)', color: '#ff7f0e', shape: crossPath(), size: 70, opacity: 0.9 },
-  rejected: { label: 'rejected', color: '#a8a8a8', shape: 'square', size: 24, opacity: 0.7 },
-};
 
 function fmt(v: number): string {
   if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-4)) return v.toExponential(3).replace(/\.?0+e/, 'e');
@@ -102,8 +77,11 @@ const LABEL_DX = 8;
 
 /** Builds the vega-lite spec (exported for tests and for the dashboard). */
 export function progressChartSpec(input: ProgressChartInput): Record<string, unknown> {
-  const d = prepareProgress(input.experiments, input.direction);
-  const { text, subtitle } = titleText(input, d);
+  const prepared = prepareProgress(input.experiments, input.direction);
+  const { text, subtitle } = titleText(input, prepared);
+  const unit = timeUnit(input.experiments);
+  const d = input.x === 'time' ? onTimeAxis(prepared, input.experiments, input.direction, unit) : prepared;
+  if (input.logY) d.domain = logDomain(d);
   const better = input.direction === 'minimize' ? 'lower' : 'higher';
   const config = {
     font: FONT_STACK,
@@ -169,7 +147,9 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
     angle: input.direction === 'minimize' ? -LABEL_ANGLE : LABEL_ANGLE,
     dx: LABEL_DX,
   };
-  const base: Plot = { width: WIDTH, height: HEIGHT, x: [-0.5, Math.max(d.lastN, 1) + 0.5], y: d.domain };
+  const xPad = input.x === 'time' ? Math.max(d.lastN, 1e-3) * 0.02 : 0.5;
+  const xMax = input.x === 'time' ? Math.max(d.lastN, 1e-3) : Math.max(d.lastN, 1);
+  const base: Plot = { width: WIDTH, height: HEIGHT, x: [-xPad, xMax + xPad], y: d.domain };
   const roomy = { ...base, ...fitLabels(d.labels, base, style) };
   const shown = thinLabels(d.labels, labelPriority(d.labels), roomy, style);
   const dom = fitLabels(shown, base, style);
@@ -183,21 +163,23 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
     kindStyle: STYLE[p.kind].label,
     // Triangles point the way the value went off-scale.
     angle: p.kind === 'off-scale' && p.value! < d.domain[0] ? 180 : 0,
-    tip: `#${p.n} ${p.kind}${p.value !== null ? ` ${fmt(p.value)}` : ''}: ${p.description}`,
+    tip: `#${p.number} ${p.kind}${p.value !== null ? ` ${fmt(p.value)}` : ''}: ${p.description}`,
   }));
   const x = {
     field: 'n',
     type: 'quantitative',
-    title: 'experiment #',
+    title: input.x === 'time' ? `${unit} since the study started` : 'experiment #',
     scale: { domain: dom.x, nice: false, zero: false },
-    axis: { tickMinStep: 1, format: 'd', grid: false },
+    axis: input.x === 'time' ? { grid: false } : { tickMinStep: 1, format: 'd', grid: false },
   };
   const hasValues = d.points.some((p) => p.value !== null);
   const y = {
     field: 'y',
     type: 'quantitative',
     title: `${input.metric} (${better} is better)`,
-    scale: { domain: dom.y, nice: false, zero: false },
+    scale: input.logY
+      ? { type: 'log', domain: dom.y, nice: false }
+      : { type: 'linear', domain: dom.y, nice: false, zero: false },
     // Without a single value the y scale means nothing: show the axis title only.
     axis: hasValues ? {} : { labels: false, ticks: false, grid: false },
   };
@@ -216,7 +198,13 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
     layer: [
       {
         data: { values: d.steps },
-        mark: { type: 'line', interpolate: 'step-after', color: STYLE.kept.color, strokeWidth: 2, opacity: 0.8 },
+        mark: {
+          type: 'line',
+          interpolate: 'step-after',
+          color: LINE_STYLE.bestColor,
+          strokeWidth: LINE_STYLE.bestWidth,
+          opacity: LINE_STYLE.bestOpacity,
+        },
         encoding: { x, y },
       },
       {
@@ -255,7 +243,7 @@ export function progressChartSpec(input: ProgressChartInput): Record<string, unk
             mark: { ...label, stroke: 'white', strokeWidth: 3, strokeOpacity: 0.85, strokeJoin: 'round' },
             encoding: labelEnc,
           },
-          { mark: { ...label, color: '#1b5e20' }, encoding: labelEnc },
+          { mark: { ...label, color: LINE_STYLE.labelColor }, encoding: labelEnc },
         ],
       },
     ],

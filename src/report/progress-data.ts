@@ -9,8 +9,10 @@ export type PointKind = 'kept' | 'discarded' | 'off-scale' | 'crash' | 'timeout'
 export const POINT_KINDS: readonly PointKind[] = ['kept', 'discarded', 'off-scale', 'crash', 'timeout', 'rejected'];
 
 export interface PlotPoint {
-  /** Experiment number (x). */
+  /** x: the experiment number (or, on the time axis, hours since the study started). */
   n: number;
+  /** The experiment number (whatever the x axis). */
+  number: number;
   /** Where the marker is drawn: the value, or the plot edge for off-scale and valueless runs. */
   y: number;
   /** The real objective value (null for crash / timeout / rejected). */
@@ -114,7 +116,7 @@ export function prepareProgress(experiments: Experiment[], direction: Direction)
   const worseEdge = direction === 'minimize' ? hi : lo;
 
   const points: PlotPoint[] = done.map((e) => {
-    const base = { n: e.number, baseline: e.baseline, description: e.description };
+    const base = { n: e.number, number: e.number, baseline: e.baseline, description: e.description };
     if (isOk(e)) {
       const v = e.value!;
       if (v > hi || v < lo) {

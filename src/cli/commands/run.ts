@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { adoptOriginalLayout } from '../../config/detect.js';
 import { mustLoadConfig, numberFlag } from '../common.js';
 import { executeStudy } from '../execute.js';
+import { DEFAULT_DASHBOARD_PORT } from './dashboard.js';
 
 interface RunFlags {
   maxExperiments?: number;
@@ -21,6 +22,7 @@ interface RunFlags {
   json?: boolean;
   maxCostUsd?: number;
   maxTokens?: number;
+  dashboard?: boolean | number;
 }
 
 export function registerRun(program: Command): void {
@@ -74,6 +76,11 @@ export function registerRun(program: Command): void {
       (v: string) => (v === 'auto' ? 'auto' : numberFlag('--slots', true)(v)),
     )
     .option('--json', 'print one JSON event per line instead of the live view')
+    .option(
+      '--dashboard [port]',
+      'serve the live dashboard from this run on 127.0.0.1 (default port 8686; 0 = any free port)',
+      numberFlag('--dashboard', true),
+    )
     .addHelpText(
       'after',
       `
@@ -84,6 +91,7 @@ Examples:
   autoresearch run --agent anthropic     # an LLM agent (ANTHROPIC_API_KEY); --model to choose
   OPENAI_BASE_URL=http://localhost:11434/v1 autoresearch run --agent openai --model qwen3:8b
   autoresearch run --agent claude        # Claude Code headless as the proposer
+  autoresearch run --dashboard           # and watch it on http://127.0.0.1:8686/
 
 Ctrl-C stops cleanly (the running experiment is killed and re-run on resume).
 Running the same command again resumes the study where it stopped.`,
@@ -116,7 +124,15 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
       maxCostUsd: flags.maxCostUsd ?? null,
       maxTokens: flags.maxTokens ?? null,
     },
-    { json: flags.json },
+    {
+      json: flags.json,
+      dashboardPort:
+        flags.dashboard === true
+          ? DEFAULT_DASHBOARD_PORT
+          : typeof flags.dashboard === 'number'
+            ? flags.dashboard
+            : null,
+    },
   );
   return exitCode;
 }

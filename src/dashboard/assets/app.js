@@ -1,0 +1,74 @@
+// The dashboard page: renders the JSON from /api and follows /api/events (Server-Sent Events).
+// Everything from the ledger (descriptions, reasons, diffs, logs) is written by an adversarial
+// proposer: it goes into the DOM only as text (textContent / text nodes), never as HTML.
+import { renderDetail } from './detail.js';
+import { h } from './dom.js';
+import { fillFeed, fillSlots, renderOverview } from './overview.js';
+import { main, S } from './state.js';
+
+// ---- live connection -------------------------------------------------------------------------
+function connect() {
+  const es = new EventSource('/api/events');
+  es.addEventListener('snapshot', (ev) => {
+    const snap = JSON.parse(ev.data);
+    snap.skew = Date.now() - snap.now;
+    S.snap = snap;
+    S.waiting = null;
+    render();
+  });
+  es.addEventListener('waiting', (ev) => {
+    S.waiting = JSON.parse(ev.data).message;
+    render();
+  });
+  es.addEventListener('study-event', (ev) => {
+    const e = JSON.parse(ev.data);
+    S.feed.push(e);
+    if (S.feed.length > 200) S.feed.shift();
+    fillFeed();
+  });
+  es.onerror = () => badge('reconnecting…', 'stopped');
+}
+function badge(text, cls) {
+  const b = document.getElementById('live');
+  b.textContent = text;
+  b.className = `badge ${cls}`;
+}
+
+// ---- routing ---------------------------------------------------------------------------------
+const route = () => {
+  const m = /^#\/e\/(\d+)$/.exec(location.hash);
+  return m ? { page: 'experiment', n: Number(m[1]) } : { page: 'overview' };
+};
+window.addEventListener('hashchange', () => {
+  S.detail = null;
+  main.replaceChildren();
+  S.plot = null;
+  render();
+});
+
+function render() {
+  if (S.waiting && !S.snap) {
+    badge('waiting', 'stopped');
+    main.replaceChildren(h('p', { class: 'muted', id: 'waiting' }, S.waiting));
+    return;
+  }
+  const s = S.snap;
+  if (!s) return;
+  document.getElementById('title').textContent = `${s.tag} — ${s.metric} (${s.direction})`;
+  document.title = `${s.tag} · autoresearch`;
+  if (s.live) badge(`running (pid ${s.live.pid})`, 'running');
+  else badge('not running', 'stopped');
+  const r = route();
+  if (r.page === 'experiment') renderDetail(r.n);
+  else renderOverview();
+}
+
+setInterval(() => {
+  if (S.snap && route().page === 'overview') fillSlots();
+}, 1000);
+fetch('/api/style')
+  .then((r) => r.json())
+  .then((st) => {
+    S.style = st;
+    connect();
+  });
