@@ -42,7 +42,8 @@ export function fakeSha(n: number): string {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely
-export type HubResponse = { status: number; json: any };
+export type Loose = any;
+export type HubResponse = { status: number; json: Loose };
 
 export interface HubFixture {
   url: string;
