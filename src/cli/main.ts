@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDemo } from './commands/demo.js';
+import { registerHub } from './commands/hub.js';
 import { registerInit } from './commands/init.js';
 import { registerPlot } from './commands/plot.js';
 import { registerResults } from './commands/results.js';
@@ -44,6 +45,7 @@ registerStatus(program);
 registerResults(program);
 registerPlot(program);
 registerDemo(program);
+registerHub(program);
 
 program.exitOverride();
 try {
