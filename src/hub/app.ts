@@ -51,6 +51,8 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
   const limits: HubLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const clock = deps.clock ?? Date.now;
   const rate = tokenBuckets(limits.ratePerSecond, limits.rateBurst);
+  // Published studies never change: one read each per process (unknown ids are not remembered).
+  const studies = new Map<string, StudyRow>();
   const app = new Hono<Env>();
   const small = bodyLimit({
     maxSize: limits.bodyBytes,
@@ -104,8 +106,12 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
 
   async function study(c: Context<Env>): Promise<StudyRow> {
     const id = c.req.param('id') ?? '';
+    const known = studies.get(id);
+    if (known) return known;
     const s = studyIdSchema.safeParse(id).success ? await getStudy(db, id) : null;
     if (!s) throw new Refusal(404, `unknown study ${JSON.stringify(id.slice(0, 80))}`);
+    if (studies.size >= 10_000) studies.clear();
+    studies.set(id, s);
     return s;
   }
 

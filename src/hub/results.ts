@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { inTransaction } from './schema.js';
 import type { StudyRow } from './studies.js';
 import type { Contributor } from './tokens.js';
 import { applyVerification, queueVerification, type VerificationOutcome } from './verify.js';
@@ -35,91 +34,111 @@ export async function postResult(
   now: number,
 ): Promise<PostResult> {
   const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-  return inTransaction(pool, async (c) => {
-    const seen = await c.query('SELECT contributor_id, body_hash, verification FROM hub_results WHERE id = $1', [
-      body.id,
-    ]);
-    if (seen.rows[0]) return duplicate(seen.rows[0], body.id, who, bodyHash);
+  const pk = platformKey(body.platform);
+  const claimsKeep = body.status === 'keep' || body.status === 'baseline';
+  const row = (kind: string, verification: Accepted['verification'], claimId: string | null) => [
+    body.id,
+    study.id,
+    who.id,
+    bodyHash,
+    body.workId ?? null,
+    kind,
+    body.parent,
+    body.commit,
+    body.diff,
+    body.value,
+    body.status,
+    body.description,
+    pk,
+    JSON.stringify(body.platform),
+    verification,
+    claimId,
+    now,
+  ];
+  // The common case, a result of one's own exploration that claims nothing: one statement.
+  if (body.workId === undefined && (!claimsKeep || who.flagged)) {
+    const ins = await pool.query(INSERT, row('experiment', claimsKeep ? 'untrusted' : null, null));
+    if (ins.rowCount === 0) return duplicate(await pool.query(SEEN, [body.id]), body.id, who, bodyHash);
+    return { kind: 'accepted', id: body.id, duplicate: false, verification: claimsKeep ? 'untrusted' : null };
+  }
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
     let kind: 'experiment' | 'verification' = 'experiment';
     let claimId: string | null = null;
     if (body.workId !== undefined) {
       const w = await c.query(
-        'SELECT id, kind, state, holder_id, claim_id, payload FROM hub_work WHERE id = $1 AND study_id = $2 FOR UPDATE',
-        [body.workId, study.id],
+        `UPDATE hub_work SET state = 'done' WHERE id = $1 AND study_id = $2 AND holder_id = $3 AND state = 'leased'
+           AND payload->>'parent' = $4 RETURNING kind, claim_id`,
+        [body.workId, study.id, who.id, body.parent],
       );
-      const work = w.rows[0];
-      if (!work || work.holder_id === null)
-        return { kind: 'work-not-yours', message: `work ${body.workId} was never handed out to you` };
-      if (Number(work.holder_id) !== who.id)
-        return { kind: 'work-not-yours', message: `work ${body.workId} is leased to another contributor` };
-      if (work.state === 'done') {
-        // A concurrent twin of this very post may have completed it: that is a duplicate, not a refusal.
-        const twin = await c.query('SELECT contributor_id, body_hash, verification FROM hub_results WHERE id = $1', [
-          body.id,
-        ]);
-        return twin.rows[0] ? duplicate(twin.rows[0], body.id, who, bodyHash) : { kind: 'work-done' };
+      if (!w.rows[0]) {
+        await c.query('ROLLBACK');
+        return await whyNot(c, study, who, body, bodyHash);
       }
-      if (work.payload.parent !== body.parent)
-        return {
-          kind: 'work-mismatch',
-          message: `work ${body.workId} starts from ${work.payload.parent}, not ${body.parent}`,
-        };
-      if (work.kind === 'verification') {
+      if (w.rows[0].kind === 'verification') {
         kind = 'verification';
-        claimId = work.claim_id;
+        claimId = w.rows[0].claim_id;
       }
-      await c.query(`UPDATE hub_work SET state = 'done' WHERE id = $1`, [body.workId]);
     }
-    const claims = kind === 'experiment' && (body.status === 'keep' || body.status === 'baseline');
-    const pk = platformKey(body.platform);
+    const claims = kind === 'experiment' && claimsKeep;
     let verification: Accepted['verification'] = claims ? (who.flagged ? 'untrusted' : 'provisional') : null;
     if (verification === 'provisional' && (await baselineAlreadyClaimed(c, study.id, body, pk))) verification = null;
-    const ins = await c.query(
-      `INSERT INTO hub_results (id, study_id, contributor_id, body_hash, work_id, kind, parent_commit, commit, diff, value,
-         status, description, platform_key, platform, verification, verifies, created_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) ON CONFLICT (id) DO NOTHING`,
-      [
-        body.id,
-        study.id,
-        who.id,
-        bodyHash,
-        body.workId ?? null,
-        kind,
-        body.parent,
-        body.commit,
-        body.diff,
-        body.value,
-        body.status,
-        body.description,
-        pk,
-        JSON.stringify(body.platform),
-        verification,
-        claimId,
-        now,
-      ],
-    );
+    const ins = await c.query(INSERT, row(kind, verification, claimId));
     if (ins.rowCount === 0) {
-      // A concurrent twin committed first (we waited on its unique key): answer as its duplicate.
-      const twin = await c.query('SELECT contributor_id, body_hash, verification FROM hub_results WHERE id = $1', [
-        body.id,
-      ]);
-      return duplicate(twin.rows[0], body.id, who, bodyHash);
+      // This id exists (a retry, or a concurrent twin that committed first): undo, answer as a duplicate.
+      await c.query('ROLLBACK');
+      return duplicate(await c.query(SEEN, [body.id]), body.id, who, bodyHash);
     }
     if (verification === 'provisional')
       await queueVerification(c, study.id, { ...body, platformKey: pk }, [who.id], now);
     let outcome: VerificationOutcome | undefined;
     if (claimId && !who.flagged)
       outcome = await applyVerification(c, study, claimId, { id: who.id, resultId: body.id }, body.value, now);
+    await c.query('COMMIT');
     return { kind: 'accepted', id: body.id, duplicate: false, verification, outcome };
-  });
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
 }
 
-function duplicate(
-  row: { contributor_id: string; body_hash: string; verification: Accepted['verification'] },
-  id: string,
+const INSERT = `INSERT INTO hub_results (id, study_id, contributor_id, body_hash, work_id, kind, parent_commit, commit, diff,
+    value, status, description, platform_key, platform, verification, verifies, created_at)
+  VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) ON CONFLICT (id) DO NOTHING`;
+const SEEN = 'SELECT contributor_id, body_hash, verification FROM hub_results WHERE id = $1';
+
+/** Why a result for `workId` was not taken (a retry of an accepted one is a duplicate, not a refusal). */
+async function whyNot(
+  c: pg.PoolClient,
+  study: StudyRow,
   who: Contributor,
+  body: ResultBody,
   bodyHash: string,
-): PostResult {
+): Promise<PostResult> {
+  const seen = await c.query(SEEN, [body.id]);
+  if (seen.rows[0]) return duplicate(seen, body.id, who, bodyHash);
+  const w = await c.query('SELECT state, holder_id, payload FROM hub_work WHERE id = $1 AND study_id = $2', [
+    body.workId,
+    study.id,
+  ]);
+  const work = w.rows[0];
+  if (!work || work.holder_id === null)
+    return { kind: 'work-not-yours', message: `work ${body.workId} was never handed out to you` };
+  if (Number(work.holder_id) !== who.id)
+    return { kind: 'work-not-yours', message: `work ${body.workId} is leased to another contributor` };
+  if (work.state === 'done') return { kind: 'work-done' };
+  return {
+    kind: 'work-mismatch',
+    message: `work ${body.workId} starts from ${work.payload.parent}, not ${body.parent}`,
+  };
+}
+
+function duplicate(seen: pg.QueryResult, id: string, who: Contributor, bodyHash: string): PostResult {
+  const row = seen.rows[0] as { contributor_id: string; body_hash: string; verification: Accepted['verification'] };
+  if (!row) throw new Error(`result ${id} conflicted but cannot be read back`);
   if (Number(row.contributor_id) !== who.id || row.body_hash !== bodyHash) return { kind: 'id-reused' };
   return { kind: 'accepted', id, duplicate: true, verification: row.verification };
 }

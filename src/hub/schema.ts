@@ -80,7 +80,8 @@ CREATE TABLE hub_work (
   handouts INTEGER NOT NULL DEFAULT 0,
   created_at BIGINT NOT NULL
 );
-CREATE INDEX hub_work_open ON hub_work (study_id, priority, id) WHERE state <> 'done';
+CREATE INDEX hub_work_queued ON hub_work (study_id, priority, id) WHERE state = 'queued';
+CREATE INDEX hub_work_leased ON hub_work (study_id, lease_expires_at) WHERE state = 'leased';
 CREATE TABLE hub_notes (
   id BIGSERIAL PRIMARY KEY,
   study_id UUID NOT NULL REFERENCES hub_studies(id),

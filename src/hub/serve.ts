@@ -21,7 +21,7 @@ export async function startHub(opts: {
   clock?: () => number;
   poolSize?: number;
 }): Promise<RunningHub> {
-  const pool = new pg.Pool({ connectionString: opts.db, max: opts.poolSize ?? 10 });
+  const pool = new pg.Pool({ connectionString: opts.db, max: opts.poolSize ?? 20 });
   pool.on('error', (err) => console.error(`hub: database connection error: ${err.message}`));
   try {
     await migrateHub(pool);

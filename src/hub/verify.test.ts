@@ -179,6 +179,18 @@ describe('verification (the BOINC rule)', () => {
     assert.equal((await c.frontier())[0].best.commit, fakeSha(9));
   });
 
+  it('a keep from queued work is verified like any claim', async () => {
+    const c = await crowd(['alice', 'bob', 'carol']);
+    await baseline(c, 'alice', 'bob');
+    await hub.call('POST', `/studies/${c.study}/queue`, c.tokens.alice!, { parent: hub.base.commit, diff: '+q\n' });
+    const w = await c.work('bob');
+    assert.equal(w.kind, 'experiment');
+    const r = await c.post('bob', { workId: w.id, commit: fakeSha(20), value: 0.9, status: 'keep' });
+    assert.equal(r.json.verification, 'provisional');
+    assert.equal(await c.work('bob'), null, 'not verified by its own claimer');
+    assert.deepEqual((await c.verify('carol', 0.9)).outcome, { kind: 'verified', frontierMoved: true });
+  });
+
   it('each platform has its own best', async () => {
     const c = await crowd(['a', 'b', 'g1', 'g2']);
     await baseline(c, 'a', 'b');

@@ -9,6 +9,13 @@ import type pg from 'pg';
 import type { Contributor } from './tokens.js';
 import { type Platform, platformKey } from './wire.js';
 
+const MATCH = `AND (platform_key IS NULL OR platform_key = $2) AND NOT ($3::bigint = ANY(excluded))
+  AND (kind <> 'verification' OR NOT $4::boolean)`;
+const EXPIRED = `SELECT id FROM hub_work WHERE study_id = $1 AND state = 'leased' AND lease_expires_at < $5 ${MATCH}
+  ORDER BY lease_expires_at FOR UPDATE SKIP LOCKED LIMIT 1`;
+const QUEUED = `SELECT id FROM hub_work WHERE study_id = $1 AND state = 'queued' ${MATCH}
+  ORDER BY priority, id FOR UPDATE SKIP LOCKED LIMIT 1`;
+
 export interface WorkItem {
   id: number;
   kind: 'verification' | 'experiment';
@@ -30,25 +37,22 @@ export async function handOutWork(
   now: number,
   leaseMs: number,
 ): Promise<WorkItem | null> {
+  // Expired leases first (handed out again), then queued work by priority (verification first).
+  // One statement; each branch is an ordered scan of its own partial index (COALESCE runs the
+  // second only when the first finds nothing), so a hand-out costs the same with 10 or 100,000
+  // open items.
   const r = await pool.query(
-    `UPDATE hub_work SET state = 'leased', holder_id = $3, lease_expires_at = $5::bigint + $6::bigint, handouts = handouts + 1
-     WHERE id = (
-       SELECT id FROM hub_work
-       WHERE study_id = $1 AND state <> 'done' AND (state = 'queued' OR lease_expires_at < $5)
-         AND (platform_key IS NULL OR platform_key = $2)
-         AND NOT ($3::bigint = ANY(excluded))
-         AND (kind <> 'verification' OR NOT $4::boolean)
-       ORDER BY priority, id
-       FOR UPDATE SKIP LOCKED LIMIT 1)
-     RETURNING id, kind, lease_expires_at, payload`,
+    `UPDATE hub_work SET state = 'leased', holder_id = $3, lease_expires_at = $5::bigint + $6::bigint,
+       handouts = handouts + 1
+     WHERE id = COALESCE((${EXPIRED}), (${QUEUED})) RETURNING id, kind, lease_expires_at, payload`,
     [studyId, platformKey(platform), who.id, who.flagged, now, leaseMs],
   );
-  const row = r.rows[0];
+  const row: Record<string, unknown> | undefined = r.rows[0];
   if (!row) return null;
   const p = row.payload as Record<string, string>;
   const item: WorkItem = {
     id: Number(row.id),
-    kind: row.kind,
+    kind: row.kind as WorkItem['kind'],
     leaseExpiresAt: Number(row.lease_expires_at),
     parent: p.parent!,
     diff: p.diff!,

@@ -72,7 +72,8 @@ Examples:
     .option('--host <host>', 'address to listen on (0.0.0.0 to accept other machines)', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', numberFlag('--port', true), 8787)
     .option('--lease-seconds <s>', 'lease on handed-out work; heartbeats extend it', numberFlag('--lease-seconds'), 900)
-    .action(async (flags: DbFlag & { host: string; port: number; leaseSeconds: number }) => {
+    .option('--pool <n>', 'PostgreSQL connections the hub holds', numberFlag('--pool', true), 20)
+    .action(async (flags: DbFlag & { host: string; port: number; leaseSeconds: number; pool: number }) => {
       const db = dbUrl(flags);
       let running: Awaited<ReturnType<typeof startHub>>;
       try {
