@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { migrateHub } from '../../src/hub/schema.js';
@@ -31,6 +32,48 @@ const PLATFORMS: Platform[] = [
   { gpu: { model: 'H200', count: 1 }, frameworks: { torch: '2.11' } },
 ];
 
+const TICK = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) used so far by these processes (from /proc; exited ones count 0). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / TICK;
+}
+
+/** Our PostgreSQL server's processes: its postmaster (started with `-p <port>`) and its children. */
+function postgresPids(port: number): number[] {
+  const all: Array<{ pid: number; ppid: number; comm: string }> = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+      all.push({ pid: Number(name), ppid: Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]), comm });
+    } catch {
+      // gone
+    }
+  }
+  const master = all.find((p) => {
+    if (p.comm !== 'postgres') return false;
+    try {
+      return readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').join(' ').includes(`-p ${port} `);
+    } catch {
+      return false;
+    }
+  });
+  if (!master) return [];
+  return [master.pid, ...all.filter((p) => p.ppid === master.pid).map((p) => p.pid)];
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
@@ -49,13 +92,13 @@ async function main(): Promise<void> {
       if (r.kind !== 'created') throw new Error(`contributor c${i}: ${r.kind}`);
       tokens.push(r.token);
     }
+    // HUB_BENCH_HUB_JS: a bundled hub CLI (plain JS) to run instead of the TypeScript sources.
+    const entry = process.env.HUB_BENCH_HUB_JS ? [process.env.HUB_BENCH_HUB_JS] : ['--import', 'tsx', MAIN];
     hubProc = spawn(
       process.execPath,
       [
         ...(process.env.HUB_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-        '--import',
-        'tsx',
-        MAIN,
+        ...entry,
         'hub',
         'serve',
         '--db',
@@ -112,6 +155,9 @@ async function main(): Promise<void> {
     const codes = new Map<number, number>();
     let accepted = 0;
     let errors = 0;
+    const errorKinds = new Map<string, number>();
+    const ownPg = postgresPids(cluster.port);
+    const cpu0 = { hub: cpuSeconds([hubProc.pid!]), pg: cpuSeconds(ownPg), client: process.cpuUsage() };
     const start = performance.now();
     const stopAt = start + SECONDS * 1000;
     const count = (s: number) => codes.set(s, (codes.get(s) ?? 0) + 1);
@@ -142,14 +188,26 @@ async function main(): Promise<void> {
           postMs.push(performance.now() - t1);
           count(r.status);
           if (r.status === 201) accepted++;
-        } catch {
+        } catch (err) {
           errors++;
+          const e = err as Error & { cause?: { code?: string; message?: string } };
+          const why = e.cause?.code ?? e.cause?.message ?? e.message;
+          errorKinds.set(why, (errorKinds.get(why) ?? 0) + 1);
         }
         await new Promise((r) => setTimeout(r, THINK * (0.5 + Math.random())));
       }
     };
     await Promise.all([...Array(N).keys()].map(contributor));
     const elapsed = (performance.now() - start) / 1000;
+    const pgNow = postgresPids(cluster.port);
+    const cpu = {
+      hub: cpuSeconds([hubProc.pid!]) - cpu0.hub,
+      postgres: cpuSeconds(pgNow) - cpu0.pg,
+      client: (() => {
+        const u = process.cpuUsage(cpu0.client);
+        return (u.user + u.system) / 1e6;
+      })(),
+    };
     workMs.sort((a, b) => a - b);
     postMs.sort((a, b) => a - b);
     const summary = {
@@ -165,7 +223,13 @@ async function main(): Promise<void> {
       },
       postResult: { p50: Number(pct(postMs, 50).toFixed(1)), p99: Number(pct(postMs, 99).toFixed(1)) },
       httpStatuses: Object.fromEntries(codes),
+      cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(v.toFixed(1))])),
+      cpuMsPerResult: {
+        hub: Number(((cpu.hub * 1000) / Math.max(1, accepted)).toFixed(2)),
+        postgres: Number(((cpu.postgres * 1000) / Math.max(1, accepted)).toFixed(2)),
+      },
       networkErrors: errors,
+      networkErrorKinds: Object.fromEntries(errorKinds),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgBefore: load0, loadavgAfter: loadavg() },
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

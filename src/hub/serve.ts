@@ -35,6 +35,11 @@ export async function startHub(opts: {
     const s = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 8787 }, () => resolve(s));
     s.once('error', reject);
   });
+  // Contributors poll every few seconds: keep their connections open longer than Node's 5 s so a
+  // request does not race the server closing an idle socket.
+  const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
