@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import { registerDemo } from './commands/demo.js';
 import { registerHub } from './commands/hub.js';
 import { registerInit } from './commands/init.js';
+import { registerJoin } from './commands/join.js';
 import { registerPlot } from './commands/plot.js';
+import { registerPublish } from './commands/publish.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -46,6 +48,8 @@ registerResults(program);
 registerPlot(program);
 registerDemo(program);
 registerHub(program);
+registerPublish(program);
+registerJoin(program);
 
 program.exitOverride();
 try {

@@ -252,6 +252,16 @@ export const resultsSchema = z
   })
   .default({ memory_metric: 'peak_vram_mb', memory_scale: 1 / 1024 });
 
+export const hubSchema = z
+  .strictObject({
+    url: z.string().url().describe('The hub this workspace was joined from (base URL, e.g. http://hub.example:8787).'),
+    study: z.uuid().describe('The study id on that hub (the last part of the study URL).'),
+  })
+  .optional()
+  .describe(
+    'Written by `autoresearch join`: the hub study this workspace contributes to. Token: AUTORESEARCH_HUB_TOKEN.',
+  );
+
 export const configSchema = z.strictObject({
   study: studySchema,
   objective: objectiveSchema,
@@ -262,6 +272,7 @@ export const configSchema = z.strictObject({
   slots: slotsSchema,
   ledger: ledgerSchema,
   results: resultsSchema,
+  hub: hubSchema,
 });
 
 export type ConfigFile = z.input<typeof configSchema>;
