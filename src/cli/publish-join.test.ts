@@ -51,10 +51,15 @@ describe('autoresearch publish / join (the real CLI)', () => {
     const init = cli(['init', ws, '--template', 'landscape']);
     assert.equal(init.code, 0, init.stderr);
     const env = { AUTORESEARCH_HUB_TOKEN: token };
-    const noToken = await cliRun(['publish', ws, '--hub', hub.url, '--tolerance', '0.01'], { env: { AUTORESEARCH_HUB_TOKEN: '' } });
+    const noToken = await cliRun(['publish', ws, '--hub', hub.url, '--tolerance', '0.01'], {
+      env: { AUTORESEARCH_HUB_TOKEN: '' },
+    });
     assert.equal(noToken.code, 1);
     assert.match(noToken.stderr, /^autoresearch: set AUTORESEARCH_HUB_TOKEN/);
-    const pub = await cliRun(['publish', ws, '--hub', hub.url, '--tolerance', '0.01', '--name', 'landscape-demo', '--json'], { env });
+    const pub = await cliRun(
+      ['publish', ws, '--hub', hub.url, '--tolerance', '0.01', '--name', 'landscape-demo', '--json'],
+      { env },
+    );
     assert.equal(pub.code, 0, pub.stderr);
     const { id, url } = JSON.parse(pub.stdout) as { id: string; url: string };
     assert.equal(url, `${hub.url}/studies/${id}`);
@@ -75,7 +80,9 @@ describe('autoresearch publish / join (the real CLI)', () => {
     const again = await cliRun(['join', url, mine], { env });
     assert.equal(again.code, 1);
     assert.match(again.stderr, /exists and is not empty/);
-    const forged = await cliRun(['join', `${hub.url}/studies/00000000-0000-4000-8000-000000000000`, join(tmp, 'x')], { env });
+    const forged = await cliRun(['join', `${hub.url}/studies/00000000-0000-4000-8000-000000000000`, join(tmp, 'x')], {
+      env,
+    });
     assert.equal(forged.code, 1);
     assert.match(forged.stderr, /the hub refused: unknown study/);
     const notUrl = await cliRun(['join', 'http://example/nothing', join(tmp, 'y')], { env });
