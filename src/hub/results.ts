@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { StudyRow } from './studies.js';
 import type { Contributor } from './tokens.js';
-import { applyVerification, queueVerification, type VerificationOutcome } from './verify.js';
+import { applyVerification, queueVerification, requeueVerification, type VerificationOutcome } from './verify.js';
 import { platformKey, type ResultBody } from './wire.js';
 
 export interface Accepted {
@@ -95,6 +95,7 @@ export async function postResult(
     let outcome: VerificationOutcome | undefined;
     if (claimId && !who.flagged)
       outcome = await applyVerification(c, study, claimId, { id: who.id, resultId: body.id }, body.value, now);
+    else if (claimId) await requeueVerification(c, study.id, claimId, now); // a flagged verifier's run does not count
     await c.query('COMMIT');
     return { kind: 'accepted', id: body.id, duplicate: false, verification, outcome };
   } catch (err) {

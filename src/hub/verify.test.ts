@@ -191,6 +191,20 @@ describe('verification (the BOINC rule)', () => {
     assert.deepEqual((await c.verify('carol', 0.9)).outcome, { kind: 'verified', frontierMoved: true });
   });
 
+  it('a verifier flagged while holding a verification does not count: the run goes to someone else', async () => {
+    const c = await crowd(['alice', 'bob', 'carol']);
+    await baseline(c, 'alice', 'carol');
+    await c.post('alice', { commit: fakeSha(30), value: 0.9, status: 'keep' });
+    const w = await c.work('bob');
+    assert.equal(w.commit, fakeSha(30));
+    await hub.pool.query(`UPDATE hub_contributors SET flagged_at = 1, flag_reason = 'test' WHERE name LIKE 'bob-%'`);
+    const r = await c.post('bob', { workId: w.id, parent: w.parent, commit: w.commit, value: 0.9 });
+    assert.equal(r.status, 201);
+    assert.equal(r.json.outcome, undefined, 'ignored');
+    assert.equal((await c.frontier())[0].best.commit, hub.base.commit);
+    assert.deepEqual((await c.verify('carol', 0.9)).outcome, { kind: 'verified', frontierMoved: true });
+  });
+
   it('each platform has its own best', async () => {
     const c = await crowd(['a', 'b', 'g1', 'g2']);
     await baseline(c, 'a', 'b');

@@ -179,3 +179,42 @@ async function moveFrontier(
   );
   return true;
 }
+
+/**
+ * A verification whose result does not count (its verifier was flagged meanwhile) is handed out
+ * again, to someone other than the claimer and everyone who verified it so far.
+ */
+export async function requeueVerification(
+  c: pg.PoolClient,
+  studyId: string,
+  claimId: string,
+  now: number,
+): Promise<void> {
+  const r = await c.query(
+    `SELECT id, contributor_id, parent_commit, commit, diff, description, status, platform_key, verification
+     FROM hub_results WHERE id = $1 FOR UPDATE`,
+    [claimId],
+  );
+  const row = r.rows[0];
+  if (row?.verification !== 'provisional') return;
+  const prior = await c.query<{ contributor_id: string }>(
+    'SELECT contributor_id FROM hub_results WHERE verifies = $1',
+    [claimId],
+  );
+  const excluded = [Number(row.contributor_id), ...prior.rows.map((p) => Number(p.contributor_id))];
+  await queueVerification(
+    c,
+    studyId,
+    {
+      id: row.id,
+      parent: row.parent_commit,
+      commit: row.commit,
+      diff: row.diff,
+      description: row.description,
+      status: row.status,
+      platformKey: row.platform_key,
+    },
+    excluded,
+    now,
+  );
+}
