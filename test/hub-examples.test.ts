@@ -23,7 +23,9 @@ describe('examples/hub', () => {
     let checked = 0;
     for (const f of files) {
       const text = readFileSync(join(DIR, f), 'utf8');
-      const calls = [...text.matchAll(/(?:^|[\s'"(&])autoresearch (\w+)([^\n'&]*)/g)].filter((m) => !m[0].includes('autoresearch-'));
+      const calls = [...text.matchAll(/(?:^|[\s'"(&])autoresearch (\w+)([^\n'&]*)/g)].filter(
+        (m) => !m[0].includes('autoresearch-'),
+      );
       assert.ok(calls.some((m) => m[1] === 'join') && calls.some((m) => m[1] === 'run'), `${f} joins and runs`);
       for (const m of calls) {
         const sub = m[1]!;
