@@ -7,9 +7,12 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHub } from './commands/hub.js';
 import { registerInit } from './commands/init.js';
+import { registerJoin } from './commands/join.js';
 import { registerNote } from './commands/note.js';
 import { registerPlot } from './commands/plot.js';
+import { registerPublish } from './commands/publish.js';
 import { registerReport } from './commands/report.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
@@ -52,6 +55,9 @@ registerPlot(program);
 registerDashboard(program);
 registerReport(program);
 registerDemo(program);
+registerHub(program);
+registerPublish(program);
+registerJoin(program);
 
 program.exitOverride();
 try {

@@ -419,6 +419,16 @@ export const notifySchema = z
   })
   .default({ webhook_env: 'AUTORESEARCH_WEBHOOK_URL', failure_streak: 3, summary_every_h: 24, timeout_s: 10 });
 
+export const hubSchema = z
+  .strictObject({
+    url: z.string().url().describe('The hub this workspace was joined from (base URL, e.g. http://hub.example:8787).'),
+    study: z.uuid().describe('The study id on that hub (the last part of the study URL).'),
+  })
+  .optional()
+  .describe(
+    'Written by `autoresearch join`: the hub study this workspace contributes to. Token: AUTORESEARCH_HUB_TOKEN.',
+  );
+
 export const configSchema = z.strictObject({
   study: studySchema,
   objective: objectiveSchema,
@@ -430,6 +440,8 @@ export const configSchema = z.strictObject({
   ledger: ledgerSchema,
   results: resultsSchema,
   notify: notifySchema,
+
+  hub: hubSchema,
 });
 
 export type ConfigFile = z.input<typeof configSchema>;

@@ -1,0 +1,246 @@
+/**
+ * Hub load (issue 11): N simulated contributors (default 1,000) against a real hub process and a
+ * real PostgreSQL server, all on this machine, for a bounded time. Each contributor loops: ask
+ * for work ("give me work"); post a result for it (or, with no work, a result of its own
+ * exploration); think for a while. Experiments are queued by the study owner ahead; 5% of results
+ * claim a keep, which makes verification work for the others.
+ * Reports: results accepted per second (target >= 200) and latency of "give me work" (p50/p99,
+ * target p99 < 50 ms). Run: npm run bench:hub
+ * Knobs: HUB_BENCH_CONTRIBUTORS (1000), HUB_BENCH_SECONDS (20), HUB_BENCH_THINK_MS (mean think
+ * time per contributor between cycles, default 2000), HUB_BENCH_QUEUED (20000 experiments queued),
+ * HUB_BENCH_POOL (the hub's `--pool`, default 20), HUB_BENCH_NODE_ARGS (e.g. --cpu-prof for the hub).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import pg from 'pg';
+import { migrateHub } from '../../src/hub/schema.js';
+import { createContributor } from '../../src/hub/tokens.js';
+import type { Platform } from '../../src/hub/wire.js';
+import { makeBaseline } from '../../src/test-support/hub.js';
+import { startCluster } from '../../src/test-support/pg-cluster.js';
+
+const N = Number(process.env.HUB_BENCH_CONTRIBUTORS ?? 1000);
+const SECONDS = Number(process.env.HUB_BENCH_SECONDS ?? 20);
+const THINK = Number(process.env.HUB_BENCH_THINK_MS ?? 2000);
+const QUEUED = Number(process.env.HUB_BENCH_QUEUED ?? 20000);
+const POOL = Number(process.env.HUB_BENCH_POOL ?? 20);
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const PLATFORMS: Platform[] = [
+  { cpu: { model: 'Bench CPU A' }, frameworks: { node: '20' } },
+  { gpu: { model: 'H200', count: 1 }, frameworks: { torch: '2.11' } },
+];
+
+const TICK = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) used so far by these processes (from /proc; exited ones count 0). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / TICK;
+}
+
+/** Our PostgreSQL server's processes: its postmaster (started with `-p <port>`) and its children. */
+function postgresPids(port: number): number[] {
+  const all: Array<{ pid: number; ppid: number; comm: string }> = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+      all.push({ pid: Number(name), ppid: Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]), comm });
+    } catch {
+      // gone
+    }
+  }
+  const master = all.find((p) => {
+    if (p.comm !== 'postgres') return false;
+    try {
+      return readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').join(' ').includes(`-p ${port} `);
+    } catch {
+      return false;
+    }
+  });
+  if (!master) return [];
+  return [master.pid, ...all.filter((p) => p.ppid === master.pid).map((p) => p.pid)];
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const load0 = loadavg();
+  const cluster = await startCluster();
+  let hubProc: ChildProcess | null = null;
+  try {
+    const pool = new pg.Pool({ connectionString: cluster.url, max: 4 });
+    await migrateHub(pool);
+    process.stderr.write(`creating ${N} contributors...\n`);
+    const tokens: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const r = await createContributor(pool, `c${i}`, Date.now());
+      if (r.kind !== 'created') throw new Error(`contributor c${i}: ${r.kind}`);
+      tokens.push(r.token);
+    }
+    // HUB_BENCH_HUB_JS: a bundled hub CLI (plain JS) to run instead of the TypeScript sources.
+    const entry = process.env.HUB_BENCH_HUB_JS ? [process.env.HUB_BENCH_HUB_JS] : ['--import', 'tsx', MAIN];
+    hubProc = spawn(
+      process.execPath,
+      [
+        ...(process.env.HUB_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        ...entry,
+        'hub',
+        'serve',
+        '--db',
+        cluster.url,
+        '--port',
+        '0',
+        '--pool',
+        String(POOL),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      hubProc!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /hub listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      hubProc!.once('exit', (code) => reject(new Error(`hub exited ${code}`)));
+    });
+    const call = async (token: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const base = makeBaseline();
+    const pub = await call(tokens[0]!, 'POST', '/studies', {
+      name: 'bench',
+      metric: 'val_bpb',
+      direction: 'minimize',
+      tolerance: 0.01,
+      baselineCommit: base.commit,
+      bundleBase64: base.bundle.toString('base64'),
+      config: '',
+      program: '',
+    });
+    const study = pub.json.id as string;
+    process.stderr.write(`queueing ${QUEUED} experiments...\n`);
+    await pool.query(
+      `INSERT INTO hub_work (study_id, kind, priority, payload, state, created_at)
+       SELECT $1, 'experiment', 1, jsonb_build_object('parent', $2::text, 'diff', '+x = ' || g, 'description', 'idea ' || g), 'queued', $3
+       FROM generate_series(1, $4) g`,
+      [study, base.commit, Date.now(), QUEUED],
+    );
+    await pool.end();
+
+    const workMs: number[] = [];
+    const postMs: number[] = [];
+    const codes = new Map<number, number>();
+    let accepted = 0;
+    let errors = 0;
+    const errorKinds = new Map<string, number>();
+    const ownPg = postgresPids(cluster.port);
+    const cpu0 = { hub: cpuSeconds([hubProc.pid!]), pg: cpuSeconds(ownPg), client: process.cpuUsage() };
+    const start = performance.now();
+    const stopAt = start + SECONDS * 1000;
+    const count = (s: number) => codes.set(s, (codes.get(s) ?? 0) + 1);
+    const contributor = async (i: number) => {
+      const token = tokens[i]!;
+      const platform = PLATFORMS[i % PLATFORMS.length]!;
+      await new Promise((r) => setTimeout(r, Math.random() * THINK)); // spread the start
+      while (performance.now() < stopAt) {
+        try {
+          const t0 = performance.now();
+          const w = await call(token, 'POST', `/studies/${study}/work`, { platform });
+          workMs.push(performance.now() - t0);
+          count(w.status);
+          const work = w.json.work as { id: number; parent: string; commit?: string } | null;
+          const keep = Math.random() < 0.05;
+          const t1 = performance.now();
+          const r = await call(token, 'POST', `/studies/${study}/results`, {
+            id: randomUUID(),
+            workId: work?.id,
+            parent: work?.parent ?? base.commit,
+            commit: work?.commit ?? randomUUID().replace(/-/g, '').padEnd(40, '0'),
+            diff: '+x = 1\n',
+            value: 1 - Math.random() * 0.01,
+            status: keep && !work?.commit ? 'keep' : 'discard',
+            description: 'bench',
+            platform,
+          });
+          postMs.push(performance.now() - t1);
+          count(r.status);
+          if (r.status === 201) accepted++;
+        } catch (err) {
+          errors++;
+          const e = err as Error & { cause?: { code?: string; message?: string } };
+          const why = e.cause?.code ?? e.cause?.message ?? e.message;
+          errorKinds.set(why, (errorKinds.get(why) ?? 0) + 1);
+        }
+        await new Promise((r) => setTimeout(r, THINK * (0.5 + Math.random())));
+      }
+    };
+    await Promise.all([...Array(N).keys()].map(contributor));
+    const elapsed = (performance.now() - start) / 1000;
+    const pgNow = postgresPids(cluster.port);
+    const cpu = {
+      hub: cpuSeconds([hubProc.pid!]) - cpu0.hub,
+      postgres: cpuSeconds(pgNow) - cpu0.pg,
+      client: (() => {
+        const u = process.cpuUsage(cpu0.client);
+        return (u.user + u.system) / 1e6;
+      })(),
+    };
+    workMs.sort((a, b) => a - b);
+    postMs.sort((a, b) => a - b);
+    const summary = {
+      contributors: N,
+      seconds: Number(elapsed.toFixed(1)),
+      thinkMs: THINK,
+      resultsAccepted: accepted,
+      resultsPerSecond: Number((accepted / elapsed).toFixed(1)),
+      giveMeWork: {
+        requests: workMs.length,
+        p50: Number(pct(workMs, 50).toFixed(1)),
+        p99: Number(pct(workMs, 99).toFixed(1)),
+      },
+      postResult: { p50: Number(pct(postMs, 50).toFixed(1)), p99: Number(pct(postMs, 99).toFixed(1)) },
+      httpStatuses: Object.fromEntries(codes),
+      cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(v.toFixed(1))])),
+      cpuMsPerResult: {
+        hub: Number(((cpu.hub * 1000) / Math.max(1, accepted)).toFixed(2)),
+        postgres: Number(((cpu.postgres * 1000) / Math.max(1, accepted)).toFixed(2)),
+      },
+      networkErrors: errors,
+      networkErrorKinds: Object.fromEntries(errorKinds),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgBefore: load0, loadavgAfter: loadavg() },
+    };
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    process.stdout.write(
+      `results accepted/s: ${summary.resultsPerSecond} (target >= 200); give-me-work p99: ${summary.giveMeWork.p99} ms (target < 50)\n`,
+    );
+  } finally {
+    hubProc?.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    cluster.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,106 @@
+/**
+ * Handed-out work with leases, by hand with `FOR UPDATE SKIP LOCKED` (README says why not a job
+ * library): verification runs first, then experiments the study owner queued. A verification
+ * goes only to an unflagged contributor on the claim's platform who is not in its excluded list
+ * (the claimer and earlier verifiers). A lease expires unless heartbeats extend it; expired work
+ * is handed out again, and the result of the earlier holder is then refused.
+ */
+import type pg from 'pg';
+import type { Contributor } from './tokens.js';
+import { type Platform, platformKey } from './wire.js';
+
+const MATCH = `AND (platform_key IS NULL OR platform_key = $2) AND NOT ($3::bigint = ANY(excluded))
+  AND (kind <> 'verification' OR NOT $4::boolean)`;
+const EXPIRED = `SELECT id FROM hub_work WHERE study_id = $1 AND state = 'leased' AND lease_expires_at < $5 ${MATCH}
+  ORDER BY lease_expires_at FOR UPDATE SKIP LOCKED LIMIT 1`;
+const QUEUED = `SELECT id FROM hub_work WHERE study_id = $1 AND state = 'queued' ${MATCH}
+  ORDER BY priority, id FOR UPDATE SKIP LOCKED LIMIT 1`;
+
+export interface WorkItem {
+  id: number;
+  kind: 'verification' | 'experiment';
+  leaseExpiresAt: number;
+  /** Commit to start from, the change to apply, its description; `commit` = the claimed commit (verification). */
+  parent: string;
+  diff: string;
+  description: string;
+  commit?: string;
+  /** `keep` or `baseline` for a verification. */
+  status?: string;
+}
+
+export async function handOutWork(
+  pool: pg.Pool,
+  studyId: string,
+  who: Contributor,
+  platform: Platform,
+  now: number,
+  leaseMs: number,
+): Promise<WorkItem | null> {
+  // Expired leases first (handed out again), then queued work by priority (verification first).
+  // One statement; each branch is an ordered scan of its own partial index (COALESCE runs the
+  // second only when the first finds nothing), so a hand-out costs the same with 10 or 100,000
+  // open items.
+  const r = await pool.query(
+    `UPDATE hub_work SET state = 'leased', holder_id = $3, lease_expires_at = $5::bigint + $6::bigint,
+       handouts = handouts + 1
+     WHERE id = COALESCE((${EXPIRED}), (${QUEUED})) RETURNING id, kind, lease_expires_at, payload`,
+    [studyId, platformKey(platform), who.id, who.flagged, now, leaseMs],
+  );
+  const row: Record<string, unknown> | undefined = r.rows[0];
+  if (!row) return null;
+  const p = row.payload as Record<string, string>;
+  const item: WorkItem = {
+    id: Number(row.id),
+    kind: row.kind as WorkItem['kind'],
+    leaseExpiresAt: Number(row.lease_expires_at),
+    parent: p.parent!,
+    diff: p.diff!,
+    description: p.description ?? '',
+  };
+  if (row.kind === 'verification') {
+    item.commit = p.commit;
+    item.status = p.status;
+  }
+  return item;
+}
+
+export type HeartbeatResult = { kind: 'extended'; leaseExpiresAt: number } | { kind: 'lost'; message: string };
+
+/** Extends a lease held by `who` (even one just expired, as long as nobody else took it). */
+export async function heartbeat(
+  pool: pg.Pool,
+  studyId: string,
+  workId: number,
+  who: Contributor,
+  now: number,
+  leaseMs: number,
+): Promise<HeartbeatResult> {
+  const r = await pool.query(
+    `UPDATE hub_work SET lease_expires_at = $4::bigint + $5::bigint
+     WHERE id = $1 AND study_id = $2 AND holder_id = $3 AND state = 'leased' RETURNING lease_expires_at`,
+    [workId, studyId, who.id, now, leaseMs],
+  );
+  if (r.rows[0]) return { kind: 'extended', leaseExpiresAt: Number(r.rows[0].lease_expires_at) };
+  return { kind: 'lost', message: `work ${workId} is not leased to you (done, handed to another, or never yours)` };
+}
+
+/** The study owner queues an experiment (a change on a parent) for any contributor, or one platform. */
+export async function queueExperiment(
+  pool: pg.Pool,
+  studyId: string,
+  body: { parent: string; diff: string; description: string; platform?: Platform },
+  now: number,
+): Promise<number> {
+  const r = await pool.query(
+    `INSERT INTO hub_work (study_id, kind, priority, platform_key, payload, state, created_at)
+     VALUES ($1, 'experiment', 1, $2, $3, 'queued', $4) RETURNING id`,
+    [
+      studyId,
+      body.platform ? platformKey(body.platform) : null,
+      JSON.stringify({ parent: body.parent, diff: body.diff, description: body.description }),
+      now,
+    ],
+  );
+  return Number(r.rows[0].id);
+}
