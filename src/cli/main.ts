@@ -5,12 +5,15 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerAblate } from './commands/ablate.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHeldout } from './commands/heldout.js';
 import { registerInit } from './commands/init.js';
 import { registerPlot } from './commands/plot.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
+import { registerTransfer } from './commands/transfer.js';
 import { UserError } from './common.js';
 import { explainSystemError } from './system-errors.js';
 
@@ -44,6 +47,9 @@ registerStatus(program);
 registerResults(program);
 registerPlot(program);
 registerDemo(program);
+registerAblate(program);
+registerTransfer(program);
+registerHeldout(program);
 
 program.exitOverride();
 try {

@@ -16,6 +16,9 @@
 //   LANDSCAPE_NOISE    noise standard deviation (default 0.002, about the run-to-run spread of
 //                      the original's 5-minute GPU runs)
 //   LANDSCAPE_SLEEP_S  seconds each "training run" takes (default 0)
+//   AUTORESEARCH_SPLIT "heldout" (set by the harness for analysis runs' evaluate steps only):
+//                      score the held-out split, here another noise draw around the same truth;
+//                      the block then says `heldout_split: 1`
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,7 +72,8 @@ function noiseFor(seed, knobs) {
 
 /** Scores knobs: the summary block, as a training run's evaluation would print it. */
 export function score(knobs) {
-  const seed = process.env.AUTORESEARCH_SEED ?? '0';
+  const heldout = process.env.AUTORESEARCH_SPLIT === 'heldout';
+  const seed = `${process.env.AUTORESEARCH_SEED ?? '0'}${heldout ? '|heldout' : ''}`;
   const truth = trueValue(knobs);
   const value = truth + NOISE_SIGMA * noiseFor(seed, knobs);
   return { value, truth };
@@ -113,6 +117,7 @@ function evaluateCheckpoint() {
   console.log('---');
   console.log(`val_bpb:          ${value.toFixed(6)}`);
   console.log(`true_val_bpb:     ${truth.toFixed(6)}`);
+  if (process.env.AUTORESEARCH_SPLIT === 'heldout') console.log('heldout_split:    1');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'evaluate') evaluateCheckpoint();
