@@ -1,5 +1,6 @@
 /** `autoresearch status [dir] [--json]`: where a study stands. */
 import type { Command } from 'commander';
+import { type HeldoutSummary, renderHeldout } from '../../analysis/heldout.js';
 import { join } from 'node:path';
 import type { Experiment, FinalStatus, Study } from '../../ledger/types.js';
 import { liveLockHolder, studyLockPath } from '../../loop/lock.js';
@@ -57,7 +58,13 @@ export function registerStatus(program: Command): void {
           liveHolder(config.root, study.tag),
           flags.recent,
         );
-        process.stdout.write(flags.json ? JSON.stringify(status, null, 2) + '\n' : render(status));
+        // the last held-out check (`autoresearch heldout`): validation vs held-out gap per kept change
+        const held = (await ledger.getRecord(study.id, 'heldout', 'summary'))?.value as HeldoutSummary | undefined;
+        process.stdout.write(
+          flags.json
+            ? JSON.stringify({ ...status, heldout: held ?? null }, null, 2) + '\n'
+            : render(status) + (held ? `\n${renderHeldout(held)}` : ''),
+        );
       } finally {
         await ledger.close();
       }
