@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -240,5 +241,77 @@ describe('autoresearch heldout', () => {
     assert.match(s.stdout, /#4 USE_BIAS true -> false/);
     const sj = JSON.parse(cli(['status', dir, '--json']).stdout);
     assert.equal(sj.heldout.changes.length, 4);
+  });
+});
+
+describe('the held-out split and an evaluate step without one', () => {
+  it('training never sees AUTORESEARCH_SPLIT; an evaluate step that ignores it gives no held-out values', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'ar-nosplit-'));
+    // training prints what it sees and saves a number; the protected evaluate step scores it and
+    // knows nothing of a held-out split
+    writeFileSync(
+      join(ws, 'train.mjs'),
+      [
+        "import { writeFileSync } from 'node:fs';",
+        'const GAIN = 0; // what the change improves',
+        'console.log(`train sees split=${process.env.AUTORESEARCH_SPLIT ?? "none"}`);',
+        "writeFileSync(process.env.AUTORESEARCH_OUTPUT + '/v.json', JSON.stringify(1 - GAIN));",
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(ws, 'eval.mjs'),
+      [
+        "import { readFileSync } from 'node:fs';",
+        "const v = JSON.parse(readFileSync(process.env.AUTORESEARCH_OUTPUT + '/v.json', 'utf8'));",
+        'const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);',
+        "console.log('---'); console.log('val_bpb: ' + (v + ((seed % 5) - 2) * 1e-4).toFixed(6));",
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(ws, 'autoresearch.toml'),
+      [
+        '[study]',
+        'tag = "nosplit"',
+        '[run]',
+        'command = "node train.mjs"',
+        'evaluate = "node eval.mjs"',
+        'timeout_s = 30',
+        'kill_grace_s = 1',
+        'env = { AUTORESEARCH_SPLIT = "heldout" }   # the user cannot turn a study run into a held-out one',
+        '[files]',
+        'editable = ["train.mjs"]',
+        'protected = ["eval.mjs"]',
+        '[slots]',
+        'prefetch = 0',
+        '',
+      ].join('\n'),
+    );
+    git(ws, ['init', '--quiet', '-b', 'main']);
+    git(ws, ['add', '-A']);
+    git(ws, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-m', 'init']);
+    const proposer = scriptedProposer('scripted', async (ctx, call) => {
+      if (call >= 1) return { kind: 'exhausted', reason: 'script done' };
+      const p = join(ctx.worktree, 'train.mjs');
+      writeFileSync(p, readFileSync(p, 'utf8').replace('const GAIN = 0;', 'const GAIN = 0.1;'));
+      return { kind: 'ok', description: 'GAIN 0 -> 0.1' };
+    });
+    const study = await runTestStudy(ws, { maxExperiments: 1 }, { proposer, overrides: { slots: 1 } });
+    await study.ledger.close();
+    const r = cli(['ablate', ws, '--runs', '2', '--json'], { env: { AUTORESEARCH_SPLIT: 'heldout' } });
+    assert.equal(r.code, 0, r.stderr);
+    const a = JSON.parse(r.stdout);
+    assert.ok(Math.abs(a.changes[0].alone.value - 0.1) < 0.001);
+    assert.equal(a.changes[0].heldout.alone, null, 'no held-out values from an evaluate step without that split');
+    const h = cli(['heldout', ws]);
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stdout, /held-out check: not available: the evaluate step does not score a held-out split/);
+    // what every training step of the study and the analyses saw
+    const logs = execFileSync('grep', ['-rh', 'train sees split=', join(ws, '.autoresearch', 'logs')], {
+      encoding: 'utf8',
+    });
+    assert.ok(logs.trim().split('\n').length >= 5);
+    assert.doesNotMatch(logs, /split=heldout/);
   });
 });

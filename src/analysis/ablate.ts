@@ -46,6 +46,8 @@ export interface AblationSummary {
   inContext: { sum: number; difference: Estimate | null } | null;
   /** Variants that could not be built even so (reported, left out of the sums). */
   conflicts: Array<{ numbers: number[]; variant: string; failedAt: number; reason: string }>;
+  /** Every variant built -> the variant whose runs measured it (the same tree is measured once). */
+  measuredAs: Record<string, string>;
   /** Changes that do not apply without an earlier keep, measured together with it (one line). */
   merged: Array<{ number: number; with: number[]; reason: string }>;
   finishedAt: number;
@@ -267,6 +269,7 @@ export async function ablate(
     inContext,
     conflicts,
     merged,
+    measuredAs: Object.fromEntries(alias),
     finishedAt: Date.now(),
   };
 }

@@ -232,6 +232,9 @@ async function measure(
     } else todo.push(i);
   }
   let interrupted = false;
+  // once a run shows the evaluate step scores no held-out split, the others skip that second step
+  let heldoutFor: boolean = opts.heldout;
+  let unsupported = '';
   await Promise.all(
     todo.map(async (i) => {
       const job = jobs[i]!;
@@ -263,7 +266,7 @@ async function measure(
             commit: job.commit,
             attempt: 1,
             seed: job.seed,
-            heldout: opts.heldout,
+            heldout: heldoutFor,
             record: async (patch) => {
               rec = { ...rec, ...patch };
               await ledger.putRecord(study.id, kind, key, rec);
@@ -275,6 +278,10 @@ async function measure(
           return;
         }
         const res = r.result;
+        if (r.kind === 'ran' && r.heldout?.unsupported) {
+          heldoutFor = false;
+          unsupported = r.heldout.reason ?? '';
+        }
         rec = {
           ...rec,
           status: 'done',
@@ -288,7 +295,7 @@ async function measure(
             ? {
                 heldout: r.kind === 'ran' ? (r.heldout?.value ?? null) : null,
                 heldoutReason:
-                  r.kind === 'ran' ? (r.heldout?.reason ?? (res.kind !== 'ok' ? 'the run failed' : '')) : '',
+                  r.kind === 'ran' ? (r.heldout?.reason ?? (res.kind !== 'ok' ? 'the run failed' : unsupported)) : '',
               }
             : {}),
         };

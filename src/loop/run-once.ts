@@ -36,6 +36,8 @@ export type RunOnceResult =
 export interface HeldoutScore {
   value: number | null;
   reason?: string;
+  /** The evaluate step ran fine but scores no held-out split (the template has none). */
+  unsupported?: true;
 }
 
 /** The line a template's evaluate step prints to confirm that it scored the held-out split. */
@@ -167,6 +169,7 @@ export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnce
       : held.metrics[HELDOUT_CONFIRM] !== 1
         ? {
             value: null,
+            unsupported: true,
             reason: `the evaluate step does not score a held-out split (it did not print "${HELDOUT_CONFIRM}: 1" when run with AUTORESEARCH_SPLIT=heldout)`,
           }
         : { value: held.value };
