@@ -204,9 +204,22 @@ describe('autoresearch transfer', () => {
     // the override is a commit of its own; the study branch and its file did not change
     assert.equal(git(dir, ['rev-parse', 'autoresearch/abl']).trim(), branchAt);
     assert.match(git(dir, ['show', 'autoresearch/abl:train.mjs']), /const WIDTH = 256;/);
-    const text = cli(['transfer', dir, '--set', 'WIDTH=128', '--runs', '2', '--time-budget', '5']);
+    const text = cli([
+      'transfer',
+      dir,
+      '--set',
+      'WIDTH=128',
+      '--set',
+      'DEPTH=6',
+      '--runs',
+      '2',
+      '--time-budget',
+      '5',
+      '--timeout',
+      '30',
+    ]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /transfer of study abl to WIDTH=128, 5 s budget/);
+    assert.match(text.stdout, /transfer of study abl to WIDTH=128, DEPTH=6, 5 s budget/);
     assert.match(text.stdout, /best \(4 kept changes\)/);
   });
 
