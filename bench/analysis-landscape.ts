@@ -32,7 +32,11 @@ let inside = 0;
 let total = 0;
 let sumAbsT = 0;
 const t0 = Date.now();
-console.log(`machine: load ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${studies} studies x ${experiments} experiments, ablate --runs ${runs}, ${slots} slots`);
+console.log(
+  `machine: load ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}; ${studies} studies x ${experiments} experiments, ablate --runs ${runs}, ${slots} slots`,
+);
 for (let s = 0; s < studies; s++) {
   const dir = join(mkdtempSync(join(tmpdir(), 'abl-landscape-')), 'ws');
   const init = ar(['init', dir, '--template', 'landscape', '--tag', 'bench']);
@@ -40,7 +44,18 @@ for (let s = 0; s < studies; s++) {
   const toml = join(dir, 'autoresearch.toml');
   writeFileSync(toml, readFileSync(toml, 'utf8').replace(/^seed = \d+/m, `seed = ${s}`));
   execFileSync('git', ['-C', dir, 'add', '-A']);
-  execFileSync('git', ['-C', dir, '-c', 'user.name=b', '-c', 'user.email=b@b', 'commit', '-qm', 'landscape', '--allow-empty']);
+  execFileSync('git', [
+    '-C',
+    dir,
+    '-c',
+    'user.name=b',
+    '-c',
+    'user.email=b@b',
+    'commit',
+    '-qm',
+    'landscape',
+    '--allow-empty',
+  ]);
   const run = ar(['run', dir, '-n', String(experiments), '--slots', String(slots), '--json']);
   if (run.status !== 0) throw new Error(run.stderr);
   const abl = ar(['ablate', dir, '--runs', String(runs), '--slots', String(slots), '--json']);
@@ -48,7 +63,11 @@ for (let s = 0; s < studies; s++) {
     console.log(`study ${s}: ablate: ${abl.stderr.trim()}`);
     continue;
   }
-  const a = JSON.parse(abl.stdout) as { measuredAs: Record<string, string>; changes: Line[]; additivity: { additive: boolean | null; difference: { value: number; half: number | null } } | null };
+  const a = JSON.parse(abl.stdout) as {
+    measuredAs: Record<string, string>;
+    changes: Line[];
+    additivity: { additive: boolean | null; difference: { value: number; half: number | null } } | null;
+  };
   // the truth of each variant: true_val_bpb of its runs (all equal: no noise in it)
   const ledger = await openLedger('sqlite:.autoresearch/ledger.db', { root: dir });
   const study = (await ledger.getStudy('bench'))!;
@@ -62,8 +81,16 @@ for (let s = 0; s < studies; s++) {
   for (const l of a.changes) {
     const ids = l.numbers.join('+');
     const pairs: Array<[string, Line['alone'], number | undefined]> = [
-      ['alone', l.alone, T('base') !== undefined && T(`only-${ids}`) !== undefined ? T('base')! - T(`only-${ids}`)! : undefined],
-      ['in context', l.inContext, T(`without-${ids}`) !== undefined && T('best') !== undefined ? T(`without-${ids}`)! - T('best')! : undefined],
+      [
+        'alone',
+        l.alone,
+        T('base') !== undefined && T(`only-${ids}`) !== undefined ? T('base')! - T(`only-${ids}`)! : undefined,
+      ],
+      [
+        'in context',
+        l.inContext,
+        T(`without-${ids}`) !== undefined && T('best') !== undefined ? T(`without-${ids}`)! - T('best')! : undefined,
+      ],
     ];
     for (const [what, est, tru] of pairs) {
       if (!est || tru === undefined || est.half === null || est.se === null) continue;
@@ -77,11 +104,15 @@ for (let s = 0; s < studies; s++) {
     }
   }
   const add = a.additivity;
-  console.log(`study ${s}: ${a.changes.length} lines; additivity ${add ? `${add.additive} (difference ${add.difference.value.toFixed(4)} ± ${add.difference.half?.toFixed(4)})` : '-'}`);
+  console.log(
+    `study ${s}: ${a.changes.length} lines; additivity ${add ? `${add.additive} (difference ${add.difference.value.toFixed(4)} ± ${add.difference.half?.toFixed(4)})` : '-'}`,
+  );
 }
 console.log('\n| study | change | gain | true | measured ± 95% | error | truth inside |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 console.log(
-  `\n${inside}/${total} true gains inside the 95% interval (${((100 * inside) / Math.max(1, total)).toFixed(0)}%); mean |error| / se = ${(sumAbsT / Math.max(1, total)).toFixed(2)} (about 0.8 expected); ${((Date.now() - t0) / 60000).toFixed(1)} min; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+  `\n${inside}/${total} true gains inside the 95% interval (${((100 * inside) / Math.max(1, total)).toFixed(0)}%); mean |error| / se = ${(sumAbsT / Math.max(1, total)).toFixed(2)} (about 0.8 expected); ${((Date.now() - t0) / 60000).toFixed(1)} min; load ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
 );

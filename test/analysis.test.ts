@@ -267,7 +267,7 @@ describe('the held-out split and an evaluate step without one', () => {
       [
         "import { writeFileSync } from 'node:fs';",
         'const GAIN = 0; // what the change improves',
-        'console.log(`train sees split=${process.env.AUTORESEARCH_SPLIT ?? "none"}`);',
+        'console.log("train sees split=" + (process.env.AUTORESEARCH_SPLIT ?? "none"));',
         "writeFileSync(process.env.AUTORESEARCH_OUTPUT + '/v.json', JSON.stringify(1 - GAIN));",
         '',
       ].join('\n'),
