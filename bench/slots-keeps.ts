@@ -10,7 +10,8 @@
  * process, as two `autoresearch run`s would), each for the same wall-clock window, so both see
  * the same machine load; the ratio of their rates is the figure. "Decided" = judged: kept or discarded (crash/timeout counted too); conflicts
  * and rejections are reported apart. Rates count decisions made within the window, from the
- * first experiment's start (the baseline excluded) to the deadline.
+ * first experiment's start (the baseline excluded) to the deadline, or to the study's stop when it
+ * stopped sooner (the search proposer had tried every move from the best: reported as 'exhausted').
  *
  * Run: node --import tsx bench/slots-keeps.ts [windowSeconds=90] [runSeconds=2] [far|near|both]
  */
@@ -69,6 +70,11 @@ interface Figures {
   maxRuns: number;
   busy: string;
   baselineS: number;
+  /** Judged experiments by status, and the longest experiment (ms, all its runs). */
+  statuses: Record<string, number>;
+  longestMs: number;
+  /** Why the study stopped (the window's end is 'max-hours'). */
+  stopped: string;
 }
 
 async function study(start: 'far' | 'near', slots: number, runS: number, windowS: number): Promise<Figures> {
@@ -80,10 +86,18 @@ async function study(start: 'far' | 'near', slots: number, runS: number, windowS
     { onEvent: (e) => events.push(e) },
   );
   await r.ledger.close();
+  // BENCH_EVENTS_DIR=dir keeps each study's event stream (one JSON line per event) for a closer look.
+  if (process.env.BENCH_EVENTS_DIR) {
+    writeFileSync(
+      join(process.env.BENCH_EVENTS_DIR, `events-${start}-${slots}.jsonl`),
+      events.map((e) => JSON.stringify(e)).join('\n'),
+    );
+  }
   const deadline = t0 + windowS * 1000;
   const firstStart = events.find((e) => e.type === 'experiment-started' && !e.baseline)?.t ?? deadline;
   const baselineEnd = events.find((e) => e.type === 'experiment-finished' && e.baseline)?.t ?? t0;
   const inWindow = events.filter((e) => e.t <= deadline);
+  const stoppedAt = events.find((e) => e.type === 'study-stopped')?.t ?? deadline;
   const finished = inWindow.filter(
     (e): e is Extract<StudyEvent, { type: 'experiment-finished' }> => e.type === 'experiment-finished' && !e.baseline,
   );
@@ -100,13 +114,23 @@ async function study(start: 'far' | 'near', slots: number, runS: number, windowS
     slots,
     decided: judged.length,
     kept: judged.filter((e) => e.status === 'keep').length,
-    perHour: judged.length / ((deadline - firstStart) / 3600_000),
+    // a study that stopped before the window's end (the proposer exhausted its moves) is rated
+    // over the time it ran
+    perHour: judged.length / ((Math.min(deadline, stoppedAt) - firstStart) / 3600_000),
     runs,
     rebases: inWindow.filter((e) => e.type === 'rebase').length,
     other,
     maxRuns: Math.max(0, ...perExp.values()),
     busy: r.outcome.busy.map((b) => b.fraction.toFixed(2)).join(' '),
     baselineS: (baselineEnd - t0) / 1000,
+    statuses: Object.fromEntries(
+      ['keep', 'discard', 'crash', 'timeout'].map((k) => [k, judged.filter((e) => e.status === k).length]),
+    ),
+    longestMs: Math.max(0, ...judged.map((e) => e.runMs ?? 0)),
+    stopped: events
+      .filter((e) => e.type === 'study-stopped')
+      .map((e) => `${e.reason}${e.reason === 'max-hours' ? '' : `: ${e.message}`}`)
+      .join('; '),
   };
 }
 
@@ -116,7 +140,16 @@ function child(start: 'far' | 'near', slots: number, runS: number, windowS: numb
   return new Promise((resolve, reject) =>
     execFile(
       process.execPath,
-      ['--import', 'tsx', self, '--child', start, String(slots), String(runS), String(windowS)],
+      // a bundled copy (bench/gpu/pack-bench.sh) runs without tsx
+      [
+        ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []),
+        self,
+        '--child',
+        start,
+        String(slots),
+        String(runS),
+        String(windowS),
+      ],
       { maxBuffer: 1 << 24 },
       (err, out) => (err ? reject(err) : resolve(JSON.parse(out.trim().split('\n').pop()!) as Figures)),
     ),
@@ -135,6 +168,9 @@ if (process.argv[2] === '--child') {
   for (const start of ['far', 'near'] as const) {
     if (which !== 'both' && which !== start) continue;
     const [one, four] = await Promise.all([child(start, 1, runS, windowS), child(start, 4, runS, windowS)]);
+    for (const f of [one, four]) {
+      if (f.decided === 0) throw new Error(`the ${f.slots}-slot study decided nothing (stopped: ${f.stopped})`);
+    }
     console.log(`${start} start (1 and 4 slots side by side):`);
     for (const f of [one, four]) {
       const others =
@@ -144,7 +180,11 @@ if (process.argv[2] === '--child') {
       console.log(
         `  ${f.slots} slot(s): ${f.perHour.toFixed(0)} decided/hour (${f.decided} decided, ${f.kept} kept = ${((100 * f.kept) / Math.max(1, f.decided)).toFixed(0)} %, ` +
           `${f.runs} runs = ${(f.runs / Math.max(1, f.decided)).toFixed(2)} per decision, at most ${f.maxRuns} for one experiment, ${f.rebases} re-applied; ` +
-          `not judged: ${others}; busy ${f.busy}; baseline ${f.baselineS.toFixed(1)} s)`,
+          `not judged: ${others}; busy ${f.busy}; baseline ${f.baselineS.toFixed(1)} s; ` +
+          `${Object.entries(f.statuses)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}; longest experiment ${(f.longestMs / 1000).toFixed(1)} s)` +
+          (f.stopped && f.stopped !== 'max-hours' ? `\n    stopped before the window's end: ${f.stopped}` : ''),
       );
     }
     console.log(`  ratio: ${(four.perHour / one.perHour).toFixed(2)}x`);

@@ -97,12 +97,18 @@ describe('stale bases', () => {
    */
   async function twoSlotRace(
     second: [string, string],
-    opts: { train?: string; first?: [string, string]; command?: string; setup?: (dir: string) => void } = {},
+    opts: {
+      train?: string;
+      first?: [string, string];
+      command?: string;
+      setup?: (dir: string) => void;
+      judge?: string;
+    } = {},
   ) {
     const dir = makeLandscapeRepo({
       train: opts.train ?? TRAIN,
       ...(opts.command ? { command: opts.command } : {}),
-      extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n`,
+      extraToml: `${opts.judge ?? GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n`,
     });
     opts.setup?.(dir);
     const slowA = edit(
@@ -241,6 +247,34 @@ describe('stale bases', () => {
     assert.equal(a!.evidence?.bestMean, 2.0, 'judged against its own base, not the best #2');
     assert.ok(!r.events.some((e) => e.type === 'rebase'), 'not re-applied');
     assert.equal(r.events.filter((e) => e.type === 'run-started' && e.number === a!.number).length, 1, 'run once');
+  });
+
+  it('a promising stale experiment is measured on the current best, not confirmed on its old base', async () => {
+    // Noise from the run's seed (0, +0.01, -0.01): the baseline's 3 runs give sigma 0.01, so A's
+    // gain of 0.01 is within noise ("confirm"). B is kept while A runs: A's confirmations would
+    // be spent on a base that is no longer the best, so A is re-applied onto B and measured there.
+    const train = TRAIN.replace(
+      'console.log("---");',
+      'const NOISE = [0, 0.01, -0.01][Number(process.env.AUTORESEARCH_SEED) % 3]; console.log("---");',
+    ).replace('(X - Y).toFixed(6)', '(X - Y + NOISE).toFixed(6)');
+    const { all, r } = await twoSlotRace(['const Y = 0.0;', 'const Y = 0.2;'], {
+      train,
+      first: [
+        'const X = 2.0; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 0;',
+        'const X = 1.99; // main value\n\nconst Y = 0.0; // subtracted\n\nconst SLEEP_MS = 1500;',
+      ],
+      judge: '[judge]\nkind = "noise"\nnoise_runs = 3\nvary_seed = true\n',
+    });
+    const [, a, b] = all;
+    const sigma = (await r.ledger.getStudy('test'))!.noise?.sigma ?? 0;
+    assert.ok(Math.abs(sigma - 0.01) < 1e-9, `baseline noise sigma 0.01: ${sigma}`);
+    assert.equal(b!.status, 'keep', `${b!.status}: ${b!.reason}`);
+    const rebases = r.events.filter((e) => e.type === 'rebase' && e.number === a!.number);
+    assert.equal(rebases.length, 1, 'A re-applied once');
+    assert.match((rebases[0] as { reason: string }).reason, /within noise .* measured there instead/);
+    assert.deepEqual(a!.evidence?.rebased?.runs, [1.99], 'one run on its old base: no confirmation there');
+    assert.equal(a!.parentCommit, b!.commit, 'judged on the best');
+    assert.ok(!r.events.some((e) => e.type === 'confirm' && e.number === a!.number && e.t < rebases[0]!.t));
   });
 
   it('re-runs a change that beat its base as often as the best moves under it, then judges it (never dropped unjudged)', async () => {

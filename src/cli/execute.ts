@@ -70,7 +70,10 @@ export async function executeStudy(
       controller.signal,
     );
     const exitCode =
-      outcome.reason === 'error' || outcome.reason === 'baseline-failed' || outcome.reason === 'rejections'
+      outcome.reason === 'error' ||
+      outcome.reason === 'baseline-failed' ||
+      outcome.reason === 'rejections' ||
+      outcome.reason === 'failures'
         ? 1
         : outcome.reason === 'interrupted'
           ? 130

@@ -9,6 +9,7 @@ import { registerAblate } from './commands/ablate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHeldout } from './commands/heldout.js';
 import { registerInit } from './commands/init.js';
+import { registerNote } from './commands/note.js';
 import { registerPlot } from './commands/plot.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
@@ -44,6 +45,7 @@ Concepts: a study lives on branch autoresearch/<tag>; every experiment is record
 registerInit(program);
 registerRun(program);
 registerStatus(program);
+registerNote(program);
 registerResults(program);
 registerPlot(program);
 registerDemo(program);

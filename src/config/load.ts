@@ -15,7 +15,7 @@ export const CONFIG_FILE = 'autoresearch.toml';
 
 export type Config = Readonly<
   Omit<ParsedConfig, 'study'> & {
-    study: { tag: string; seed: number };
+    study: Omit<ParsedConfig['study'], 'tag'> & { tag: string };
     /** Absolute path of the workspace root (the directory holding autoresearch.toml). */
     root: string;
     /** Absolute path of the config file. */
@@ -79,7 +79,7 @@ export function validateConfig(raw: unknown, where: { root: string; configPath: 
   const c = parsed.data;
   const config: Config = {
     ...c,
-    study: { seed: c.study.seed, tag: c.study.tag ?? defaultTag() },
+    study: { ...c.study, tag: c.study.tag ?? defaultTag() },
     root: where.root,
     configPath: where.configPath,
   };

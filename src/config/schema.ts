@@ -19,8 +19,24 @@ export const studySchema = z
       .min(0)
       .default(0)
       .describe('Seed for the proposer; also passed to runs as AUTORESEARCH_SEED.'),
+    failure_window: z
+      .number()
+      .int()
+      .min(0)
+      .default(12)
+      .describe(
+        'Stop the study when, of the last failure_window decided experiments, at least failure_rate crashed, timed out or were rejected (0 = never).',
+      ),
+    failure_rate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.9)
+      .describe(
+        'Fraction of failures over the last failure_window experiments that stops the study (reason "failures").',
+      ),
   })
-  .default({ seed: 0 });
+  .default({ seed: 0, failure_window: 12, failure_rate: 0.9 });
 
 export const objectiveSchema = z
   .strictObject({
@@ -163,6 +179,28 @@ export const proposerSchema = z
       .describe(
         'Stop the study after this many proposals in a row ended without running (rejected, failed, duplicates); 0 = never. They do not count against --max-experiments.',
       ),
+    strategy: z
+      .enum(['hill', 'coordinate'])
+      .default('hill')
+      .describe(
+        'search: hill (score the moves of every constant; the default) or coordinate (one constant at a time, step sizes that shrink where it fails, restarts).',
+      ),
+    plateau_after: z
+      .number()
+      .int()
+      .min(0)
+      .default(10)
+      .describe(
+        'A plateau: no keep in the last N experiments that ran (0 = never). Then search widens its steps and tries untouched constants; LLM agents get a plateau section.',
+      ),
+    notes_max_chars: z
+      .number()
+      .int()
+      .min(0)
+      .default(2000)
+      .describe(
+        "anthropic/openai: the research journal's bound on the agent's notes, in characters (0 = no note tool); past it the agent must rewrite or delete notes.",
+      ),
     command: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
       .optional()
@@ -188,6 +226,9 @@ export const proposerSchema = z
     request_timeout_s: 300,
     repair_attempts: 2,
     max_rejections: 10,
+    strategy: 'hill',
+    plateau_after: 10,
+    notes_max_chars: 2000,
     timeout_s: 1800,
     prices: {},
   });

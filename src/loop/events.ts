@@ -12,6 +12,7 @@ export type StopReason =
   | 'max-cost' // --max-cost-usd reached (proposer spend)
   | 'max-tokens' // --max-tokens reached (proposer tokens)
   | 'rejections' // [proposer] max_rejections proposals in a row never ran (a broken proposer)
+  | 'failures' // [study] failure_rate of the last failure_window experiments crashed/timed out/were rejected
   | 'baseline-failed' // the unchanged code did not produce the metric
   | 'error'; // a problem the user must fix (message says what)
 

@@ -17,6 +17,8 @@
  * the diff.
  */
 import type { Experiment } from '../ledger/types.js';
+import type { JournalOp } from '../proposer/journal.js';
+import { plateauOf } from '../proposer/plateau.js';
 import type { InFlight, ProposalContext, ProposalUsage } from '../proposer/types.js';
 import { Mutex, type AsyncQueue, type Notifier } from '../scheduler/async-queue.js';
 import { guardAfter, guardBefore, guardRejection } from '../workspace/proposal-guard.js';
@@ -24,7 +26,9 @@ import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import type { StopReason } from './events.js';
 import { outageOver, waitWhileUnavailable } from './outage.js';
+import { failureSettings, tooManyFailures } from './failures.js';
 import { duplicateOf, extraAhead, inFlightOf, notRunInARow, tally, touchedLines } from './in-flight.js';
+import { applyJournalOps, readJournal } from './journal-store.js';
 import { finishExperiment, oneLine } from './record.js';
 import { screenDiff } from './screen.js';
 import { screenContext } from './screen-context.js';
@@ -67,6 +71,7 @@ export function proposalContext(
     inFlight: [...inFlightOf(history), ...making],
     program: ctx.program,
     secrets: ctx.secrets,
+    plateau: plateauOf(history, ctx.config.proposer.plateau_after),
     budget: {
       experimentsLeft: limits.maxExperiments !== null ? Math.max(0, limits.maxExperiments - counted) : null,
       secondsLeft: limits.deadline !== null ? Math.max(0, (limits.deadline - Date.now()) / 1000) : null,
@@ -115,6 +120,8 @@ interface Shared {
   /** Aborts on Ctrl-C, at the deadline, and when a worker stops: wakes workers waiting for room. */
   wake: AbortSignal;
   stopAll: () => void;
+  /** The last keep of the plateau last announced (a notice once per plateau). */
+  plateauAt?: number;
 }
 
 /**
@@ -185,6 +192,7 @@ async function checkLimits(
   if (limits.maxTokens !== null && used.tokens >= limits.maxTokens) return 'max-tokens';
   const cap = ctx.config.proposer.max_rejections;
   if (cap > 0 && notRunInARow(all).length >= cap) return 'rejections';
+  if (tooManyFailures(all, failureSettings(ctx.config), limits.startedAt)) return 'failures';
   // counted by the others from now on (set before any await, so two can't both pass the limit)
   const parentCommit = ctx.frontier.current!.commit;
   shared.making.set(me, {
@@ -239,7 +247,19 @@ async function proposalWorker(
       const before = await guardBefore(worktree);
       const screen = screenContext(config, worktree.path, study.metric); // imports as on the best
       const others = [...shared.making].filter(([k]) => k !== me).map(([, v]) => v);
-      const pctx = proposalContext(ctx, worktree.path, best, checked.all, limits, others);
+      const pctx = {
+        ...proposalContext(ctx, worktree.path, best, checked.all, limits, others),
+        journal: { notes: await readJournal(ledger, study.id), maxChars: config.proposer.notes_max_chars },
+      };
+      if (pctx.plateau && shared.plateauAt !== pctx.plateau.lastKeep) {
+        shared.plateauAt = pctx.plateau.lastKeep;
+        emit({
+          type: 'notice',
+          t: Date.now(),
+          level: 'info',
+          message: `plateau: no keep in the last ${pctx.plateau.since} experiments that ran (since #${pctx.plateau.lastKeep}); the proposer is told to change tack`,
+        });
+      }
       const t0 = Date.now();
       const proposal = await ctx.proposerLock.run(() => proposer.propose(pctx, signal));
       const proposeMs = Date.now() - t0;
@@ -288,6 +308,7 @@ async function proposalWorker(
           usage: proposal.usage ?? null,
         });
         shared.making.delete(me); // in the ledger now: in flight as an experiment
+        if (proposal.journal?.length) await storeJournal(ctx, exp.number, proposal.journal);
         return { now, exp };
       });
       emit({ type: 'proposal', t: Date.now(), number: exp.number, description, proposeMs, parentCommit: best.commit });
@@ -326,4 +347,19 @@ async function proposalWorker(
       shared.changed.notify();
     }
   }
+}
+
+/** Stores a proposal's journal operations (under the record lock); refusals become a notice. */
+async function storeJournal(ctx: LoopContext, experiment: number, ops: JournalOp[]): Promise<void> {
+  const r = await applyJournalOps(ctx.ledger, ctx.frontier.currentStudy.id, ops, {
+    maxChars: ctx.config.proposer.notes_max_chars,
+    experiment,
+  });
+  if (r.refused.length)
+    ctx.emit({
+      type: 'notice',
+      t: Date.now(),
+      level: 'warn',
+      message: `journal: ${r.refused.length} note operation(s) of proposal #${experiment} refused: ${r.refused.join('; ')}`,
+    });
 }

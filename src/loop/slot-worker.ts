@@ -210,7 +210,13 @@ function decide(
     if (placed.parent !== best.commit) {
       const own = frontier.estimateOf(placed.parent) ?? best;
       const d = judge.decide(input(own));
-      if (d.decision === 'confirm') return { kind: 'confirm', reason: d.reason };
+      // Promising but not yet clear, on a base that is no longer the best: confirming it there
+      // would spend runs on a commit that can't be kept; it is measured on the best instead.
+      if (d.decision === 'confirm')
+        return {
+          kind: 'rebase',
+          reason: `${d.reason.replace(/: confirming$/, '')} vs its base #${own.number}, and #${best.number} is the best now: measured there instead`,
+        };
       if (d.decision === 'keep')
         return {
           kind: 'rebase',
@@ -251,7 +257,8 @@ function decide(
  * Records the new parent, commit and that commit's real diff.
  */
 async function place(ctx: LoopContext, wt: Worktree, exp: Experiment, onto: Estimate): Promise<Placed> {
-  if (exp.commit && exp.parentCommit === onto.commit && (await wt.tryResetHard(exp.commit))) {
+  // The run itself resets the worktree to the commit (./run-once.ts): no reset here.
+  if (exp.commit && exp.parentCommit === onto.commit && (await wt.hasCommit(exp.commit))) {
     return { ok: true, parent: onto.commit, commit: exp.commit };
   }
   const moved = await reapply(

@@ -28,6 +28,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { runBaseline } from './baseline.js';
 import type { LoopContext } from './context.js';
 import type { EmitEvent, StopReason, StudyEvent } from './events.js';
+import { failureSettings, failuresMessage } from './failures.js';
 import { Frontier } from './frontier.js';
 import { acquireLock, acquireStudyLock, gpuLockPath, studyLockPath } from './lock.js';
 import { tally } from './in-flight.js';
@@ -241,6 +242,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         'max-cost': `the proposer spent the --max-cost-usd budget ($${limits.maxCostUsd})`,
         'max-tokens': `the proposer used the --max-tokens budget (${limits.maxTokens} tokens)`,
         rejections: `the last ${config.proposer.max_rejections} proposals in a row ended without running (see \`autoresearch results\` for why); fix the proposer, or raise [proposer] max_rejections`,
+        failures: failuresMessage(await ledger.listExperiments(study.id), failureSettings(config), started),
         interrupted: 'stopped',
         'baseline-failed': '',
         error: '',

@@ -31,8 +31,12 @@ export function createProposer(
   if (kind === 'search') {
     return {
       ok: true,
-      proposer: new SearchProposer({ seed: config.study.seed, exclude: [...config.proposer.exclude] }),
-      note: 'proposer: offline search over the UPPER_CASE constants (no LLM configured)',
+      proposer: new SearchProposer({
+        seed: config.study.seed,
+        exclude: [...config.proposer.exclude],
+        strategy: config.proposer.strategy,
+      }),
+      note: `proposer: offline search (${config.proposer.strategy === 'coordinate' ? 'coordinate descent' : 'hill climbing'}) over the UPPER_CASE constants (no LLM configured)`,
     };
   }
   if (kind === 'anthropic' || kind === 'openai') return createLlmProposer(kind, config.proposer, env, deps.llm);

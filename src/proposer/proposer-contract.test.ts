@@ -54,20 +54,21 @@ function llmSubject(kind: 'anthropic' | 'openai') {
   return { good: () => make(good), broken: () => make([...BROKEN]), hanging: () => make([{ hang: true }]) };
 }
 
-proposerContract('search', {
-  good: async () => ({ proposer: new SearchProposer({ seed: 1 }), cleanup: async () => {} }),
-  broken: async () => {
-    // No UPPER_CASE constants to move: the search proposer fails as a value.
-    const inner = new SearchProposer({ seed: 1 });
-    const proposer: Proposer = {
-      name: inner.name,
-      propose: (ctx: ProposalContext, signal?: AbortSignal): Promise<ProposalResult> => {
-        writeFileSync(join(ctx.worktree, 'train.mjs'), 'console.log("no knobs here");\n');
-        return inner.propose(ctx, signal);
-      },
-    };
-    return { proposer, cleanup: async () => {} };
-  },
-});
+for (const strategy of ['hill', 'coordinate'] as const)
+  proposerContract(strategy === 'hill' ? 'search' : 'search (coordinate)', {
+    good: async () => ({ proposer: new SearchProposer({ seed: 1, strategy }), cleanup: async () => {} }),
+    broken: async () => {
+      // No UPPER_CASE constants to move: the search proposer fails as a value.
+      const inner = new SearchProposer({ seed: 1, strategy });
+      const proposer: Proposer = {
+        name: inner.name,
+        propose: (ctx: ProposalContext, signal?: AbortSignal): Promise<ProposalResult> => {
+          writeFileSync(join(ctx.worktree, 'train.mjs'), 'console.log("no knobs here");\n');
+          return inner.propose(ctx, signal);
+        },
+      };
+      return { proposer, cleanup: async () => {} };
+    },
+  });
 proposerContract('anthropic (fake Messages API)', llmSubject('anthropic'));
 proposerContract('openai (fake Chat Completions API)', llmSubject('openai'));

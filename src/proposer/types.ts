@@ -16,6 +16,8 @@
  */
 import type { Direction, Experiment } from '../ledger/types.js';
 import type { Secret } from '../runner/secrets.js';
+import type { Journal, JournalOp } from './journal.js';
+import type { Plateau } from './plateau.js';
 
 export interface ProposalContext {
   /** Absolute path of the git worktree holding the current best commit; edit files here. */
@@ -52,6 +54,18 @@ export interface ProposalContext {
    * tool results are scrubbed of them (`[redacted:NAME]`), as a last line of defense.
    */
   secrets?: readonly Secret[];
+  /**
+   * The research journal (./journal.ts): notes of earlier agents and of people, shown in the
+   * prompt; an LLM agent edits it with its note tool and returns the net `journal` ops in its
+   * result, which the loop stores. Absent for repairs and where the loop keeps no journal.
+   */
+  journal?: Journal;
+  /**
+   * Set when the study is on a plateau (./plateau.ts: no keep in the last `[proposer]
+   * plateau_after` experiments that ran): a cue to change tack (wider steps, untried knobs,
+   * combining near-misses). Absent or null otherwise.
+   */
+  plateau?: Plateau | null;
 }
 
 /** One change in flight (see ProposalContext.inFlight). */
@@ -83,8 +97,10 @@ export type ProposalResult =
       /** Structured record of the change, stored in the ledger (proposer-specific JSON). */
       change?: unknown;
       usage?: ProposalUsage;
+      /** Net changes to the research journal (ctx.journal), stored by the loop after a re-check. */
+      journal?: JournalOp[];
     }
-  | { kind: 'failed'; reason: string; usage?: ProposalUsage }
+  | { kind: 'failed'; reason: string; usage?: ProposalUsage; journal?: JournalOp[] }
   /** Nothing left to try (e.g. the search proposer tried every move from this parent). */
   | { kind: 'exhausted'; reason: string }
   /**

@@ -34,6 +34,8 @@ export interface LandscapeOptions {
   train?: string;
   command?: string;
   extraToml?: string;
+  /** Extra lines of the [study] table (e.g. "failure_window = 4"). */
+  studyToml?: string;
   timeoutS?: number;
   tag?: string;
   /** [run].sandbox (default: the config's default, "auto"). */
@@ -50,6 +52,7 @@ export function makeLandscapeRepo(opts: LandscapeOptions = {}): string {
     [
       '[study]',
       `tag = "${opts.tag ?? 'test'}"`,
+      ...(opts.studyToml ? [opts.studyToml] : []),
       '[objective]',
       'metric = "val_bpb"',
       'direction = "minimize"',

@@ -41,11 +41,9 @@ export class Worktree {
     await this.clean();
   }
 
-  /** `resetHard`, returning false (instead of throwing) when `commit` does not exist. */
-  async tryResetHard(commit: string): Promise<boolean> {
-    if ((await this.git.run(['reset', '--hard', '--quiet', commit])).code !== 0) return false;
-    await this.clean();
-    return true;
+  /** True when `commit` names a commit of this repository (one cheap git call; files untouched). */
+  async hasCommit(commit: string): Promise<boolean> {
+    return (await this.git.run(['cat-file', '-e', `${commit}^{commit}`])).code === 0;
   }
 
   /**

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { type HeldoutSummary, renderHeldout } from '../../analysis/heldout.js';
 import { join } from 'node:path';
 import type { Experiment, FinalStatus, Study } from '../../ledger/types.js';
+import { readJournal } from '../../loop/journal-store.js';
 import { liveLockHolder, studyLockPath } from '../../loop/lock.js';
+import type { JournalNote } from '../../proposer/journal.js';
 import { isQueued } from '../../loop/queued.js';
 import { STATE_DIR } from '../../workspace/workspace.js';
 import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
@@ -30,6 +32,8 @@ export interface StudyStatus {
       status: Experiment['status'] | 'queued';
     }
   >;
+  /** The research journal (agents' and people's notes), oldest first. */
+  journal: JournalNote[];
 }
 
 export function registerStatus(program: Command): void {
@@ -57,6 +61,7 @@ export function registerStatus(program: Command): void {
           await ledger.listExperiments(study.id),
           liveHolder(config.root, study.tag),
           flags.recent,
+          await readJournal(ledger, study.id),
         );
         // the last held-out check (`autoresearch heldout`): validation vs held-out gap per kept change
         const held = (await ledger.getRecord(study.id, 'heldout', 'summary'))?.value as HeldoutSummary | undefined;
@@ -71,7 +76,13 @@ export function registerStatus(program: Command): void {
     });
 }
 
-export function summarise(study: Study, all: Experiment[], live: StudyStatus['live'], recentN = 10): StudyStatus {
+export function summarise(
+  study: Study,
+  all: Experiment[],
+  live: StudyStatus['live'],
+  recentN = 10,
+  journal: JournalNote[] = [],
+): StudyStatus {
   const counts: StudyStatus['counts'] = {
     keep: 0,
     discard: 0,
@@ -115,6 +126,7 @@ export function summarise(study: Study, all: Experiment[], live: StudyStatus['li
       commit: e.commit,
       reason: e.reason,
     })),
+    journal,
   };
 }
 
@@ -151,6 +163,13 @@ function render(s: StudyStatus): string {
         `  #${String(e.number).padStart(3)} ${e.status.padEnd(8)} ${fmtValue(e.value).padStart(10)}  ${e.description}${e.status === 'crash' || e.status === 'rejected' || e.status === 'timeout' ? `  (${e.reason.slice(0, 100)})` : ''}`,
     ),
   ];
+  if (s.journal.length)
+    lines.push(
+      '',
+      'journal:',
+      // notes are one line of printable text (cleaned when stored and read): safe to print
+      ...s.journal.map((n) => `  [${n.id}] ${n.author === 'person' ? '(person) ' : ''}${n.text}`),
+    );
   if (s.best)
     lines.push(
       '',

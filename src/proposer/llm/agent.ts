@@ -57,7 +57,7 @@ export async function runAgent(
     usage: usage(),
   });
   const messages: ChatMessage[] = [{ role: 'user', content: job.task }];
-  const tools = toolSpecs();
+  const tools = toolSpecs(job.toolbox.toolNames());
   let calls = 0;
 
   for (let turn = 1; turn <= settings.maxTurns; turn++) {

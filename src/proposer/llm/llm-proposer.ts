@@ -60,12 +60,15 @@ export class LlmProposer implements Proposer {
       protected: ctx.protected,
       history: ctx.history,
       objective: ctx.objective,
+      ...(ctx.journal && !crash ? { journal: ctx.journal } : {}),
     });
-    return runAgent(
+    const result = await runAgent(
       this.provider,
       this.settings,
       { system, task, toolbox, ...(ctx.secrets ? { secrets: ctx.secrets } : {}) },
       signal,
     );
+    const journal = toolbox.journalOps();
+    return journal.length && (result.kind === 'ok' || result.kind === 'failed') ? { ...result, journal } : result;
   }
 }

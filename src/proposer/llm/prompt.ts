@@ -11,7 +11,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scrub } from '../../runner/secrets.js';
 import type { CrashReport, ProposalContext } from '../types.js';
+import { journalSection } from '../journal.js';
 import { summarizeHistory } from './history-summary.js';
+import { plateauSection } from './plateau-section.js';
 import { HARNESS_PREFACE, researchGuidance } from './program-guidance.js';
 
 export const EDITABLE_CAP_CHARS = 60_000;
@@ -120,6 +122,10 @@ export function taskPrompt(ctx: ProposalContext, crash?: CrashReport): string {
       ...ctx.protected.map((f) => fileBlock(ctx, f, PROTECTED_CAP_CHARS)),
     );
   parts.push('', historySection(ctx), '');
+  const plateau = crash ? '' : plateauSection(ctx);
+  if (plateau) parts.push(plateau, '');
+  const journal = journalSection(ctx.journal, !crash && (ctx.journal?.maxChars ?? 0) > 0);
+  if (journal) parts.push(journal, '');
   if (crash) parts.push(crashSection(crash), '', 'Fix it now with the tools, then call finish.');
   else parts.push('Make one change now: edit the editable file(s) with the tools, then call finish({description}).');
   return scrub(parts.join('\n'), ctx.secrets);
@@ -138,6 +144,12 @@ export function cliPrompt(ctx: ProposalContext, crash?: CrashReport): string {
     historySection(ctx),
     '',
   ];
+  // CLIs read the journal; they have no note tool (a notes file would be an edit outside the
+  // editable files, rejected by the guard), so theirs is read-only.
+  const plateau = crash ? '' : plateauSection(ctx);
+  if (plateau) parts.push(plateau, '');
+  const journal = journalSection(ctx.journal, false);
+  if (journal) parts.push(journal, '');
   if (crash) parts.push(crashSection(crash), '', 'Fix it now, then end with the DESCRIPTION line.');
   else parts.push('Make one change now, then end with the DESCRIPTION line.');
   return scrub(parts.join('\n'), ctx.secrets);

@@ -34,6 +34,13 @@ export const toolArgs = {
     sort: z.enum(['recent', 'best']).optional().describe('recent (default): newest first; best: best metric first.'),
     limit: z.number().int().min(1).max(200).optional().describe('How many rows (default 20).'),
   }),
+  note: z.object({
+    action: z
+      .enum(['add', 'replace', 'delete'])
+      .describe('add a note; replace (rewrite) or delete one of your notes by its id.'),
+    text: z.string().optional().describe('add / replace: the note, one short line (a hypothesis or a lesson).'),
+    id: z.string().optional().describe('replace / delete: the note id shown in the journal, e.g. "a3".'),
+  }),
   finish: z.object({
     description: z
       .string()
@@ -53,11 +60,12 @@ const DESCRIPTIONS: Record<ToolName, string> = {
   write_file: 'Replace the whole content of an editable file.',
   list_files: 'List the files of the worktree (or of one directory), marking editable and protected ones.',
   query_results: 'Query the results of earlier experiments of this study (status, metric, description).',
+  note: 'Keep the research journal: add a short hypothesis or lesson that later experiments should know; rewrite or delete your stale notes. Bounded in size: past the bound, rewrite or delete before adding.',
   finish: 'Call once your change is complete: ends the proposal. The harness then commits, runs and judges it.',
 };
 
-export function toolSpecs(): ToolSpec[] {
-  return TOOL_NAMES.map((name) => {
+export function toolSpecs(names: readonly ToolName[] = TOOL_NAMES): ToolSpec[] {
+  return names.map((name) => {
     const schema = z.toJSONSchema(toolArgs[name], { target: 'draft-7' }) as Record<string, unknown>;
     delete schema.$schema;
     return { name, description: DESCRIPTIONS[name], inputSchema: schema };

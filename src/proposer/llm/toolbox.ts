@@ -18,6 +18,7 @@ import {
   type FileScope,
   type ToolOutput,
 } from './file-tools.js';
+import { JournalDraft, type Journal, type JournalOp } from '../journal.js';
 import { queryResults, type Objective } from './history-summary.js';
 import type { ToolCall } from './provider.js';
 import { TOOL_NAMES, toolArgs, type ToolName } from './tool-specs.js';
@@ -30,15 +31,29 @@ export interface ToolRun extends ToolOutput {
 export interface ToolBoxOptions extends FileScope {
   history: readonly Experiment[];
   objective: Objective;
+  /** The research journal; with a bound > 0 the agent gets the `note` tool. */
+  journal?: Journal;
 }
 
 export class ToolBox {
   private readonly opts: ToolBoxOptions;
   private readonly start: Map<string, string | null>;
+  private readonly journal: JournalDraft | null;
 
   constructor(opts: ToolBoxOptions) {
     this.opts = opts;
     this.start = new Map(opts.editable.map((f) => [f, this.read(f)]));
+    this.journal = opts.journal && opts.journal.maxChars > 0 ? new JournalDraft(opts.journal) : null;
+  }
+
+  /** The tools this toolbox offers (`note` only with a journal). */
+  toolNames(): ToolName[] {
+    return TOOL_NAMES.filter((n) => n !== 'note' || this.journal !== null);
+  }
+
+  /** Net changes the agent made to the journal (empty without one). */
+  journalOps(): JournalOp[] {
+    return this.journal?.ops() ?? [];
   }
 
   /** Editable files whose content differs from the start. */
@@ -47,8 +62,8 @@ export class ToolBox {
   }
 
   run(call: ToolCall): ToolRun {
-    if (!TOOL_NAMES.includes(call.name as ToolName)) {
-      return { content: `unknown tool "${call.name}"; available tools: ${TOOL_NAMES.join(', ')}`, isError: true };
+    if (!this.toolNames().includes(call.name as ToolName)) {
+      return { content: `unknown tool "${call.name}"; available tools: ${this.toolNames().join(', ')}`, isError: true };
     }
     const name = call.name as ToolName;
     let raw: unknown;
@@ -89,9 +104,21 @@ export class ToolBox {
           content: queryResults(this.opts.history, this.opts.objective, a as Parameters<typeof queryResults>[2]),
           isError: false,
         };
+      case 'note':
+        return this.note(a as { action: 'add' | 'replace' | 'delete'; text?: string; id?: string });
       case 'finish':
         return this.finish(String(a.description));
     }
+  }
+
+  private note(a: { action: 'add' | 'replace' | 'delete'; text?: string; id?: string }): ToolRun {
+    const j = this.journal;
+    if (!j) return { content: 'the journal is off in this study', isError: true };
+    if (a.action !== 'add' && !a.id) return { content: `${a.action} needs the id of a note, e.g. "a3"`, isError: true };
+    if (a.action !== 'delete' && a.text === undefined) return { content: `${a.action} needs text`, isError: true };
+    const r =
+      a.action === 'add' ? j.add(a.text!) : a.action === 'replace' ? j.replace(a.id!, a.text!) : j.delete(a.id!);
+    return { content: r.message, isError: !r.ok };
   }
 
   private finish(description: string): ToolRun {

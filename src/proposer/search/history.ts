@@ -16,6 +16,8 @@ export interface SearchChange {
   to: string;
   direction: MoveDirection;
   step: MoveStep;
+  /** Step level of a level move (./levels.ts), when it was one. */
+  level?: number;
 }
 
 /** The change as a SearchChange, or null when it has another shape. */
@@ -30,7 +32,8 @@ export function parseChange(change: unknown): SearchChange | null {
     from: typeof from === 'string' ? from : '',
     to,
     direction: direction === 'up' || direction === 'down' ? direction : 'set',
-    step: step === 'small' ? 'small' : 'big',
+    step: step === 'small' ? 'small' : step === 'wide' ? 'wide' : 'big',
+    ...(typeof c.level === 'number' && Number.isInteger(c.level) ? { level: c.level } : {}),
   };
 }
 

@@ -25,7 +25,8 @@ import { parseLiteral, type Constant, type ConstantValue } from './constants.js'
 import { formatValue } from './rewrite.js';
 
 export type MoveDirection = 'up' | 'down' | 'set';
-export type MoveStep = 'big' | 'small';
+/** 'wide' (plateau and coordinate restarts, ./levels.ts) > 'big' > 'small'. */
+export type MoveStep = 'wide' | 'big' | 'small';
 
 export interface Move {
   name: string;
@@ -37,6 +38,8 @@ export interface Move {
   value: ConstantValue;
   direction: MoveDirection;
   step: MoveStep;
+  /** Step level of a level move (./levels.ts): 1 wide, 0 big, -1, -2 finer; absent otherwise. */
+  level?: number;
 }
 
 export interface MoveOptions {
@@ -78,8 +81,18 @@ export function isFractionLike(c: Constant): boolean {
 /** Every move of one constant, big steps before small ones. */
 export function candidateMoves(c: Constant, opts: MoveOptions = {}): Move[] {
   if (isExcluded(c.name, opts.exclude)) return [];
+  return toMoves(c, rawMoves(c), opts);
+}
+
+/** [direction (undefined = from the sign of the change), step, target value] */
+export type RawMove = [MoveDirection | undefined, MoveStep, ConstantValue];
+
+/** Raw targets as moves: written in the constant's style, no-ops and duplicates dropped. */
+export function toMoves(c: Constant, raws: readonly RawMove[], opts: MoveOptions = {}): Move[] {
   const out: Move[] = [];
-  for (const [direction, step, target] of rawMoves(c)) {
+  for (const [direction, step, target] of raws) {
+    if (typeof target === 'number' && !(Number.isFinite(target) && Math.abs(target) <= Number.MAX_SAFE_INTEGER))
+      continue; // a wide step from an already huge value
     const to = formatValue(c, target);
     const value = parseLiteral(to, c.lang)?.value;
     if (value === undefined || value === c.value || to === c.raw) continue;
@@ -89,9 +102,6 @@ export function candidateMoves(c: Constant, opts: MoveOptions = {}): Move[] {
   }
   return out;
 }
-
-/** [direction (undefined = from the sign of the change), step, target value] */
-type RawMove = [MoveDirection | undefined, MoveStep, ConstantValue];
 
 function rawMoves(c: Constant): RawMove[] {
   const v = c.value;
@@ -136,7 +146,7 @@ function floatMoves(c: Constant, v: number): RawMove[] {
 }
 
 /** A small positive first value for a float that is 0, from what its name says it is. */
-function zeroHint(name: string): number {
+export function zeroHint(name: string): number {
   if (/(^|_)(EPS|EPSILON)(_|$)/.test(name)) return 1e-8;
   if (/DECAY|(^|_)(WD|L2|REG)(_|$)/.test(name)) return 0.01;
   if (/(^|_)(LR|LEARNING_RATE)(_|$)/.test(name)) return 0.001;
@@ -171,7 +181,7 @@ function intMoves(c: Constant, v: number): RawMove[] {
 }
 
 /** v scaled by factor in magnitude, rounded, moved by at least 1, never crossing zero. */
-function scaleInt(v: number, factor: number): number | null {
+export function scaleInt(v: number, factor: number): number | null {
   const a = Math.abs(v);
   const sign = v < 0 ? -1 : 1;
   if (a === 0) return factor > 1 ? 1 : null;

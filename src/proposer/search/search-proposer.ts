@@ -15,6 +15,12 @@
  *     unit of evidence against that (file, constant, direction) anywhere in the history (1 per
  *     discard/crash/timeout, 3 per keep in the opposite direction), counting at most 3.
  *     Ties go to source order.
+ * (c) on a plateau (ctx.plateau: no keep in the last `[proposer] plateau_after` experiments that
+ *     ran), the moves also include wide steps (x4 / ÷4) and finer ones (x1.41, x1.19; levels.ts),
+ *     so the search is not exhausted when the usual moves from the best were all tried; the score
+ *     adds +1.0 for a constant never changed, +0.9 for a wide step, -0.6 for a small one.
+ * With `strategy: 'coordinate'` the choice is coordinate.ts's (one constant at a time, step
+ * levels per constant, restarts), falling back to (b) when none of its moves is open.
  * Both choose among the moves on lines no change in flight touches (ctx.inFlight: queued and
  * running experiments, proposals being made; and the moves its own concurrent calls chose, see
  * in-flight.ts), so that a prefetched change does not end `conflict` when the one in flight is
@@ -44,6 +50,8 @@ import {
   type SearchChange,
 } from './history.js';
 import { busy, Claims, claimsAsInFlight, isBusy } from './in-flight.js';
+import { chooseCoordinate, type Knob } from './coordinate.js';
+import { levelMoves } from './levels.js';
 import { candidateMoves, type Move } from './moves.js';
 import { rewriteConstant } from './rewrite.js';
 
@@ -52,6 +60,8 @@ export interface SearchProposerOptions {
   seed: number;
   /** Constant names never touched, on top of SEED / BUDGET / EVAL / VERSION names. */
   exclude?: string[];
+  /** `[proposer] strategy`: hill (default) or coordinate (./coordinate.ts). */
+  strategy?: 'hill' | 'coordinate';
 }
 
 interface Located {
@@ -59,6 +69,11 @@ interface Located {
   constant: Constant;
   source: string;
 }
+
+/** On a plateau (hill): bonus for a constant never changed, and for a wide step; small steps lose. */
+const UNTOUCHED_BONUS = 1.0;
+const WIDE_BONUS = 0.9;
+const PLATEAU_SMALL_PENALTY = 0.6;
 
 const FRESH_BONUS = 1.2;
 const AGE_WEIGHT = 0.3;
@@ -68,14 +83,17 @@ const FAILURE_PENALTY = 0.5;
 const MAX_COUNTED_FAILURES = 3;
 
 export class SearchProposer implements Proposer {
-  readonly name = 'search';
+  readonly name: string = 'search';
   private readonly seed: number;
   private readonly exclude: readonly string[];
+  private readonly strategy: 'hill' | 'coordinate';
   private readonly claims = new Claims();
 
   constructor(options: SearchProposerOptions) {
     this.seed = options.seed;
     this.exclude = [...(options.exclude ?? [])];
+    this.strategy = options.strategy ?? 'hill';
+    if (this.strategy === 'coordinate') this.name = 'search:coordinate';
   }
 
   async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<ProposalResult> {
@@ -103,7 +121,10 @@ export class SearchProposer implements Proposer {
     }
     const inFlight = busy([...(ctx.inFlight ?? []), ...claimsAsInFlight(ctx.parentCommit, claims)]);
     const clear = open.filter((l) => !isBusy(inFlight, l.move, l.constant.line));
-    const chosen = this.choose(ctx, clear.length > 0 ? clear : open, found.movable);
+    const chosen =
+      (this.strategy === 'coordinate'
+        ? this.coordinate(ctx, found.moves, tried, clear.length > 0 ? inFlight : null)
+        : null) ?? this.choose(ctx, clear.length > 0 ? clear : open, found.movable);
     const { move, constant, source } = chosen;
     // claimed before the next await, so a concurrent call sees it
     this.claims.add(ctx.parentCommit, { key: moveKey(move), file: move.file, name: move.name, line: constant.line });
@@ -115,6 +136,7 @@ export class SearchProposer implements Proposer {
       to: move.to,
       direction: move.direction,
       step: move.step,
+      ...(move.level !== undefined ? { level: move.level } : {}),
     };
     const where = found.filesWithConstants > 1 ? ` (${move.file})` : '';
     return { kind: 'ok', description: `${move.name} ${move.from} -> ${move.to}${where}`, change };
@@ -144,12 +166,42 @@ export class SearchProposer implements Proposer {
       constants += found.length;
       if (found.length > 0) filesWithConstants++;
       for (const constant of found) {
-        const ms = candidateMoves(constant, { file, exclude: this.exclude });
+        const opts = { file, exclude: this.exclude };
+        const ms = candidateMoves(constant, opts);
         if (ms.length > 0) movable++;
+        // wider steps on a plateau (hill) and every level's moves (coordinate) count as open moves too
+        const extra =
+          this.strategy === 'coordinate'
+            ? [1, 0, -1, -2].flatMap((l) => levelMoves(constant, l, opts))
+            : ctx.plateau
+              ? [1, -1, -2].flatMap((l) => levelMoves(constant, l, opts))
+              : [];
+        for (const m of extra) if (!ms.some((x) => x.to === m.to)) ms.push(m);
         for (const move of ms) moves.push({ move, constant, source });
       }
     }
     return { moves, constants, movable, filesWithConstants };
+  }
+
+  /** The coordinate strategy's move (./coordinate.ts), or null to fall back to hill scoring. */
+  private coordinate(
+    ctx: ProposalContext,
+    all: Located[],
+    tried: Set<string>,
+    inFlight: ReturnType<typeof busy> | null,
+  ): Located | null {
+    const knobs = new Map<Constant, Knob>();
+    for (const l of all)
+      if (!knobs.has(l.constant)) knobs.set(l.constant, { constant: l.constant, file: l.move.file, source: l.source });
+    const hit = chooseCoordinate({
+      history: ctx.history,
+      knobs: [...knobs.values()],
+      exclude: this.exclude,
+      plateau: ctx.plateau,
+      isOpen: (m, k) => !tried.has(moveKey(m)) && !(inFlight && isBusy(inFlight, m, k.constant.line)),
+      tieBreak: (k) => hash01([String(this.seed), ctx.parentCommit, k.file, k.constant.name]),
+    });
+    return hit ? { move: hit.move, constant: hit.knob.constant, source: hit.knob.source } : null;
   }
 
   private choose(ctx: ProposalContext, open: Located[], movable: number): Located {
@@ -171,7 +223,12 @@ export class SearchProposer implements Proposer {
       const recency = (age >= 1 ? FRESH_BONUS : 0) + AGE_WEIGHT * Math.min(1, age);
       const fails = Math.min(MAX_COUNTED_FAILURES, failures.get(directionKey(m)) ?? 0);
       const noise = hash01([String(this.seed), ctx.parentCommit, m.file, m.name, m.direction, m.step, m.to]);
-      const score = recency + (m.step === 'big' ? BIG_BONUS : 0) + HASH_WEIGHT * noise - FAILURE_PENALTY * fails;
+      const plateau = ctx.plateau
+        ? (lastNumber === undefined ? UNTOUCHED_BONUS : 0) +
+          (m.step === 'wide' ? WIDE_BONUS : m.step === 'small' ? -PLATEAU_SMALL_PENALTY : 0)
+        : 0;
+      const score =
+        recency + (m.step === 'big' ? BIG_BONUS : 0) + HASH_WEIGHT * noise - FAILURE_PENALTY * fails + plateau;
       return { l, score, index };
     });
     scored.sort((a, b) => b.score - a.score || a.index - b.index);
