@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/load.js';
 import { openLedger } from '../ledger/open.js';
-import type { Ledger } from '../ledger/types.js';
+import type { Ledger, Study } from '../ledger/types.js';
 import { findExecutable } from '../runner/which.js';
 import { Workspace } from '../workspace/workspace.js';
 import { explainSystemError, gitInstalled, NO_GIT_EXIT, NO_GIT_MESSAGE } from './system-errors.js';
@@ -103,4 +103,24 @@ export function checkCommand(command: string, cwd: string, pathVar: string): str
     );
   }
   return `command not found: ${first} (the first word of [run].command "${command}"). Install it, or change [run].command in autoresearch.toml (or pass --command).`;
+}
+
+/** What to say when the study is not in the ledger (with the tags that are). */
+export function noStudyMessage(tag: string, tags: string[]): string {
+  return tags.length
+    ? `no study "${tag}" in this workspace; studies: ${tags.join(', ')} (pick one with --tag)`
+    : `no study "${tag}" yet; start it with \`autoresearch run\``;
+}
+
+/** The study named `tag`, or a UserError saying which studies there are (or how to start one). */
+export async function mustGetStudy(ledger: Ledger, tag: string): Promise<Study> {
+  const study = await ledger.getStudy(tag);
+  if (!study)
+    throw new UserError(
+      noStudyMessage(
+        tag,
+        (await ledger.listStudies()).map((s) => s.tag),
+      ),
+    );
+  return study;
 }

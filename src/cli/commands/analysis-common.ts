@@ -11,9 +11,8 @@ import type { AnalysisKind, StudyEvent } from '../../loop/events.js';
 import { runEnv, runSecrets } from '../../loop/run-env.js';
 import { ProcessRunner } from '../../runner/index.js';
 import { createSandbox } from '../../runner/sandbox.js';
-import { checkCommand, mustOpenLedger, mustOpenWorkspace, numberFlag, UserError } from '../common.js';
+import { checkCommand, mustGetStudy, mustOpenLedger, mustOpenWorkspace, numberFlag, UserError } from '../common.js';
 import { fmtValue } from '../terminal-view.js';
-import { noStudyMessage } from './results.js';
 
 export const EXIT_INTERRUPTED = 130;
 
@@ -60,14 +59,7 @@ export async function runAnalysis<T>(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const study = await ledger.getStudy(config.study.tag);
-    if (!study)
-      throw new UserError(
-        noStudyMessage(
-          config.study.tag,
-          (await ledger.listStudies()).map((s) => s.tag),
-        ),
-      );
+    const study = await mustGetStudy(ledger, config.study.tag);
     const chain = await keptChain(ledger, study);
     if (!chain.changes.length)
       throw new UserError(

@@ -5,8 +5,7 @@
  */
 import type { Command } from 'commander';
 import { addPersonNote } from '../../loop/journal-store.js';
-import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
-import { noStudyMessage } from './results.js';
+import { mustGetStudy, mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
 
 export function registerNote(program: Command): void {
   program
@@ -29,14 +28,7 @@ export function registerNote(program: Command): void {
       const config = mustLoadConfig(dir, { tag: flags.tag });
       const ledger = await mustOpenLedger(config);
       try {
-        const study = await ledger.getStudy(config.study.tag);
-        if (!study)
-          throw new UserError(
-            noStudyMessage(
-              config.study.tag,
-              (await ledger.listStudies()).map((s) => s.tag),
-            ),
-          );
+        const study = await mustGetStudy(ledger, config.study.tag);
         const added = await addPersonNote(ledger, study.id, text);
         if (!added.ok) throw new UserError(added.message);
         process.stdout.write(

@@ -5,8 +5,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { logScaleProblem, writeProgressChart, type XAxis } from '../../report/index.js';
-import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
-import { noStudyMessage } from './results.js';
+import { mustGetStudy, mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
 
 export function registerPlot(program: Command): void {
   program
@@ -33,14 +32,7 @@ Examples:
       if (!/\.(png|svg)$/i.test(out)) throw new UserError(`--out must end in .png or .svg, got ${out}`);
       const ledger = await mustOpenLedger(config);
       try {
-        const study = await ledger.getStudy(config.study.tag);
-        if (!study)
-          throw new UserError(
-            noStudyMessage(
-              config.study.tag,
-              (await ledger.listStudies()).map((s) => s.tag),
-            ),
-          );
+        const study = await mustGetStudy(ledger, config.study.tag);
         const experiments = await ledger.listExperiments(study.id);
         const problem = flags.log ? logScaleProblem(experiments) : null;
         if (problem) throw new UserError(`--log: ${problem}; plot without --log`);

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { writeReport } from '../../report/write-report.js';
-import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
-import { noStudyMessage } from './results.js';
+import { mustGetStudy, mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
 
 export function registerReport(program: Command): void {
   program
@@ -31,14 +30,7 @@ Ablation and transfer results (autoresearch ablate / transfer) appear as tables 
       if (!md && !/\.html?$/i.test(out)) throw new UserError(`--out must end in .html (or .md with --md), got ${out}`);
       const ledger = await mustOpenLedger(config);
       try {
-        const study = await ledger.getStudy(config.study.tag);
-        if (!study)
-          throw new UserError(
-            noStudyMessage(
-              config.study.tag,
-              (await ledger.listStudies()).map((s) => s.tag),
-            ),
-          );
+        const study = await mustGetStudy(ledger, config.study.tag);
         const files = await writeReport(ledger, study, out, md ? 'md' : 'html');
         process.stdout.write(`${files.join('\n')}\n`);
       } finally {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { formatResultsTsv } from '../../ledger/results-tsv.js';
 import { refreshResultsFiles } from '../../loop/results-files.js';
-import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
+import { mustGetStudy, mustLoadConfig, mustOpenLedger } from '../common.js';
 
 export function registerResults(program: Command): void {
   program
@@ -19,14 +19,7 @@ export function registerResults(program: Command): void {
       const config = mustLoadConfig(dir, { tag: flags.tag });
       const ledger = await mustOpenLedger(config);
       try {
-        const study = await ledger.getStudy(config.study.tag);
-        if (!study)
-          throw new UserError(
-            noStudyMessage(
-              config.study.tag,
-              (await ledger.listStudies()).map((s) => s.tag),
-            ),
-          );
+        const study = await mustGetStudy(ledger, config.study.tag);
         const all = await ledger.listExperiments(study.id);
         const note = refreshResultsFiles(config, all);
         if (note) process.stderr.write(`${note}\n`);
@@ -41,10 +34,4 @@ export function registerResults(program: Command): void {
         await ledger.close();
       }
     });
-}
-
-export function noStudyMessage(tag: string, tags: string[]): string {
-  return tags.length
-    ? `no study "${tag}" in this workspace; studies: ${tags.join(', ')} (pick one with --tag)`
-    : `no study "${tag}" yet; start it with \`autoresearch run\``;
 }

@@ -9,9 +9,8 @@ import { liveLockHolder, studyLockPath } from '../../loop/lock.js';
 import type { JournalNote } from '../../proposer/journal.js';
 import { isQueued } from '../../loop/queued.js';
 import { STATE_DIR } from '../../workspace/workspace.js';
-import { mustLoadConfig, mustOpenLedger, UserError } from '../common.js';
+import { mustGetStudy, mustLoadConfig, mustOpenLedger } from '../common.js';
 import { fmtDuration, fmtValue } from '../terminal-view.js';
-import { noStudyMessage } from './results.js';
 
 export interface StudyStatus {
   tag: string;
@@ -63,14 +62,7 @@ export function registerStatus(program: Command): void {
       const config = mustLoadConfig(dir, { tag: flags.tag });
       const ledger = await mustOpenLedger(config);
       try {
-        const study = await ledger.getStudy(config.study.tag);
-        if (!study)
-          throw new UserError(
-            noStudyMessage(
-              config.study.tag,
-              (await ledger.listStudies()).map((s) => s.tag),
-            ),
-          );
+        const study = await mustGetStudy(ledger, config.study.tag);
         const status = summarise(
           study,
           await ledger.listExperiments(study.id),
