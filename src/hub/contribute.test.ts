@@ -1,0 +1,202 @@
+/**
+ * End to end on loopback: PostgreSQL (the test cluster), a real hub listener in this process, and
+ * contributors as real `autoresearch` processes (join + run), each its own workspace and token.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { loadConfig } from '../config/load.ts';
+import { openLedger } from '../ledger/open.ts';
+import { hostId } from '../loop/host-id.ts';
+import { type CliResult, cli, cliAsync, waitForEvent } from '../test-support/cli.ts';
+import { type TestDatabase, testDatabase } from '../test-support/postgres.ts';
+import { resultIdFor } from './poster.ts';
+import { migrateHub } from './schema.ts';
+import { type RunningHub, startHub } from './serve.ts';
+import { createContributor } from './tokens.ts';
+import { detectPlatform } from './platform.ts';
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let hub: RunningHub;
+const tokens: Record<string, string> = {};
+const tmp = mkdtempSync(join(tmpdir(), 'hub-contribute-'));
+
+before(async () => {
+  db = await testDatabase('hubrun');
+  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  await migrateHub(pool);
+  for (const name of ['owner', 'alice', 'bob', 'carol', 'forger']) {
+    const t = await createContributor(pool, name, Date.now());
+    assert.ok(t.kind === 'created');
+    tokens[name] = t.token;
+  }
+  hub = await startHub({ db: db.url, port: 0 });
+});
+after(async () => {
+  await hub?.close();
+  await pool?.end();
+  await db?.drop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function collect(child: ReturnType<typeof cliAsync>): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+const as = (who: string) => ({ env: { AUTORESEARCH_HUB_TOKEN: tokens[who]!, AUTORESEARCH_HOST_ID: `host-${who}` } });
+const cliRun = (args: string[], who: string) => collect(cliAsync(args, as(who)));
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+/** Every decided experiment with a commit in a workspace's local ledger, by number. */
+async function localDecided(ws: string): Promise<Array<{ number: number; commit: string }>> {
+  const loaded = loadConfig(ws);
+  assert.ok(loaded.ok);
+  const ledger = await openLedger(loaded.config.ledger.url, { root: ws });
+  try {
+    const study = await ledger.getStudy(loaded.config.study.tag);
+    assert.ok(study);
+    return (await ledger.listExperiments(study.id))
+      .filter((e) => e.status !== 'running' && e.status !== 'conflict' && (e.commit || e.baseline))
+      .map((e) => ({ number: e.number, commit: e.commit ?? e.parentCommit }));
+  } finally {
+    await ledger.close();
+  }
+}
+
+async function hubRows(studyId: string, who: string) {
+  const r = await pool.query(
+    `SELECT r.id, r.kind, r.commit, r.status, r.verification FROM hub_results r JOIN hub_contributors c ON c.id = r.contributor_id
+     WHERE r.study_id = $1 AND c.name = $2 ORDER BY r.seq`,
+    [studyId, who],
+  );
+  return r.rows as Array<{ id: string; kind: string; commit: string; status: string; verification: string | null }>;
+}
+
+/** The hub holds exactly one result per decided local experiment, under the id derived from it. */
+async function assertMirrored(studyId: string, who: string, ws: string): Promise<number> {
+  const local = await localDecided(ws);
+  const rows = (await hubRows(studyId, who)).filter((r) => r.kind === 'experiment');
+  const tag = (loadConfig(ws) as { ok: true; config: { study: { tag: string } } }).config.study.tag;
+  const expected = local.map((e) => resultIdFor(studyId, tag, e.number, `host-${who}`)).sort();
+  assert.deepEqual(rows.map((r) => r.id).sort(), expected, `${who}: one hub result per local experiment`);
+  return rows.length;
+}
+
+describe('autoresearch run in a joined workspace (hub contributors, real processes)', () => {
+  it('posts every decided experiment once, survives kill -9, verifies others, and a forgery never moves the frontier', async () => {
+    const owner = join(tmp, 'owner');
+    assert.equal(cli(['init', owner, '--template', 'landscape']).code, 0);
+    const pub = await cliRun(['publish', owner, '--hub', hub.url, '--tolerance', '0.01', '--json'], 'owner');
+    assert.equal(pub.code, 0, pub.stderr);
+    const { id: studyId, url } = JSON.parse(pub.stdout) as { id: string; url: string };
+    const ws: Record<string, string> = {};
+    for (const who of ['alice', 'bob', 'carol']) {
+      ws[who] = join(tmp, who);
+      const j = await cliRun(['join', url, ws[who]!], who);
+      assert.equal(j.code, 0, j.stderr);
+    }
+    const base = git(ws.alice!, 'rev-parse', 'HEAD');
+
+    // alice: a first run, killed -9 once she has decided two experiments, then resumed.
+    const first = cliAsync(['run', ws.alice!, '-n', '6', '--json'], as('alice'));
+    const done = collect(first);
+    await waitForEvent(first, (e) => e.type === 'experiment-finished' && !e.baseline && Number(e.number) >= 2);
+    first.kill('SIGKILL');
+    await done;
+    const resumed = await cliRun(['run', ws.alice!, '-n', '4', '--json'], 'alice');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const aliceCount = await assertMirrored(studyId, 'alice', ws.alice!);
+    assert.ok(aliceCount >= 3, `alice posted her baseline and her experiments that made a commit (${aliceCount})`);
+    const aliceRows = await hubRows(studyId, 'alice');
+    assert.equal(
+      aliceRows.find((r) => r.status === 'baseline')?.verification,
+      'provisional',
+      'her baseline awaits a verifier',
+    );
+
+    // The forger posts, with a token, a change claimed far better than it is.
+    const platform = detectPlatform(ws.alice!);
+    const forgedDiff = fakeDiff(ws.alice!);
+    const forged = await fetch(`${hub.url}/studies/${studyId}/results`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.forger}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'forged-result-1',
+        parent: base,
+        commit: 'f'.repeat(40),
+        diff: forgedDiff,
+        value: 0.5,
+        status: 'keep',
+        description: 'a miracle',
+        platform,
+      }),
+    });
+    assert.equal(forged.status, 201);
+
+    // bob and carol run: between their experiments they verify alice's claims and the forgery.
+    for (const [who, n] of [
+      ['bob', 4],
+      ['carol', 4],
+      ['bob', 8],
+      ['carol', 8],
+    ] as const) {
+      const r = await cliRun(['run', ws[who]!, '-n', String(n), '--json'], who);
+      assert.equal(r.code, 0, r.stderr);
+      if (await settled(studyId)) break;
+    }
+    await assertMirrored(studyId, 'bob', ws.bob!);
+    await assertMirrored(studyId, 'carol', ws.carol!);
+
+    const f = await pool.query('SELECT best_commit, best_value, moves FROM hub_frontier WHERE study_id = $1', [
+      studyId,
+    ]);
+    assert.equal(f.rows.length, 1, 'one platform: one frontier');
+    assert.notEqual(f.rows[0].best_commit, 'f'.repeat(40), 'the forgery never moves the frontier');
+    assert.ok(f.rows[0].moves >= 1, `verified honest claims moved the frontier (moves ${f.rows[0].moves})`);
+    assert.ok(f.rows[0].best_value > 0.9, 'a real value, not the forged 0.5');
+    const flagged = await pool.query(`SELECT flagged_at FROM hub_contributors WHERE name = 'forger'`);
+    assert.notEqual(flagged.rows[0].flagged_at, null, 'two verifiers disagreed with the forger: flagged');
+    const forgedRow = await pool.query(`SELECT verification FROM hub_results WHERE id = 'forged-result-1'`);
+    assert.equal(forgedRow.rows[0].verification, 'failed');
+    // alice's keeps were verified by someone else (never by herself).
+    const verifiedAlice = (await hubRows(studyId, 'alice')).filter((r) => r.verification === 'verified');
+    assert.ok(verifiedAlice.length >= 2, 'alice: baseline and a keep verified');
+    assert.equal(hostId('/x', { AUTORESEARCH_HOST_ID: 'host-alice' }), 'host-alice');
+  });
+});
+
+/** The forgery decided and no verification of it pending. */
+async function settled(studyId: string): Promise<boolean> {
+  const r = await pool.query(
+    `SELECT (SELECT verification FROM hub_results WHERE id = 'forged-result-1') AS forged,
+            (SELECT moves FROM hub_frontier WHERE study_id = $1 LIMIT 1) AS moves`,
+    [studyId],
+  );
+  return r.rows[0].forged === 'failed' && (r.rows[0].moves ?? 0) >= 1;
+}
+
+/** A real change to train.mjs (from the landscape template), as a diff against the baseline. */
+function fakeDiff(ws: string): string {
+  const scratch = mkdtempSync(join(tmpdir(), 'hub-forge-'));
+  try {
+    git(scratch, 'init', '-q');
+    execFileSync('git', ['-C', scratch, 'fetch', '-q', ws, 'HEAD']);
+    git(scratch, 'checkout', '-q', 'FETCH_HEAD');
+    const file = join(scratch, 'train.mjs');
+    const text = execFileSync('cat', [file], { encoding: 'utf8' });
+    const changed = text.replace(/(const \w+ = )(\d+(?:\.\d+)?)/, (_m, a: string, n: string) => `${a}${Number(n) * 2}`);
+    assert.notEqual(changed, text, 'the forger changed something');
+    execFileSync('sh', ['-c', `cat > ${JSON.stringify(file)}`], { input: changed });
+    return `${git(scratch, 'diff')}\n`;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
