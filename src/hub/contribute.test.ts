@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,7 +30,7 @@ before(async () => {
   db = await testDatabase('hubrun');
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
   await migrateHub(pool);
-  for (const name of ['owner', 'alice', 'bob', 'carol', 'forger']) {
+  for (const name of ['owner', 'alice', 'bob', 'carol', 'forger', 'dave']) {
     const t = await createContributor(pool, name, Date.now());
     assert.ok(t.kind === 'created');
     tokens[name] = t.token;
@@ -166,10 +166,61 @@ describe('autoresearch run in a joined workspace (hub contributors, real process
     assert.notEqual(flagged.rows[0].flagged_at, null, 'two verifiers disagreed with the forger: flagged');
     const forgedRow = await pool.query(`SELECT verification FROM hub_results WHERE id = 'forged-result-1'`);
     assert.equal(forgedRow.rows[0].verification, 'failed');
-    // alice's keeps were verified by someone else (never by herself).
-    const verifiedAlice = (await hubRows(studyId, 'alice')).filter((r) => r.verification === 'verified');
-    assert.ok(verifiedAlice.length >= 2, 'alice: baseline and a keep verified');
+    // Claims are verified by someone else, never by their claimer.
+    const aliceBaseline = (await hubRows(studyId, 'alice')).find((r) => r.status === 'baseline');
+    assert.equal(aliceBaseline?.verification, 'verified', "alice's baseline (the first claimed) was verified");
+    const verifiers = await pool.query(
+      `SELECT v.contributor_id AS verifier, c.contributor_id AS claimer FROM hub_results v JOIN hub_results c ON c.id = v.verifies
+       WHERE v.study_id = $1`,
+      [studyId],
+    );
+    assert.ok(verifiers.rows.length >= 3);
+    for (const r of verifiers.rows) assert.notEqual(r.verifier, r.claimer, 'nobody verifies their own claim');
+    const best = await pool.query(
+      `SELECT r.status, r.verification FROM hub_frontier f JOIN hub_results r ON r.id = f.best_result_id WHERE f.study_id = $1`,
+      [studyId],
+    );
+    assert.deepEqual(best.rows[0], { status: 'keep', verification: 'verified' }, 'the best is a verified keep');
     assert.equal(hostId('/x', { AUTORESEARCH_HOST_ID: 'host-alice' }), 'host-alice');
+  });
+});
+
+describe('a contributor whose hub is down', () => {
+  it('keeps running (a notice), queues its results, and posts them once the hub answers again', async () => {
+    const owner = join(tmp, 'owner2');
+    assert.equal(cli(['init', owner, '--template', 'landscape']).code, 0);
+    const hub2 = await startHub({ db: db.url, port: 0 });
+    const port = Number(new URL(hub2.url).port);
+    const pub = await cliRun(['publish', owner, '--hub', hub2.url, '--tolerance', '0.01', '--json'], 'owner');
+    assert.equal(pub.code, 0, pub.stderr);
+    const { id: studyId, url } = JSON.parse(pub.stdout) as { id: string; url: string };
+    const dave = join(tmp, 'dave');
+    assert.equal((await cliRun(['join', url, dave], 'dave')).code, 0);
+    await hub2.close();
+    const offline = await cliRun(['run', dave, '-n', '2', '--json'], 'dave');
+    assert.equal(offline.code, 0, offline.stderr);
+    const notices = offline.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; message?: string })
+      .filter((e) => e.type === 'notice' && /hub unreachable/.test(e.message ?? ''));
+    assert.equal(notices.length, 1, 'one notice while the hub stays down, not one per result');
+    const queueFile = join(dave, '.autoresearch', 'hub-queue.json');
+    assert.ok(existsSync(queueFile));
+    const queued = JSON.parse(readFileSync(queueFile, 'utf8')) as unknown[];
+    assert.equal(queued.length, (await localDecided(dave)).length, 'every decided experiment waits in the queue');
+    assert.equal((await hubRows(studyId, 'dave')).length, 0);
+
+    const hub3 = await startHub({ db: db.url, port });
+    try {
+      const online = await cliRun(['run', dave, '-n', '3', '--json'], 'dave');
+      assert.equal(online.code, 0, online.stderr);
+      assert.match(online.stdout, /hub reachable again/);
+      assert.deepEqual(JSON.parse(readFileSync(queueFile, 'utf8')), [], 'the queue is flushed');
+      await assertMirrored(studyId, 'dave', dave);
+    } finally {
+      await hub3.close();
+    }
   });
 });
 

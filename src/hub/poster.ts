@@ -108,7 +108,10 @@ export class HubPoster {
     const r = await this.deps.client.flush();
     for (const x of r.refused) this.refused(x.id, 'message' in x ? x.message : '');
     this.counts.posted += r.posted;
-    if (r.posted > 0 && r.remaining === 0) this.reached(`hub reachable again: ${r.posted} queued result(s) posted`);
+    if (r.posted > 0) {
+      this.unreachable = r.remaining > 0;
+      this.deps.warn(`hub reachable again: ${r.posted} queued result(s) posted, ${r.remaining} left`);
+    }
   }
 
   private async post(e: Experiment): Promise<void> {
