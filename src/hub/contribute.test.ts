@@ -30,7 +30,7 @@ before(async () => {
   db = await testDatabase('hubrun');
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
   await migrateHub(pool);
-  for (const name of ['owner', 'alice', 'bob', 'carol', 'forger', 'dave']) {
+  for (const name of ['owner', 'alice', 'bob', 'carol', 'forger', 'dave', 'erin']) {
     const t = await createContributor(pool, name, Date.now());
     assert.ok(t.kind === 'created');
     tokens[name] = t.token;
@@ -64,7 +64,9 @@ async function localDecided(ws: string): Promise<Array<{ number: number; commit:
     const study = await ledger.getStudy(loaded.config.study.tag);
     assert.ok(study);
     return (await ledger.listExperiments(study.id))
-      .filter((e) => e.status !== 'running' && e.status !== 'conflict' && (e.commit || e.baseline))
+      .filter(
+        (e) => e.status !== 'running' && e.status !== 'conflict' && e.proposer !== 'hub' && (e.commit || e.baseline),
+      )
       .map((e) => ({ number: e.number, commit: e.commit ?? e.parentCommit }));
   } finally {
     await ledger.close();
@@ -182,6 +184,41 @@ describe('autoresearch run in a joined workspace (hub contributors, real process
     );
     assert.deepEqual(best.rows[0], { status: 'keep', verification: 'verified' }, 'the best is a verified keep');
     assert.equal(hostId('/x', { AUTORESEARCH_HOST_ID: 'host-alice' }), 'host-alice');
+
+    // erin joins late: the hub's verified best (better than her baseline) becomes her local best.
+    const bestRow = await pool.query(
+      `SELECT f.best_commit, f.best_value, c.name FROM hub_frontier f JOIN hub_results r ON r.id = f.best_result_id
+       JOIN hub_contributors c ON c.id = r.contributor_id WHERE f.study_id = $1`,
+      [studyId],
+    );
+    const { best_commit: hubBest, best_value: hubValue, name: claimer } = bestRow.rows[0];
+    ws.erin = join(tmp, 'erin');
+    assert.equal((await cliRun(['join', url, ws.erin], 'erin')).code, 0);
+    const late = await cliRun(['run', ws.erin, '-n', '1', '--json'], 'erin');
+    assert.equal(late.code, 0, late.stderr);
+    assert.match(late.stdout, /hub: from hub: [0-9a-f]{12} by \w+ \(verified [\d.]+\): now the local best/);
+    const loaded = loadConfig(ws.erin);
+    assert.ok(loaded.ok);
+    const ledger = await openLedger(loaded.config.ledger.url, { root: ws.erin });
+    try {
+      const study = (await ledger.getStudy(loaded.config.study.tag))!;
+      const imported = (await ledger.listExperiments(study.id)).find((e) => e.proposer === 'hub');
+      assert.ok(imported, 'an imported keep in the local ledger');
+      assert.equal(imported.status, 'keep');
+      assert.equal(imported.value, hubValue);
+      assert.match(imported.description, new RegExp(`^from hub: ${hubBest.slice(0, 12)} by ${claimer} `));
+      assert.equal(study.bestCommit, imported.commit, 'the local best is the import');
+      assert.equal(
+        git(ws.erin, 'rev-parse', `${imported.commit}^{tree}`),
+        git(ws[claimer]!, 'rev-parse', `${hubBest}^{tree}`),
+        'the same code as the hub best',
+      );
+      assert.equal(git(ws.erin, 'rev-parse', study.branch), imported.commit, 'the study branch moved there');
+    } finally {
+      await ledger.close();
+    }
+    const erinRows = await hubRows(studyId, 'erin');
+    assert.ok(!erinRows.some((r) => r.commit === hubBest), 'the import is not posted back');
   });
 });
 

@@ -44,11 +44,11 @@ export function startHubContribution(
     platform,
     warn: deps.warn,
   });
-  const between = hub.verify ? hubVerifier({ client, studyId: hub.study, host, platform }) : undefined;
+  const between = hubVerifier({ client, studyId: hub.study, host, platform, verify: hub.verify });
   const what = platform.gpu ? `${platform.gpu.count} x ${platform.gpu.model}` : platform.cpu!.model;
   return {
     poster,
     between,
-    summary: `contributing to ${hub.url}/studies/${hub.study} as platform ${platformKey(platform)} (${what})${hub.verify ? ', verifying others between experiments' : ''}`,
+    summary: `contributing to ${hub.url}/studies/${hub.study} as platform ${platformKey(platform)} (${what}); between experiments: the hub's verified best as the base${hub.verify ? ", verification runs of others' claims" : ''}`,
   };
 }

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import type { StudyEvent } from '../loop/events.js';
 import type { Experiment, Ledger } from '../ledger/types.js';
 import type { HubClient, ResultInput } from './client.js';
+import { HUB_PROPOSER } from './import-best.js';
 import type { Platform } from './wire.js';
 
 export interface HubPosterDeps {
@@ -40,7 +41,8 @@ export function resultIdFor(studyId: string, tag: string, number: number, host: 
 export function toResult(deps: Pick<HubPosterDeps, 'studyId' | 'tag' | 'host' | 'platform'>, e: Experiment) {
   // The baseline ran its parent as it is: its commit is the parent (the ledger leaves it null).
   const commit = e.baseline ? (e.commit ?? e.parentCommit) : e.commit;
-  if (e.status === 'running' || e.status === 'conflict' || !commit) return null;
+  // An imported keep (./import-best.ts) is the hub's own node: not posted back.
+  if (e.status === 'running' || e.status === 'conflict' || !commit || e.proposer === HUB_PROPOSER) return null;
   const input: ResultInput = {
     id: resultIdFor(deps.studyId, deps.tag, e.number, deps.host),
     parent: e.parentCommit,

@@ -22,7 +22,8 @@ import { runOnce } from '../loop/run-once.js';
 import type { SlotLease } from '../loop/slot-pool.js';
 import type { HubClient } from './client.js';
 import { buildOn, hasCommit, localCommitFor, type RemoteRecipe, treeOf } from './remote-commit.js';
-import type { Platform } from './wire.js';
+import { type Platform, platformKey } from './wire.js';
+import { hubBestImporter } from './import-best.js';
 import type { WorkItem } from './work.js';
 
 export interface VerifierDeps {
@@ -30,8 +31,22 @@ export interface VerifierDeps {
   studyId: string;
   host: string;
   platform: Platform;
+  /** Run verification work ([hub] verify, default true). */
+  verify?: boolean;
+  /** Move the local best to the hub's verified best when it is better (default true). */
+  importBest?: boolean;
   /** Heartbeat period while a verification runs (ms). */
   heartbeatMs?: number;
+}
+
+/** The earliest node the hub holds for a commit: its parent and diff. */
+async function recipeFromHub(deps: VerifierDeps, sha: string): Promise<RemoteRecipe | null> {
+  const r = await deps.client.request<{ nodes: Array<RemoteRecipe & { createdAt: number }> }>(
+    'GET',
+    `/studies/${deps.studyId}/commits/${sha}`,
+  );
+  if (r.kind !== 'ok') return null;
+  return [...r.value.nodes].sort((a, b) => a.createdAt - b.createdAt)[0] ?? null;
 }
 
 export function verificationResultId(studyId: string, workId: number, host: string): string {
@@ -40,12 +55,20 @@ export function verificationResultId(studyId: string, workId: number, host: stri
 
 export function hubVerifier(deps: VerifierDeps): (ctx: LoopContext, lease: SlotLease) => Promise<void> {
   let busy = false;
+  const importBest = hubBestImporter({
+    client: deps.client,
+    studyId: deps.studyId,
+    platformKey: platformKey(deps.platform),
+    recipeOf: (sha) => recipeFromHub(deps, sha),
+  });
   return async (ctx, lease) => {
     if (busy || ctx.signal.aborted) return;
     busy = true;
     const note = (level: 'info' | 'warn', message: string) =>
       ctx.emit({ type: 'notice', t: Date.now(), level, message: `hub: ${message}` });
     try {
+      if (deps.importBest !== false) await importBest(ctx);
+      if (deps.verify === false) return;
       const got = await deps.client.getWork(deps.studyId, deps.platform);
       if (got.kind !== 'ok') return note('warn', `cannot ask for verification work: ${got.message}`);
       const work = got.value;
@@ -71,15 +94,7 @@ async function verify(
   const git = ctx.workspace.git;
   const claimed = work.commit ?? work.parent;
   note('info', `verifying ${claimed.slice(0, 7)} (work #${work.id}): ${work.description.slice(0, 80)}`);
-  const recipeOf = async (sha: string): Promise<RemoteRecipe | null> => {
-    const r = await deps.client.request<{ nodes: Array<RemoteRecipe & { createdAt: number }> }>(
-      'GET',
-      `/studies/${deps.studyId}/commits/${sha}`,
-    );
-    if (r.kind !== 'ok') return null;
-    const first = [...r.value.nodes].sort((a, b) => a.createdAt - b.createdAt)[0];
-    return first ?? null;
-  };
+  const recipeOf = (sha: string) => recipeFromHub(deps, sha);
   let value: number | null = null;
   let why = '';
   const parent = await localCommitFor(git, work.parent, recipeOf);
