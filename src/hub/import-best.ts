@@ -72,7 +72,7 @@ export function hubBestImporter(deps: {
             description,
           ])
         : null;
-      if (!made || made.code !== 0)
+      if (made?.code !== 0)
         return note('warn', `cannot commit the verified best here: ${made?.stderr.trim() ?? 'no tree'}`);
       const commit = made.stdout.trim();
       const diff = (await git.run(['diff', '--no-color', base.commit, commit])).stdout;
