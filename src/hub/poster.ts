@@ -7,9 +7,10 @@
  *   never made a commit (a rejected proposal, a conflict) has nothing to show on the tree and is
  *   not posted.
  * - Each result's id is derived from (hub study, local study tag, experiment number, host), so a
- *   re-post after a crash or a restart is recognised by the hub as the same result. At
- *   `study-started` every decided experiment in the ledger is posted again (a kill -9 between the
- *   ledger write and the post loses nothing; the hub answers the others as duplicates).
+ *   re-post after a crash or a restart is recognised by the hub as the same result. What the hub
+ *   acknowledged is recorded in the local ledger (a `hub-posted` study record per experiment); at
+ *   `study-started` every decided experiment without one is posted (a kill -9 between the ledger
+ *   write and the post, or between the post and its record, loses nothing and duplicates nothing).
  * - An unreachable hub is a `notice`, never a stop: the result goes to the offline queue file and
  *   is flushed before the next post.
  *
@@ -56,6 +57,9 @@ export function toResult(deps: Pick<HubPosterDeps, 'studyId' | 'tag' | 'host' | 
   return input;
 }
 
+/** Study record kind: experiment numbers the hub acknowledged (key = the number). */
+export const POSTED = 'hub-posted';
+
 export class HubPoster {
   private chain: Promise<void> = Promise.resolve();
   private studyNumericId: number | null = null;
@@ -93,7 +97,8 @@ export class HubPoster {
     const id = await this.studyId();
     if (id === null) return;
     await this.flush();
-    for (const e of await this.deps.ledger.listExperiments(id)) await this.post(e);
+    const done = new Set((await this.deps.ledger.listRecords(id, POSTED)).map((r) => r.key));
+    for (const e of await this.deps.ledger.listExperiments(id)) if (!done.has(String(e.number))) await this.post(e);
   }
 
   private async postNumber(n: number): Promise<void> {
@@ -120,6 +125,12 @@ export class HubPoster {
     const input = toResult(this.deps, e);
     if (!input) return;
     const r = await this.deps.client.postResult(this.deps.studyId, input);
+    // The hub has it (or will never take it): not re-posted at the next start.
+    if (r.kind === 'posted' || r.kind === 'refused')
+      await this.deps.ledger.putRecord(e.studyId, POSTED, String(e.number), {
+        id: input.id,
+        outcome: r.kind === 'posted' ? (r.verification ?? 'recorded') : `refused: ${r.message}`,
+      });
     if (r.kind === 'posted') {
       if (r.duplicate) this.counts.duplicate++;
       else this.counts.posted++;

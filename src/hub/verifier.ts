@@ -103,7 +103,9 @@ async function verify(
   else if ((await hasCommit(git, claimed)) && (await treeOf(git, claimed)) !== (await treeOf(git, built.commit)))
     why = `commit ${claimed.slice(0, 7)} here differs from what its diff builds`;
   else {
-    const beat = setInterval(() => void deps.client.heartbeat(deps.studyId, work.id), deps.heartbeatMs ?? 60_000);
+    // A third of the lease (on the hub's clock, so roughly), at most a minute.
+    const period = deps.heartbeatMs ?? Math.min(60_000, Math.max(1000, (work.leaseExpiresAt - Date.now()) / 3));
+    const beat = setInterval(() => void deps.client.heartbeat(deps.studyId, work.id), period);
     try {
       const r = await runOnce(verifyContext(ctx), {
         exp: verifyExperiment(work, built.commit),
