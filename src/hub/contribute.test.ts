@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -249,12 +249,36 @@ describe('a contributor whose hub is down', () => {
     assert.equal((await hubRows(studyId, 'dave')).length, 0);
 
     const hub3 = await startHub({ db: db.url, port });
+    // With [hub] verify = false, dave runs no verification work (the owner's claim stays queued).
+    writeFileSync(
+      join(dave, 'autoresearch.toml'),
+      `${readFileSync(join(dave, 'autoresearch.toml'), 'utf8')}verify = false\n`,
+    );
+    const base = git(dave, 'rev-parse', 'HEAD');
+    const claim = await fetch(`${hub3.url}/studies/${studyId}/results`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.owner}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'owner-claim-1',
+        parent: base,
+        commit: base,
+        diff: '',
+        value: 1.2,
+        status: 'baseline',
+        description: 'baseline',
+        platform: detectPlatform(dave),
+      }),
+    });
+    assert.equal(claim.status, 201);
     try {
       const online = await cliRun(['run', dave, '-n', '3', '--json'], 'dave');
       assert.equal(online.code, 0, online.stderr);
       assert.match(online.stdout, /hub reachable again/);
       assert.deepEqual(JSON.parse(readFileSync(queueFile, 'utf8')), [], 'the queue is flushed');
       await assertMirrored(studyId, 'dave', dave);
+      assert.ok(!(await hubRows(studyId, 'dave')).some((r) => r.kind === 'verification'), 'verify = false: none');
+      const work = await pool.query(`SELECT state FROM hub_work WHERE claim_id = 'owner-claim-1'`);
+      assert.deepEqual(work.rows, [{ state: 'queued' }]);
     } finally {
       await hub3.close();
     }
