@@ -121,7 +121,20 @@ describe('dashboard in Chromium', () => {
     try {
       const study = (await ledger.getStudy('test'))!;
       const e1 = (await ledger.listExperiments(study.id)).find((e) => e.number === 1)!;
-      await ledger.updateExperiment(e1.id, { description: XSS });
+      await ledger.updateExperiment(e1.id, {
+        description: XSS,
+        // what an LLM agent's proposal records (src/proposer/llm/transcript.ts), hostile text included
+        change: {
+          agent: 'anthropic',
+          transcript: {
+            steps: [
+              { turn: 1, said: 'Reading the script first.', tools: [{ name: 'read_file', target: 'train.mjs' }] },
+              { turn: 2, said: XSS, tools: [{ name: 'edit_file', target: 'prepare.mjs', refused: true }] },
+            ],
+            omitted: 0,
+          },
+        },
+      });
     } finally {
       await ledger.close();
     }
@@ -165,6 +178,16 @@ describe('dashboard in Chromium', () => {
     assert.match(evidence, /mean\d/);
     assert.match((await page.textContent('#log-tail'))!, /val_bpb:/);
     assert.match((await page.textContent('#log-head'))!, /training\.\.\./);
+    const session = (await page.textContent('#transcript'))!;
+    assert.match(session, /turn 1: Reading the script first\. read_file train\.mjs/);
+    assert.match(session, /edit_file prepare\.mjs \(refused\)/);
+    assert.ok(session.includes(XSS), 'model-written text shown as text');
+    assert.equal(await page.evaluate(pwned), undefined);
+    assert.doesNotMatch(
+      (await page.textContent('#proposer'))!,
+      /Reading the script/,
+      'not repeated in the change line',
+    );
     await page.screenshot({ path: join(shots, 'experiment.png'), fullPage: true });
   });
 });

@@ -41,7 +41,7 @@ describe('autoresearch demo (tiny template, real loop, real git, real SQLite)', 
     assert.deepEqual(loaded.config.files.editable, ['train.ts']);
     assert.ok(existsSync(join(dir, 'evaluate.ts')));
     assert.match(toml, /^link = \[ "data" \]/m);
-    assert.match(toml, /^validation = \[ "data\/val\.bin" \]/m);
+    assert.match(toml, /^validation = \[ "data\/val\.bin", "data\/heldout\.bin" \]/m);
     assert.ok(existsSync(join(dir, 'data', 'train.bin')) && existsSync(join(dir, 'data', 'val.bin')));
     assert.equal(git(dir, ['ls-files', 'data']).trim(), '');
     // Training's own log never carries the objective (the evaluate step's output does).
@@ -71,7 +71,7 @@ describe('what demo --data and init write is valid TOML that the loader accepts,
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.message);
     assert.deepEqual(
       loaded.config.files.validation,
-      ['data/val.bin', data],
+      ['data/val.bin', 'data/heldout.bin', data],
       "the user's text is hidden from training too",
     );
     const rows = readFileSync(join(dir, 'results.tsv'), 'utf8').trim().split('\n');

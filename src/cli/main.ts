@@ -5,8 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerAblate } from './commands/ablate.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHeldout } from './commands/heldout.js';
 import { registerHub } from './commands/hub.js';
 import { registerInit } from './commands/init.js';
 import { registerJoin } from './commands/join.js';
@@ -17,6 +19,7 @@ import { registerReport } from './commands/report.js';
 import { registerResults } from './commands/results.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
+import { registerTransfer } from './commands/transfer.js';
 import { UserError } from './common.js';
 import { explainSystemError } from './system-errors.js';
 
@@ -58,6 +61,9 @@ registerDemo(program);
 registerHub(program);
 registerPublish(program);
 registerJoin(program);
+registerAblate(program);
+registerTransfer(program);
+registerHeldout(program);
 
 program.exitOverride();
 try {

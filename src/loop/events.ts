@@ -97,6 +97,21 @@ export type StudyEvent =
       finished: number;
     }
   | {
+      /** One finished run of an analysis (ablate, transfer, heldout): progress, never a decision. */
+      type: 'analysis-run';
+      t: number;
+      analysis: AnalysisKind;
+      variant: string;
+      run: number;
+      /** 'reused': recorded by an earlier (killed or finished) invocation, not run again. */
+      status: 'ok' | 'crash' | 'timeout' | 'tampered' | 'reused';
+      value: number | null;
+      heldout: number | null;
+      reason: string;
+      done: number;
+      total: number;
+    }
+  | {
       type: 'study-stopped';
       t: number;
       reason: StopReason;
@@ -110,5 +125,8 @@ export type StudyEvent =
       /** Per slot: time spent running over the span from its first run's start to its last run's end. */
       busy: Array<{ slot: number; fraction: number }>;
     };
+
+/** The analyses (src/analysis/): what a run of one of them was for. */
+export type AnalysisKind = 'ablation' | 'transfer' | 'heldout';
 
 export type EmitEvent = (event: StudyEvent) => void;

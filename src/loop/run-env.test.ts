@@ -176,3 +176,14 @@ describe('the ledger password', () => {
     assert.ok(names.includes('PGPASSWORD'), names.join(','));
   });
 });
+
+describe('the held-out split is named by the harness alone', () => {
+  it('drops AUTORESEARCH_SPLIT from the harness environment and from [run].env', () => {
+    const env = runEnv(
+      config({ env: { AUTORESEARCH_SPLIT: 'heldout' } }),
+      { number: 1, worktree: '/ws/wt' },
+      { ...harness, AUTORESEARCH_SPLIT: 'heldout' },
+    );
+    assert.equal(env.AUTORESEARCH_SPLIT, undefined, 'no study run is ever scored on the held-out split');
+  });
+});

@@ -121,6 +121,9 @@ export function runEnv(
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(harnessEnv)) if (v !== undefined && isAllowedRunVar(k, v, extraNames)) env[k] = v;
   Object.assign(env, config.run.env, experiment.extra ?? {});
+  // The harness alone names the split an evaluate step scores (run-once.ts, analysis runs only):
+  // never the user's environment or [run].env, so no study run is ever scored on the held-out split.
+  delete env.AUTORESEARCH_SPLIT;
   env.PATH = [PACKAGE_BIN, env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].filter(Boolean).join(delimiter);
   // pyenv's shims find their root through $HOME, which the sandbox replaces: name it.
   const shims = env.PATH.split(delimiter).find((d) => /[\\/]\.pyenv[\\/]shims$/.test(d));

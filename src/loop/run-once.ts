@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import type { Experiment, Study } from '../ledger/types.js';
+import type { Experiment, ExperimentPatch, Study } from '../ledger/types.js';
 import type { RunResult, RunSpec } from '../runner/types.js';
 import type { Slot } from '../scheduler/slots.js';
 import { hashFiles } from '../workspace/protected-files.js';
@@ -26,12 +26,33 @@ import { runEnv } from './run-env.js';
 import { sandboxView } from './sandbox-view.js';
 
 export type RunOnceResult =
-  | { kind: 'ran'; result: RunResult }
+  | { kind: 'ran'; result: RunResult; heldout?: HeldoutScore }
   | { kind: 'tampered'; files: string[]; result: RunResult }
   | { kind: 'interrupted' };
 
+/**
+ * The held-out split's score of a run (analysis runs only, `RunRequest.heldout`): the objective
+ * from a second evaluate step told AUTORESEARCH_SPLIT=heldout, or null with the reason (the
+ * step failed, or did not confirm with a `heldout_split: 1` line that it scored that split).
+ */
+export interface HeldoutScore {
+  value: number | null;
+  reason?: string;
+  /** The evaluate step ran fine but scores no held-out split (the template has none). */
+  unsupported?: true;
+}
+
+/** The line a template's evaluate step prints to confirm that it scored the held-out split. */
+export const HELDOUT_CONFIRM = 'heldout_split';
+
+/** What `runOnce` needs of the loop's context (analysis runs build this much, no proposer). */
+export type RunContext = Pick<
+  LoopContext,
+  'config' | 'ledger' | 'emit' | 'logDir' | 'runner' | 'sandbox' | 'secrets' | 'signal' | 'workspace'
+>;
+
 export interface RunRequest {
-  exp: Experiment;
+  exp: Pick<Experiment, 'id' | 'number'>;
   study: Study;
   worktree: Worktree;
   slot: Slot;
@@ -40,16 +61,25 @@ export interface RunRequest {
   commit: string;
   /** Experiment attempt (1 normally; +1 per resume), for distinct log names. */
   attempt: number;
+  /** AUTORESEARCH_SEED of this run (default: `seedFor`: drawn at run time, or as [judge] seeds says). */
+  seed?: number;
+  /**
+   * Also score the held-out split: a second evaluate step with AUTORESEARCH_SPLIT=heldout.
+   * Analysis runs only (ablate, transfer, heldout): a study's decisions never see that split.
+   */
+  heldout?: boolean;
+  /** Where the log path and process group are recorded (default: the experiment, in the ledger). */
+  record?: (patch: Pick<ExperimentPatch, 'logPath' | 'pgid'>) => Promise<unknown>;
 }
 
 export type RunPhase = 'train' | 'evaluate';
 
 /** Where a slot's runs leave their output (a checkpoint for the evaluate step); emptied per run. */
-export function outputDir(ctx: LoopContext, slot: Slot): string {
+export function outputDir(ctx: Pick<LoopContext, 'workspace' | 'config'>, slot: Slot): string {
   return join(ctx.workspace.stateDir, 'outputs', ctx.config.study.tag, `slot-${slot.index}`);
 }
 
-export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnceResult> {
+export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnceResult> {
   const { config, ledger, emit } = ctx;
   const { exp, study, worktree, slot } = req;
   // Every run starts from the commit exactly: nothing an earlier run left (ignored files too).
@@ -67,7 +97,8 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
   const suffix = `${req.runIndex > 0 ? `.r${req.runIndex}` : ''}${req.attempt > 1 ? `.a${req.attempt}` : ''}`;
   const logBase = join(ctx.logDir, `${String(exp.number).padStart(4, '0')}${suffix}`);
   const logPath = `${logBase}.log`;
-  if (req.runIndex === 0) await ledger.updateExperiment(exp.id, { logPath });
+  const record = req.record ?? ((patch) => ledger.updateExperiment(exp.id, patch));
+  if (req.runIndex === 0 || req.record) await record({ logPath });
   emit({
     type: 'run-started',
     t: Date.now(),
@@ -80,8 +111,9 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
   });
 
   // Drawn now, after the change was made and committed: nothing the proposer saw could name it.
-  const seed = seedFor(config, req.runIndex);
-  if (config.judge.vary_seed && config.judge.seeds === 'drawn')
+  // (An analysis run names its own seed: ../analysis/.)
+  const seed = req.seed ?? seedFor(config, req.runIndex);
+  if (req.seed === undefined && config.judge.vary_seed && config.judge.seeds === 'drawn')
     await ledger.putRecord(study.id, 'seed', `${exp.number}.r${req.runIndex}.a${req.attempt}`, {
       seed,
       commit: req.commit,
@@ -120,18 +152,51 @@ export async function runOnce(ctx: LoopContext, req: RunRequest): Promise<RunOnc
     await worktree.restoreFiles(study.baseCommit, afterEval);
     return { kind: 'tampered', files: afterEval, result };
   }
-  return { kind: 'ran', result };
+  if (!req.heldout || result.kind !== 'ok') return { kind: 'ran', result };
+
+  await worktree.resetHard(req.commit);
+  const held = await step(
+    ctx,
+    req,
+    seed,
+    'evaluate',
+    {
+      command: evaluate,
+      timeoutMs: config.run.evaluate_timeout_s * 1000,
+      logPath: `${logBase}.heldout.log`,
+      metric: study.metric,
+    },
+    'heldout',
+  );
+  if (ctx.signal.aborted && held.kind !== 'ok') return { kind: 'interrupted' };
+  const afterHeld = changedProtected(worktree.path, config.files.protected, study.protectedHashes);
+  if (afterHeld.length) {
+    await worktree.restoreFiles(study.baseCommit, afterHeld);
+    return { kind: 'tampered', files: afterHeld, result };
+  }
+  const heldout: HeldoutScore =
+    held.kind !== 'ok'
+      ? { value: null, reason: `held-out evaluate step: ${held.reason ?? held.kind}` }
+      : held.metrics[HELDOUT_CONFIRM] !== 1
+        ? {
+            value: null,
+            unsupported: true,
+            reason: `the evaluate step does not score a held-out split (it did not print "${HELDOUT_CONFIRM}: 1" when run with AUTORESEARCH_SPLIT=heldout)`,
+          }
+        : { value: held.value };
+  return { kind: 'ran', result, heldout };
 }
 
 /** Runs one step (training or evaluation) with the run's environment; records its process group. */
 async function step(
-  ctx: LoopContext,
+  ctx: RunContext,
   req: RunRequest,
   seed: number,
   phase: RunPhase,
   spec: Pick<RunSpec, 'command' | 'timeoutMs' | 'logPath' | 'metric'>,
+  split: 'heldout' | null = null,
 ): Promise<RunResult> {
-  const { config, ledger, runner } = ctx;
+  const { config, runner } = ctx;
   const { exp, worktree, slot } = req;
   const env = runEnv(config, { number: exp.number, worktree: worktree.path, seed, extra: slot.env });
   // Only with an evaluate step: a template then saves a checkpoint instead of scoring itself.
@@ -139,6 +204,9 @@ async function step(
     env.AUTORESEARCH_OUTPUT = outputDir(ctx, slot);
     env.AUTORESEARCH_PHASE = phase;
   }
+  // Only the evaluate step of an analysis run is ever told to score the held-out split.
+  if (split === 'heldout' && phase === 'evaluate') env.AUTORESEARCH_SPLIT = 'heldout';
+  const record = req.record ?? ((patch) => ctx.ledger.updateExperiment(exp.id, patch));
   const pgidWrites: Promise<unknown>[] = [];
   const view = sandboxView(config, { worktree: worktree.path, outputDir: outputDir(ctx, slot), phase, env });
   const result = await runner.run(
@@ -150,7 +218,7 @@ async function step(
         killGraceMs: config.run.kill_grace_s * 1000,
         ...(config.run.stall_timeout_s !== undefined ? { stallTimeoutMs: config.run.stall_timeout_s * 1000 } : {}),
         logCapBytes: Math.round(config.run.log_cap_mb * 1024 * 1024),
-        onSpawn: (pgid) => pgidWrites.push(ledger.updateExperiment(exp.id, { pgid })),
+        onSpawn: (pgid) => pgidWrites.push(record({ pgid })),
         secrets: ctx.secrets,
       },
       view,
@@ -158,7 +226,7 @@ async function step(
     ctx.signal,
   );
   await Promise.all(pgidWrites);
-  await ledger.updateExperiment(exp.id, { pgid: null });
+  await record({ pgid: null });
   return result;
 }
 

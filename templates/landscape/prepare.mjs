@@ -18,6 +18,9 @@
 //   LANDSCAPE_SLEEP_S  seconds each "training run" takes (default 0)
 //   LANDSCAPE_FLAT     "1": every knob setting has the same true value 1.0 (every change is a
 //                      no-op; for measuring how often a judge keeps pure noise)
+//   AUTORESEARCH_SPLIT "heldout" (set by the harness for analysis runs' evaluate steps only):
+//                      score the held-out split, here another noise draw around the same truth;
+//                      the block then says `heldout_split: 1`
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,7 +75,8 @@ function noiseFor(seed, knobs) {
 
 /** Scores knobs: the summary block, as a training run's evaluation would print it. */
 export function score(knobs) {
-  const seed = process.env.AUTORESEARCH_SEED ?? '0';
+  const heldout = process.env.AUTORESEARCH_SPLIT === 'heldout';
+  const seed = `${process.env.AUTORESEARCH_SEED ?? '0'}${heldout ? '|heldout' : ''}`;
   const truth = FLAT ? 1.0 : trueValue(knobs);
   const value = truth + NOISE_SIGMA * noiseFor(seed, knobs);
   return { value, truth };
@@ -116,6 +120,7 @@ function evaluateCheckpoint() {
   console.log('---');
   console.log(`val_bpb:          ${value.toFixed(6)}`);
   console.log(`true_val_bpb:     ${truth.toFixed(6)}`);
+  if (process.env.AUTORESEARCH_SPLIT === 'heldout') console.log('heldout_split:    1');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'evaluate') evaluateCheckpoint();

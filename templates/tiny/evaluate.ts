@@ -9,6 +9,8 @@
 // Usage:
 //   tsx evaluate.ts            score the checkpoint in $AUTORESEARCH_OUTPUT (default ./out) and
 //                              print the `---` block with val_bpb
+//   AUTORESEARCH_SPLIT=heldout score the held-out split (data/heldout.bin) instead; the block then
+//                              says `heldout_split: 1`. Set by the harness for analysis runs only.
 //
 // Why the evaluation is built this way: whoever edits train.ts is optimising val_bpb, so nothing
 // in train.ts's control may produce or bend it. The model's code (train.ts's loadModel and
@@ -421,7 +423,9 @@ export async function evaluateMain(): Promise<number> {
   };
   const work = mkdtempSync(join(tmpdir(), 'tiny-eval-'));
   try {
-    const val = readValidation();
+    const split = process.env.AUTORESEARCH_SPLIT?.trim() || 'val';
+    if (split !== 'val' && split !== 'heldout') throw new DataError(`AUTORESEARCH_SPLIT must be "heldout" (or unset), got "${split}"`);
+    const val = readValidation(undefined, split);
     copyCheckpoint(outDir, join(work, 'checkpoint'));
     await bundleModel(root, work);
     const r = await scoreModel(() => openWorker(work, log), val);
@@ -432,6 +436,7 @@ export async function evaluateMain(): Promise<number> {
     console.log(`eval_seconds:     ${((performance.now() - t0) / 1000).toFixed(1)}`);
     console.log(`eval_seq_len:     ${EVAL_SEQ_LEN}`);
     console.log(`eval_bytes:       ${r.scored + 1}`);
+    if (split === 'heldout') console.log('heldout_split:    1');
     return 0;
   } catch (err) {
     if (err instanceof DataError) {

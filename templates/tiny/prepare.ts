@@ -14,7 +14,7 @@
 // the cross-entropy itself, in bits per byte.
 //
 // Usage:
-//   tsx prepare.ts             write data/ once (train.bin, val.bin, meta.json), then describe it
+//   tsx prepare.ts             write data/ once (train.bin, val.bin, heldout.bin, meta.json), then describe it
 //   tsx prepare.ts evaluate    the same as `tsx evaluate.ts` (kept for existing workspaces)
 //
 // Environment:
@@ -25,6 +25,9 @@
 //   AUTORESEARCH_SEED         added to train.ts's SEED (integer; default 0): the harness changes it
 //                             between repeated runs of one commit to measure the noise
 //   AUTORESEARCH_OUTPUT       where train.ts saves the model and the evaluation reads it
+//   AUTORESEARCH_SPLIT        (evaluate) "heldout": score data/heldout.bin instead of val.bin. Only
+//                             the harness sets it, for analysis runs (ablate, transfer, heldout):
+//                             no decision of a study is ever made on that split
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -68,13 +71,16 @@ export function decode(tokens: ArrayLike<number>): string {
 // ---------------------------------------------------------------------------------------------
 // `tsx prepare.ts` reads the source once and writes data/train.bin (what training reads),
 // data/val.bin (the EVAL_BYTES the metric is computed on; only the evaluation reads it: the
-// harness hides it from training runs) and data/meta.json. It never rewrites them: a study keeps
+// harness hides it from training runs), data/heldout.bin (a third split of EVAL_BYTES that no
+// decision ever sees: only the analyses score it, hidden from training like val.bin) and
+// data/meta.json. It never rewrites them: a study keeps
 // one validation set. Delete data/ to prepare other data.
 
 /** The data as read from its source (prepare only; training and evaluation read data/). */
 export interface Dataset {
   train: Uint8Array; // training bytes
   val: Uint8Array; // the EVAL_BYTES validation bytes the metric is computed on
+  heldout: Uint8Array; // up to EVAL_BYTES more, disjoint from both: the held-out confirmation split
   source: string; // one line saying where the data came from
   entropyRate: number | null; // true entropy of the source in bits/byte (synthetic data only)
 }
@@ -122,12 +128,15 @@ export function readDataset(env: NodeJS.ProcessEnv = process.env, valSeed = rand
   if (train.length < 4 * MAX_SEQ_LEN) {
     throw new DataError(`${dataPath}: too little training text (${train.length} bytes; need at least ${4 * MAX_SEQ_LEN})`);
   }
-  if (val.length < 2 * EVAL_SEQ_LEN) {
-    throw new DataError(`${valPath ?? dataPath}: too little validation text (${val.length} bytes; need at least ${2 * EVAL_SEQ_LEN})`);
+  if (val.length < 4 * EVAL_SEQ_LEN) {
+    throw new DataError(`${valPath ?? dataPath}: too little validation text (${val.length} bytes; need at least ${4 * EVAL_SEQ_LEN})`);
   }
-  val = val.slice(0, EVAL_BYTES);
+  // The held-out split: the EVAL_BYTES after the validation bytes, or the second half when short.
+  const cut = Math.min(EVAL_BYTES, Math.floor(val.length / 2));
+  const heldout = val.slice(cut, cut + EVAL_BYTES);
+  val = val.slice(0, cut);
   const split = valPath ? `val from ${valPath}` : `last ${VAL_FRACTION * 100}% held out`;
-  return { train, val, source: `${dataPath} (${split})`, entropyRate: null };
+  return { train, val, heldout, source: `${dataPath} (${split})`, entropyRate: null };
 }
 
 function sourceKey(env: NodeJS.ProcessEnv): string {
@@ -141,22 +150,29 @@ function sourceKey(env: NodeJS.ProcessEnv): string {
 export function prepareData(dir = DATA_DIR, env: NodeJS.ProcessEnv = process.env): { meta: DataMeta; created: boolean } {
   const key = sourceKey(env);
   const metaPath = join(dir, 'meta.json');
+  const put = (name: string, bytes: Uint8Array | string) => {
+    writeFileSync(join(dir, `${name}.tmp`), bytes);
+    renameSync(join(dir, `${name}.tmp`), join(dir, name)); // whole files only, even if killed
+  };
   if (existsSync(metaPath) && existsSync(join(dir, 'train.bin')) && existsSync(join(dir, 'val.bin'))) {
     const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as DataMeta;
     if (meta.key !== key) {
       throw new DataError(`${dir} was prepared from ${meta.source}, not from the data named now; delete ${dir} to prepare again`);
+    }
+    // Data prepared before the held-out split existed: add it when the validation bytes are
+    // those the source gives now (so it is disjoint from them); the study's val.bin never changes.
+    if (!existsSync(join(dir, 'heldout.bin'))) {
+      const d = readDataset(env);
+      if (meta.entropyRate !== null || Buffer.from(d.val).equals(readFileSync(join(dir, 'val.bin')))) put('heldout.bin', d.heldout);
     }
     return { meta, created: false };
   }
   const d = readDataset(env);
   mkdirSync(dir, { recursive: true });
   const meta: DataMeta = { key, source: d.source, trainBytes: d.train.length, valBytes: d.val.length, entropyRate: d.entropyRate };
-  const put = (name: string, bytes: Uint8Array | string) => {
-    writeFileSync(join(dir, `${name}.tmp`), bytes);
-    renameSync(join(dir, `${name}.tmp`), join(dir, name)); // whole files only, even if killed
-  };
   put('train.bin', d.train);
   put('val.bin', d.val);
+  put('heldout.bin', d.heldout);
   put('meta.json', `${JSON.stringify(meta, null, 2)}\n`); // last: marks the data complete
   return { meta, created: true };
 }
@@ -171,9 +187,12 @@ export function readTrainData(dir = DATA_DIR): TrainData {
   return { train: new Uint8Array(readFileSync(join(dir, 'train.bin'))), source: meta.source, entropyRate: meta.entropyRate };
 }
 
-/** The validation bytes (the evaluation's only; hidden from training by the sandbox). Throws DataError. */
-export function readValidation(dir = DATA_DIR): Uint8Array {
-  const p = join(dir, 'val.bin');
+/**
+ * The bytes the evaluation scores (hidden from training by the sandbox): val.bin, or heldout.bin
+ * for the held-out split (AUTORESEARCH_SPLIT=heldout, analysis runs only). Throws DataError.
+ */
+export function readValidation(dir = DATA_DIR, split: 'val' | 'heldout' = 'val'): Uint8Array {
+  const p = join(dir, `${split}.bin`);
   if (!existsSync(p)) throw new DataError(`${p} not found: run "tsx prepare.ts" once to prepare the data`);
   const val = new Uint8Array(readFileSync(p));
   if (val.length < 2 * EVAL_SEQ_LEN || val.length > EVAL_BYTES) throw new DataError(`${p}: ${val.length} bytes, expected ${2 * EVAL_SEQ_LEN}..${EVAL_BYTES}`);
@@ -390,6 +409,7 @@ function syntheticDataset(valSeed: number): Dataset {
   return {
     train: generateText(lang, SYN_TRAIN_BYTES, SYN_SEED + 1),
     val: generateText(lang, EVAL_BYTES, valSeed), // an independent stream of the same language, from a seed no code holds
+    heldout: generateText(lang, EVAL_BYTES, randomBytes(4).readUInt32LE(0)), // and another
     source: `built-in synthetic language (${SYN_WORDS} pseudo-words, word-bigram Markov chain)`,
     entropyRate: lang.entropyRate,
   };

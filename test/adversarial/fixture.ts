@@ -51,6 +51,9 @@ export function makeHostileWorkspace(extraToml = ''): HostileWorkspace {
       'validation = ["data/val.txt"]',
       '[judge]',
       'kind = "greedy"',
+      // Every hostile change leaves the knobs alone: on the same seed as the baseline its value is
+      // the baseline's, so a keep can only come from a forged or leaked number, never from noise.
+      'seeds = "indexed"',
       '[slots]',
       'count = 1',
       'gpus = "none"',

@@ -104,7 +104,9 @@ test('the train/val split is deterministic: the last VAL_FRACTION of the bytes i
   assert.deepEqual(a.val, b.val);
   const cut = Math.floor(all.length * (1 - VAL_FRACTION));
   assert.deepEqual(a.train, all.subarray(0, cut));
-  assert.deepEqual(a.val, all.subarray(cut, cut + EVAL_BYTES));
+  const n = Math.min(EVAL_BYTES, Math.floor((all.length - cut) / 2)); // half when short: the rest is the held-out split
+  assert.deepEqual(a.val, all.subarray(cut, cut + n));
+  assert.deepEqual(a.heldout, all.subarray(cut + n, cut + n + EVAL_BYTES));
   assert.equal(a.entropyRate, null);
 });
 
@@ -113,7 +115,10 @@ test('AUTORESEARCH_VAL_DATA names the validation data; it needs AUTORESEARCH_DAT
   const val = file('v.txt', text(3, 100));
   const d = readDataset({ AUTORESEARCH_DATA: train, AUTORESEARCH_VAL_DATA: val });
   assert.equal(decode(d.train), text(2, 200));
-  assert.equal(decode(d.val), text(3, 100)); // shorter than EVAL_BYTES: all of it
+  // shorter than 2 x EVAL_BYTES: the first half validates, the second half is the held-out split
+  const v = encode(text(3, 100));
+  assert.deepEqual(d.val, v.subarray(0, Math.floor(v.length / 2)));
+  assert.deepEqual(d.heldout, v.subarray(Math.floor(v.length / 2)));
   assert.throws(
     () => readDataset({ AUTORESEARCH_VAL_DATA: val }),
     /AUTORESEARCH_VAL_DATA is set but AUTORESEARCH_DATA is not/,
@@ -209,7 +214,23 @@ test('user data: prepare writes the held-out split to val.bin only', () => {
   const all = encode(text(6, 800));
   const cut = Math.floor(all.length * (1 - VAL_FRACTION));
   assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'train.bin'))), all.subarray(0, cut));
-  assert.deepEqual(readValidation(dir), all.subarray(cut, cut + EVAL_BYTES));
+  // validation: the first EVAL_BYTES held out (half of them when short); held-out split: the next ones
+  const n = Math.min(EVAL_BYTES, Math.floor((all.length - cut) / 2));
+  assert.deepEqual(readValidation(dir), all.subarray(cut, cut + n));
+  assert.deepEqual(readValidation(dir, 'heldout'), all.subarray(cut + n, cut + n + EVAL_BYTES));
+  assert.ok(readValidation(dir, 'heldout').length >= 2 * 64, 'a held-out split worth scoring');
+});
+
+test('data prepared before the held-out split gets one, disjoint from the validation bytes it keeps', () => {
+  const p = file('old.txt', text(7, 800));
+  const dir = join(tmp, 'old');
+  prepareData(dir, { AUTORESEARCH_DATA: p });
+  const val = readFileSync(join(dir, 'val.bin'));
+  rmSync(join(dir, 'heldout.bin'));
+  assert.equal(prepareData(dir, { AUTORESEARCH_DATA: p }).created, false);
+  assert.deepEqual(readFileSync(join(dir, 'val.bin')), val, 'val.bin is never rewritten');
+  const held = readFileSync(join(dir, 'heldout.bin'));
+  assert.ok(held.length > 0 && !val.includes(held.subarray(0, 64)), 'the held-out bytes are not validation bytes');
 });
 
 test('scripts exit with code 2 and one line on stderr for bad data, budget or seed', () => {

@@ -77,6 +77,22 @@ test('the output ends with the block: val_bpb, eval_seconds, eval_seq_len, eval_
   assert.equal(r.metrics.val_bpb, honest); // the same number every time
 });
 
+test('AUTORESEARCH_SPLIT=heldout scores data/heldout.bin and says so; any other value is refused', () => {
+  const dir = ws.make();
+  const held = new Uint8Array(readFileSync(join(ws.sharedData(), 'heldout.bin')));
+  const val = new Uint8Array(readFileSync(join(ws.sharedData(), 'val.bin')));
+  assert.ok(held.length >= 2 * EVAL_SEQ_LEN && !Buffer.from(held).equals(Buffer.from(val)), 'a split of its own');
+  const r = tsx(dir, ['evaluate.ts'], { AUTORESEARCH_OUTPUT: ckpt, AUTORESEARCH_SPLIT: 'heldout' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const m = parseMetrics(r.stdout);
+  assert.equal(m.heldout_split, 1);
+  assert.ok(Number.isFinite(m.val_bpb) && m.val_bpb !== honest, `held-out ${m.val_bpb} vs validation ${honest}`);
+  assert.equal(evaluate(dir).metrics.heldout_split, undefined, 'the validation split says nothing of the kind');
+  const bad = tsx(dir, ['evaluate.ts'], { AUTORESEARCH_OUTPUT: ckpt, AUTORESEARCH_SPLIT: 'train' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /AUTORESEARCH_SPLIT must be "heldout"/);
+});
+
 test('changing SEQ_LEN in train.ts does not change how the same weights are measured', () => {
   for (const seqLen of ['8', '128']) {
     const r = evaluate(ws.make((src) => setKnob(src, 'SEQ_LEN', seqLen)));

@@ -29,7 +29,7 @@ test('init --template tiny prepares data/ once, leaves it untracked, and writes 
   assert.deepEqual(loaded.config.files.protected, ['prepare.ts', 'evaluate.ts']); // the evaluator is protected
   for (const f of ['prepare.ts', 'evaluate.ts', 'train.ts']) assert.ok(git(dir, ['ls-files', f]).trim() === f, f);
   assert.match(toml, /^link = \[ "data" \]/m);
-  assert.match(toml, /^validation = \[ "data\/val\.bin" \]/m);
+  assert.match(toml, /^validation = \[ "data\/val\.bin", "data\/heldout\.bin" \]/m);
 });
 
 test("the template's evaluate command runs a protected file, and its protected files are the template's own", () => {

@@ -141,7 +141,7 @@ async function createTinyWorkspace(dir: string, flags: DemoFlags): Promise<void>
     evaluate: 'tsx evaluate.ts',
     link: ['data'],
     // The user's own text holds the validation split too: hide it from training as well.
-    validation: ['data/val.bin', ...(env.AUTORESEARCH_DATA ? [env.AUTORESEARCH_DATA] : [])],
+    validation: ['data/val.bin', 'data/heldout.bin', ...(env.AUTORESEARCH_DATA ? [env.AUTORESEARCH_DATA] : [])],
     metric: 'val_bpb',
     direction: 'minimize',
     editable: ['train.ts'],

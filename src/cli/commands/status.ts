@@ -1,5 +1,6 @@
 /** `autoresearch status [dir] [--json]`: where a study stands. */
 import type { Command } from 'commander';
+import { type HeldoutSummary, renderHeldout } from '../../analysis/heldout.js';
 import { join } from 'node:path';
 import { describeNoise } from '../../judge/pooled-noise.js';
 import type { Experiment, FinalStatus, NoiseFloor, Study } from '../../ledger/types.js';
@@ -77,7 +78,13 @@ export function registerStatus(program: Command): void {
           flags.recent,
           await readJournal(ledger, study.id),
         );
-        process.stdout.write(flags.json ? JSON.stringify(status, null, 2) + '\n' : render(status));
+        // the last held-out check (`autoresearch heldout`): validation vs held-out gap per kept change
+        const held = (await ledger.getRecord(study.id, 'heldout', 'summary'))?.value as HeldoutSummary | undefined;
+        process.stdout.write(
+          flags.json
+            ? JSON.stringify({ ...status, heldout: held ?? null }, null, 2) + '\n'
+            : render(status) + (held ? `\n${renderHeldout(held)}` : ''),
+        );
       } finally {
         await ledger.close();
       }

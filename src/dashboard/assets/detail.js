@@ -89,7 +89,7 @@ export async function renderDetail(n) {
         ['input tokens', u.inputTokens],
         ['output tokens', u.outputTokens],
         ['cost', u.costUsd === undefined ? null : usd(u.costUsd)],
-        ['change', d.change === null ? null : JSON.stringify(d.change)],
+        ['change', changeText(d.change)],
         [
           'repairs',
           d.repairs.length
@@ -98,11 +98,45 @@ export async function renderDetail(n) {
         ],
       ]),
     ),
+    transcriptView(d.change?.transcript),
     h('section', {}, h('h2', {}, 'Diff'), diffView(d.diff)),
     h('section', {}, h('h2', {}, 'Log head'), h('pre', { id: 'log-head' }, d.logHead || '(no log file)')),
     h('section', {}, h('h2', {}, 'Log tail'), h('pre', { id: 'log-tail' }, d.logTail || '(empty)')),
   );
 }
+// The change record without the session summary (shown apart, below).
+function changeText(change) {
+  if (change === null || change === undefined) return null;
+  if (typeof change !== 'object' || !('transcript' in change)) return JSON.stringify(change);
+  const { transcript: _t, ...rest } = change;
+  return JSON.stringify(rest);
+}
+
+// An LLM agent's session, summarised by the proposer (src/proposer/llm/transcript.ts): per turn,
+// what it started to say and the tools it called. Model-written: text only.
+function transcriptView(t) {
+  if (!t || !Array.isArray(t.steps) || t.steps.length === 0) return null;
+  const tool = (x) =>
+    h(
+      'code',
+      { class: x.refused ? 'refused' : null },
+      `${x.name}${x.target ? ` ${x.target}` : ''}${x.refused ? ' (refused)' : ''}`,
+    );
+  return h(
+    'section',
+    { id: 'transcript' },
+    h('h2', {}, 'Proposer session (summary)'),
+    h(
+      'ol',
+      {},
+      t.steps.map((s) =>
+        h('li', {}, `turn ${s.turn}: `, s.said ? h('span', {}, s.said, ' ') : null, (s.tools || []).map(tool)),
+      ),
+    ),
+    t.omitted ? h('p', { class: 'muted' }, `${t.omitted} turn(s) left out`) : null,
+  );
+}
+
 function diffView(diff) {
   if (!diff) return h('p', { class: 'muted' }, 'no diff (the baseline, or nothing changed)');
   const lines = diff.split('\n').map((l) => {

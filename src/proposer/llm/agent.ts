@@ -17,6 +17,7 @@ import { costUsd, type Price } from './prices.js';
 import type { ChatMessage, LlmProvider, ToolResult } from './provider.js';
 import { withRetries, type RetryDeps, type RetryPolicy } from './retry.js';
 import { scrubSecrets } from './scrub.js';
+import { TranscriptRecorder } from './transcript.js';
 import type { ToolBox } from './toolbox.js';
 import { toolSpecs } from './tool-specs.js';
 
@@ -59,6 +60,7 @@ export async function runAgent(
   const messages: ChatMessage[] = [{ role: 'user', content: job.task }];
   const tools = toolSpecs(job.toolbox.toolNames());
   let calls = 0;
+  const transcript = new TranscriptRecorder((t) => scrubSecrets(scrub(t, job.secrets), settings.secrets ?? []));
 
   for (let turn = 1; turn <= settings.maxTurns; turn++) {
     if (signal?.aborted) return failed('aborted');
@@ -100,6 +102,7 @@ export async function runAgent(
     const last = turn === settings.maxTurns - 1 ? ' This is your last turn: call finish now.' : '';
 
     if (res.toolCalls.length === 0) {
+      transcript.record(turn, res.text, []);
       const why = /length|max_tokens/.test(res.stopReason)
         ? 'Your answer was cut off at the token limit and had no complete tool call.'
         : 'You did not call any tool.';
@@ -132,6 +135,7 @@ export async function runAgent(
       });
       finished = out.finished;
     }
+    transcript.record(turn, res.text, res.toolCalls, new Set(results.filter((r) => r.isError).map((r) => r.callId)));
     if (finished) {
       if (/^give up\b/i.test(finished.description))
         return failed(`the agent gave up: ${finished.description.replace(/^give up:?\s*/i, '')}`);
@@ -144,6 +148,7 @@ export async function runAgent(
           turns: turn,
           toolCalls: calls,
           files: job.toolbox.changedFiles(),
+          transcript: transcript.summary(),
         },
         usage: usage(),
       };

@@ -67,6 +67,17 @@ describe('anthropic proposer (fake Messages API)', () => {
         assert.match(readFileSync(join(dir, 'train.mjs'), 'utf8'), /const LR = 0\.04;/);
         assert.deepEqual(r.usage, { inputTokens: 1200, outputTokens: 90, costUsd: (1200 * 2 + 90 * 10) / 1e6 });
         assert.deepEqual((r.change as { files: string[] }).files, ['train.mjs']);
+        // the session's summary is kept with the change (shown on the dashboard's experiment page)
+        const transcript = (r.change as { transcript: { steps: Array<{ turn: number; tools: unknown[] }> } })
+          .transcript;
+        assert.deepEqual(
+          transcript.steps.map((s) => [s.turn, s.tools]),
+          [
+            [1, [{ name: 'read_file', target: 'train.mjs' }]],
+            [2, [{ name: 'edit_file', target: 'train.mjs' }]],
+            [3, [{ name: 'finish', target: 'LR 0.01 -> 0.04' }]],
+          ],
+        );
 
         const [first, second] = fake.calls();
         const body = first!.body;
