@@ -10,10 +10,12 @@ import { runEnv, runSecrets } from '../loop/run-env.js';
 import { runStudy, type StudyLimits, type StudyOutcome } from '../loop/study.js';
 import { recordRunLimits } from '../dashboard/run-limits.js';
 import { DashboardError, startDashboard, type RunningDashboard } from '../dashboard/serve.js';
+import { type HubContribution, startHubContribution } from '../hub/contribute.js';
 import { createNotifier } from '../notify/create.js';
 import { createProposer } from '../proposer/create.js';
 import { ProcessRunner } from '../runner/index.js';
 import { createSandbox } from '../runner/sandbox.js';
+import { hubToken } from './commands/publish.js';
 import { checkCommand, mustOpenLedger, mustOpenWorkspace, UserError } from './common.js';
 import { explainSystemError } from './system-errors.js';
 import { createTerminalView } from './terminal-view.js';
@@ -40,6 +42,7 @@ export async function executeStudy(
   if (notFound) throw new UserError(notFound);
   const sandbox = createSandbox(config.run.sandbox);
   if (!sandbox.ok) throw new UserError(sandbox.message);
+  const token = config.hub ? hubToken() : '';
   const ledger = await mustOpenLedger(config);
 
   const controller = new AbortController();
@@ -63,13 +66,17 @@ export async function executeStudy(
   const { notifier, problem } = createNotifier(config, process.env, warn);
   // One stream, several readers: the terminal (or --json), the dashboard, the notifier.
   const pending: Array<Promise<unknown>> = [];
+  let hub: HubContribution | null = null;
   const emit = (e: StudyEvent) => {
     // The run's limits, for a dashboard in another process ("time left").
     if (e.type === 'study-started') pending.push(recordRunLimits(ledger, e, process.pid).then((m) => m && warn(m)));
     show(e);
     dashboard?.publish(e);
     notifier?.onEvent(e);
+    hub?.poster.onEvent(e);
   };
+  hub = startHubContribution(config, { ledger, stateDir: workspace.stateDir, token, warn });
+  if (hub) emit({ type: 'notice', t: Date.now(), level: 'info', message: `hub: ${hub.summary}` });
   if (problem) warn(problem);
   if (opts.dashboardPort !== undefined && opts.dashboardPort !== null) {
     try {
@@ -100,6 +107,7 @@ export async function executeStudy(
         secrets: runSecrets(config),
         judge: createJudge(config),
         emit,
+        ...(hub?.between ? { between: hub.between } : {}),
       },
       limits,
       controller.signal,
@@ -125,6 +133,7 @@ export async function executeStudy(
       await notifier.flush();
     }
     await dashboard?.close();
+    await hub?.poster.drain();
     await Promise.all(pending);
     view?.close();
     process.off('SIGINT', onSignal);

@@ -74,7 +74,7 @@ describe('autoresearch publish / join (the real CLI)', () => {
     assert.equal(git(mine, 'status', '--porcelain', '--untracked-files=no'), '', 'a clean tree: run can start');
     const loaded = loadConfig(mine);
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.message);
-    assert.deepEqual(loaded.config.hub, { url: hub.url, study: id });
+    assert.deepEqual(loaded.config.hub, { url: hub.url, study: id, verify: true });
     assert.equal(readFileSync(join(mine, 'program.md'), 'utf8'), readFileSync(join(ws, 'program.md'), 'utf8'));
 
     const again = await cliRun(['join', url, mine], { env });

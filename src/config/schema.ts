@@ -302,6 +302,12 @@ export const hubSchema = z
   .strictObject({
     url: z.string().url().describe('The hub this workspace was joined from (base URL, e.g. http://hub.example:8787).'),
     study: z.uuid().describe('The study id on that hub (the last part of the study URL).'),
+    verify: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Between experiments, ask the hub for verification work (re-run another contributor's claimed result on this platform) and post the value.",
+      ),
   })
   .optional()
   .describe(

@@ -13,6 +13,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import type { EmitEvent } from './events.js';
 import type { Frontier } from './frontier.js';
 import type { ResultsFiles } from './results-files.js';
+import type { SlotLease } from './slot-pool.js';
 
 export interface LoopContext {
   config: Config;
@@ -53,4 +54,9 @@ export interface LoopContext {
    * Default: a real timer; tests inject an instant one.
    */
   pause?: (ms: number, signal: AbortSignal) => Promise<boolean>;
+  /**
+   * Work a slot does between two experiments, on its own lease (the hub's verification runs:
+   * ../hub/verifier.ts). Must not throw. Absent: nothing.
+   */
+  between?: (ctx: LoopContext, lease: SlotLease) => Promise<void>;
 }

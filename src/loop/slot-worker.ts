@@ -68,6 +68,7 @@ async function worker(
     if (!lease) return; // interrupted: the experiment stays `running`, re-run on resume
     try {
       await runExperiment(ctx, pool, lease, exp, limits);
+      if (ctx.between && !ctx.signal.aborted) await ctx.between(ctx, lease);
     } finally {
       lease.release();
     }

@@ -61,6 +61,8 @@ export interface StudyDeps {
   listGpus?: () => Promise<Gpu[]>;
   /** The pause while the proposer is unavailable (./outage.ts); injectable for tests. */
   pause?: LoopContext['pause'];
+  /** Work a slot does between experiments (a hub contributor's verification runs). */
+  between?: LoopContext['between'];
 }
 
 export interface StudyLimits {
@@ -177,6 +179,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       program: existsSync(programPath) ? readFileSync(programPath, 'utf8') : null,
       results: results.files,
       ...(deps.pause ? { pause: deps.pause } : {}),
+      ...(deps.between ? { between: deps.between } : {}),
     };
     emit({
       type: 'study-started',

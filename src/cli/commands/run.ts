@@ -94,7 +94,10 @@ Examples:
   autoresearch run --dashboard           # and watch it on http://127.0.0.1:8686/
 
 Ctrl-C stops cleanly (the running experiment is killed and re-run on resume).
-Running the same command again resumes the study where it stopped.`,
+Running the same command again resumes the study where it stopped.
+In a workspace made by \`autoresearch join\` (a [hub] section; token in AUTORESEARCH_HUB_TOKEN),
+run also posts every decided experiment to the hub study, runs verification work for it between
+experiments ([hub] verify), and takes the hub's verified best for this platform as its base.`,
     )
     .action(async (dir: string, flags: RunFlags) => {
       process.exitCode = await runCommand(dir, flags);
