@@ -40,7 +40,8 @@ export function stepOf(level: number): MoveStep {
 /** The moves of `c` at `level` (up first, then down). */
 export function levelMoves(c: Constant, level: number, opts: MoveOptions = {}): Move[] {
   if (isExcluded(c.name, opts.exclude)) return [];
-  if (typeof c.value !== 'number') return candidateMoves(c, opts);
+  // bool and string: their usual moves, recorded at the level they were asked at
+  if (typeof c.value !== 'number') return candidateMoves(c, opts).map((m) => ({ ...m, level }));
   const f = levelFactor(level);
   const step = stepOf(level);
   const v = c.value;
