@@ -136,9 +136,9 @@ describe('autoresearch ablate', () => {
       'const A = false; // first change',
       'const B = false; // second change',
       'const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);',
-      'const noise = (((seed * 7919) % 11) - 5) * 1e-4; // a small, seeded spread',
+      'const noise = Math.sin(seed) * 5e-4; // a small, seeded spread, different on every seed',
       'const score = 1 - (A || B ? 0.1 : 0) - (B ? 0.05 : 0) + noise;',
-      'console.log("---"); console.log("val_bpb: " + score.toFixed(6));',
+      'console.log("---"); console.log("val_bpb: " + score.toFixed(9));',
       '',
     ].join('\n');
     const ws = makeLandscapeRepo({ train, tag: 'overlap', extraToml: '[slots]\nprefetch = 0' });
@@ -287,7 +287,9 @@ describe('the held-out split and an evaluate step without one', () => {
         "import { readFileSync } from 'node:fs';",
         "const v = JSON.parse(readFileSync(process.env.AUTORESEARCH_OUTPUT + '/v.json', 'utf8'));",
         'const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);',
-        "console.log('---'); console.log('val_bpb: ' + (v + ((seed % 5) - 2) * 1e-4).toFixed(6));",
+        // run-to-run noise that differs on every seed (two seeds giving one value would look like
+        // code that ignores the seed, which the sequential judge discards)
+        "console.log('---'); console.log('val_bpb: ' + (v + Math.sin(seed) * 1e-4).toFixed(9));",
         '',
       ].join('\n'),
     );
