@@ -63,12 +63,26 @@ describe('SequentialJudge', () => {
   });
 
   it('discards a change whose runs on different seeds are identical (it ignores AUTORESEARCH_SEED)', () => {
-    const d = j.decide(at([0.9, 0.9]));
+    // printed with six decimals (the baseline's runs say so) and sigma 0.01: a tie by noise alone
+    // has a chance of ~3e-5
+    const six = { sigma: 0.01, runs: [1.003712, 0.991245, 1.005043], df: 10 };
+    const d = j.decide(at([0.95, 0.95], { noise: six }));
     assert.equal(d.decision, 'discard');
     assert.match(d.reason, /ignores AUTORESEARCH_SEED/);
     // with vary_seed = false identical runs are what the harness asked for
     const fixed = new SequentialJudge({ seedsVary: false });
-    assert.equal(fixed.decide(at([0.9, 0.9])).decision, 'keep');
+    assert.equal(fixed.decide(at([0.95, 0.95], { noise: six })).decision, 'keep');
+  });
+
+  it('a coarse metric that ties by chance is judged, not taken for a pinned seed', () => {
+    // an accuracy on 1,000 examples (three decimals), sigma 0.005: two seeds tie ~6 % of the time
+    const acc = { sigma: 0.005, runs: [0.9, 0.905, 0.895], df: 10 };
+    const input = (c: number[]) => at(c, { direction: 'maximize', best: { mean: 0.9, runs: 4 }, noise: acc });
+    assert.equal(j.decide(input([0.953, 0.953])).decision, 'keep', 'a real gain with a tie is kept');
+    // four equal values: a chance of ~2e-4 by noise alone: the seed is pinned
+    const four = j.decide(input([0.953, 0.953, 0.953, 0.953]));
+    assert.equal(four.decision, 'discard');
+    assert.match(four.reason, /ignores AUTORESEARCH_SEED/);
   });
 
   it('works when maximizing', () => {
