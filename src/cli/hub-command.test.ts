@@ -35,6 +35,8 @@ describe('autoresearch hub (the real CLI)', () => {
       '0',
       '--lease-seconds',
       '30',
+      '--pool',
+      '5',
     ]);
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';

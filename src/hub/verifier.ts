@@ -16,9 +16,8 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Experiment, Ledger } from '../ledger/types.js';
 import type { LoopContext } from '../loop/context.js';
-import { runOnce } from '../loop/run-once.js';
+import { runOnce, seedFor } from '../loop/run-once.js';
 import type { SlotLease } from '../loop/slot-pool.js';
 import type { HubClient } from './client.js';
 import { buildOn, hasCommit, localCommitFor, type RemoteRecipe, treeOf } from './remote-commit.js';
@@ -108,7 +107,10 @@ async function verify(
     const beat = setInterval(() => void deps.client.heartbeat(deps.studyId, work.id), period);
     try {
       const r = await runOnce(verifyContext(ctx), {
-        exp: verifyExperiment(work, built.commit),
+        // no experiment of this study: nothing of the run goes to the ledger
+        exp: { id: -1, number: work.id },
+        record: async () => undefined,
+        seed: seedFor(ctx.config, 0),
         study: ctx.frontier.currentStudy,
         worktree: lease.worktree,
         slot: lease.slot,
@@ -140,57 +142,13 @@ async function verify(
   else note('warn', `verification of work #${work.id} (${what}) not taken: ${posted.message}`);
 }
 
-/** The loop's context for a run that is no experiment of this study: nothing of it goes to the ledger or the view. */
+/** The loop's context for a run that is no experiment of this study: only notices reach the view. */
 function verifyContext(ctx: LoopContext): LoopContext {
-  const real = ctx.ledger;
-  const ledger = new Proxy(real, {
-    get(target, prop) {
-      if (prop === 'updateExperiment' || prop === 'putRecord') return async () => undefined;
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  }) as Ledger;
   return {
     ...ctx,
-    ledger,
     logDir: join(ctx.logDir, 'hub-verify'),
     emit: (e) => {
       if (e.type === 'notice') ctx.emit(e);
     },
-  };
-}
-
-function verifyExperiment(work: WorkItem, commit: string): Experiment {
-  return {
-    id: -1,
-    studyId: -1,
-    number: work.id,
-    baseline: false,
-    status: 'running',
-    parentCommit: work.parent,
-    commit,
-    description: work.description,
-    diff: work.diff,
-    change: null,
-    proposer: 'hub-verification',
-    value: null,
-    metrics: {},
-    reason: '',
-    logPath: null,
-    logTail: '',
-    exitCode: null,
-    pgid: null,
-    attempts: 1,
-    usage: null,
-    env: {},
-    startedAt: Date.now(),
-    endedAt: null,
-    proposeMs: null,
-    runMs: null,
-    slot: null,
-    evidence: null,
-    repairs: [],
-    host: null,
-    leaseUntil: null,
   };
 }
