@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isLedgerError, type LedgerHarness, sha, studySpec } from './contract-fixtures.js';
 import { hostsContract } from './ledger-hosts.contract.js';
+import { recordsContract } from './ledger-records.contract.js';
 import type { Experiment } from './types.js';
 
 export type { LedgerHarness } from './contract-fixtures.js';
@@ -350,44 +351,7 @@ export function ledgerContract(name: string, make: () => Promise<LedgerHarness>)
         assert.equal((await ledger.getStudy('ev'))?.bestCommit, sha('c'));
       }));
 
-    it('keeps study records: upsert by (kind, key), list by kind in key order, delete', () =>
-      withLedger(async ({ ledger }) => {
-        const a = await ledger.openStudy(studySpec('rec-a'));
-        const b = await ledger.openStudy(studySpec('rec-b'));
-        const n1 = await ledger.putRecord(a.id, 'note', 'k2', { text: 'second', tags: ['x'] });
-        assert.equal(n1.kind, 'note');
-        assert.equal(n1.key, 'k2');
-        assert.deepEqual(n1.value, { text: 'second', tags: ['x'] });
-        assert.ok(n1.updatedAt > 0);
-        await ledger.putRecord(a.id, 'note', 'k1', 'first');
-        await ledger.putRecord(a.id, 'ablation', 'k1', 1.5);
-        await ledger.putRecord(b.id, 'note', 'k1', null);
-        assert.deepEqual(
-          (await ledger.listRecords(a.id, 'note')).map((r) => [r.key, r.value]),
-          [
-            ['k1', 'first'],
-            ['k2', { text: 'second', tags: ['x'] }],
-          ],
-        );
-        const replaced = await ledger.putRecord(a.id, 'note', 'k1', { v: 2 });
-        assert.deepEqual(replaced.value, { v: 2 });
-        assert.deepEqual((await ledger.getRecord(a.id, 'note', 'k1'))?.value, { v: 2 });
-        assert.equal((await ledger.getRecord(a.id, 'ablation', 'k1'))?.value, 1.5);
-        assert.equal((await ledger.getRecord(b.id, 'note', 'k1'))?.value, null);
-        assert.equal(await ledger.getRecord(a.id, 'note', 'missing'), null);
-        const copy = await ledger.getRecord(a.id, 'note', 'k1');
-        (copy?.value as { v: number }).v = 99;
-        assert.deepEqual((await ledger.getRecord(a.id, 'note', 'k1'))?.value, { v: 2 });
-        assert.equal(await ledger.deleteRecord(a.id, 'note', 'k1'), true);
-        assert.equal(await ledger.deleteRecord(a.id, 'note', 'k1'), false);
-        assert.deepEqual(
-          (await ledger.listRecords(a.id, 'note')).map((r) => r.key),
-          ['k2'],
-        );
-        await assert.rejects(ledger.putRecord(999_999, 'note', 'k', 1), isLedgerError);
-        await assert.rejects(ledger.putRecord(a.id, 'note', 'k', undefined), isLedgerError);
-      }));
-
+    recordsContract(withLedger);
     hostsContract(withLedger);
 
     it('is durable: a second connection sees everything', () =>
