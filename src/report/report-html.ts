@@ -21,6 +21,24 @@ export function fmtNum(v: number | null | undefined): string {
   return String(Number(v.toPrecision(7)));
 }
 
+/** The kept-chain table (HTML and Markdown alike): header and rows, as text. */
+export function keptHeader(m: ReportModel): string[] {
+  return ['#', 'commit', m.metric, 'gain', 'runs', 'mean', 'threshold', 'description'];
+}
+
+export function keptRows(m: ReportModel): string[][] {
+  return m.kept.map((k) => [
+    String(k.number),
+    k.commit ? k.commit.slice(0, 7) : '',
+    fmtNum(k.value),
+    fmtGain(k.gain),
+    k.runs.map(fmtNum).join(', '),
+    fmtNum(k.mean),
+    fmtNum(k.threshold),
+    k.description,
+  ]);
+}
+
 export function fmtGain(v: number | null): string {
   return v === null ? '' : `${v > 0 ? '+' : ''}${fmtNum(v)}`;
 }
@@ -60,22 +78,7 @@ export function reportHtml(m: ReportModel, chartSvg: string): string {
     '<h2>Progress</h2>',
     `<div class="chart">${chartSvg}</div>`,
     '<h2>Kept changes</h2>',
-    m.kept.length
-      ? table(
-          'kept',
-          ['#', 'commit', m.metric, 'gain', 'runs', 'mean', 'threshold', 'description'],
-          m.kept.map((k) => [
-            String(k.number),
-            k.commit ? k.commit.slice(0, 7) : '',
-            fmtNum(k.value),
-            fmtGain(k.gain),
-            k.runs.map(fmtNum).join(', '),
-            fmtNum(k.mean),
-            fmtNum(k.threshold),
-            k.description,
-          ]),
-        )
-      : '<p class="muted">No change was kept.</p>',
+    m.kept.length ? table('kept', keptHeader(m), keptRows(m)) : '<p class="muted">No change was kept.</p>',
     '<h2>Outcomes</h2>',
     table(
       'counts',

@@ -4,7 +4,7 @@
  * description inject HTML into renderers that pass HTML through, `[` `]` would make links and
  * images (a tracking pixel, a `javascript:` link).
  */
-import { fmtGain, fmtNum, title } from './report-html.js';
+import { fmtNum, keptHeader, keptRows, title } from './report-html.js';
 import type { ReportModel } from './report-model.js';
 
 export function mdCell(s: string): string {
@@ -39,21 +39,7 @@ export function reportMarkdown(m: ReportModel, chartFile: string): string {
     '',
     '## Kept changes',
     '',
-    m.kept.length
-      ? table(
-          ['#', 'commit', m.metric, 'gain', 'runs', 'mean', 'threshold', 'description'],
-          m.kept.map((k) => [
-            String(k.number),
-            k.commit ? k.commit.slice(0, 7) : '',
-            fmtNum(k.value),
-            fmtGain(k.gain),
-            k.runs.map(fmtNum).join(', '),
-            fmtNum(k.mean),
-            fmtNum(k.threshold),
-            k.description,
-          ]),
-        )
-      : 'No change was kept.',
+    m.kept.length ? table(keptHeader(m), keptRows(m)) : 'No change was kept.',
     '',
     '## Outcomes',
     '',
