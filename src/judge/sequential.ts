@@ -15,12 +15,17 @@
  * effect is ever kept by alpha, whatever the looks; the t-quantile accounts for a sigma known
  * only from few runs. Runs of one candidate on different seeds that all gave the very same
  * value while sigma > 0 mean the code ignores the harness's seed: discarded, never kept.
+ * The candidate's own runs measure the noise too: when pooling them with the study's estimate
+ * raises the bar (t-quantile x sigma), the judge uses that pooled estimate. An estimate from 2-3
+ * early runs can be far too small (measured on tiny: baseline sd 0.0017, later 0.018), and a
+ * candidate whose two runs disagree by more than that must not be kept on it. Never the other way:
+ * a change that narrows its own spread does not lower its bar.
  * Without a noise floor (or sigma 0) it is the greedy rule with min_delta. Pure; never throws.
  */
 import type { NoiseFloor } from '../ledger/types.js';
 import { dfOf } from './pooled-noise.js';
 import { tQuantile } from './stats.js';
-import { formatDelta, gainOf, type Decision, type Judge, type JudgeInput } from './types.js';
+import { formatDelta, gainOf, sampleStd, type Decision, type Judge, type JudgeInput } from './types.js';
 
 export interface SequentialJudgeOptions {
   /** Chance that a change with no real effect is kept (spent over the looks). Default 0.01. */
@@ -92,13 +97,12 @@ export class SequentialJudge implements Judge {
     const sigma = input.noise?.sigma ?? 0;
     if (!(sigma > 0)) return this.greedy(gain, runs);
     const noise = input.noise as NoiseFloor;
-    const df = dfOf(noise);
-    const q = this.bound(df);
-    const se = sigma * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
+    const { sigma: s, df, q } = this.withCandidate(sigma, dfOf(noise), input.candidate);
+    const se = s * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
     const threshold = Math.max(this.minDelta, q * se);
     const rule =
       q * se >= this.minDelta
-        ? ` = ${q.toFixed(2)} x standard error, sigma ${formatDelta(sigma)}, ${df} df`
+        ? ` = ${q.toFixed(2)} x standard error, sigma ${formatDelta(s)}, ${df} df${s !== sigma ? ' with its own runs' : ''}`
         : ' = min_delta';
     if (
       this.seedsVary &&
@@ -142,6 +146,18 @@ export class SequentialJudge implements Judge {
       threshold,
       reason: `improved by only ${formatDelta(gain)}${runs}, within noise (<= ${formatDelta(threshold)}${rule})`,
     };
+  }
+
+  /** The study's estimate, or that estimate pooled with the candidate's runs when that raises the bar. */
+  private withCandidate(sigma: number, df: number, candidate: readonly number[]): { sigma: number; df: number; q: number } {
+    const q = this.bound(df);
+    const n = candidate.length;
+    if (n < 2) return { sigma, df, q };
+    const own = sampleStd(candidate);
+    const df2 = df + n - 1;
+    const sigma2 = Math.sqrt((df * sigma ** 2 + (n - 1) * own ** 2) / df2);
+    const q2 = this.bound(df2);
+    return q2 * sigma2 > q * sigma ? { sigma: sigma2, df: df2, q: q2 } : { sigma, df, q };
   }
 
   private greedy(gain: number, runs: string): Decision {
