@@ -6,7 +6,7 @@
  * claim a keep, which makes verification work for the others.
  * Reports: results accepted per second (target >= 200) and latency of "give me work" (p50/p99,
  * target p99 < 50 ms). Run: npm run bench:hub
- * Knobs: HUB_BENCH_CONTRIBUTORS (1000), HUB_BENCH_SECONDS (20), HUB_BENCH_THINK_MS (mean think
+ * Knobs: HUB_BENCH_CONTRIBUTORS (1000), HUB_BENCH_SECONDS (20, measured after HUB_BENCH_WARMUP_SECONDS, 10), HUB_BENCH_THINK_MS (mean think
  * time per contributor between cycles, default 2000), HUB_BENCH_QUEUED (20000 experiments queued),
  * HUB_BENCH_POOL (the hub's `--pool`, default 20), HUB_BENCH_NODE_ARGS (e.g. --cpu-prof for the hub),
  * HUB_BENCH_DIFF_BYTES (size of each posted and queued diff, default 2000).
@@ -25,6 +25,7 @@ import { startCluster } from '../../src/test-support/pg-cluster.js';
 
 const N = Number(process.env.HUB_BENCH_CONTRIBUTORS ?? 1000);
 const SECONDS = Number(process.env.HUB_BENCH_SECONDS ?? 20);
+const WARMUP = Number(process.env.HUB_BENCH_WARMUP_SECONDS ?? 10);
 const THINK = Number(process.env.HUB_BENCH_THINK_MS ?? 2000);
 const QUEUED = Number(process.env.HUB_BENCH_QUEUED ?? 20000);
 const POOL = Number(process.env.HUB_BENCH_POOL ?? 20);
@@ -61,6 +62,24 @@ function cpuSeconds(pids: number[], children = false): number {
     }
   }
   return ticks / TICK;
+}
+
+/** `pid` and its live descendants (a hub run with several worker processes). */
+function withDescendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
 }
 
 /** Our PostgreSQL server's processes: its postmaster (started with `-p <port>`) and its children. */
@@ -202,23 +221,41 @@ async function main(): Promise<void> {
         [...Array(Math.min(50, N - i)).keys()].map((k) => call(i + k, 'GET', '/healthz').then((r) => count(r.status))),
       );
     codes.clear();
-    const ownPg = postgresPids(cluster.port);
+    // The contributors run WARMUP seconds unmeasured (the hub's JIT compiles its hot paths, pools
+    // fill), then SECONDS measured: what a cycle started in the window took, and what the hub and
+    // PostgreSQL spent in it. Think times are cut at the end of the window so no idle tail counts.
     const pgCpu = (pids: number[]) => cpuSeconds(pids.slice(0, 1), true) + cpuSeconds(pids.slice(1));
-    const cpu0 = { hub: cpuSeconds([hubProc.pid!]), pg: pgCpu(ownPg), client: process.cpuUsage() };
     const start = performance.now();
-    const stopAt = start + SECONDS * 1000;
+    const measureFrom = start + WARMUP * 1000;
+    const stopAt = measureFrom + SECONDS * 1000;
+    let cpu0 = { hub: 0, pg: 0, client: process.cpuUsage() };
+    const snapshot = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        cpu0 = {
+          hub: cpuSeconds(withDescendants(hubProc!.pid!)),
+          pg: pgCpu(postgresPids(cluster.port)),
+          client: process.cpuUsage(),
+        };
+        codes.clear();
+        resolve();
+      }, WARMUP * 1000),
+    );
+    const sleep = (ms: number) =>
+      new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, stopAt - performance.now()))));
+    let lastEnd = stopAt;
     const contributor = async (i: number) => {
       const platform = PLATFORMS[i % PLATFORMS.length]!;
-      await new Promise((r) => setTimeout(r, Math.random() * THINK)); // spread the start
+      await sleep(Math.random() * THINK); // spread the start
       while (performance.now() < stopAt) {
+        const t0 = performance.now();
+        const measured = t0 >= measureFrom;
         try {
-          const t0 = performance.now();
           const w = await call(i, 'POST', `/studies/${study}/work`, { platform });
-          workMs.push(performance.now() - t0);
+          const t1 = performance.now();
+          if (measured) workMs.push(t1 - t0);
           count(w.status);
           const work = w.json.work as { id: number; parent: string; commit?: string } | null;
           const keep = Math.random() < 0.05;
-          const t1 = performance.now();
           const r = await call(i, 'POST', `/studies/${study}/results`, {
             id: randomUUID(),
             workId: work?.id,
@@ -230,23 +267,27 @@ async function main(): Promise<void> {
             description: 'bench',
             platform,
           });
-          postMs.push(performance.now() - t1);
+          const t2 = performance.now();
           count(r.status);
-          if (r.status === 201) accepted++;
+          if (measured) {
+            postMs.push(t2 - t1);
+            if (r.status === 201) accepted++;
+            lastEnd = Math.max(lastEnd, t2);
+          }
         } catch (err) {
           errors++;
           const e = err as Error & { cause?: { code?: string; message?: string } };
           const why = e.cause?.code ?? e.cause?.message ?? e.message;
           errorKinds.set(why, (errorKinds.get(why) ?? 0) + 1);
         }
-        await new Promise((r) => setTimeout(r, THINK * (0.5 + Math.random())));
+        await sleep(THINK * (0.5 + Math.random()));
       }
     };
-    await Promise.all([...Array(N).keys()].map(contributor));
-    const elapsed = (performance.now() - start) / 1000;
+    await Promise.all([snapshot, ...[...Array(N).keys()].map(contributor)]);
+    const elapsed = (lastEnd - measureFrom) / 1000;
     const pgNow = postgresPids(cluster.port);
     const cpu = {
-      hub: cpuSeconds([hubProc.pid!]) - cpu0.hub,
+      hub: cpuSeconds(withDescendants(hubProc.pid!)) - cpu0.hub,
       postgres: pgCpu(pgNow) - cpu0.pg,
       client: (() => {
         const u = process.cpuUsage(cpu0.client);
@@ -258,6 +299,7 @@ async function main(): Promise<void> {
     const summary = {
       contributors: N,
       seconds: Number(elapsed.toFixed(1)),
+      warmupSeconds: WARMUP,
       thinkMs: THINK,
       resultsAccepted: accepted,
       resultsPerSecond: Number((accepted / elapsed).toFixed(1)),

@@ -3,7 +3,7 @@
  * records the node (idempotent on the client's result id), queues a verification for a claimed
  * keep or baseline, or applies a verification to its claim. Expected refusals are values.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type pg from 'pg';
 import type { StudyRow } from './studies.js';
 import { applyVerification, queueVerification, requeueVerification, type VerificationOutcome } from './verify.js';
@@ -40,7 +40,7 @@ export async function postResult(
   body: ResultBody,
   now: number,
 ): Promise<PostResult> {
-  const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  const bodyHash = hash('sha256', JSON.stringify(body), 'hex');
   const pk = platformKey(body.platform);
   const claimsKeep = body.status === 'keep' || body.status === 'baseline';
   const row = (kind: string, verification: Accepted['verification'], claimId: string | null) => [

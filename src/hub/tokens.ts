@@ -2,7 +2,7 @@
  * Contributor tokens: 32 random bytes (`arh_` + base64url), shown once, stored only as a sha256
  * hash. Revoking keeps the row (results stay attributed) and makes the token fail from then on.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
 export interface Contributor {
@@ -14,7 +14,7 @@ export interface Contributor {
 export type Authenticated = { kind: 'ok'; contributor: Contributor } | { kind: 'unknown' } | { kind: 'revoked' };
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 export function newToken(): string {
