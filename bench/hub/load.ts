@@ -1,8 +1,8 @@
 /**
  * Hub load (issue 11): N simulated contributors (default 1,000) against a real hub process and a
- * real PostgreSQL server, all on this machine, for a bounded time. Each contributor loops: ask
- * for work ("give me work"); post a result for it (or, with no work, a result of its own
- * exploration); think for a while. Experiments are queued by the study owner ahead; 5% of results
+ * real PostgreSQL server, all on this machine, for a bounded time. Each contributor holds its own
+ * keep-alive connection and loops: ask for work ("give me work"); post a result for it (or, with
+ * no work, a result of its own exploration) with a diff of real size; think for a while. Experiments are queued by the study owner ahead; 5% of results
  * claim a keep, which makes verification work for the others.
  * Reports: results accepted per second (target >= 200) and latency of "give me work" (p50/p99,
  * target p99 < 50 ms). Run: npm run bench:hub
@@ -311,6 +311,15 @@ async function main(): Promise<void> {
       postResult: { p50: Number(pct(postMs, 50).toFixed(1)), p99: Number(pct(postMs, 99).toFixed(1)) },
       httpStatuses: Object.fromEntries(codes),
       cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(v.toFixed(1))])),
+      // Per HTTP request answered in the window (give me work or a post): robust when a starved
+      // run finishes few of the cycles it started.
+      cpuMsPerRequest: (() => {
+        const requests = Math.max(
+          1,
+          [...codes.values()].reduce((a, b) => a + b, 0),
+        );
+        return Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(((v * 1000) / requests).toFixed(2))]));
+      })(),
       cpuMsPerResult: {
         hub: Number(((cpu.hub * 1000) / Math.max(1, accepted)).toFixed(2)),
         postgres: Number(((cpu.postgres * 1000) / Math.max(1, accepted)).toFixed(2)),
