@@ -1,18 +1,20 @@
 /**
  * Hub load (issue 11): N simulated contributors (default 1,000) against a real hub process and a
- * real PostgreSQL server, all on this machine, for a bounded time. Each contributor loops: ask
- * for work ("give me work"); post a result for it (or, with no work, a result of its own
- * exploration); think for a while. Experiments are queued by the study owner ahead; 5% of results
+ * real PostgreSQL server, all on this machine, for a bounded time. Each contributor holds its own
+ * keep-alive connection and loops: ask for work ("give me work"); post a result for it (or, with
+ * no work, a result of its own exploration) with a diff of real size; think for a while. Experiments are queued by the study owner ahead; 5% of results
  * claim a keep, which makes verification work for the others.
  * Reports: results accepted per second (target >= 200) and latency of "give me work" (p50/p99,
  * target p99 < 50 ms). Run: npm run bench:hub
- * Knobs: HUB_BENCH_CONTRIBUTORS (1000), HUB_BENCH_SECONDS (20), HUB_BENCH_THINK_MS (mean think
+ * Knobs: HUB_BENCH_CONTRIBUTORS (1000), HUB_BENCH_SECONDS (20, measured after HUB_BENCH_WARMUP_SECONDS, 10), HUB_BENCH_THINK_MS (mean think
  * time per contributor between cycles, default 2000), HUB_BENCH_QUEUED (20000 experiments queued),
- * HUB_BENCH_POOL (the hub's `--pool`, default 20), HUB_BENCH_NODE_ARGS (e.g. --cpu-prof for the hub).
+ * HUB_BENCH_POOL (the hub's `--pool`, default 20), HUB_BENCH_NODE_ARGS (e.g. --cpu-prof for the hub),
+ * HUB_BENCH_DIFF_BYTES (size of each posted and queued diff, default 2000).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { migrateHub } from '../../src/hub/schema.js';
@@ -23,9 +25,18 @@ import { startCluster } from '../../src/test-support/pg-cluster.js';
 
 const N = Number(process.env.HUB_BENCH_CONTRIBUTORS ?? 1000);
 const SECONDS = Number(process.env.HUB_BENCH_SECONDS ?? 20);
+const WARMUP = Number(process.env.HUB_BENCH_WARMUP_SECONDS ?? 10);
 const THINK = Number(process.env.HUB_BENCH_THINK_MS ?? 2000);
 const QUEUED = Number(process.env.HUB_BENCH_QUEUED ?? 20000);
 const POOL = Number(process.env.HUB_BENCH_POOL ?? 20);
+const DIFF_BYTES = Number(process.env.HUB_BENCH_DIFF_BYTES ?? 2000);
+/** A unified diff of about DIFF_BYTES (what a proposer's edit to a training script looks like). */
+const DIFF = (() => {
+  let d = '--- a/train.py\n+++ b/train.py\n';
+  for (let i = 0; d.length < DIFF_BYTES; i++)
+    d += `@@ -${10 * i + 1},3 +${10 * i + 1},3 @@\n model = GPT(n_layer=${i % 12}, n_head=8)\n-lr = 0.0${i}\n+lr = 0.0${i + 1}\n`;
+  return d;
+})();
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const PLATFORMS: Platform[] = [
   { cpu: { model: 'Bench CPU A' }, frameworks: { node: '20' } },
@@ -34,19 +45,41 @@ const PLATFORMS: Platform[] = [
 
 const TICK = 100; // USER_HZ on Linux
 
-/** CPU seconds (user + system) used so far by these processes (from /proc; exited ones count 0). */
-function cpuSeconds(pids: number[]): number {
+/**
+ * CPU seconds (user + system) used so far by these processes (from /proc; exited ones count 0),
+ * plus, with `children`, what their exited children used (a postmaster's ended backends).
+ */
+function cpuSeconds(pids: number[], children = false): number {
   let ticks = 0;
   for (const pid of pids) {
     try {
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
       ticks += Number(fields[11]) + Number(fields[12]);
+      if (children) ticks += Number(fields[13]) + Number(fields[14]);
     } catch {
       // gone
     }
   }
   return ticks / TICK;
+}
+
+/** `pid` and its live descendants (a hub run with several worker processes). */
+function withDescendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
 }
 
 /** Our PostgreSQL server's processes: its postmaster (started with `-p <port>`) and its children. */
@@ -121,16 +154,39 @@ async function main(): Promise<void> {
       });
       hubProc!.once('exit', (code) => reject(new Error(`hub exited ${code}`)));
     });
-    const call = async (token: string, method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+    // node:http with one keep-alive connection per contributor (as 1,000 separate machines would
+    // hold), not fetch: the load generator shares the 2 cores with the hub and PostgreSQL, and
+    // fetch's per-request Request/Response/stream objects cost it ~2-3x the CPU of a plain request.
+    const target = new URL(url);
+    const agents = tokens.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    const call = (i: number, method: string, path: string, body?: unknown) =>
+      new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${tokens[i]}` };
+        if (payload !== undefined) {
+          headers['content-type'] = 'application/json';
+          headers['content-length'] = Buffer.byteLength(payload);
+        }
+        const req = http.request(
+          { host: target.hostname, port: target.port, method, path, headers, agent: agents[i] },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (d: Buffer) => chunks.push(d));
+            res.on('end', () => {
+              try {
+                resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+              } catch (err) {
+                reject(err);
+              }
+            });
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
       });
-      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-    };
     const base = makeBaseline();
-    const pub = await call(tokens[0]!, 'POST', '/studies', {
+    const pub = await call(0, 'POST', '/studies', {
       name: 'bench',
       metric: 'val_bpb',
       direction: 'minimize',
@@ -144,65 +200,95 @@ async function main(): Promise<void> {
     process.stderr.write(`queueing ${QUEUED} experiments...\n`);
     await pool.query(
       `INSERT INTO hub_work (study_id, kind, priority, payload, state, created_at)
-       SELECT $1, 'experiment', 1, jsonb_build_object('parent', $2::text, 'diff', '+x = ' || g, 'description', 'idea ' || g), 'queued', $3
+       SELECT $1, 'experiment', 1, jsonb_build_object('parent', $2::text, 'diff', $5::text || '# idea ' || g || E'\n', 'description', 'idea ' || g), 'queued', $3
        FROM generate_series(1, $4) g`,
-      [study, base.commit, Date.now(), QUEUED],
+      [study, base.commit, Date.now(), QUEUED, DIFF],
     );
     await pool.end();
 
     const workMs: number[] = [];
     const postMs: number[] = [];
     const codes = new Map<number, number>();
+    const count = (s: number) => codes.set(s, (codes.get(s) ?? 0) + 1);
     let accepted = 0;
     let errors = 0;
     const errorKinds = new Map<string, number>();
-    const ownPg = postgresPids(cluster.port);
-    const cpu0 = { hub: cpuSeconds([hubProc.pid!]), pg: cpuSeconds(ownPg), client: process.cpuUsage() };
+    // Open every contributor's keep-alive connection before the clock starts (50 at a time): the
+    // figures are of the steady state, not of 1,000 connections opened at once (a listen-backlog
+    // overflow there costs a SYN retransmit, 1 s or more, on a first request).
+    for (let i = 0; i < N; i += 50)
+      await Promise.all(
+        [...Array(Math.min(50, N - i)).keys()].map((k) => call(i + k, 'GET', '/healthz').then((r) => count(r.status))),
+      );
+    codes.clear();
+    // The contributors run WARMUP seconds unmeasured (the hub's JIT compiles its hot paths, pools
+    // fill), then SECONDS measured: what a cycle started in the window took, and what the hub and
+    // PostgreSQL spent in it. Think times are cut at the end of the window so no idle tail counts.
+    const pgCpu = (pids: number[]) => cpuSeconds(pids.slice(0, 1), true) + cpuSeconds(pids.slice(1));
     const start = performance.now();
-    const stopAt = start + SECONDS * 1000;
-    const count = (s: number) => codes.set(s, (codes.get(s) ?? 0) + 1);
+    const measureFrom = start + WARMUP * 1000;
+    const stopAt = measureFrom + SECONDS * 1000;
+    let cpu0 = { hub: 0, pg: 0, client: process.cpuUsage() };
+    const snapshot = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        cpu0 = {
+          hub: cpuSeconds(withDescendants(hubProc!.pid!)),
+          pg: pgCpu(postgresPids(cluster.port)),
+          client: process.cpuUsage(),
+        };
+        codes.clear();
+        resolve();
+      }, WARMUP * 1000),
+    );
+    const sleep = (ms: number) =>
+      new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, stopAt - performance.now()))));
+    let lastEnd = stopAt;
     const contributor = async (i: number) => {
-      const token = tokens[i]!;
       const platform = PLATFORMS[i % PLATFORMS.length]!;
-      await new Promise((r) => setTimeout(r, Math.random() * THINK)); // spread the start
+      await sleep(Math.random() * THINK); // spread the start
       while (performance.now() < stopAt) {
+        const t0 = performance.now();
+        const measured = t0 >= measureFrom;
         try {
-          const t0 = performance.now();
-          const w = await call(token, 'POST', `/studies/${study}/work`, { platform });
-          workMs.push(performance.now() - t0);
+          const w = await call(i, 'POST', `/studies/${study}/work`, { platform });
+          const t1 = performance.now();
+          if (measured) workMs.push(t1 - t0);
           count(w.status);
           const work = w.json.work as { id: number; parent: string; commit?: string } | null;
           const keep = Math.random() < 0.05;
-          const t1 = performance.now();
-          const r = await call(token, 'POST', `/studies/${study}/results`, {
+          const r = await call(i, 'POST', `/studies/${study}/results`, {
             id: randomUUID(),
             workId: work?.id,
             parent: work?.parent ?? base.commit,
             commit: work?.commit ?? randomUUID().replace(/-/g, '').padEnd(40, '0'),
-            diff: '+x = 1\n',
+            diff: DIFF,
             value: 1 - Math.random() * 0.01,
             status: keep && !work?.commit ? 'keep' : 'discard',
             description: 'bench',
             platform,
           });
-          postMs.push(performance.now() - t1);
+          const t2 = performance.now();
           count(r.status);
-          if (r.status === 201) accepted++;
+          if (measured) {
+            postMs.push(t2 - t1);
+            if (r.status === 201) accepted++;
+            lastEnd = Math.max(lastEnd, t2);
+          }
         } catch (err) {
           errors++;
           const e = err as Error & { cause?: { code?: string; message?: string } };
           const why = e.cause?.code ?? e.cause?.message ?? e.message;
           errorKinds.set(why, (errorKinds.get(why) ?? 0) + 1);
         }
-        await new Promise((r) => setTimeout(r, THINK * (0.5 + Math.random())));
+        await sleep(THINK * (0.5 + Math.random()));
       }
     };
-    await Promise.all([...Array(N).keys()].map(contributor));
-    const elapsed = (performance.now() - start) / 1000;
+    await Promise.all([snapshot, ...[...Array(N).keys()].map(contributor)]);
+    const elapsed = (lastEnd - measureFrom) / 1000;
     const pgNow = postgresPids(cluster.port);
     const cpu = {
-      hub: cpuSeconds([hubProc.pid!]) - cpu0.hub,
-      postgres: cpuSeconds(pgNow) - cpu0.pg,
+      hub: cpuSeconds(withDescendants(hubProc.pid!)) - cpu0.hub,
+      postgres: pgCpu(pgNow) - cpu0.pg,
       client: (() => {
         const u = process.cpuUsage(cpu0.client);
         return (u.user + u.system) / 1e6;
@@ -213,6 +299,7 @@ async function main(): Promise<void> {
     const summary = {
       contributors: N,
       seconds: Number(elapsed.toFixed(1)),
+      warmupSeconds: WARMUP,
       thinkMs: THINK,
       resultsAccepted: accepted,
       resultsPerSecond: Number((accepted / elapsed).toFixed(1)),
@@ -224,6 +311,15 @@ async function main(): Promise<void> {
       postResult: { p50: Number(pct(postMs, 50).toFixed(1)), p99: Number(pct(postMs, 99).toFixed(1)) },
       httpStatuses: Object.fromEntries(codes),
       cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(v.toFixed(1))])),
+      // Per HTTP request answered in the window (give me work or a post): robust when a starved
+      // run finishes few of the cycles it started.
+      cpuMsPerRequest: (() => {
+        const requests = Math.max(
+          1,
+          [...codes.values()].reduce((a, b) => a + b, 0),
+        );
+        return Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(((v * 1000) / requests).toFixed(2))]));
+      })(),
       cpuMsPerResult: {
         hub: Number(((cpu.hub * 1000) / Math.max(1, accepted)).toFixed(2)),
         postgres: Number(((cpu.postgres * 1000) / Math.max(1, accepted)).toFixed(2)),

@@ -44,6 +44,44 @@ describe('hub: who may do what', () => {
     assert.equal(stored.rows[0].n, 0, 'nothing a revoked token sent was stored');
   });
 
+  it('a revoked token is refused on its very next request, also where its owner was remembered (work, results)', async () => {
+    const eve = await hub.token('eve');
+    const queue = async () =>
+      (await hub.call('POST', `/studies/${study}/queue`, alice, { parent: hub.base.commit, diff: '+eve\n' })).json
+        .workId as number;
+    const w1 = await queue();
+    const w2 = await queue();
+    const got1 = await hub.call('POST', `/studies/${study}/work`, eve, { platform: CPU });
+    const got2 = await hub.call('POST', `/studies/${study}/work`, eve, { platform: CPU });
+    assert.deepEqual([got1.json.work?.id, got2.json.work?.id], [w1, w2], 'the hub now remembers whose token this is');
+    const posted = await hub.call('POST', `/studies/${study}/results`, eve, result({ workId: w1, description: 'eve' }));
+    assert.equal(posted.status, 201);
+    assert.equal(await revokeContributor(hub.pool, 'eve', hub.now.ms), true);
+    const w3 = await queue();
+    for (const [path, body] of [
+      ['work', { platform: CPU }],
+      ['results', result({ workId: w2, description: 'eve' })],
+      ['results', result({ description: 'eve' })],
+      ['results', result({ description: 'eve', status: 'keep', commit: fakeSha(31) })],
+    ] as const) {
+      const r = await hub.call('POST', `/studies/${study}/${path}`, eve, body);
+      assert.equal(r.status, 401, `${path} after the revocation`);
+      assert.match(r.json.error, /revoked/);
+    }
+    assert.equal((await hub.call('GET', `/studies/${study}`, eve)).status, 401);
+    const stored = await hub.pool.query("SELECT count(*)::int AS n FROM hub_results WHERE description = 'eve'");
+    assert.equal(stored.rows[0].n, 1, 'only the result posted before the revocation');
+    const work = await hub.pool.query('SELECT id, state, holder_id FROM hub_work WHERE id = ANY($1) ORDER BY id', [
+      [w2, w3],
+    ]);
+    assert.deepEqual(
+      work.rows.map((r) => r.state),
+      ['leased', 'queued'],
+      'the held work is not closed, no new work was handed out',
+    );
+    await hub.pool.query("UPDATE hub_work SET state = 'done' WHERE id = ANY($1)", [[w2, w3]]); // out of later tests' way
+  });
+
   it('refuses a forged study id (well-formed or not) with 404', async () => {
     for (const id of [randomUUID(), 'not-a-uuid', `${study}x`]) {
       const r = await hub.call('POST', `/studies/${id}/results`, alice, result());
@@ -160,6 +198,30 @@ describe('hub: results, tree and notes', () => {
     assert.equal(reused.status, 409);
     const bob = await hub.token('bob-idem');
     assert.equal((await hub.call('POST', `/studies/${study}/results`, bob, r)).status, 409, 'another token, same id');
+  });
+
+  it('a reused result id for handed-out work is refused and leaves the work leased (the one statement undoes itself)', async () => {
+    const taken = result({ commit: fakeSha(78), description: 'first' });
+    assert.equal((await hub.call('POST', `/studies/${study}/results`, alice, taken)).status, 201);
+    const workId = (
+      await hub.call('POST', `/studies/${study}/queue`, alice, { parent: hub.base.commit, diff: '+reuse\n' })
+    ).json.workId as number;
+    let got = await hub.call('POST', `/studies/${study}/work`, alice, { platform: CPU });
+    while (got.json.work && got.json.work.id !== workId) {
+      // earlier tests' queued work: answer it so this test's work comes up
+      await hub.call('POST', `/studies/${study}/results`, alice, result({ workId: got.json.work.id }));
+      got = await hub.call('POST', `/studies/${study}/work`, alice, { platform: CPU });
+    }
+    assert.equal(got.json.work?.id, workId);
+    const reused = await hub.call('POST', `/studies/${study}/results`, alice, { ...taken, workId, value: 0.5 });
+    assert.equal(reused.status, 409);
+    const w = await hub.pool.query('SELECT state, holder_id FROM hub_work WHERE id = $1', [workId]);
+    assert.equal(w.rows[0].state, 'leased', 'the refused post did not close the lease');
+    const answer = result({ workId, description: 'for work' });
+    assert.equal((await hub.call('POST', `/studies/${study}/results`, alice, answer)).status, 201);
+    const retry = await hub.call('POST', `/studies/${study}/results`, alice, answer);
+    assert.equal(retry.status, 200, 'a retry of the accepted result for work is a duplicate');
+    assert.equal(retry.json.duplicate, true);
   });
 
   it('serves the bundle, children, leaves, what was tried from a commit, and the notes board', async () => {

@@ -4,7 +4,7 @@
  * rate-limited (429 + Retry-After). Errors are JSON `{ error }` with one line saying what to do.
  * All state is in PostgreSQL: a restarted hub continues where it was.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type pg from 'pg';
 import type { z } from 'zod';
@@ -13,7 +13,7 @@ import { tokenBuckets } from './rate-limit.js';
 import { contributors, frontier, leaves, nodesAt, triedFrom } from './reads.js';
 import { postResult } from './results.js';
 import { getBundle, getStudy, publishStudy, type StudyRow } from './studies.js';
-import { authenticate, type Contributor } from './tokens.js';
+import { authenticateHash, type Contributor, hashToken, type TokenOwner, tokenOwners } from './tokens.js';
 import { handOutWork, heartbeat, queueExperiment } from './work.js';
 import {
   DEFAULT_LIMITS,
@@ -34,8 +34,15 @@ export interface HubDeps {
   clock?: () => number;
 }
 
-type Env = { Variables: { who: Contributor } };
+/**
+ * `who`: the caller, checked against the database by this request (not revoked; `flagged` fresh).
+ * `owner`: the caller's id and name only, possibly from the token cache: set on the hot routes
+ * (give me work, post a result), whose statements check revocation and read `flagged` themselves.
+ */
+type Env = { Variables: { who: Contributor; owner: TokenOwner } };
 const SHA_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** Routes whose one statement checks the token itself: they may skip the lookup (token cache). */
+const CHECKS_TOKEN_ITSELF = /^\/studies\/[^/]+\/(work|results)$/;
 
 class Refusal extends Error {
   constructor(
@@ -53,15 +60,10 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
   const rate = tokenBuckets(limits.ratePerSecond, limits.rateBurst);
   // Published studies never change: one read each per process (unknown ids are not remembered).
   const studies = new Map<string, StudyRow>();
+  const owners = tokenOwners();
   const app = new Hono<Env>();
-  const small = bodyLimit({
-    maxSize: limits.bodyBytes,
-    onError: (c) => c.json({ error: `request body over ${limits.bodyBytes} bytes` }, 413),
-  });
-  const large = bodyLimit({
-    maxSize: limits.publishBytes,
-    onError: (c) => c.json({ error: `study upload over ${limits.publishBytes} bytes (bundle too large)` }, 413),
-  });
+  const small = sizeLimit(limits.bodyBytes, `request body over ${limits.bodyBytes} bytes`);
+  const large = sizeLimit(limits.publishBytes, `study upload over ${limits.publishBytes} bytes (bundle too large)`);
 
   app.onError((err, c) => {
     if (err instanceof Refusal) return c.json({ error: err.message }, err.status);
@@ -80,15 +82,23 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
         { error: 'missing bearer token: send "Authorization: Bearer <token>" (autoresearch hub token create NAME)' },
         401,
       );
-    const auth = await authenticate(db, m[1]!);
-    if (auth.kind === 'unknown') return c.json({ error: 'unknown token: ask the hub operator for one' }, 401);
-    if (auth.kind === 'revoked') return c.json({ error: 'this token was revoked' }, 401);
-    const wait = rate.take(auth.contributor.id, clock());
+    const tokenHash = hashToken(m[1]!);
+    const fromCache = c.req.method === 'POST' && CHECKS_TOKEN_ITSELF.test(c.req.path);
+    let owner = fromCache ? owners.get(tokenHash) : undefined;
+    if (!owner) {
+      const auth = await authenticateHash(db, tokenHash);
+      if (auth.kind === 'unknown') return c.json({ error: 'unknown token: ask the hub operator for one' }, 401);
+      if (auth.kind === 'revoked') return revoked(c);
+      owners.remember(tokenHash, auth.contributor);
+      c.set('who', auth.contributor);
+      owner = auth.contributor;
+    }
+    const wait = rate.take(owner.id, clock());
     if (wait > 0) {
       c.header('Retry-After', String(wait));
       return c.json({ error: `rate limit: over ${limits.ratePerSecond} requests/s for this token; retry later` }, 429);
     }
-    c.set('who', auth.contributor);
+    c.set('owner', owner);
     await next();
   });
 
@@ -143,8 +153,10 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
   app.post('/studies/:id/results', small, async (c) => {
     const s = await study(c);
     const b = await body(c, resultSchema);
-    const r = await postResult(db, s, c.get('who'), b, clock());
+    const r = await postResult(db, s, c.get('owner'), b, clock());
     switch (r.kind) {
+      case 'revoked':
+        return revoked(c);
       case 'accepted':
         return c.json(r, r.duplicate ? 200 : 201);
       case 'id-reused':
@@ -161,7 +173,8 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
   app.post('/studies/:id/work', small, async (c) => {
     const s = await study(c);
     const b = await body(c, workRequestSchema);
-    const work = await handOutWork(db, s.id, c.get('who'), b.platform, clock(), limits.leaseMs);
+    const work = await handOutWork(db, s.id, c.get('owner').id, b.platform, clock(), limits.leaseMs);
+    if (work?.kind === 'revoked') return revoked(c);
     return c.json({ work });
   });
 
@@ -214,4 +227,25 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
   });
 
   return app;
+}
+
+function revoked(c: Context): Response {
+  return c.json({ error: 'this token was revoked' }, 401);
+}
+
+/**
+ * 413 over `maxSize` bytes. A body with a Content-Length is checked from the header alone (Node's
+ * parser never reads past it), so the body is later read once, directly (reading
+ * `c.req.raw.body` first, as hono's bodyLimit does, builds a web Request and stream per request);
+ * a chunked body goes through hono's bodyLimit, which counts as it reads.
+ */
+function sizeLimit(maxSize: number, message: string): MiddlewareHandler {
+  const onError = (c: Context) => c.json({ error: message }, 413);
+  const chunked = bodyLimit({ maxSize, onError });
+  return async (c, next) => {
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return chunked(c, next);
+    if (!/^\d+$/.test(length) || Number(length) > maxSize) return onError(c);
+    await next();
+  };
 }

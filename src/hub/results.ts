@@ -3,10 +3,9 @@
  * records the node (idempotent on the client's result id), queues a verification for a claimed
  * keep or baseline, or applies a verification to its claim. Expected refusals are values.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type pg from 'pg';
 import type { StudyRow } from './studies.js';
-import type { Contributor } from './tokens.js';
 import { applyVerification, queueVerification, requeueVerification, type VerificationOutcome } from './verify.js';
 import { platformKey, type ResultBody } from './wire.js';
 
@@ -24,16 +23,24 @@ export type PostResult =
   | { kind: 'id-reused' }
   | { kind: 'work-not-yours'; message: string }
   | { kind: 'work-done' }
-  | { kind: 'work-mismatch'; message: string };
+  | { kind: 'work-mismatch'; message: string }
+  | { kind: 'revoked' };
 
+/**
+ * Records `body` for contributor `who` (whose token is checked here, in the statement that does
+ * the work: a caller may take `who` from a cache, and a revoked token is refused at once). The
+ * common cases are one statement: a result that claims nothing, of one's own exploration or for
+ * handed-out experiment work; everything else (claims, verifications, retries, refusals) is one
+ * transaction.
+ */
 export async function postResult(
   pool: pg.Pool,
   study: StudyRow,
-  who: Contributor,
+  who: { id: number },
   body: ResultBody,
   now: number,
 ): Promise<PostResult> {
-  const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  const bodyHash = hash('sha256', JSON.stringify(body), 'hex');
   const pk = platformKey(body.platform);
   const claimsKeep = body.status === 'keep' || body.status === 'baseline';
   const row = (kind: string, verification: Accepted['verification'], claimId: string | null) => [
@@ -55,15 +62,27 @@ export async function postResult(
     claimId,
     now,
   ];
-  // The common case, a result of one's own exploration that claims nothing: one statement.
-  if (body.workId === undefined && (!claimsKeep || who.flagged)) {
-    const ins = await pool.query(INSERT, row('experiment', claimsKeep ? 'untrusted' : null, null));
-    if (ins.rowCount === 0) return duplicate(await pool.query(SEEN, [body.id]), body.id, who, bodyHash);
-    return { kind: 'accepted', id: body.id, duplicate: false, verification: claimsKeep ? 'untrusted' : null };
+  if (!claimsKeep) {
+    try {
+      const one =
+        body.workId === undefined
+          ? await pool.query({ name: 'hub_result_own', text: INSERT_OWN, values: row('experiment', null, null) })
+          : await pool.query({ name: 'hub_result_work', text: INSERT_FOR_WORK, values: row('experiment', null, null) });
+      if (one.rowCount === 1) return { kind: 'accepted', id: body.id, duplicate: false, verification: null };
+    } catch (err) {
+      // A result id taken already (a retry): the statement undid itself; the transaction says why.
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    }
   }
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
+    const me = await c.query<{ flagged: boolean }>({ name: 'hub_result_who', text: WHO, values: [who.id] });
+    if (!me.rows[0]) {
+      await c.query('ROLLBACK');
+      return { kind: 'revoked' };
+    }
+    const flagged = me.rows[0].flagged;
     let kind: 'experiment' | 'verification' = 'experiment';
     let claimId: string | null = null;
     if (body.workId !== undefined) {
@@ -82,7 +101,7 @@ export async function postResult(
       }
     }
     const claims = kind === 'experiment' && claimsKeep;
-    let verification: Accepted['verification'] = claims ? (who.flagged ? 'untrusted' : 'provisional') : null;
+    let verification: Accepted['verification'] = claims ? (flagged ? 'untrusted' : 'provisional') : null;
     if (verification === 'provisional' && (await baselineAlreadyClaimed(c, study.id, body, pk))) verification = null;
     const ins = await c.query(INSERT, row(kind, verification, claimId));
     if (ins.rowCount === 0) {
@@ -93,7 +112,7 @@ export async function postResult(
     if (verification === 'provisional')
       await queueVerification(c, study.id, { ...body, platformKey: pk }, [who.id], now);
     let outcome: VerificationOutcome | undefined;
-    if (claimId && !who.flagged)
+    if (claimId && !flagged)
       outcome = await applyVerification(c, study, claimId, { id: who.id, resultId: body.id }, body.value, now);
     else if (claimId) await requeueVerification(c, study.id, claimId, now); // a flagged verifier's run does not count
     await c.query('COMMIT');
@@ -106,16 +125,36 @@ export async function postResult(
   }
 }
 
-const INSERT = `INSERT INTO hub_results (id, study_id, contributor_id, body_hash, work_id, kind, parent_commit, commit, diff,
-    value, status, description, platform_key, platform, verification, verifies, created_at)
-  VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) ON CONFLICT (id) DO NOTHING`;
+const UNIQUE_VIOLATION = '23505';
+const COLUMNS = `id, study_id, contributor_id, body_hash, work_id, kind, parent_commit, commit, diff,
+    value, status, description, platform_key, platform, verification, verifies, created_at`;
+const VALUES = `$1::text, $2::uuid, $3::bigint, $4::text, $5::bigint, $6::text, $7::text, $8::text, $9::text,
+    $10::float8, $11::text, $12::text, $13::text, $14::jsonb, $15::text, $16::text, $17::bigint`;
+const INSERT = `INSERT INTO hub_results (${COLUMNS}) VALUES (${VALUES}) ON CONFLICT (id) DO NOTHING`;
+/** The contributor, unless revoked, and whether flagged (read in the transaction that acts on it). */
+const WHO = 'SELECT flagged_at IS NOT NULL AS flagged FROM hub_contributors WHERE id = $1 AND revoked_at IS NULL';
+/** A result of one's own exploration claiming nothing: inserted when the token is not revoked. */
+const INSERT_OWN = `INSERT INTO hub_results (${COLUMNS})
+  SELECT ${VALUES} FROM hub_contributors WHERE id = $3 AND revoked_at IS NULL`;
+/**
+ * A result claiming nothing for handed-out experiment work: the lease is closed and the result
+ * inserted in one statement (a taken result id raises, undoing both), when the work is leased to
+ * this unrevoked token and starts from this parent. No row: a verification, a refusal, a revoked
+ * token: the transaction sorts it out.
+ */
+const INSERT_FOR_WORK = `WITH done AS (
+    UPDATE hub_work SET state = 'done' WHERE id = $5 AND study_id = $2 AND holder_id = $3 AND state = 'leased'
+      AND kind = 'experiment' AND payload->>'parent' = $7
+      AND EXISTS (SELECT 1 FROM hub_contributors WHERE id = $3 AND revoked_at IS NULL)
+    RETURNING id)
+  INSERT INTO hub_results (${COLUMNS}) SELECT ${VALUES} FROM done`;
 const SEEN = 'SELECT contributor_id, body_hash, verification FROM hub_results WHERE id = $1';
 
 /** Why a result for `workId` was not taken (a retry of an accepted one is a duplicate, not a refusal). */
 async function whyNot(
   c: pg.PoolClient,
   study: StudyRow,
-  who: Contributor,
+  who: { id: number },
   body: ResultBody,
   bodyHash: string,
 ): Promise<PostResult> {
@@ -137,7 +176,7 @@ async function whyNot(
   };
 }
 
-function duplicate(seen: pg.QueryResult, id: string, who: Contributor, bodyHash: string): PostResult {
+function duplicate(seen: pg.QueryResult, id: string, who: { id: number }, bodyHash: string): PostResult {
   const row = seen.rows[0] as { contributor_id: string; body_hash: string; verification: Accepted['verification'] };
   if (!row) throw new Error(`result ${id} conflicted but cannot be read back`);
   if (Number(row.contributor_id) !== who.id || row.body_hash !== bodyHash) return { kind: 'id-reused' };

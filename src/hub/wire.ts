@@ -2,7 +2,7 @@
  * What goes over the wire: zod schemas of every request body (anything else is a 400 naming the
  * field), the platform fingerprint and its key, and the hub's limits.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 
 const sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'a full git commit id (40 or 64 hex characters)');
@@ -22,7 +22,7 @@ export type Platform = z.output<typeof platformSchema>;
 export function platformKey(p: Platform): string {
   const frameworks = Object.fromEntries(Object.entries(p.frameworks).sort(([a], [b]) => a.localeCompare(b)));
   const canonical = JSON.stringify({ gpu: p.gpu ?? null, cpu: p.cpu ?? null, frameworks });
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+  return hash('sha256', canonical, 'hex').slice(0, 16);
 }
 
 export const publishSchema = z.strictObject({

@@ -9,12 +9,28 @@ import type pg from 'pg';
 import type { Contributor } from './tokens.js';
 import { type Platform, platformKey } from './wire.js';
 
+// $3: the asking contributor; `who` (a CTE of the hand-out statement) is that contributor when
+// their token is not revoked, with whether they are flagged (a flagged one gets no verification).
 const MATCH = `AND (platform_key IS NULL OR platform_key = $2) AND NOT ($3::bigint = ANY(excluded))
-  AND (kind <> 'verification' OR NOT $4::boolean)`;
-const EXPIRED = `SELECT id FROM hub_work WHERE study_id = $1 AND state = 'leased' AND lease_expires_at < $5 ${MATCH}
+  AND (kind <> 'verification' OR NOT (SELECT flagged FROM who))`;
+const EXPIRED = `SELECT id FROM hub_work WHERE study_id = $1 AND state = 'leased' AND lease_expires_at < $4 ${MATCH}
   ORDER BY lease_expires_at FOR UPDATE SKIP LOCKED LIMIT 1`;
 const QUEUED = `SELECT id FROM hub_work WHERE study_id = $1 AND state = 'queued' ${MATCH}
   ORDER BY priority, id FOR UPDATE SKIP LOCKED LIMIT 1`;
+// Expired leases first (handed out again), then queued work by priority (verification first).
+// One statement; each branch is an ordered scan of its own partial index (COALESCE runs the
+// second only when the first finds nothing), so a hand-out costs the same with 10 or 100,000
+// open items. It checks the token in the same statement (no row: revoked), so a caller may have
+// taken the contributor's id from a cache.
+const HAND_OUT = `WITH who AS (
+    SELECT flagged_at IS NOT NULL AS flagged FROM hub_contributors WHERE id = $3 AND revoked_at IS NULL),
+  taken AS (
+    UPDATE hub_work SET state = 'leased', holder_id = $3, lease_expires_at = $4::bigint + $5::bigint,
+      handouts = handouts + 1
+    WHERE id = COALESCE((${EXPIRED}), (${QUEUED})) AND EXISTS (SELECT 1 FROM who)
+    RETURNING id, kind, lease_expires_at, payload->>'parent' AS parent, payload->>'diff' AS diff,
+      payload->>'description' AS description, payload->>'commit' AS commit, payload->>'status' AS status)
+  SELECT taken.* FROM who LEFT JOIN taken ON true`;
 
 export interface WorkItem {
   id: number;
@@ -29,38 +45,34 @@ export interface WorkItem {
   status?: string;
 }
 
+/** The next work for contributor `whoId` on `platform`; `null` when there is none; `revoked` when the token is. */
 export async function handOutWork(
   pool: pg.Pool,
   studyId: string,
-  who: Contributor,
+  whoId: number,
   platform: Platform,
   now: number,
   leaseMs: number,
-): Promise<WorkItem | null> {
-  // Expired leases first (handed out again), then queued work by priority (verification first).
-  // One statement; each branch is an ordered scan of its own partial index (COALESCE runs the
-  // second only when the first finds nothing), so a hand-out costs the same with 10 or 100,000
-  // open items.
-  const r = await pool.query(
-    `UPDATE hub_work SET state = 'leased', holder_id = $3, lease_expires_at = $5::bigint + $6::bigint,
-       handouts = handouts + 1
-     WHERE id = COALESCE((${EXPIRED}), (${QUEUED})) RETURNING id, kind, lease_expires_at, payload`,
-    [studyId, platformKey(platform), who.id, who.flagged, now, leaseMs],
-  );
-  const row: Record<string, unknown> | undefined = r.rows[0];
-  if (!row) return null;
-  const p = row.payload as Record<string, string>;
+): Promise<WorkItem | null | { kind: 'revoked' }> {
+  const r = await pool.query({
+    name: 'hub_hand_out',
+    text: HAND_OUT,
+    values: [studyId, platformKey(platform), whoId, now, leaseMs],
+  });
+  const row: Record<string, string | null> | undefined = r.rows[0];
+  if (!row) return { kind: 'revoked' };
+  if (row.id === null) return null;
   const item: WorkItem = {
     id: Number(row.id),
     kind: row.kind as WorkItem['kind'],
     leaseExpiresAt: Number(row.lease_expires_at),
-    parent: p.parent!,
-    diff: p.diff!,
-    description: p.description ?? '',
+    parent: row.parent!,
+    diff: row.diff!,
+    description: row.description ?? '',
   };
   if (row.kind === 'verification') {
-    item.commit = p.commit;
-    item.status = p.status;
+    item.commit = row.commit!;
+    item.status = row.status!;
   }
   return item;
 }
