@@ -91,7 +91,13 @@ describe('hub summary and results', () => {
       ],
     );
     assert.deepEqual(cpu.chain[1].elsewhere, [
-      { platformKey: platformKey(GPU), label: '1x H200 (torch 2.11)', held: 'pending', value: null, contributor: 'gina' },
+      {
+        platformKey: platformKey(GPU),
+        label: '1x H200 (torch 2.11)',
+        held: 'pending',
+        value: null,
+        contributor: 'gina',
+      },
     ]);
     await verify('hank', 0.781, GPU);
     s = await summary();

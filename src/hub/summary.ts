@@ -69,7 +69,12 @@ export interface HubSummary {
     provisional: number;
     notes: number;
   };
-  work: { verificationsQueued: number; verificationsLeased: number; experimentsQueued: number; experimentsLeased: number };
+  work: {
+    verificationsQueued: number;
+    verificationsLeased: number;
+    experimentsQueued: number;
+    experimentsLeased: number;
+  };
   /** The hub's clock when this was read (ms). */
   now: number;
 }
