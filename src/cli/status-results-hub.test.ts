@@ -194,7 +194,7 @@ describe('results --hub', () => {
     const lim = await cliRun(['results', '--hub', joined, '--limit', '20']);
     assert.equal(lim.code, 0, lim.stderr);
     assert.equal(lim.stdout, t.stdout);
-    const gpu = await cliRun(['results', '--hub', url, '--platform', 'H200', '--json']);
+    const gpu = await cliRun(['results', '--hub', url, '--platform', 'H200', '--limit', '50', '--json']);
     assert.equal(gpu.code, 0, gpu.stderr);
     const rows = JSON.parse(gpu.stdout) as Array<{ platformKey: string; contributor: string }>;
     assert.deepEqual(
