@@ -181,14 +181,23 @@ async function sameChangeElsewhere(
 ): Promise<Map<string, KeptChange['elsewhere']>> {
   const kept = chain.filter((c) => c.status !== 'baseline');
   if (kept.length === 0) return new Map();
+  // Same diff: candidates by length first (one scan; octet_length reads the stored size without
+  // detoasting), md5 only on those; same commit: the (study, commit) index.
+  const cols = `k.id AS kept_id, o.id, o.seq, o.platform_key, o.platform, o.status, o.verification, o.verified_value,
+    (SELECT name FROM hub_contributors c WHERE c.id = o.contributor_id) AS name,
+    CASE WHEN o.verification = 'provisional' THEN NULL ELSE o.value END AS value`;
   const r = await pool.query(
-    `WITH k AS (SELECT id, commit, platform_key, md5(diff) AS dh FROM hub_results WHERE id = ANY($2))
-     SELECT k.id AS kept_id, o.platform_key, o.platform, o.status, o.verification, o.verified_value, c.name,
-       CASE WHEN o.verification = 'provisional' THEN NULL ELSE o.value END AS value
-     FROM k JOIN hub_results o ON o.study_id = $1 AND o.kind = 'experiment' AND o.platform_key <> k.platform_key
-       AND (o.commit = k.commit OR md5(o.diff) = k.dh)
-       JOIN hub_contributors c ON c.id = o.contributor_id
-     ORDER BY o.seq LIMIT 5000`,
+    `WITH k AS MATERIALIZED (SELECT id, commit, platform_key, octet_length(diff) AS len, md5(diff) AS dh
+                            FROM hub_results WHERE id = ANY($2)),
+       cand AS MATERIALIZED (SELECT id, platform_key, md5(diff) AS dh FROM hub_results
+                            WHERE study_id = $1 AND kind = 'experiment' AND octet_length(diff) IN (SELECT len FROM k))
+     SELECT * FROM (
+       SELECT ${cols} FROM cand JOIN k ON cand.dh = k.dh AND cand.platform_key <> k.platform_key
+         JOIN hub_results o ON o.id = cand.id
+       UNION
+       SELECT ${cols} FROM k JOIN hub_results o ON o.study_id = $1 AND o.kind = 'experiment'
+         AND o.platform_key <> k.platform_key AND o.commit = k.commit
+     ) x ORDER BY seq LIMIT 5000`,
     [studyId, kept.map((k) => k.id)],
   );
   const rank: Record<Held, number> = { 'not held': 0, pending: 1, held: 2 };
