@@ -91,7 +91,7 @@ before(async () => {
   await post('gina', { status: 'baseline', commit: base, value: 0.8, platform: GPU, description: 'baseline' });
   await verify('hank', 0.801, GPU);
   await post('mallory', { commit: fakeSha(3), value: 0.123456, status: 'keep', description: 'miracle' });
-  await post('bob', { commit: fakeSha(4), value: 1.2, status: 'discard', description: 'wider\tmlp\nnewline' });
+  await post('bob', { commit: fakeSha(4), value: 1.2, status: 'discard', description: 'wider\tmlp\nnewline\u001b[2J' });
 });
 after(async () => {
   await hub.close();
@@ -131,7 +131,7 @@ describe('status --hub', () => {
     assert.match(t.stdout, /mallory +P\d +keep +provisional +hidden {2}miracle/);
     assert.ok(!t.stdout.includes('0.123456'), 'the claimed value appears nowhere');
     assert.match(t.stdout, /hank +P\d +verify +agreed +0\.801000 {2}re-run of [0-9a-f]{7}\n/);
-    assert.match(t.stdout, /wider mlp newline/, 'contributor text is printed on one line');
+    assert.match(t.stdout, /wider mlp newline \[2J\n/, 'contributor text is printed on one line, without escapes');
     assert.match(t.stdout, /1 claim\(s\) waiting for verification; work: 1 verification\(s\) queued/);
     assert.match(t.stdout, /\n {2}bob +\d+ +0 +2 {2}no\n/);
     // the documented example: status --hub myproj (a joined workspace, its [hub] section)
@@ -190,6 +190,7 @@ describe('results --hub', () => {
     assert.match(lines[1]!, /\tbob\t[0-9a-f]{16}\texperiment\tdiscard\t\t1\.200000\t\t/);
     assert.match(lines[2]!, /\tmallory\t.*\tkeep\tprovisional\thidden\t\t/);
     assert.ok(!t.stdout.includes('0.123456'));
+    assert.ok(!t.stdout.includes('\u001b'), 'no terminal escape from a description');
     // the documented examples
     const lim = await cliRun(['results', '--hub', joined, '--limit', '20']);
     assert.equal(lim.code, 0, lim.stderr);
@@ -207,7 +208,7 @@ describe('results --hub', () => {
     const byKey = await cliRun(['results', '--hub', url, '--platform', platformKey(CPU), '--limit', '2', '--json']);
     assert.deepEqual(
       JSON.parse(byKey.stdout).map((r: { description: string }) => r.description),
-      ['wider\tmlp\nnewline', 'miracle'],
+      ['wider\tmlp\nnewline\u001b[2J', 'miracle'],
     );
     const none = await cliRun(['results', '--hub', url, '--platform', 'TPU']);
     assert.equal(none.code, 1);

@@ -48,7 +48,8 @@ export async function hubResults(
 
 /** Tab-separated, one row per result, header first (tabs and newlines in text become spaces). */
 export function formatHubResults(rows: HubResultRow[]): string {
-  const text = (s: string) => s.replace(/[\t\r\n]+/g, ' ');
+  // Contributors' text, on one row and without control characters (no terminal escapes).
+  const text = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
   const out = [HUB_RESULTS_COLUMNS.join('\t')];
   for (const r of rows)
     out.push(
