@@ -69,6 +69,7 @@ function renderHubPage() {
 function render() {
   if (route().page === 'hub') return renderHubPage();
   if (S.waiting && !S.snap) {
+    document.getElementById('title').textContent = 'autoresearch'; // not the hub tab's title
     badge('waiting', 'stopped');
     main.replaceChildren(h('p', { class: 'muted', id: 'waiting' }, S.waiting));
     return;
