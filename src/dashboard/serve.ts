@@ -13,6 +13,7 @@ import { STATE_DIR } from '../workspace/workspace.js';
 import type { Ledger } from '../ledger/types.js';
 import type { StudyEvent } from '../loop/events.js';
 import { LiveFeed } from './feed.js';
+import { HubFeed, type HubFeedOptions } from './hub-feed.js';
 import { createDashboardApp } from './server.js';
 
 export class DashboardError extends Error {
@@ -23,13 +24,16 @@ export class DashboardError extends Error {
 }
 
 export interface DashboardOptions {
-  ledger: Ledger;
+  /** The local study's ledger; null shows only the hub study (`hub` must be given then). */
+  ledger: Ledger | null;
   tag: string;
   root: string;
   host: string;
   /** 0 picks a free port. */
   port: number;
   pollMs?: number;
+  /** A hub study to show too (`dashboard --hub`): polled by the server, which holds the token. */
+  hub?: HubFeedOptions;
 }
 
 export interface RunningDashboard {
@@ -47,12 +51,16 @@ export function isLoopback(host: string): boolean {
 }
 
 export async function startDashboard(opts: DashboardOptions): Promise<RunningDashboard> {
-  const feed = new LiveFeed({ ledger: opts.ledger, tag: opts.tag, root: opts.root, pollMs: opts.pollMs });
+  const feed = opts.ledger
+    ? new LiveFeed({ ledger: opts.ledger, tag: opts.tag, root: opts.root, pollMs: opts.pollMs })
+    : null;
+  const hubFeed = opts.hub ? new HubFeed(opts.hub) : null;
   const loopback = isLoopback(opts.host);
   const app = createDashboardApp({
     ledger: opts.ledger,
     tag: opts.tag,
     feed,
+    hubFeed,
     logRoot: join(opts.root, STATE_DIR, 'logs'),
     allowedHosts: loopback ? [...LOOPBACK_NAMES, opts.host.toLowerCase()] : null,
   });
@@ -70,15 +78,17 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
       else reject(new DashboardError(`cannot listen on ${what}: ${err.message}`, { cause: err }));
     });
   });
-  feed.start();
+  feed?.start();
+  hubFeed?.start();
   const port = (server.address() as AddressInfo).port;
   const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown}:${port}/`,
     port,
-    publish: (e) => feed.publish(e),
+    publish: (e) => feed?.publish(e),
     close: async () => {
-      feed.stop();
+      feed?.stop();
+      hubFeed?.stop();
       await new Promise<void>((resolve) => {
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         server.close(() => resolve());

@@ -101,6 +101,14 @@ describe('dashboard app', () => {
     assert.equal((await req('/api/state', { headers: { host: 'localhost:8686' } })).status, 200);
   });
 
+  it('says which views it has: a local study and no hub study (dashboard without --hub)', async () => {
+    assert.deepEqual(await (await req('/api/mode')).json(), { local: true, hub: false });
+    const hub = await req('/api/hub');
+    assert.equal(hub.status, 404);
+    assert.match(((await hub.json()) as { error: string }).error, /no hub study/);
+    assert.match(await (await req('/assets/hub.js')).text(), /export function renderHub/);
+  });
+
   it('gives the state and an experiment page as JSON (text left as text for the page)', async () => {
     const state = (await (await req('/api/state')).json()) as ReturnType<typeof buildSnapshot> & { kind: string };
     assert.equal(state.kind, 'snapshot');

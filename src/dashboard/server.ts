@@ -6,7 +6,9 @@
  *   GET /api/style             the chart style shared with `plot` and `report`
  *   GET /api/state             the latest snapshot ({kind: 'snapshot' | 'waiting', ...})
  *   GET /api/experiments/:n    one experiment's page data
- *   GET /api/events            Server-Sent Events: `snapshot`, `waiting`, `study-event`
+ *   GET /api/mode              which views this dashboard has: {local, hub}
+ *   GET /api/hub               the hub study's latest summary (`dashboard --hub`), else 404
+ *   GET /api/events            Server-Sent Events: `snapshot`, `waiting`, `study-event`, `hub`
  *
  * Contract: read-only (any other method is 405; nothing writes to the ledger). Ledger text is sent
  * as JSON and put in the page as text by the script; a Content-Security-Policy without inline
@@ -22,11 +24,15 @@ import { KIND_STYLE, LINE_STYLE } from '../report/chart-style.js';
 import { assetsDir, uplotFiles } from './assets-dir.js';
 import { experimentDetail } from './experiment-detail.js';
 import type { FeedMessage, LiveFeed } from './feed.js';
+import type { HubFeed, HubFeedMessage } from './hub-feed.js';
 
 export interface DashboardAppOptions {
-  ledger: Ledger;
+  /** The local study (null: a hub study only, `dashboard --hub STUDY_URL`). */
+  ledger: Ledger | null;
   tag: string;
-  feed: LiveFeed;
+  feed: LiveFeed | null;
+  /** A hub study polled by this server (the token stays here); null or absent: none. */
+  hubFeed?: HubFeed | null;
   /** Folder of the run logs (`<workspace>/.autoresearch/logs`): log heads are read only from there. */
   logRoot: string;
   /** Host names (without port) a request may name; null accepts any (non-loopback binds). */
@@ -39,7 +45,7 @@ const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** The page's own modules and stylesheet (src/dashboard/assets), and uPlot's from node_modules. */
-const PAGE_FILES = ['app.js', 'state.js', 'dom.js', 'chart.js', 'overview.js', 'detail.js', 'style.css'];
+const PAGE_FILES = ['app.js', 'state.js', 'dom.js', 'chart.js', 'overview.js', 'detail.js', 'hub.js', 'style.css'];
 
 const typeOf = (file: string): string =>
   file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
@@ -56,12 +62,14 @@ function loadAssets(): Record<string, string> {
   return files;
 }
 
-const toSse = (m: FeedMessage): { event: string; data: string } =>
-  m.kind === 'event'
-    ? { event: 'study-event', data: JSON.stringify(m.event) }
-    : m.kind === 'snapshot'
-      ? { event: 'snapshot', data: JSON.stringify(m.snapshot) }
-      : { event: 'waiting', data: JSON.stringify({ message: m.message }) };
+const toSse = (m: FeedMessage | HubFeedMessage): { event: string; data: string } =>
+  m.kind === 'hub'
+    ? { event: 'hub', data: JSON.stringify(m) }
+    : m.kind === 'event'
+      ? { event: 'study-event', data: JSON.stringify(m.event) }
+      : m.kind === 'snapshot'
+        ? { event: 'snapshot', data: JSON.stringify(m.snapshot) }
+        : { event: 'waiting', data: JSON.stringify({ message: m.message }) };
 
 export function createDashboardApp(opts: DashboardAppOptions): Hono {
   const assets = loadAssets();
@@ -81,6 +89,10 @@ export function createDashboardApp(opts: DashboardAppOptions): Hono {
 
   app.get('/', (c) => c.html(assets['index.html']!));
   app.get('/e/:n', (c) => c.html(assets['index.html']!));
+  app.get('/api/mode', (c) => c.json({ local: opts.feed !== null, hub: !!opts.hubFeed }));
+  app.get('/api/hub', async (c) =>
+    opts.hubFeed ? c.json(await opts.hubFeed.current()) : c.json({ error: 'no hub study (dashboard --hub)' }, 404),
+  );
   app.get('/assets/:file', (c) => {
     const file = c.req.param('file');
     if (file === 'index.html' || !Object.hasOwn(assets, file)) return c.notFound();
@@ -88,12 +100,14 @@ export function createDashboardApp(opts: DashboardAppOptions): Hono {
   });
   app.get('/api/style', (c) => c.json({ kinds: KIND_STYLE, line: LINE_STYLE }));
   app.get('/api/state', async (c) => {
+    if (!opts.feed) return c.json({ kind: 'waiting', message: 'no local study: this dashboard shows a hub study' });
     const m = await opts.feed.current();
     return c.json(m.kind === 'snapshot' ? { kind: 'snapshot', ...m.snapshot } : m);
   });
   app.get('/api/experiments/:n', async (c) => {
     const n = Number(c.req.param('n'));
     if (!Number.isInteger(n) || n < 0) return c.json({ error: 'experiment number expected' }, 400);
+    if (!opts.ledger) return c.json({ error: 'no local study' }, 404);
     const study = await opts.ledger.getStudy(opts.tag);
     const e = study ? (await opts.ledger.listExperiments(study.id)).find((x) => x.number === n) : undefined;
     if (!e) return c.json({ error: `no experiment #${n}` }, 404);
@@ -101,12 +115,13 @@ export function createDashboardApp(opts: DashboardAppOptions): Hono {
   });
   app.get('/api/events', (c) =>
     streamSSE(c, async (stream) => {
-      const queue: FeedMessage[] = [];
+      const queue: Array<FeedMessage | HubFeedMessage> = [];
       let wake: (() => void) | null = null;
-      const unsubscribe = opts.feed.subscribe((m) => {
+      const push = (m: FeedMessage | HubFeedMessage) => {
         queue.push(m);
         wake?.();
-      });
+      };
+      const unsubscribers = [opts.feed?.subscribe(push), opts.hubFeed?.subscribe(push)];
       let open = true;
       stream.onAbort(() => {
         open = false;
@@ -131,7 +146,7 @@ export function createDashboardApp(opts: DashboardAppOptions): Hono {
         }
       } finally {
         clearInterval(keepAlive);
-        unsubscribe();
+        for (const u of unsubscribers) u?.();
       }
     }),
   );

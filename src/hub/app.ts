@@ -11,8 +11,10 @@ import type { z } from 'zod';
 import { listNotes, postNote } from './notes.js';
 import { tokenBuckets } from './rate-limit.js';
 import { contributors, frontier, leaves, nodesAt, triedFrom } from './reads.js';
+import { MAX_RESULTS_LIMIT, recentResults } from './recent.js';
 import { postResult } from './results.js';
 import { getBundle, getStudy, publishStudy, type StudyRow } from './studies.js';
+import { studySummary } from './summary.js';
 import { authenticateHash, type Contributor, hashToken, type TokenOwner, tokenOwners } from './tokens.js';
 import { handOutWork, heartbeat, queueExperiment } from './work.js';
 import {
@@ -131,6 +133,15 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
     return v;
   }
 
+  function count(c: Context<Env>, name: string, fallback: number): number {
+    const v = c.req.query(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_RESULTS_LIMIT)
+      throw new Refusal(400, `${name} must be a whole number from 1 to ${MAX_RESULTS_LIMIT}`);
+    return n;
+  }
+
   app.post('/studies', large, async (c) => {
     const b = await body(c, publishSchema);
     const r = await publishStudy(db, c.get('who').id, b, clock());
@@ -211,6 +222,19 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
   app.get('/studies/:id/contributors', async (c) =>
     c.json({ contributors: await contributors(db, (await study(c)).id) }),
   );
+
+  // The study across contributors (status --hub, the dashboard) and its results table (results --hub).
+  app.get('/studies/:id/summary', async (c) => {
+    const s = await study(c);
+    return c.json(await studySummary(db, s, { recent: count(c, 'recent', 20), now: clock() }));
+  });
+  app.get('/studies/:id/results', async (c) => {
+    const s = await study(c);
+    const platform = c.req.query('platform');
+    if (platform !== undefined && !/^[0-9a-f]{16}$/.test(platform))
+      throw new Refusal(400, 'platform must be a platform key (16 hex characters, as the frontier lists them)');
+    return c.json({ results: await recentResults(db, s.id, { limit: count(c, 'limit', 100), platformKey: platform }) });
+  });
 
   app.post('/studies/:id/notes', small, async (c) => {
     const s = await study(c);

@@ -7,6 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { OfflineQueue } from './offline-queue.js';
+import type { HubResultRow } from './recent.js';
+import type { HubSummary } from './summary.js';
 import type { WorkItem } from './work.js';
 import type { Platform } from './wire.js';
 
@@ -200,6 +202,18 @@ export class HubClient {
   }
   tried(studyId: string, from: string) {
     return this.request<{ results: unknown[]; pending: unknown[] }>('GET', `/studies/${studyId}/tried?from=${from}`);
+  }
+  /** The study across contributors (`status --hub`, the dashboard); `recent` results (1-1000, default 20). */
+  summary(studyId: string, recent?: number) {
+    return this.request<HubSummary>('GET', `/studies/${studyId}/summary${recent ? `?recent=${recent}` : ''}`);
+  }
+  /** The results table, newest first (`limit` 1-1000, default 100), of every platform or one (its key). */
+  results(studyId: string, opts: { limit?: number; platformKey?: string } = {}) {
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.platformKey !== undefined) q.set('platform', opts.platformKey);
+    const qs = q.toString();
+    return this.request<{ results: HubResultRow[] }>('GET', `/studies/${studyId}/results${qs ? `?${qs}` : ''}`);
   }
   contributors(studyId: string) {
     return this.request<{ contributors: unknown[] }>('GET', `/studies/${studyId}/contributors`);

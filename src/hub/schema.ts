@@ -95,6 +95,11 @@ CREATE TABLE hub_notes (
 CREATE INDEX hub_notes_study ON hub_notes (study_id, id);
 `,
   },
+  {
+    // The newest results of a study (results --hub, status --hub, the dashboard's hub page).
+    version: 2,
+    sql: 'CREATE INDEX IF NOT EXISTS hub_results_study_seq ON hub_results (study_id, seq)',
+  },
 ];
 
 /** Applies every migration not applied yet (idempotent; safe from several processes at once). */

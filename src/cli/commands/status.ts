@@ -11,6 +11,7 @@ import { isQueued } from '../../loop/queued.js';
 import { STATE_DIR } from '../../workspace/workspace.js';
 import { mustGetStudy, mustLoadConfig, mustOpenLedger } from '../common.js';
 import { fmtDuration, fmtValue } from '../terminal-view.js';
+import { hubStatus } from './status-hub.js';
 
 export interface StudyStatus {
   tag: string;
@@ -54,11 +55,24 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('show a study: best so far, counts per status, recent experiments, whether it is running')
-    .argument('[dir]', 'workspace', '.')
+    .argument('[dir]', 'workspace (with --hub: a joined workspace or a study URL)', '.')
     .option('--tag <tag>', 'study tag (default: [study].tag)')
     .option('--json', 'print JSON')
     .option('--recent <n>', 'how many recent experiments to list', (v) => Number(v), 10)
-    .action(async (dir: string, flags: { tag?: string; json?: boolean; recent: number }) => {
+    .option(
+      '--hub',
+      'the hub study across contributors: verified best per platform, recent results, contributors (token: AUTORESEARCH_HUB_TOKEN)',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch status myproj                 # the local study
+  autoresearch status --hub myproj           # the hub study a joined workspace contributes to
+  autoresearch status --hub http://127.0.0.1:8787/studies/<id> --json`,
+    )
+    .action(async (dir: string, flags: { tag?: string; json?: boolean; recent: number; hub?: boolean }) => {
+      if (flags.hub) return hubStatus(dir, flags);
       const config = mustLoadConfig(dir, { tag: flags.tag });
       const ledger = await mustOpenLedger(config);
       try {

@@ -16,6 +16,10 @@ export const S = {
   rows: [],
   feed: [],
   detail: null,
+  // `dashboard --hub`: which views exist ({local, hub}), the latest hub message, its chart
+  mode: { local: true, hub: false },
+  hub: null,
+  hubPlot: null,
 };
 
 export const clock = () => Date.now() - (S.snap ? S.snap.skew : 0);
