@@ -171,6 +171,11 @@ export class HubClient {
     return this.request('POST', '/studies', { ...rest, bundleBase64: bundle.toString('base64') });
   }
 
+  /** The study owner queues an experiment (403 for anyone else). */
+  queueExperiment(studyId: string, body: { parent: string; diff: string; description: string; platform?: Platform }) {
+    return this.request<{ workId: number }>('POST', `/studies/${studyId}/queue`, body);
+  }
+
   study(studyId: string) {
     return this.request<Record<string, unknown>>('GET', `/studies/${studyId}`);
   }

@@ -74,7 +74,8 @@ export async function fetchOthers(
   for (const n of board) {
     if (out.notes.length >= OTHERS_LIMITS.notes) break;
     const text = line(n?.text, OTHERS_LIMITS.noteChars);
-    if (text && !mine.has(text)) out.notes.push({ contributor: line(n?.contributor, OTHERS_LIMITS.nameChars) || '?', text });
+    if (text && !mine.has(text))
+      out.notes.push({ contributor: line(n?.contributor, OTHERS_LIMITS.nameChars) || '?', text });
   }
   return { ok: true, others: out };
 }

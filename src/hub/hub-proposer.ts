@@ -91,7 +91,10 @@ export function hubProposer(inner: Proposer, deps: HubProposerDeps): HubProposer
         if (r.kind === 'ok') notesFailing = false;
         else if (!notesFailing) {
           notesFailing = true;
-          deps.notice('warn', `hub: a note was not posted to the notes board (${r.message}); it stays in the local journal`);
+          deps.notice(
+            'warn',
+            `hub: a note was not posted to the notes board (${r.message}); it stays in the local journal`,
+          );
         }
       });
     }
@@ -105,7 +108,10 @@ export function hubProposer(inner: Proposer, deps: HubProposerDeps): HubProposer
       const got = await fetchOthers(deps, ctx);
       if (!got.ok && !unreachable) {
         unreachable = true;
-        deps.notice('warn', `hub: what others tried and the notes board are not shown (${got.reason}); proposing without them`);
+        deps.notice(
+          'warn',
+          `hub: what others tried and the notes board are not shown (${got.reason}); proposing without them`,
+        );
       } else if (got.ok && unreachable) {
         unreachable = false;
         deps.notice('info', 'hub: what others tried and the notes board are shown again');
@@ -153,7 +159,9 @@ async function proposeQueued(ctx: ProposalContext, work: WorkItem, deps: HubProp
     description,
   );
   if (!moved.ok)
-    return failed(`conflict: queued work #${work.id} can't be moved onto the best ${ctx.parentCommit.slice(0, 7)}: ${moved.reason}`);
+    return failed(
+      `conflict: queued work #${work.id} can't be moved onto the best ${ctx.parentCommit.slice(0, 7)}: ${moved.reason}`,
+    );
   // The worktree's HEAD is the moved change: the loop's guard folds it back into a working-tree
   // change and checks it like any proposal's.
   return { kind: 'ok', description, change, proposer: HUB_QUEUED_PROPOSER };

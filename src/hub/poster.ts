@@ -92,14 +92,25 @@ function queuedResult(
   const value = e.value !== null && Number.isFinite(e.value) ? e.value : null;
   const onParent = work.onParentTree && e.parentCommit === work.placedOn;
   if (onParent)
-    return { ...base, commit: e.commit, diff: e.diff, value, status: e.status as ResultInput['status'], description: e.description.slice(0, 2000) };
+    return {
+      ...base,
+      commit: e.commit,
+      diff: e.diff,
+      value,
+      status: e.status as ResultInput['status'],
+      description: e.description.slice(0, 2000),
+    };
   return {
     ...base,
     commit: e.commit,
     diff: work.diff,
     value,
     status: e.status === 'keep' ? 'discard' : (e.status as ResultInput['status']),
-    description: `${e.description} [${e.status}, run on this contributor's best ${e.parentCommit.slice(0, 7)}, not on ${work.parent.slice(0, 7)}: no claim]`.slice(0, 2000),
+    description:
+      `${e.description} [${e.status}, run on this contributor's best ${e.parentCommit.slice(0, 7)}, not on ${work.parent.slice(0, 7)}: no claim]`.slice(
+        0,
+        2000,
+      ),
   };
 }
 
