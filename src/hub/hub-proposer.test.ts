@@ -83,7 +83,11 @@ function setup(notices: string[] = [], inner?: Proposer, f?: typeof fetch) {
     name: 'fake',
     async propose(ctx) {
       calls.push(ctx);
-      return { kind: 'ok', description: 'inner', journal: [{ op: 'add', text: `lr\u001b[31m above 0.2 diverges ${SECRET}` }] };
+      return {
+        kind: 'ok',
+        description: 'inner',
+        journal: [{ op: 'add', text: `lr\u001b[31m above 0.2 diverges ${SECRET}` }],
+      };
     },
   };
   const p = hubProposer(inner ?? fallback, {
@@ -154,7 +158,10 @@ describe('owner-queued experiments (hub proposer)', () => {
     const g = await guarded(p, ctxOn(base));
     assert.equal(g.result.kind, 'ok');
     assert.equal(g.result.kind === 'ok' && g.result.proposer, HUB_QUEUED_PROPOSER);
-    assert.match(g.result.kind === 'ok' ? g.result.description : '', /^queued on the hub \(work #\d+\): LR 0\.1 -> 0\.05 ignore/);
+    assert.match(
+      g.result.kind === 'ok' ? g.result.description : '',
+      /^queued on the hub \(work #\d+\): LR 0\.1 -> 0\.05 ignore/,
+    );
     assert.equal(g.rejection, null);
     assert.deepEqual(g.check.changed, ['train.py']);
     assert.match(readFileSync(join(repo, 'train.py'), 'utf8'), /LR = 0\.05/);
@@ -208,12 +215,18 @@ describe('owner-queued experiments (hub proposer)', () => {
     desk.offer(await takeWork(bad, 'stale'));
     const g = await guarded(p, ctxOn(base));
     assert.equal(g.result.kind, 'failed');
-    assert.match(g.result.kind === 'failed' ? g.result.reason : '', /^conflict: queued work #\d+: the diff does not apply/);
+    assert.match(
+      g.result.kind === 'failed' ? g.result.reason : '',
+      /^conflict: queued work #\d+: the diff does not apply/,
+    );
     assert.ok(queuedChangeOf(g.result.kind === 'failed' ? g.result.change : null));
     assert.deepEqual(g.check.changed, [], 'nothing left in the worktree');
     desk.offer(await takeWork('+x\n', 'nowhere', 'd'.repeat(40)));
     const h = await guarded(p, ctxOn(base));
-    assert.match(h.result.kind === 'failed' ? h.result.reason : '', /its parent can't be rebuilt here: commit ddddddd is neither here nor on the hub/);
+    assert.match(
+      h.result.kind === 'failed' ? h.result.reason : '',
+      /its parent can't be rebuilt here: commit ddddddd is neither here nor on the hub/,
+    );
     desk.stop();
   });
 
@@ -232,7 +245,14 @@ describe('owner-queued experiments (hub proposer)', () => {
     assert.match(text, /WIDTH = 32/, 'on the local best');
     const input = toResult(
       { studyId, tag: 'tiny', host: 'host-a', platform: CPU },
-      ran(g.result, { number: 7, status: 'keep', parentCommit: best, commit: 'e'.repeat(40), diff: g.diff, value: 0.8 }),
+      ran(g.result, {
+        number: 7,
+        status: 'keep',
+        parentCommit: best,
+        commit: 'e'.repeat(40),
+        diff: g.diff,
+        value: 0.8,
+      }),
     )!;
     assert.equal(input.status, 'discard', 'not a claim on the hub parent');
     assert.equal(input.diff, diff, 'the diff as queued');
@@ -289,7 +309,9 @@ describe("others' results and notes (hub proposer)", () => {
     await p.drain();
     await p.propose(ctx);
     await p.drain();
-    const board = await fx.pool.query(`SELECT text FROM hub_notes n JOIN hub_contributors c ON c.id = n.contributor_id WHERE c.name = 'alice'`);
+    const board = await fx.pool.query(
+      `SELECT text FROM hub_notes n JOIN hub_contributors c ON c.id = n.contributor_id WHERE c.name = 'alice'`,
+    );
     assert.deepEqual(board.rows, [{ text: 'lr above 0.2 diverges [redacted:OPENAI_API_KEY]' }]);
   });
 
