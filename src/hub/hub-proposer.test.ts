@@ -164,6 +164,7 @@ describe('owner-queued experiments (hub proposer)', () => {
     );
     assert.equal(g.rejection, null);
     assert.deepEqual(g.check.changed, ['train.py']);
+    assert.equal(g.check.folded, false, 'working-tree edits on the best, as any proposal leaves');
     assert.match(readFileSync(join(repo, 'train.py'), 'utf8'), /LR = 0\.05/);
     const work = queuedChangeOf(g.result.kind === 'ok' ? g.result.change : null)!;
     assert.equal(work.onParentTree, true);
@@ -217,7 +218,7 @@ describe('owner-queued experiments (hub proposer)', () => {
     assert.equal(g.result.kind, 'failed');
     assert.match(
       g.result.kind === 'failed' ? g.result.reason : '',
-      /^conflict: queued work #\d+: the diff does not apply/,
+      /^queued on the hub \(work #\d+\): stale: conflict: the diff does not apply/,
     );
     assert.ok(queuedChangeOf(g.result.kind === 'failed' ? g.result.change : null));
     assert.deepEqual(g.check.changed, [], 'nothing left in the worktree');
@@ -225,7 +226,7 @@ describe('owner-queued experiments (hub proposer)', () => {
     const h = await guarded(p, ctxOn(base));
     assert.match(
       h.result.kind === 'failed' ? h.result.reason : '',
-      /its parent can't be rebuilt here: commit ddddddd is neither here nor on the hub/,
+      /\(work #\d+\): nowhere: its parent can't be rebuilt here: commit ddddddd is neither here nor on the hub/,
     );
     desk.stop();
   });

@@ -142,15 +142,15 @@ async function proposeQueued(ctx: ProposalContext, work: WorkItem, deps: HubProp
   };
   const failed = (reason: string): ProposalResult => ({
     kind: 'failed',
-    reason,
+    reason: `${description}: ${reason}`,
     change,
     proposer: HUB_QUEUED_PROPOSER,
   });
   deps.notice('info', `hub: proposing queued work #${work.id} (${work.description.slice(0, 80)})`);
   const parent = await localCommitFor(git, work.parent, deps.recipeOf);
-  if (!parent.ok) return failed(`queued work #${work.id}: its parent can't be rebuilt here: ${parent.reason}`);
+  if (!parent.ok) return failed(`its parent can't be rebuilt here: ${parent.reason}`);
   const built = await buildOn(git, parent.commit, work.diff, description);
-  if (!built.ok) return failed(`conflict: queued work #${work.id}: ${built.reason}`);
+  if (!built.ok) return failed(`conflict: ${built.reason}`);
   change.hubWork.onParentTree = (await treeOf(git, parent.commit)) === (await treeOf(git, ctx.parentCommit));
   const moved = await reapply(
     wt,
@@ -159,10 +159,9 @@ async function proposeQueued(ctx: ProposalContext, work: WorkItem, deps: HubProp
     description,
   );
   if (!moved.ok)
-    return failed(
-      `conflict: queued work #${work.id} can't be moved onto the best ${ctx.parentCommit.slice(0, 7)}: ${moved.reason}`,
-    );
-  // The worktree's HEAD is the moved change: the loop's guard folds it back into a working-tree
-  // change and checks it like any proposal's.
+    return failed(`conflict: it can't be moved onto the best ${ctx.parentCommit.slice(0, 7)}: ${moved.reason}`);
+  // The worktree holds the moved change as a commit: back to the best with the change as
+  // working-tree edits, which the loop's guard checks like any proposal's.
+  await git.ok(['reset', '-q', '--mixed', ctx.parentCommit]);
   return { kind: 'ok', description, change, proposer: HUB_QUEUED_PROPOSER };
 }
