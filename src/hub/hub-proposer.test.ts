@@ -222,6 +222,24 @@ describe('owner-queued experiments (hub proposer)', () => {
     );
     assert.ok(queuedChangeOf(g.result.kind === 'failed' ? g.result.change : null));
     assert.deepEqual(g.check.changed, [], 'nothing left in the worktree');
+    const reason = g.result.kind === 'failed' ? g.result.reason : '';
+    const posted = toResult(
+      { studyId, tag: 'tiny', host: 'host-a', platform: CPU },
+      ran(g.result, {
+        number: 8,
+        status: 'rejected',
+        description: `proposal failed: ${reason}`,
+        reason: `the proposer failed: ${reason}`,
+        commit: null,
+      }),
+    )!;
+    assert.equal(posted.status, 'rejected');
+    assert.equal(posted.commit, base, 'no commit: the parent stands for it');
+    assert.match(
+      posted.description ?? '',
+      /^rejected: the proposer failed: queued on the hub \(work #\d+\): stale: conflict/,
+    );
+    assert.equal((await client(alice).postResult(studyId, posted)).kind, 'posted', 'the work gets its answer');
     desk.offer(await takeWork('+x\n', 'nowhere', 'd'.repeat(40)));
     const h = await guarded(p, ctxOn(base));
     assert.match(

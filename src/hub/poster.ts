@@ -87,7 +87,11 @@ function queuedResult(
       diff: work.diff,
       value: null,
       status: 'rejected',
-      description: `${e.description}: ${e.status}: ${e.reason}`.slice(0, 2000),
+      // a failed proposal's description and reason both name the work already: said once
+      description: (e.description.startsWith('proposal failed')
+        ? `${e.status}: ${e.reason}`
+        : `${e.description}: ${e.status}: ${e.reason}`
+      ).slice(0, 2000),
     };
   const value = e.value !== null && Number.isFinite(e.value) ? e.value : null;
   const onParent = work.onParentTree && e.parentCommit === work.placedOn;
