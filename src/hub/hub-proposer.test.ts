@@ -334,6 +334,30 @@ describe("others' results and notes (hub proposer)", () => {
     assert.deepEqual(board.rows, [{ text: 'lr above 0.2 diverges [redacted:OPENAI_API_KEY]' }]);
   });
 
+  it('for a best imported from the hub, asks what was tried from the hub commit it stands for', async () => {
+    const hubBest = '7'.repeat(40);
+    const r = await client(bob).postResult(studyId, {
+      id: 'bob-on-hub-best',
+      parent: hubBest,
+      commit: '8'.repeat(40),
+      diff: '',
+      value: 0.7,
+      status: 'discard',
+      description: 'WIDTH 64 -> 96',
+      platform: CPU,
+    });
+    assert.equal(r.kind, 'posted');
+    const local = '9'.repeat(40);
+    const { p, calls } = setup();
+    const imported = experiment({ number: 3, commit: local, proposer: 'hub', change: { hubCommit: hubBest } });
+    await p.propose(ctxOn(local, { best: { commit: local, value: 0.8, number: 3 }, history: [imported] }));
+    assert.deepEqual(
+      calls[0]!.others!.tried.map((t) => t.description),
+      ['WIDTH 64 -> 96'],
+      'tried from the hub commit, not from the local one',
+    );
+  });
+
   it('a hub that does not answer: one notice, the proposal goes on without them', async () => {
     const down = (async () => {
       throw new Error('connect ECONNREFUSED');
