@@ -62,6 +62,7 @@ export function startHubContribution(
     platform,
     warn: deps.warn,
     workDone: (id) => desk.release(id),
+    workResumed: (id) => desk.hold(id),
   });
   const between = hubVerifier({ client, studyId: hub.study, host, platform, verify: hub.verify, desk });
   // Reads before each proposal: one attempt, a short timeout (a slow hub never holds a proposal up).

@@ -35,6 +35,8 @@ export interface HubPosterDeps {
   warn: (message: string) => void;
   /** Called once an owner-queued experiment's result reached the hub or was refused (stops its heartbeats). */
   workDone?: (workId: number) => void;
+  /** Called at the start for each owner-queued experiment still running (resumed: heartbeats again). */
+  workResumed?: (workId: number) => void;
 }
 
 /** The result id of one local experiment: stable across restarts, distinct across hosts. */
@@ -159,7 +161,11 @@ export class HubPoster {
     if (id === null) return;
     await this.flush();
     const done = new Set((await this.deps.ledger.listRecords(id, POSTED)).map((r) => r.key));
-    for (const e of await this.deps.ledger.listExperiments(id)) if (!done.has(String(e.number))) await this.post(e);
+    for (const e of await this.deps.ledger.listExperiments(id)) {
+      const work = e.status === 'running' ? queuedChangeOf(e.change) : null;
+      if (work) this.deps.workResumed?.(work.id);
+      else if (!done.has(String(e.number))) await this.post(e);
+    }
   }
 
   private async postNumber(n: number): Promise<void> {
@@ -189,11 +195,11 @@ export class HubPoster {
     const r = await this.deps.client.postResult(this.deps.studyId, input);
     // The hub has it (or will never take it): not re-posted at the next start.
     if (r.kind === 'posted' || r.kind === 'refused') {
+      if (input.workId !== undefined) this.deps.workDone?.(input.workId); // first: no heartbeat on done work
       await this.deps.ledger.putRecord(e.studyId, POSTED, String(e.number), {
         id: input.id,
         outcome: r.kind === 'posted' ? (r.verification ?? 'recorded') : `refused: ${r.message}`,
       });
-      if (input.workId !== undefined) this.deps.workDone?.(input.workId);
     }
     if (r.kind === 'posted') {
       if (r.duplicate) this.counts.duplicate++;

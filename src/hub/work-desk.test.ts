@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CPU, type HubFixture, hubFixture } from '../test-support/hub.ts';
+import type { StudyEvent } from '../loop/events.ts';
+import { openLedger } from '../ledger/open.ts';
 import { HubClient } from './client.ts';
+import { HUB_QUEUED_PROPOSER } from './hub-proposer.ts';
+import { HubPoster } from './poster.ts';
 import type { WorkItem } from './work.ts';
 import { WorkDesk } from './work-desk.ts';
 
@@ -89,5 +93,68 @@ describe('work desk (held owner-queued experiments)', () => {
     assert.ok(await until(() => again.waiting() === 0), 'dropped');
     assert.match(notices.join('\n'), /lost the lease on queued work #\d+: work \d+ is not leased to you/);
     again.stop();
+  });
+
+  it('a queued experiment a killed run left running: heartbeats again at the next start, released once posted', async () => {
+    const q = await fx.call('POST', `/studies/${studyId}/queue`, owner, { parent: fx.base.commit, diff: '+y\n' });
+    const work = (await handOut(alice))!;
+    assert.equal(work.id, q.json.workId);
+    const ledger = await openLedger('sqlite::memory:', { root: '/tmp' });
+    try {
+      const study = await ledger.openStudy({
+        tag: 'resumed',
+        branch: 'autoresearch/resumed',
+        metric: 'val_bpb',
+        direction: 'minimize',
+        baseCommit: fx.base.commit,
+        protectedHashes: {},
+        config: {},
+      });
+      const exp = await ledger.createExperiment(study.id, {
+        baseline: false,
+        parentCommit: fx.base.commit,
+        proposer: HUB_QUEUED_PROPOSER,
+        description: `queued on the hub (work #${work.id}): y`,
+        diff: '+y\n',
+        commit: 'a'.repeat(40),
+        change: {
+          hubWork: { id: work.id, parent: fx.base.commit, diff: '+y\n', placedOn: fx.base.commit, onParentTree: true },
+        },
+      });
+      const client = new HubClient({ url: 'http://hub.test', token: alice, fetch: via, attempts: 1 });
+      const notices: string[] = [];
+      const desk = new WorkDesk({ client, studyId, heartbeatMs: 200, notice: (_l, m) => notices.push(m) });
+      const warnings: string[] = [];
+      const poster = new HubPoster({
+        client,
+        studyId,
+        ledger,
+        tag: 'resumed',
+        host: 'host-a',
+        platform: CPU,
+        warn: (m) => warnings.push(m),
+        workDone: (id) => desk.release(id),
+        workResumed: (id) => desk.hold(id),
+      });
+      poster.onEvent({ type: 'study-started' } as StudyEvent);
+      await poster.drain();
+      fx.now.ms += 7_000;
+      assert.ok(
+        await until(async () => (await leaseOf(work.id)).expires === fx.now.ms + LEASE),
+        'the resumed experiment keeps its lease',
+      );
+      await ledger.finishExperiment(exp.id, { status: 'discard', value: 1.3, metrics: {}, reason: 'worse' });
+      poster.onEvent({ type: 'experiment-finished', number: exp.number } as StudyEvent);
+      await poster.drain();
+      assert.deepEqual(warnings, []);
+      const w = await fx.pool.query('SELECT state FROM hub_work WHERE id = $1', [work.id]);
+      assert.equal(w.rows[0].state, 'done', 'posted for its work');
+      await sleep(1000);
+      // a heartbeat on done work is answered "not leased to you" (a notice): none came
+      assert.deepEqual(notices, [], 'released once posted: no more heartbeats');
+      desk.stop();
+    } finally {
+      await ledger.close();
+    }
   });
 });

@@ -31,10 +31,20 @@ export class WorkDesk {
   offer(item: WorkItem): void {
     if (this.beats.has(item.id)) return;
     this.inbox.push(item);
-    const period = this.deps.heartbeatMs ?? Math.min(60_000, Math.max(1000, (item.leaseExpiresAt - Date.now()) / 3));
-    const timer = setInterval(() => void this.beat(item.id), period);
+    this.hold(item.id, item.leaseExpiresAt - Date.now());
+  }
+
+  /**
+   * Heartbeats only, for work already proposed: an owner-queued experiment a run killed left
+   * `running`, resumed by this run (the poster finds it at the start and releases it when posted).
+   * `leftMs`: the lease left, when known (sets the period); default a one-minute period.
+   */
+  hold(workId: number, leftMs = 180_000): void {
+    if (this.beats.has(workId)) return;
+    const period = this.deps.heartbeatMs ?? Math.min(60_000, Math.max(1000, leftMs / 3));
+    const timer = setInterval(() => void this.beat(workId), period);
     timer.unref();
-    this.beats.set(item.id, timer);
+    this.beats.set(workId, timer);
   }
 
   /** The next held experiment not yet proposed, if any. */
