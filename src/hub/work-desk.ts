@@ -3,8 +3,9 @@
  * verifier's "give me work" (./verifier.ts) hands them here, the hub proposer
  * (./hub-proposer.ts) takes the next one as its proposal, and the poster (./poster.ts) releases
  * it once its result went to the hub (or was refused). Every held item's lease is extended by a
- * heartbeat while it waits, is proposed and runs; a heartbeat the hub answers "not yours" (the
- * lease expired and went to someone else) drops it with a notice.
+ * heartbeat while it waits, is proposed and runs (and again when a killed run is resumed: `hold`);
+ * a heartbeat the hub answers "not yours" (the lease expired and went to someone else) drops it
+ * with a notice.
  *
  * Contract: never throws; timers are unref'd (they never keep the process alive); `stop` ends
  * every heartbeat (what was not posted then is left to its lease, which expires and goes to the
