@@ -75,7 +75,13 @@ export async function executeStudy(
     notifier?.onEvent(e);
     hub?.poster.onEvent(e);
   };
-  hub = startHubContribution(config, { ledger, stateDir: workspace.stateDir, token, warn });
+  hub = startHubContribution(config, {
+    ledger,
+    stateDir: workspace.stateDir,
+    token,
+    warn,
+    notice: (level, message) => emit({ type: 'notice', t: Date.now(), level, message }),
+  });
   if (hub) emit({ type: 'notice', t: Date.now(), level: 'info', message: `hub: ${hub.summary}` });
   if (problem) warn(problem);
   if (opts.dashboardPort !== undefined && opts.dashboardPort !== null) {
@@ -101,7 +107,7 @@ export async function executeStudy(
         config,
         workspace,
         ledger,
-        proposer: made.proposer,
+        proposer: hub ? hub.wrap(made.proposer) : made.proposer,
         runner: new ProcessRunner(),
         sandbox: sandbox.sandbox,
         secrets: runSecrets(config),
@@ -133,7 +139,7 @@ export async function executeStudy(
       await notifier.flush();
     }
     await dashboard?.close();
-    await hub?.poster.drain();
+    await hub?.drain();
     await Promise.all(pending);
     view?.close();
     process.off('SIGINT', onSignal);

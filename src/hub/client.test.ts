@@ -169,13 +169,13 @@ describe('HubClient against a real hub', () => {
     assert.equal(q2.kind, 'queued');
     assert.match(q1.kind === 'queued' ? q1.message : '', /unreachable/);
     assert.equal(JSON.parse(readFileSync(queueFile, 'utf8')).length, 2);
-    assert.deepEqual(await offline.flush(), { posted: 0, refused: [], remaining: 2 }, 'still down: kept');
+    assert.deepEqual(await offline.flush(), { posted: 0, refused: [], remaining: 2, workIds: [] }, 'still down: kept');
     hub = await startHub({ db: db.url, port });
     // A new process (the contributor restarted) finds the queue on disk.
     const later = new HubClient({ url: hub.url, token, queueFile, ...fast });
     assert.equal(later.pending(), 2);
-    assert.deepEqual(await later.flush(), { posted: 2, refused: [], remaining: 0 });
-    assert.deepEqual(await later.flush(), { posted: 0, refused: [], remaining: 0 });
+    assert.deepEqual(await later.flush(), { posted: 2, refused: [], remaining: 0, workIds: [] });
+    assert.deepEqual(await later.flush(), { posted: 0, refused: [], remaining: 0, workIds: [] });
     assert.equal(await resultsIn(q1.id), 1);
     assert.equal(await resultsIn(q2.id), 1);
   });

@@ -116,20 +116,22 @@ export class HubClient {
   }
 
   /** Posts queued results in order; stops at the first that cannot reach the hub. */
-  async flush(): Promise<{ posted: number; refused: PostOutcome[]; remaining: number }> {
-    if (!this.queue) return { posted: 0, refused: [], remaining: 0 };
+  async flush(): Promise<{ posted: number; refused: PostOutcome[]; remaining: number; workIds: number[] }> {
+    if (!this.queue) return { posted: 0, refused: [], remaining: 0, workIds: [] };
     const done = new Set<string>();
+    const workIds: number[] = [];
     const refused: PostOutcome[] = [];
     let posted = 0;
     for (const q of this.queue.list()) {
       const r = await this.sendResult(q.studyId, q.body);
       if (r.kind === 'unreachable') break;
       done.add(q.body.id);
+      if (typeof q.body.workId === 'number') workIds.push(q.body.workId);
       if (r.kind === 'posted') posted++;
       else refused.push(r);
     }
     this.queue.remove(done);
-    return { posted, refused, remaining: this.queue.list().length };
+    return { posted, refused, remaining: this.queue.list().length, workIds };
   }
 
   pending(): number {
@@ -169,6 +171,11 @@ export class HubClient {
   }): Promise<HubReply<{ id: string; url: string }>> {
     const { bundle, ...rest } = study;
     return this.request('POST', '/studies', { ...rest, bundleBase64: bundle.toString('base64') });
+  }
+
+  /** The study owner queues an experiment (403 for anyone else). */
+  queueExperiment(studyId: string, body: { parent: string; diff: string; description: string; platform?: Platform }) {
+    return this.request<{ workId: number }>('POST', `/studies/${studyId}/queue`, body);
   }
 
   study(studyId: string) {

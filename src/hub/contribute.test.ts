@@ -11,10 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { loadConfig } from '../config/load.ts';
 import { openLedger } from '../ledger/open.ts';
+import * as shared from '../test-support/hub-contributors.ts';
 import { hostId } from '../loop/host-id.ts';
 import { type CliResult, cli, cliAsync, waitForEvent } from '../test-support/cli.ts';
 import { type TestDatabase, testDatabase } from '../test-support/postgres.ts';
-import { resultIdFor } from './poster.ts';
 import { migrateHub } from './schema.ts';
 import { type RunningHub, startHub } from './serve.ts';
 import { createContributor } from './tokens.ts';
@@ -55,42 +55,9 @@ const as = (who: string) => ({ env: { AUTORESEARCH_HUB_TOKEN: tokens[who]!, AUTO
 const cliRun = (args: string[], who: string) => collect(cliAsync(args, as(who)));
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
-/** Every decided experiment with a commit in a workspace's local ledger, by number. */
-async function localDecided(ws: string): Promise<Array<{ number: number; commit: string }>> {
-  const loaded = loadConfig(ws);
-  assert.ok(loaded.ok);
-  const ledger = await openLedger(loaded.config.ledger.url, { root: ws });
-  try {
-    const study = await ledger.getStudy(loaded.config.study.tag);
-    assert.ok(study);
-    return (await ledger.listExperiments(study.id))
-      .filter(
-        (e) => e.status !== 'running' && e.status !== 'conflict' && e.proposer !== 'hub' && (e.commit || e.baseline),
-      )
-      .map((e) => ({ number: e.number, commit: e.commit ?? e.parentCommit }));
-  } finally {
-    await ledger.close();
-  }
-}
-
-async function hubRows(studyId: string, who: string) {
-  const r = await pool.query(
-    `SELECT r.id, r.kind, r.commit, r.status, r.verification FROM hub_results r JOIN hub_contributors c ON c.id = r.contributor_id
-     WHERE r.study_id = $1 AND c.name = $2 ORDER BY r.seq`,
-    [studyId, who],
-  );
-  return r.rows as Array<{ id: string; kind: string; commit: string; status: string; verification: string | null }>;
-}
-
-/** The hub holds exactly one result per decided local experiment, under the id derived from it. */
-async function assertMirrored(studyId: string, who: string, ws: string): Promise<number> {
-  const local = await localDecided(ws);
-  const rows = (await hubRows(studyId, who)).filter((r) => r.kind === 'experiment');
-  const tag = (loadConfig(ws) as { ok: true; config: { study: { tag: string } } }).config.study.tag;
-  const expected = local.map((e) => resultIdFor(studyId, tag, e.number, `host-${who}`)).sort();
-  assert.deepEqual(rows.map((r) => r.id).sort(), expected, `${who}: one hub result per local experiment`);
-  return rows.length;
-}
+const localDecided = (ws: string) => shared.localDecided(ws);
+const hubRows = (studyId: string, who: string) => shared.hubRows(pool, studyId, who);
+const assertMirrored = (studyId: string, who: string, ws: string) => shared.assertMirrored(pool, studyId, who, ws);
 
 describe('autoresearch run in a joined workspace (hub contributors, real processes)', () => {
   it('posts every decided experiment once, survives kill -9, verifies others, and a forgery never moves the frontier', async () => {

@@ -84,6 +84,8 @@ export function hubBestImporter(deps: {
         description,
         diff,
         commit,
+        // the hub's commit it stands for (./hub-context.ts asks the hub what was tried from it)
+        change: { hubCommit: mine.best.commit },
       });
       const adv = await ctx.frontier.advance(
         exp,

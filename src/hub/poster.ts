@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import type { StudyEvent } from '../loop/events.js';
 import type { Experiment, Ledger } from '../ledger/types.js';
 import type { HubClient, ResultInput } from './client.js';
+import { queuedChangeOf } from './hub-proposer.js';
 import { HUB_PROPOSER } from './import-best.js';
 import type { Platform } from './wire.js';
 
@@ -32,6 +33,10 @@ export interface HubPosterDeps {
   host: string;
   platform: Platform;
   warn: (message: string) => void;
+  /** Called once an owner-queued experiment's result reached the hub or was refused (stops its heartbeats). */
+  workDone?: (workId: number) => void;
+  /** Called at the start for each owner-queued experiment still running (resumed: heartbeats again). */
+  workResumed?: (workId: number) => void;
 }
 
 /** The result id of one local experiment: stable across restarts, distinct across hosts. */
@@ -40,6 +45,8 @@ export function resultIdFor(studyId: string, tag: string, number: number, host: 
 }
 
 export function toResult(deps: Pick<HubPosterDeps, 'studyId' | 'tag' | 'host' | 'platform'>, e: Experiment) {
+  const work = queuedChangeOf(e.change);
+  if (work) return e.status === 'running' ? null : queuedResult(deps, e, work);
   // The baseline ran its parent as it is: its commit is the parent (the ledger leaves it null).
   const commit = e.baseline ? (e.commit ?? e.parentCommit) : e.commit;
   // An imported keep (./import-best.ts) is the hub's own node: not posted back.
@@ -55,6 +62,62 @@ export function toResult(deps: Pick<HubPosterDeps, 'studyId' | 'tag' | 'host' | 
     platform: deps.platform,
   };
   return input;
+}
+
+/**
+ * The result of an owner-queued experiment, for its work: on the work's parent (the hub refuses
+ * another). Run on a commit with its parent's tree, it is a result like any (a keep is a claim);
+ * moved onto another best, its value was measured there: posted as no claim (a keep is posted as
+ * `discard`, the description says where it ran). Never run (rejected by the guard, a conflict):
+ * `rejected`, no value, the parent as its commit.
+ */
+function queuedResult(
+  deps: Pick<HubPosterDeps, 'studyId' | 'tag' | 'host' | 'platform'>,
+  e: Experiment,
+  work: NonNullable<ReturnType<typeof queuedChangeOf>>,
+): ResultInput {
+  const base = {
+    id: resultIdFor(deps.studyId, deps.tag, e.number, deps.host),
+    workId: work.id,
+    parent: work.parent,
+    platform: deps.platform,
+  };
+  if (!e.commit || e.status === 'conflict' || e.status === 'rejected')
+    return {
+      ...base,
+      commit: work.parent,
+      diff: work.diff,
+      value: null,
+      status: 'rejected',
+      // a failed proposal's description and reason both name the work already: said once
+      description: (e.description.startsWith('proposal failed')
+        ? `${e.status}: ${e.reason}`
+        : `${e.description}: ${e.status}: ${e.reason}`
+      ).slice(0, 2000),
+    };
+  const value = e.value !== null && Number.isFinite(e.value) ? e.value : null;
+  const onParent = work.onParentTree && e.parentCommit === work.placedOn;
+  if (onParent)
+    return {
+      ...base,
+      commit: e.commit,
+      diff: e.diff,
+      value,
+      status: e.status as ResultInput['status'],
+      description: e.description.slice(0, 2000),
+    };
+  return {
+    ...base,
+    commit: e.commit,
+    diff: work.diff,
+    value,
+    status: e.status === 'keep' ? 'discard' : (e.status as ResultInput['status']),
+    description:
+      `${e.description} [${e.status}, run on this contributor's best ${e.parentCommit.slice(0, 7)}, not on ${work.parent.slice(0, 7)}: no claim]`.slice(
+        0,
+        2000,
+      ),
+  };
 }
 
 /** Study record kind: experiment numbers the hub acknowledged (key = the number). */
@@ -98,7 +161,11 @@ export class HubPoster {
     if (id === null) return;
     await this.flush();
     const done = new Set((await this.deps.ledger.listRecords(id, POSTED)).map((r) => r.key));
-    for (const e of await this.deps.ledger.listExperiments(id)) if (!done.has(String(e.number))) await this.post(e);
+    for (const e of await this.deps.ledger.listExperiments(id)) {
+      const work = e.status === 'running' ? queuedChangeOf(e.change) : null;
+      if (work) this.deps.workResumed?.(work.id);
+      else if (!done.has(String(e.number))) await this.post(e);
+    }
   }
 
   private async postNumber(n: number): Promise<void> {
@@ -113,6 +180,7 @@ export class HubPoster {
   private async flush(): Promise<void> {
     if (this.deps.client.pending() === 0) return;
     const r = await this.deps.client.flush();
+    for (const w of r.workIds) this.deps.workDone?.(w);
     for (const x of r.refused) this.refused(x.id, 'message' in x ? x.message : '');
     this.counts.posted += r.posted;
     if (r.posted > 0) {
@@ -126,11 +194,13 @@ export class HubPoster {
     if (!input) return;
     const r = await this.deps.client.postResult(this.deps.studyId, input);
     // The hub has it (or will never take it): not re-posted at the next start.
-    if (r.kind === 'posted' || r.kind === 'refused')
+    if (r.kind === 'posted' || r.kind === 'refused') {
+      if (input.workId !== undefined) this.deps.workDone?.(input.workId); // first: no heartbeat on done work
       await this.deps.ledger.putRecord(e.studyId, POSTED, String(e.number), {
         id: input.id,
         outcome: r.kind === 'posted' ? (r.verification ?? 'recorded') : `refused: ${r.message}`,
       });
+    }
     if (r.kind === 'posted') {
       if (r.duplicate) this.counts.duplicate++;
       else this.counts.posted++;

@@ -9,7 +9,9 @@
  * builds is answered with no value (a disagreement).
  *
  * One verification at a time per contributor. Work the study owner queued (kind `experiment`)
- * is not run yet: it is left to its lease, which expires and hands it to someone else.
+ * goes to the work desk (./work-desk.ts, heartbeats from now on) and is the next proposal
+ * (./hub-proposer.ts): it runs as an experiment of the local study; no more work is asked for
+ * while one such experiment waits to be proposed.
  *
  * Contract: the hook never throws (a failure is a `notice`); an interrupted run posts nothing
  * (the lease expires and the work is handed out again).
@@ -24,6 +26,7 @@ import { buildOn, hasCommit, localCommitFor, type RemoteRecipe, treeOf } from '.
 import { type Platform, platformKey } from './wire.js';
 import { hubBestImporter } from './import-best.js';
 import type { WorkItem } from './work.js';
+import type { WorkDesk } from './work-desk.js';
 
 export interface VerifierDeps {
   client: HubClient;
@@ -36,13 +39,15 @@ export interface VerifierDeps {
   importBest?: boolean;
   /** Heartbeat period while a verification runs (ms). */
   heartbeatMs?: number;
+  /** Where owner-queued experiments go (./work-desk.ts: proposed next, see ./hub-proposer.ts). */
+  desk?: WorkDesk;
 }
 
 /** The earliest node the hub holds for a commit: its parent and diff. */
-async function recipeFromHub(deps: VerifierDeps, sha: string): Promise<RemoteRecipe | null> {
-  const r = await deps.client.request<{ nodes: Array<RemoteRecipe & { createdAt: number }> }>(
+export async function recipeFromHub(client: HubClient, studyId: string, sha: string): Promise<RemoteRecipe | null> {
+  const r = await client.request<{ nodes: Array<RemoteRecipe & { createdAt: number }> }>(
     'GET',
-    `/studies/${deps.studyId}/commits/${sha}`,
+    `/studies/${studyId}/commits/${sha}`,
   );
   if (r.kind !== 'ok') return null;
   return [...r.value.nodes].sort((a, b) => a.createdAt - b.createdAt)[0] ?? null;
@@ -58,7 +63,7 @@ export function hubVerifier(deps: VerifierDeps): (ctx: LoopContext, lease: SlotL
     client: deps.client,
     studyId: deps.studyId,
     platformKey: platformKey(deps.platform),
-    recipeOf: (sha) => recipeFromHub(deps, sha),
+    recipeOf: (sha) => recipeFromHub(deps.client, deps.studyId, sha),
   });
   return async (ctx, lease) => {
     if (busy || ctx.signal.aborted) return;
@@ -68,12 +73,18 @@ export function hubVerifier(deps: VerifierDeps): (ctx: LoopContext, lease: SlotL
     try {
       if (deps.importBest !== false) await importBest(ctx);
       if (deps.verify === false) return;
+      // one queued experiment waiting to be proposed is enough: the next ask comes after it
+      if (deps.desk && deps.desk.waiting() > 0) return;
       const got = await deps.client.getWork(deps.studyId, deps.platform);
       if (got.kind !== 'ok') return note('warn', `cannot ask for verification work: ${got.message}`);
       const work = got.value;
       if (!work) return;
-      if (work.kind !== 'verification')
-        return note('info', `work #${work.id} is a queued experiment; not run by this version (its lease will expire)`);
+      if (work.kind !== 'verification') {
+        if (!deps.desk)
+          return note('info', `work #${work.id} is a queued experiment; not run here (its lease will expire)`);
+        deps.desk.offer(work);
+        return note('info', `took queued experiment work #${work.id}; it is the next proposal`);
+      }
       await verify(ctx, lease, deps, work, note);
     } catch (err) {
       note('warn', `verification failed: ${(err as Error).message}`);
@@ -93,7 +104,7 @@ async function verify(
   const git = ctx.workspace.git;
   const claimed = work.commit ?? work.parent;
   note('info', `verifying ${claimed.slice(0, 7)} (work #${work.id}): ${work.description.slice(0, 80)}`);
-  const recipeOf = (sha: string) => recipeFromHub(deps, sha);
+  const recipeOf = (sha: string) => recipeFromHub(deps.client, deps.studyId, sha);
   let value: number | null = null;
   let why = '';
   const parent = await localCommitFor(git, work.parent, recipeOf);

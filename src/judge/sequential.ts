@@ -149,7 +149,11 @@ export class SequentialJudge implements Judge {
   }
 
   /** The study's estimate, or that estimate pooled with the candidate's runs when that raises the bar. */
-  private withCandidate(sigma: number, df: number, candidate: readonly number[]): { sigma: number; df: number; q: number } {
+  private withCandidate(
+    sigma: number,
+    df: number,
+    candidate: readonly number[],
+  ): { sigma: number; df: number; q: number } {
     const q = this.bound(df);
     const n = candidate.length;
     if (n < 2) return { sigma, df, q };

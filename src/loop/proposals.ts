@@ -289,7 +289,7 @@ async function proposalWorker(
       const diff = await worktree.diff(check.changed, check.untracked);
       const description =
         proposal.kind === 'ok' ? oneLine(proposal.description) : `proposal failed: ${oneLine(proposal.reason)}`;
-      const change = proposal.kind === 'ok' ? (proposal.change ?? null) : null;
+      const change = proposal.change ?? null;
       shared.making.set(me, {
         number: null,
         description,
@@ -303,7 +303,7 @@ async function proposalWorker(
         const exp = await ledger.createExperiment(study.id, {
           baseline: false,
           parentCommit: best.commit,
-          proposer: proposer.name,
+          proposer: proposal.proposer ?? proposer.name,
           description,
           diff,
           proposeMs,

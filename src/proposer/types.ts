@@ -66,6 +66,21 @@ export interface ProposalContext {
    * combining near-misses). Absent or null otherwise.
    */
   plateau?: Plateau | null;
+  /**
+   * A workspace joined to a hub (../hub/hub-context.ts): what other contributors tried from the
+   * same best and the study's notes board. Contributor-written, hence untrusted: every text is
+   * one cleaned line, bounded in count and length, scrubbed of `secrets`; shown as data only.
+   * Absent without a hub or when the hub did not answer.
+   */
+  others?: OthersContext;
+}
+
+/** What other contributors of a hub study did and wrote (see ProposalContext.others). */
+export interface OthersContext {
+  /** Results others posted from the current best, and work queued or running from it. */
+  tried: Array<{ contributor: string; description: string; status: string; value: number | null }>;
+  /** The notes board, newest first. */
+  notes: Array<{ contributor: string; text: string }>;
 }
 
 /** One change in flight (see ProposalContext.inFlight). */
@@ -99,8 +114,18 @@ export type ProposalResult =
       usage?: ProposalUsage;
       /** Net changes to the research journal (ctx.journal), stored by the loop after a re-check. */
       journal?: JournalOp[];
+      /** Recorded as the experiment's proposer instead of `Proposer.name` (e.g. "hub-queued"). */
+      proposer?: string;
     }
-  | { kind: 'failed'; reason: string; usage?: ProposalUsage; journal?: JournalOp[] }
+  | {
+      kind: 'failed';
+      reason: string;
+      usage?: ProposalUsage;
+      journal?: JournalOp[];
+      /** As for 'ok': stored with the rejected experiment, and its proposer's name. */
+      change?: unknown;
+      proposer?: string;
+    }
   /** Nothing left to try (e.g. the search proposer tried every move from this parent). */
   | { kind: 'exhausted'; reason: string }
   /**

@@ -1,7 +1,8 @@
 /**
- * `autoresearch hub serve|token`: run the hub (HTTP API over PostgreSQL) for untrusted
- * contributors, and manage their tokens. The database URL comes from --db or AUTORESEARCH_HUB_DB
- * (prefer the env var: a password on the command line shows in `ps`).
+ * `autoresearch hub serve|token|queue`: run the hub (HTTP API over PostgreSQL) for untrusted
+ * contributors, manage their tokens, and (a study owner) queue experiments (./hub-queue.ts).
+ * The database URL comes from --db or AUTORESEARCH_HUB_DB (prefer the env var: a password on
+ * the command line shows in `ps`).
  */
 import type { Command } from 'commander';
 import pg from 'pg';
@@ -9,6 +10,7 @@ import { migrateHub } from '../../hub/schema.js';
 import { startHub } from '../../hub/serve.js';
 import { createContributor, revokeContributor } from '../../hub/tokens.js';
 import { numberFlag, UserError } from '../common.js';
+import { registerHubQueue } from './hub-queue.js';
 
 interface DbFlag {
   db?: string;
@@ -62,7 +64,8 @@ Examples:
   export AUTORESEARCH_HUB_DB=postgres://hub@127.0.0.1:5432/hub
   autoresearch hub token create alice        # prints alice's token once; give it to alice
   autoresearch hub serve --port 8787         # http://127.0.0.1:8787
-  autoresearch hub token revoke alice        # alice's token stops working at once`,
+  autoresearch hub token revoke alice        # alice's token stops working at once
+  AUTORESEARCH_HUB_TOKEN=arh_... autoresearch hub queue <study-url> --diff x.diff --parent <sha> --description "..."`,
     );
 
   hub
@@ -97,6 +100,8 @@ Examples:
       await running.close();
       process.stdout.write('hub stopped\n');
     });
+
+  registerHubQueue(hub);
 
   const token = hub.command('token').description('create or revoke contributor tokens');
   token

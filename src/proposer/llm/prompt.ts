@@ -1,7 +1,8 @@
 /**
  * What the agent sees: the system prompt (role, rules, program.md's research guidance) and the task
  * message (best so far, budget left, editable files in full, protected files read-only and maybe
- * truncated, the history summary). The coding-agent CLIs get one combined prompt built from the
+ * truncated, the history summary; in a workspace joined to a hub, what other contributors tried
+ * from this best and their notes, marked as contributor-written: ./others-section.ts). The coding-agent CLIs get one combined prompt built from the
  * same parts (they read the files themselves).
  *
  * Contract: pure apart from reading the files named in the context from `ctx.worktree`;
@@ -13,6 +14,7 @@ import { scrub } from '../../runner/secrets.js';
 import type { CrashReport, ProposalContext } from '../types.js';
 import { journalSection } from '../journal.js';
 import { summarizeHistory } from './history-summary.js';
+import { othersSections } from './others-section.js';
 import { plateauSection } from './plateau-section.js';
 import { HARNESS_PREFACE, researchGuidance } from './program-guidance.js';
 
@@ -126,6 +128,7 @@ export function taskPrompt(ctx: ProposalContext, crash?: CrashReport): string {
   if (plateau) parts.push(plateau, '');
   const journal = journalSection(ctx.journal, !crash && (ctx.journal?.maxChars ?? 0) > 0);
   if (journal) parts.push(journal, '');
+  if (!crash) parts.push(...othersSections(ctx));
   if (crash) parts.push(crashSection(crash), '', 'Fix it now with the tools, then call finish.');
   else parts.push('Make one change now: edit the editable file(s) with the tools, then call finish({description}).');
   return scrub(parts.join('\n'), ctx.secrets);
@@ -150,6 +153,7 @@ export function cliPrompt(ctx: ProposalContext, crash?: CrashReport): string {
   if (plateau) parts.push(plateau, '');
   const journal = journalSection(ctx.journal, false);
   if (journal) parts.push(journal, '');
+  if (!crash) parts.push(...othersSections(ctx));
   if (crash) parts.push(crashSection(crash), '', 'Fix it now, then end with the DESCRIPTION line.');
   else parts.push('Make one change now, then end with the DESCRIPTION line.');
   return scrub(parts.join('\n'), ctx.secrets);

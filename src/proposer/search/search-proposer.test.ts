@@ -295,3 +295,22 @@ test("'failed' without constants, 'exhausted' when nothing can move, 'aborted' o
   await writeFile(join(dir, 'train.py'), 'LR = 0.1\n');
   assert.equal((await p.propose(context(dir))).kind, 'exhausted');
 });
+
+test('skips moves other hub contributors tried from this best, until none else is left', async () => {
+  const src = 'LR = 0.01  # learning rate\nUSE_BIAS = True\n';
+  const dir = await worktree({ 'train.py': src });
+  const byOthers = ['LR 0.01 -> 0.005', 'LR 0.01 -> 0.008', 'LR 0.01 -> 0.0125', 'LR 0.01 -> 0.02'];
+  const others = {
+    tried: byOthers.map((description) => ({ contributor: 'bob', description, status: 'discard', value: 1.1 })),
+    notes: [],
+  };
+  const proposer = new SearchProposer({ seed: 3 });
+  const first = await proposer.propose(context(dir, { others }));
+  assert.equal(first.kind === 'ok' && first.description, 'USE_BIAS True -> False', 'the one move nobody tried');
+  // that one tried here too: the others' moves are proposed rather than stopping (exhausted)
+  await writeFile(join(dir, 'train.py'), src);
+  const history = [baseline(), experiment(1, { change: first.kind === 'ok' ? first.change : null })];
+  const second = await new SearchProposer({ seed: 3 }).propose(context(dir, { others, history }));
+  assert.equal(second.kind, 'ok');
+  assert.ok(byOthers.includes(second.kind === 'ok' ? second.description : ''));
+});

@@ -4,7 +4,8 @@
  * "MATRIX_LR 0.04 -> 0.05".
  *
  * Choice, given the untried moves from `ctx.parentCommit` (a (parent, file, name, to) change is
- * never repeated):
+ * never repeated; in a workspace joined to a hub, moves other contributors tried from the same
+ * best (ctx.others) are left out too, unless nothing else is left):
  * (a) when the current best is a keep of a search change with a direction, continue on that
  *     constant in that direction, small step first, then big;
  * (b) otherwise the highest score wins. With N the number of movable constants and age the
@@ -70,6 +71,18 @@ interface Located {
   source: string;
 }
 
+/**
+ * True when another contributor's result or queued work from this best (ctx.others) describes
+ * this move, as this proposer describes its moves ("NAME from -> to", maybe " (file)").
+ */
+export function triedByOthers(ctx: Pick<ProposalContext, 'others'>, move: Move): boolean {
+  const tried = ctx.others?.tried;
+  if (!tried?.length) return false;
+  const bare = `${move.name} ${move.from} -> ${move.to}`;
+  const withFile = `${bare} (${move.file})`;
+  return tried.some((t) => t.description === bare || t.description === withFile);
+}
+
 /** On a plateau (hill): bonus for a constant never changed, and for a wide step; small steps lose. */
 const UNTOUCHED_BONUS = 1.0;
 const WIDE_BONUS = 0.9;
@@ -110,7 +123,10 @@ export class SearchProposer implements Proposer {
     const tried = triedFrom(ctx.history, ctx.parentCommit);
     const claims = this.claims.open(ctx.parentCommit, ctx.history);
     for (const c of claims) tried.add(c.key);
-    const open = found.moves.filter((l) => !tried.has(moveKey(l.move)));
+    const untried = found.moves.filter((l) => !tried.has(moveKey(l.move)));
+    // Moves other contributors of a hub study tried from this best are skipped while others remain.
+    const fresh = untried.filter((l) => !triedByOthers(ctx, l.move));
+    const open = fresh.length > 0 ? fresh : untried;
     if (open.length === 0) {
       const constants = `the ${found.constants} constants in ${files}`;
       const reason =
