@@ -120,6 +120,18 @@ function queuedResult(
   };
 }
 
+/**
+ * The parent to post for `e`: a local commit made by importing the hub's verified best
+ * (./import-best.ts) is unknown to the hub, whose node for that tree is the commit it stands for
+ * (`change.hubCommit`); posting that one lets other contributors rebuild the result (the diff is
+ * the same: the imported commit has the hub commit's tree). Any other parent is posted as it is.
+ */
+export function hubParentOf(e: Pick<Experiment, 'parentCommit'>, experiments: readonly Experiment[]): string {
+  const imported = experiments.find((x) => x.commit === e.parentCommit && x.proposer === HUB_PROPOSER);
+  const hubCommit = (imported?.change as { hubCommit?: unknown } | null | undefined)?.hubCommit;
+  return typeof hubCommit === 'string' && /^[0-9a-f]{40,64}$/.test(hubCommit) ? hubCommit : e.parentCommit;
+}
+
 /** Study record kind: experiment numbers the hub acknowledged (key = the number). */
 export const POSTED = 'hub-posted';
 
@@ -192,6 +204,9 @@ export class HubPoster {
   private async post(e: Experiment): Promise<void> {
     const input = toResult(this.deps, e);
     if (!input) return;
+    // owner-queued work names its own parent; a result on an imported best names the hub's commit
+    if (input.workId === undefined && !e.baseline && input.parent === e.parentCommit)
+      input.parent = hubParentOf(e, await this.deps.ledger.listExperiments(e.studyId));
     const r = await this.deps.client.postResult(this.deps.studyId, input);
     // The hub has it (or will never take it): not re-posted at the next start.
     if (r.kind === 'posted' || r.kind === 'refused') {
