@@ -39,9 +39,20 @@ export interface EarlyStopRule {
   minRelGap: number;
 }
 
+/** A comparable point: the candidate's loss, the reference mean and spread there, the limit, n curves. */
+interface Compared {
+  elapsed: number;
+  loss: number;
+  mean: number;
+  spread: number;
+  threshold: number;
+  n: number;
+}
+export type WorseComparison = Compared & { kind: 'worse' };
 export type CurveComparison =
   | { kind: 'not-comparable'; why: string }
-  | { kind: 'ok' | 'worse'; elapsed: number; loss: number; mean: number; spread: number; threshold: number; n: number };
+  | (Compared & { kind: 'ok' })
+  | WorseComparison;
 
 /** At most `max` points of a curve, spread evenly over its points, the first and last always kept. */
 export function samplePoints(points: ReadonlyArray<{ elapsed: number; loss: number }>, max: number): CurvePoints {
@@ -110,10 +121,9 @@ export function compareAt(
   const n = values.length;
   const mean = values.reduce((s, v) => s + v, 0) / n;
   const threshold = mean + Math.max(rule.k * spread * Math.sqrt(1 + 1 / n), rule.minRelGap * Math.abs(mean));
-  return { kind: point.loss > threshold ? 'worse' : 'ok', elapsed: t, loss: point.loss, mean, spread, threshold, n };
+  const compared: Compared = { elapsed: t, loss: point.loss, mean, spread, threshold, n };
+  return point.loss > threshold ? { kind: 'worse', ...compared } : { kind: 'ok', ...compared };
 }
-
-export type WorseComparison = Extract<CurveComparison, { kind: 'worse' }>;
 
 /**
  * Follows one candidate run point by point; `observe` returns the comparison that decides a stop
