@@ -49,10 +49,7 @@ interface Compared {
   n: number;
 }
 export type WorseComparison = Compared & { kind: 'worse' };
-export type CurveComparison =
-  | { kind: 'not-comparable'; why: string }
-  | (Compared & { kind: 'ok' })
-  | WorseComparison;
+export type CurveComparison = { kind: 'not-comparable'; why: string } | (Compared & { kind: 'ok' }) | WorseComparison;
 
 /** At most `max` points of a curve, spread evenly over its points, the first and last always kept. */
 export function samplePoints(points: ReadonlyArray<{ elapsed: number; loss: number }>, max: number): CurvePoints {
