@@ -114,7 +114,9 @@ const byDesc = (a: Arm) => new Map(decided(a).map((e) => [e.description, e]));
 const offBy = byDesc(off);
 const onBy = byDesc(on);
 
-console.log('\n| change | off: status (value) | off: would stop at | on: status (value) | on: stopped at | on: run s |');
+console.log(
+  '\n| change | off: status (value) | off: would stop at | on: status (value) | on: stopped at | on: run s |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const [name, value] of edits) {
   const d = `${name} = ${value}`;
