@@ -49,6 +49,12 @@ export const earlyStopSchema = z
       .min(0)
       .default(0)
       .describe("The gap must also exceed this fraction of the best's loss (a floor when runs barely differ)."),
+    check_steps: z
+      .boolean()
+      .default(true)
+      .describe(
+        'When progress lines carry step=: never stop a run whose loss is within the band at the same step (a busy machine slows a run down without making the change worse).',
+      ),
   })
   .default({
     enabled: false,
@@ -58,4 +64,5 @@ export const earlyStopSchema = z
     min_reference_runs: 2,
     patience: 2,
     min_rel_gap: 0,
+    check_steps: true,
   });

@@ -6,10 +6,12 @@ import {
   compareAt,
   type EarlyStopRule,
   lossAt,
+  overSteps,
   pooledSpread,
   referenceEnd,
   samplePoints,
   stopReason,
+  withSteps,
 } from './curves.js';
 
 /** A decaying curve over 0..10 s, shifted by `offset`. */
@@ -19,7 +21,14 @@ function curve(offset: number, end = 10): CurvePoints {
   return out;
 }
 
-const RULE: EarlyStopRule = { k: 3, minFraction: 0.3, minReferenceRuns: 2, patience: 2, minRelGap: 0 };
+const RULE: EarlyStopRule = {
+  k: 3,
+  minFraction: 0.3,
+  minReferenceRuns: 2,
+  patience: 2,
+  minRelGap: 0,
+  checkSteps: true,
+};
 // three runs of the best, spread 0.01 at every t
 const BEST = [curve(-0.01), curve(0), curve(0.01)];
 const REF = { curves: BEST, groups: [BEST] };
@@ -107,5 +116,52 @@ describe('CurveMonitor', () => {
   it('never stops a run that prints no progress, or one as good as the best', () => {
     const m = new CurveMonitor(REF, RULE);
     for (let t = 0; t <= 10; t += 0.5) assert.equal(m.observe({ elapsed: t, loss: lossAt(curve(0.005), t)! }), null);
+  });
+});
+
+describe('the same-step check', () => {
+  /** A curve over 0..10 s at `rate` steps per second: loss falls with steps, not seconds. */
+  const stepped = (offset: number, rate = 10): CurvePoints =>
+    Array.from({ length: 11 }, (_, t) => [t, 2 + 3 * Math.exp(-(t * rate) / 30) + offset, t * rate]);
+  const best = [stepped(-0.01), stepped(0), stepped(0.01)];
+  const ref = withSteps({ curves: best, groups: [best] });
+  const run = (m: CurveMonitor, c: CurvePoints) =>
+    c
+      .map(([elapsed, loss, step]) => m.observe({ elapsed, loss, ...(step !== undefined ? { step } : {}) }))
+      .find(Boolean);
+
+  it('does not stop a run slowed down by the machine (same loss per step, fewer steps)', () => {
+    const slow = stepped(0, 6); // 40 % fewer steps per second
+    assert.ok(run(new CurveMonitor(ref, RULE), slow) === undefined);
+    assert.ok(run(new CurveMonitor(ref, { ...RULE, checkSteps: false }), slow), 'time alone would stop it');
+  });
+
+  it('stops a run worse at the same step and the same time; a run without steps by time alone', () => {
+    assert.ok(run(new CurveMonitor(ref, RULE), stepped(0.2)));
+    const noSteps = stepped(0, 6).map(([t, l]) => [t, l] as [number, number]);
+    assert.ok(run(new CurveMonitor(ref, RULE), noSteps));
+    assert.ok(
+      run(new CurveMonitor(withSteps({ curves: [curve(0), curve(0.01)], groups: [] }), RULE), stepped(0.2)) ===
+        undefined,
+      'no spread',
+    );
+  });
+
+  it('builds step curves only from points with increasing steps', () => {
+    assert.deepEqual(
+      overSteps([
+        [0, 5, 0],
+        [1, 4],
+        [2, 3, 20],
+        [3, 2.5, 20],
+        [4, 2, 40],
+      ]),
+      [
+        [0, 5],
+        [20, 3],
+        [40, 2],
+      ],
+    );
+    assert.equal(withSteps(REF).bySteps, undefined, 'no steps, no twin');
   });
 });

@@ -11,19 +11,23 @@
  *   (n: the reference curves at t; the sqrt counts the error of the reference mean).
  * - Never without `minReferenceRuns` reference curves covering t, nor with no measured spread,
  *   nor outside the reference's span (a script printing no progress lines is never stopped).
+ * - With `checkSteps`, when the lines carry `step=`: a point clearly worse at the same time but
+ *   within the band at the same step is not worse (the machine was slower, not the change).
  *
  * Contract: pure and synchronous (the `CurveMonitor` keeps only its own streak); never throws.
  * Only ever used to stop a run; a keep never depends on a curve (it is written by the edited code).
  */
 
-/** A stored curve: [elapsed seconds, loss] pairs, elapsed increasing. */
-export type CurvePoints = Array<[number, number]>;
+/** A stored curve: [elapsed seconds, loss, step when printed] points, elapsed increasing. */
+export type CurvePoints = Array<[number, number, number?]>;
 
 export interface CurveReference {
   /** The curves of the reference commit (the best). */
   curves: CurvePoints[];
   /** Curves grouped by commit, for every commit with at least two (the reference's included). */
   groups: CurvePoints[][];
+  /** The same curves over steps instead of seconds (from the points that carry a step). */
+  bySteps?: CurveReference;
 }
 
 export interface EarlyStopRule {
@@ -37,6 +41,11 @@ export interface EarlyStopRule {
   patience: number;
   /** The gap must also exceed this fraction of the reference loss (a floor when curves barely differ). */
   minRelGap: number;
+  /**
+   * When both curves carry steps: stop only when the loss is not also within the band at the
+   * same step (a run slowed by a busy machine makes fewer steps in the same time, each as good).
+   */
+  checkSteps: boolean;
 }
 
 /** A comparable point: the candidate's loss, the reference mean and spread there, the limit, n curves. */
@@ -52,15 +61,31 @@ export type WorseComparison = Compared & { kind: 'worse' };
 export type CurveComparison = { kind: 'not-comparable'; why: string } | (Compared & { kind: 'ok' }) | WorseComparison;
 
 /** At most `max` points of a curve, spread evenly over its points, the first and last always kept. */
-export function samplePoints(points: ReadonlyArray<{ elapsed: number; loss: number }>, max: number): CurvePoints {
+export function samplePoints(
+  points: ReadonlyArray<{ elapsed: number; loss: number; step?: number }>,
+  max: number,
+): CurvePoints {
   const sorted = points.filter((p) => Number.isFinite(p.elapsed) && Number.isFinite(p.loss));
-  if (sorted.length <= max) return sorted.map((p) => [p.elapsed, p.loss]);
+  const pick =
+    sorted.length <= max
+      ? sorted
+      : Array.from({ length: max }, (_, i) => sorted[Math.round((i * (sorted.length - 1)) / (max - 1))]!);
+  return pick.map((p) => (p.step !== undefined ? [p.elapsed, p.loss, p.step] : [p.elapsed, p.loss]));
+}
+
+/** A curve over steps: [step, loss] of the points that carry a step, steps increasing. */
+export function overSteps(points: CurvePoints): CurvePoints {
   const out: CurvePoints = [];
-  for (let i = 0; i < max; i++) {
-    const p = sorted[Math.round((i * (sorted.length - 1)) / (max - 1))]!;
-    out.push([p.elapsed, p.loss]);
-  }
+  for (const [, loss, step] of points)
+    if (step !== undefined && (out.length === 0 || step > out[out.length - 1]![0])) out.push([step, loss]);
   return out;
+}
+
+/** The reference with its step-axis twin (when at least its curves carry steps). */
+export function withSteps(ref: CurveReference): CurveReference {
+  const curves = ref.curves.map(overSteps).filter((c) => c.length >= 2);
+  const groups = ref.groups.map((g) => g.map(overSteps).filter((c) => c.length >= 2)).filter((g) => g.length >= 2);
+  return curves.length ? { ...ref, bySteps: { curves, groups } } : ref;
 }
 
 /** The loss at `t` by linear interpolation; undefined outside the curve's span. */
@@ -135,10 +160,16 @@ export class CurveMonitor {
     private readonly rule: EarlyStopRule,
   ) {}
 
-  observe(point: { elapsed: number; loss: number }): WorseComparison | null {
+  observe(point: { elapsed: number; loss: number; step?: number }): WorseComparison | null {
     const c = compareAt(this.ref, this.rule, point);
     if (c.kind === 'not-comparable') return null;
-    if (c.kind === 'ok') {
+    const steps = this.ref.bySteps;
+    const atStep =
+      c.kind === 'worse' && this.rule.checkSteps && steps && point.step !== undefined
+        ? // past minFraction of the time already: any step the reference reached compares
+          compareAt(steps, { ...this.rule, minFraction: 0 }, { elapsed: point.step, loss: point.loss })
+        : null;
+    if (c.kind === 'ok' || atStep?.kind === 'ok') {
       this.streak = 0;
       return null;
     }

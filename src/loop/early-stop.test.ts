@@ -26,6 +26,7 @@ const config = (enabled = true, extra: Partial<Record<string, unknown>> = {}) =>
     min_reference_runs: 2,
     patience: 2,
     min_rel_gap: 0,
+    check_steps: true,
     ...extra,
   },
 });

@@ -20,6 +20,7 @@ import {
   type EarlyStopRule,
   samplePoints,
   stopReason,
+  withSteps,
   type WorseComparison,
 } from '../judge/curves.js';
 import type { Ledger, StudyRecord } from '../ledger/types.js';
@@ -48,6 +49,7 @@ export function earlyStopRule(config: Pick<Config, 'early_stop'>): EarlyStopRule
     minReferenceRuns: e.min_reference_runs,
     patience: e.patience,
     minRelGap: e.min_rel_gap,
+    checkSteps: e.check_steps,
   };
 }
 
@@ -72,7 +74,7 @@ export async function referenceFor(
   }
   const curves = byCommit.get(commit) ?? [];
   if (curves.length < ctx.config.early_stop.min_reference_runs) return null;
-  return { curves, groups: [...byCommit.values()].filter((g) => g.length >= 2) };
+  return withSteps({ curves, groups: [...byCommit.values()].filter((g) => g.length >= 2) });
 }
 
 /** A stored record read back defensively (records are JSON; a bad one is skipped, not fatal). */
@@ -80,7 +82,10 @@ function asCurve(r: StudyRecord): StoredCurveRecord | null {
   const v = r.value as Partial<StoredCurveRecord> | null;
   if (!v || typeof v.commit !== 'string' || !Array.isArray(v.points)) return null;
   const points = v.points.filter(
-    (p): p is [number, number] => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]),
+    (p): p is [number, number, number?] =>
+      Array.isArray(p) &&
+      (p.length === 2 || p.length === 3) &&
+      p.every((x: unknown) => typeof x === 'number' && Number.isFinite(x)),
   );
   return points.length >= 2 ? { commit: v.commit, points } : null;
 }

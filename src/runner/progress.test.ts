@@ -5,7 +5,16 @@ import { ProgressParser, parseProgressLine } from './progress.js';
 
 describe('parseProgressLine', () => {
   it('reads elapsed and loss in any order, ignoring other pairs', () => {
-    assert.deepEqual(parseProgressLine('progress: elapsed=12.5 step=340 loss=3.812'), { elapsed: 12.5, loss: 3.812 });
+    assert.deepEqual(parseProgressLine('progress: elapsed=12.5 step=340 loss=3.812'), {
+      elapsed: 12.5,
+      loss: 3.812,
+      step: 340,
+    });
+    assert.deepEqual(
+      parseProgressLine('progress: elapsed=1 step=-3 loss=2'),
+      { elapsed: 1, loss: 2 },
+      'a bad step is dropped',
+    );
     assert.deepEqual(parseProgressLine('  progress: loss=2e-1 lr=0.5 elapsed=3 '), { elapsed: 3, loss: 0.2 });
     assert.deepEqual(parseProgressLine('\x1b[32mprogress: elapsed=1 loss=2\x1b[0m'), { elapsed: 1, loss: 2 });
     assert.deepEqual(parseProgressLine('old bar\rprogress: elapsed=1 loss=2'), { elapsed: 1, loss: 2 });

@@ -7,7 +7,10 @@
  *
  * - `elapsed`: seconds of training so far (the script's own clock, the one its time budget uses);
  * - `loss`: the training loss at that point (smoothed is best: an EMA), lower is better;
- * - any other `name=value` pairs (`step`, `lr`, ...) are allowed and ignored.
+ * - `step` (optional): optimizer steps so far; with it a run is compared at the same step too, so a
+ *   run slowed down by a busy machine (fewer steps in the same time, same loss per step) is not
+ *   taken for a worse change;
+ * - any other `name=value` pairs (`lr`, ...) are allowed and ignored.
  * The pairs may come in any order; a line without a finite `elapsed` >= 0 and a finite `loss` is
  * ignored. Lines are cleaned like metric lines (`\r` progress bars, ANSI colours).
  *
@@ -17,10 +20,11 @@
  */
 import { cleanLine, parseMetricValue } from './metrics.js';
 
-/** One point of a training curve: seconds of training, training loss. */
+/** One point of a training curve: seconds of training, training loss, the step when printed. */
 export interface ProgressPoint {
   elapsed: number;
   loss: number;
+  step?: number;
 }
 
 const PROGRESS = /^progress:\s+(.*)$/;
@@ -32,16 +36,18 @@ export function parseProgressLine(raw: string): ProgressPoint | undefined {
   if (!m) return undefined;
   let elapsed: number | undefined;
   let loss: number | undefined;
+  let step: number | undefined;
   for (const token of (m[1] ?? '').split(/\s+/)) {
     const pair = PAIR.exec(token);
     if (!pair) continue;
     const value = parseMetricValue(pair[2] ?? '');
     if (pair[1] === 'elapsed') elapsed = value;
     else if (pair[1] === 'loss') loss = value;
+    else if (pair[1] === 'step') step = value;
   }
   if (elapsed === undefined || loss === undefined) return undefined;
   if (!Number.isFinite(elapsed) || elapsed < 0 || !Number.isFinite(loss)) return undefined;
-  return { elapsed, loss };
+  return step !== undefined && Number.isFinite(step) && step >= 0 ? { elapsed, loss, step } : { elapsed, loss };
 }
 
 /** Longest line kept while waiting for its end (a flood without newlines is dropped, not buffered). */
