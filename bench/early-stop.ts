@@ -12,7 +12,11 @@
  * Rates count decided experiments (baseline excluded) over the time from the first experiment's
  * start to the study's end.
  *
- * Run: node --import tsx bench/early-stop.ts [budgetSeconds=20] [changes=12]
+ * Two starts: `near` (the template as shipped: at 20 s hardly any change is kept) and `far` (the
+ * learning rates set 5x too low first: the changes that restore them should be kept, so a false
+ * stop of a good change can show).
+ *
+ * Run: node --import tsx bench/early-stop.ts [budgetSeconds=20] [changes=12] [near|far]
  *      (DATA=dir with sample-train.jsonl.gz and sample-val.jsonl.gz; default /work/shared/data/gutenberg)
  */
 import { execFileSync } from 'node:child_process';
@@ -26,11 +30,32 @@ import { runTestStudy, scriptedProposer } from '../src/test-support/study-harnes
 
 const BUDGET = Number(process.argv[2] ?? 20);
 const CHANGES = Number(process.argv[3] ?? 12);
+const START = process.argv[4] === 'far' ? 'far' : 'near';
 const DATA = process.env.DATA ?? '/work/shared/data/gutenberg';
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
+/** `far`: the learning rates of the template, 5x too low, set before the baseline. */
+const FAR: Array<[name: string, value: string]> = [
+  ['MATRIX_LR', '0.002'],
+  ['EMBED_LR', '0.006'],
+];
+
 /** One constant of train.ts per change, so each applies on whatever the best is. */
-const EDITS: Array<[name: string, value: string]> = [
+const FAR_EDITS: Array<[name: string, value: string]> = [
+  ['MATRIX_LR', '0.01'],
+  ['N_EMBD', '128'],
+  ['EMBED_LR', '0.03'],
+  ['DEPTH', '3'],
+  ['MATRIX_LR', '0.0005'],
+  ['EMBED_LR', '0.1'],
+  ['SEQ_LEN', '64'],
+  ['MATRIX_LR', '0.02'],
+  ['BATCH_SIZE', '4'],
+  ['WARMDOWN_RATIO', '0.6'],
+  ['GRAD_CLIP', '0.0'],
+  ['EMBED_LR', '0.001'],
+];
+const NEAR_EDITS: Array<[name: string, value: string]> = [
   ['MATRIX_LR', '0.001'],
   ['MATRIX_LR', '0.02'],
   ['N_EMBD', '128'],
@@ -45,6 +70,9 @@ const EDITS: Array<[name: string, value: string]> = [
   ['MATRIX_LR', '0.3'],
 ];
 
+const setConstant = (text: string, name: string, value: string) =>
+  text.replace(new RegExp(`^const ${name} = [^;]*;`, 'm'), `const ${name} = ${value};`);
+
 function workspace(tag: string, earlyStop: string): string {
   const dir = join(mkdtempSync(join(tmpdir(), `ar-bench-es-${tag}-`)), 'ws');
   execFileSync(process.execPath, ['--import', 'tsx', MAIN, 'init', dir, '--template', 'tiny', '--tag', tag], {
@@ -55,6 +83,12 @@ function workspace(tag: string, earlyStop: string): string {
     },
     stdio: 'ignore',
   });
+  if (START === 'far') {
+    const train = join(dir, 'train.ts');
+    let text = readFileSync(train, 'utf8');
+    for (const [name, value] of FAR) text = setConstant(text, name, value);
+    writeFileSync(train, text);
+  }
   const toml = join(dir, 'autoresearch.toml');
   writeFileSync(
     toml,
@@ -66,14 +100,14 @@ function workspace(tag: string, earlyStop: string): string {
   return dir;
 }
 
-const edits = EDITS.slice(0, CHANGES);
+const edits = (START === 'far' ? FAR_EDITS : NEAR_EDITS).slice(0, CHANGES);
 function proposer() {
   return scriptedProposer('scripted', async (ctx, call) => {
     if (call >= edits.length) return { kind: 'exhausted', reason: 'script done' };
     const [name, value] = edits[call]!;
     const p = join(ctx.worktree, 'train.ts');
     const text = readFileSync(p, 'utf8');
-    writeFileSync(p, text.replace(new RegExp(`^const ${name} = [^;]*;`, 'm'), `const ${name} = ${value};`));
+    writeFileSync(p, setConstant(text, name, value));
     return { kind: 'ok', description: `${name} = ${value}` };
   });
 }
@@ -101,7 +135,7 @@ async function arm(name: string, earlyStop: string): Promise<Arm> {
 
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(
-  `machine: ${cpus().length} cores, load ${load()} at start; tiny, budget ${BUDGET}s, ${edits.length} changes, 1 slot per study, both studies at once`,
+  `machine: ${cpus().length} cores, load ${load()} at start; tiny, ${START} start, budget ${BUDGET}s, ${edits.length} changes, 1 slot per study, both studies at once`,
 );
 const [off, on] = await Promise.all([arm('off', 'enabled = true\ndry_run = true'), arm('on', 'enabled = true')]);
 console.log(`load ${load()} at the end`);
