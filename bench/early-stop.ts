@@ -13,8 +13,9 @@
  * start to the study's end.
  *
  * Two starts: `near` (the template as shipped: at 20 s hardly any change is kept) and `far` (the
- * learning rates set 5x too low first: the changes that restore them should be kept, so a false
- * stop of a good change can show).
+ * learning rates set 20x too low first, and 5 baseline runs instead of 3 so that the sequential
+ * judge has the degrees of freedom to keep: the changes that restore them should be kept, so a
+ * false stop of a good change can show).
  *
  * Run: node --import tsx bench/early-stop.ts [budgetSeconds=20] [changes=12] [near|far]
  *      (DATA=dir with sample-train.jsonl.gz and sample-val.jsonl.gz; default /work/shared/data/gutenberg)
@@ -34,10 +35,10 @@ const START = process.argv[4] === 'far' ? 'far' : 'near';
 const DATA = process.env.DATA ?? '/work/shared/data/gutenberg';
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
-/** `far`: the learning rates of the template, 5x too low, set before the baseline. */
+/** `far`: the learning rates of the template, 20x too low, set before the baseline. */
 const FAR: Array<[name: string, value: string]> = [
-  ['MATRIX_LR', '0.002'],
-  ['EMBED_LR', '0.006'],
+  ['MATRIX_LR', '0.0005'],
+  ['EMBED_LR', '0.0015'],
 ];
 
 /** One constant of train.ts per change, so each applies on whatever the best is. */
@@ -46,7 +47,7 @@ const FAR_EDITS: Array<[name: string, value: string]> = [
   ['N_EMBD', '128'],
   ['EMBED_LR', '0.03'],
   ['DEPTH', '3'],
-  ['MATRIX_LR', '0.0005'],
+  ['MATRIX_LR', '0.0002'],
   ['EMBED_LR', '0.1'],
   ['SEQ_LEN', '64'],
   ['MATRIX_LR', '0.02'],
@@ -92,7 +93,12 @@ function workspace(tag: string, earlyStop: string): string {
   const toml = join(dir, 'autoresearch.toml');
   writeFileSync(
     toml,
-    `${readFileSync(toml, 'utf8').replace(/^\[slots\]\n/m, '[slots]\nprefetch = 0\n')}\n[early_stop]\n${earlyStop}\n`,
+    `${readFileSync(toml, 'utf8')
+      .replace(/^\[slots\]\n/m, '[slots]\nprefetch = 0\n')
+      .replace(
+        /^noise_runs = 3/m,
+        START === 'far' ? 'noise_runs = 5' : 'noise_runs = 3',
+      )}\n[early_stop]\n${earlyStop}\n`,
   );
   const git = (...a: string[]) => execFileSync('git', a, { cwd: dir });
   git('add', '-A');
