@@ -112,6 +112,9 @@ export function createTerminalView(out: NodeJS.WriteStream, live: boolean): Term
         case 'confirm':
           print(`  #${e.number} near the line (${e.reason}); running it again`);
           break;
+        case 'early-stop':
+          print(`  #${e.number} ${e.dryRun ? 'would be stopped (dry run)' : 'stopped'}: ${e.reason}`);
+          break;
         case 'rebase':
           print(
             `  #${e.number} started from an older best and beat it; re-applying onto ${e.onto.slice(0, 7)} and re-running`,

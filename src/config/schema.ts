@@ -3,6 +3,7 @@
  * rely on them. Every key has a default except `run.command` and `files.editable`.
  */
 import { z } from 'zod';
+import { earlyStopSchema } from './early-stop-schema.js';
 import { proposerSchema } from './proposer-schema.js';
 
 export { proposerSchema } from './proposer-schema.js';
@@ -321,6 +322,7 @@ export const configSchema = z.strictObject({
   files: filesSchema,
   proposer: proposerSchema,
   judge: judgeSchema,
+  early_stop: earlyStopSchema,
   slots: slotsSchema,
   ledger: ledgerSchema,
   results: resultsSchema,

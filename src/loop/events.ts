@@ -78,6 +78,27 @@ export type StudyEvent =
       logPath: string;
     }
   | { type: 'confirm'; t: number; number: number; slot: number; runs: number[]; reason: string }
+  | {
+      /**
+       * A run's training curve (its progress lines) was clearly worse than the best commit's
+       * curves at the same elapsed time ([early_stop]): the run was stopped, or with dry_run it
+       * only would have been (it runs on and is judged as usual).
+       */
+      type: 'early-stop';
+      t: number;
+      number: number;
+      slot: number;
+      run: number;
+      dryRun: boolean;
+      /** The candidate's point: seconds of training and loss, as its progress line said. */
+      elapsed: number;
+      loss: number;
+      /** The best's mean loss at that time, the between-run spread, the limit it passed. */
+      mean: number;
+      spread: number;
+      threshold: number;
+      reason: string;
+    }
   | { type: 'rebase'; t: number; number: number; slot: number; fromParent: string; onto: string; reason: string }
   | { type: 'repair'; t: number; number: number; slot: number; attempt: number; description: string }
   | {

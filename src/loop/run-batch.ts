@@ -11,6 +11,7 @@
  * Contract: never throws for what the runs do; 'interrupted' when any run was interrupted (the
  * signal aborts them all). Borrowed slots are given back before it returns.
  */
+import type { CurveReference } from '../judge/curves.js';
 import type { Experiment } from '../ledger/types.js';
 import type { LoopContext } from './context.js';
 import { runOnce, type RunOnceResult } from './run-once.js';
@@ -22,7 +23,14 @@ export async function runBatch(
   ctx: LoopContext,
   pool: SlotPool,
   own: SlotLease,
-  req: { exp: Experiment; commit: string; firstIndex: number; count: number },
+  req: {
+    exp: Experiment;
+    commit: string;
+    firstIndex: number;
+    count: number;
+    /** The first run (on the own slot) is stopped early when clearly worse than these curves. */
+    watchAgainst?: CurveReference | null;
+  },
 ): Promise<FinishedRun[] | 'interrupted'> {
   const borrowed = pool.borrow(Math.max(0, req.count - 1));
   const leases = [own, ...borrowed];
@@ -39,6 +47,7 @@ export async function runBatch(
             runIndex: req.firstIndex + i,
             commit: req.commit,
             attempt: req.exp.attempts,
+            ...(i === 0 && req.watchAgainst ? { watchAgainst: req.watchAgainst } : {}),
           }),
         ),
       ),

@@ -16,17 +16,20 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
+import type { CurveReference, WorseComparison } from '../judge/curves.js';
 import type { Experiment, ExperimentPatch, Study } from '../ledger/types.js';
 import type { RunResult, RunSpec } from '../runner/types.js';
 import type { Slot } from '../scheduler/slots.js';
 import { hashFiles } from '../workspace/protected-files.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
+import { RunWatch, storeCurve } from './early-stop.js';
 import { runEnv } from './run-env.js';
 import { sandboxView } from './sandbox-view.js';
 
 export type RunOnceResult =
-  | { kind: 'ran'; result: RunResult; heldout?: HeldoutScore }
+  /** `stopped`: training was stopped early, its curve clearly worse than the reference's (./early-stop.ts). */
+  | { kind: 'ran'; result: RunResult; heldout?: HeldoutScore; stopped?: WorseComparison }
   | { kind: 'tampered'; files: string[]; result: RunResult }
   | { kind: 'interrupted' };
 
@@ -70,6 +73,11 @@ export interface RunRequest {
   heldout?: boolean;
   /** Where the log path and process group are recorded (default: the experiment, in the ledger). */
   record?: (patch: Pick<ExperimentPatch, 'logPath' | 'pgid'>) => Promise<unknown>;
+  /**
+   * Stop training early when its progress lines are clearly worse than these curves (a
+   * candidate's first run, against its base's curves: ./early-stop.ts). Study runs only.
+   */
+  watchAgainst?: CurveReference | null;
 }
 
 export type RunPhase = 'train' | 'evaluate';
@@ -80,6 +88,27 @@ export function outputDir(ctx: Pick<LoopContext, 'workspace' | 'config'>, slot: 
 }
 
 export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnceResult> {
+  // A study run (no `record` of its own) keeps its training curve; analysis runs keep none.
+  const watch =
+    req.record === undefined
+      ? new RunWatch(req.watchAgainst ?? null, ctx.config, ctx.emit, {
+          number: req.exp.number,
+          slot: req.slot.index,
+          run: req.runIndex,
+        })
+      : undefined;
+  const r = await runSteps(ctx, req, watch);
+  if (watch && r.kind === 'ran' && r.stopped === undefined && r.result.kind === 'ok')
+    await storeCurve(ctx.ledger, req.study.id, runKey(req), req.commit, watch.curve());
+  return r;
+}
+
+/** `<number>.r<run>.a<attempt>`: one run of one experiment in the study's records. */
+function runKey(req: Pick<RunRequest, 'exp' | 'runIndex' | 'attempt'>): string {
+  return `${req.exp.number}.r${req.runIndex}.a${req.attempt}`;
+}
+
+async function runSteps(ctx: RunContext, req: RunRequest, watch: RunWatch | undefined): Promise<RunOnceResult> {
   const { config, ledger, emit } = ctx;
   const { exp, study, worktree, slot } = req;
   // Every run starts from the commit exactly: nothing an earlier run left (ignored files too).
@@ -114,7 +143,7 @@ export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnce
   // (An analysis run names its own seed: ../analysis/.)
   const seed = req.seed ?? seedFor(config, req.runIndex);
   if (req.seed === undefined && config.judge.vary_seed && config.judge.seeds === 'drawn')
-    await ledger.putRecord(study.id, 'seed', `${exp.number}.r${req.runIndex}.a${req.attempt}`, {
+    await ledger.putRecord(study.id, 'seed', runKey(req), {
       seed,
       commit: req.commit,
     });
@@ -122,18 +151,27 @@ export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnce
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const evaluate = config.run.evaluate;
-  const train = await step(ctx, req, seed, 'train', {
-    command: config.run.command,
-    timeoutMs: config.run.timeout_s * 1000,
-    logPath,
-    ...(evaluate === undefined ? { metric: study.metric } : {}),
-  });
+  const train = await step(
+    ctx,
+    req,
+    seed,
+    'train',
+    {
+      command: config.run.command,
+      timeoutMs: config.run.timeout_s * 1000,
+      logPath,
+      ...(evaluate === undefined ? { metric: study.metric } : {}),
+    },
+    watch,
+  );
   if (ctx.signal.aborted && train.kind !== 'ok') return { kind: 'interrupted' };
   const afterTrain = changedProtected(worktree.path, config.files.protected, study.protectedHashes);
   if (afterTrain.length) {
     await worktree.restoreFiles(study.baseCommit, afterTrain);
     return { kind: 'tampered', files: afterTrain, result: train };
   }
+  // Stopped early (a run that ended by itself as the stop came is judged as usual).
+  if (watch?.stopped && train.failure === 'aborted') return { kind: 'ran', result: train, stopped: watch.stopped };
   if (evaluate === undefined || train.kind !== 'ok')
     return { kind: 'ran', result: evaluate === undefined ? train : asTraining(train, study.metric) };
 
@@ -166,6 +204,7 @@ export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnce
       logPath: `${logBase}.heldout.log`,
       metric: study.metric,
     },
+    undefined,
     'heldout',
   );
   if (ctx.signal.aborted && held.kind !== 'ok') return { kind: 'interrupted' };
@@ -194,6 +233,7 @@ async function step(
   seed: number,
   phase: RunPhase,
   spec: Pick<RunSpec, 'command' | 'timeoutMs' | 'logPath' | 'metric'>,
+  watch?: RunWatch,
   split: 'heldout' | null = null,
 ): Promise<RunResult> {
   const { config, runner } = ctx;
@@ -219,11 +259,12 @@ async function step(
         ...(config.run.stall_timeout_s !== undefined ? { stallTimeoutMs: config.run.stall_timeout_s * 1000 } : {}),
         logCapBytes: Math.round(config.run.log_cap_mb * 1024 * 1024),
         onSpawn: (pgid) => pgidWrites.push(record({ pgid })),
+        ...(watch ? { onOutput: (chunk: string) => watch.onOutput(chunk) } : {}),
         secrets: ctx.secrets,
       },
       view,
     ),
-    ctx.signal,
+    watch ? AbortSignal.any([ctx.signal, watch.signal]) : ctx.signal,
   );
   await Promise.all(pgidWrites);
   await record({ pgid: null });

@@ -21,6 +21,7 @@
  * Ctrl-C leaves the experiment `running` (re-run on resume). A slot's crash never stops others.
  */
 import { maxRunsOf } from '../judge/create.js';
+import { stopReason } from '../judge/curves.js';
 import { sampleStd, type Decision } from '../judge/types.js';
 import type { Evidence, Experiment, ExperimentResult } from '../ledger/types.js';
 import type { AsyncQueue } from '../scheduler/async-queue.js';
@@ -28,6 +29,7 @@ import { reapply } from '../workspace/reapply.js';
 import type { Worktree } from '../workspace/worktree.js';
 import { slotFacts } from './baseline.js';
 import type { LoopContext } from './context.js';
+import { referenceFor } from './early-stop.js';
 import type { Estimate } from './frontier.js';
 import type { PipelineLimits } from './proposals.js';
 import { announceFinished, finishExperiment } from './record.js';
@@ -115,7 +117,10 @@ async function runExperiment(
   for (;;) {
     exp = (await ledger.getExperiment(exp.id))!;
     const count = runs.length === 0 ? 1 : confirmationsLeft(ctx, runs.length);
-    const batch = await runBatch(ctx, pool, lease, { exp, commit: placed.commit, firstIndex: runs.length, count });
+    // A first run is watched against its base's curves ([early_stop]: ./early-stop.ts).
+    const watchAgainst = runs.length === 0 ? await referenceFor(ctx, exp.studyId, placed.parent) : null;
+    const req = { exp, commit: placed.commit, firstIndex: runs.length, count, watchAgainst };
+    const batch = await runBatch(ctx, pool, lease, req);
     if (batch === 'interrupted') return;
     for (const r of batch) {
       runMs += r.result.durationMs;
@@ -127,6 +132,10 @@ async function runExperiment(
           value: null,
           reason: `the run modified protected file(s) ${r.files.join(', ')}`,
         });
+        return;
+      }
+      if (r.kind === 'ran' && r.stopped) {
+        await finishExperiment(ctx, exp, { ...base, status: 'discard', value: null, reason: stopReason(r.stopped) });
         return;
       }
       if (r.result.kind !== 'ok') {

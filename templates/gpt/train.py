@@ -66,6 +66,7 @@ ATTENTION = "cudnn"          # kernel for full-context layers: "cudnn" | "flash"
 COMPILE = True               # torch.compile each block and the loss
 SEED = 42                    # model init and data order (plus AUTORESEARCH_SEED, which the harness varies for repeat runs)
 EVAL_BATCH_SIZE = 32         # rows per forward pass in the evaluate step (saved with the checkpoint)
+PROGRESS_EVERY = max(1.0, TIME_BUDGET / 50)  # seconds between "progress: elapsed=S loss=L" lines (the harness may stop a clearly worse run early)
 
 # ---------------------------------------------------------------------------
 # Model: a GPT with RoPE, QK-norm, RMSNorm (no weights), ReLU^2 MLP, untied head
@@ -438,6 +439,7 @@ def train():
     uncounted_steps = 2
     step, train_time, counted_steps = 0, 0.0, 0
     smooth = None
+    next_progress = 0.0
     while True:
         t0 = time.time()
         step_loss = torch.zeros((), device=device)
@@ -474,6 +476,10 @@ def train():
             mfu = 100 * fpt * tps / peak if peak else 0.0
             print(f"step {step:05d} ({100 * progress:4.1f}%) | loss {smooth:.4f} | lr x{lrm:.2f} | "
                   f"dt {1000 * dt:.0f}ms | {tps / 1e6:.2f}M tok/s | mfu {mfu:.1f}% | epoch {epoch}", flush=True)
+        if step > uncounted_steps and train_time >= next_progress:
+            # the harness's progress line (early stopping reads it): counted seconds, smoothed loss
+            print(f"progress: elapsed={train_time:.2f} step={step} loss={smooth:.5f}", flush=True)
+            next_progress = train_time + PROGRESS_EVERY
         if step > uncounted_steps and train_time >= TIME_BUDGET:
             break
 

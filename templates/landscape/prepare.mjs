@@ -16,6 +16,9 @@
 //   LANDSCAPE_NOISE    noise standard deviation (default 0.002, about the run-to-run spread of
 //                      the original's 5-minute GPU runs)
 //   LANDSCAPE_SLEEP_S  seconds each "training run" takes (default 0)
+//   LANDSCAPE_PROGRESS progress lines a run of LANDSCAPE_SLEEP_S > 0 prints (default 10; 0: none):
+//                      `progress: elapsed=S loss=L`, a made-up training curve that decays to the
+//                      true value (+ a run-level and a per-line noise draw, each NOISE_SIGMA)
 //   LANDSCAPE_FLAT     "1": every knob setting has the same true value 1.0 (every change is a
 //                      no-op; for measuring how often a judge keeps pure noise)
 //   AUTORESEARCH_SPLIT "heldout" (set by the harness for analysis runs' evaluate steps only):
@@ -31,6 +34,7 @@ import { pathToFileURL } from 'node:url';
 export const NOISE_SIGMA = Number(process.env.LANDSCAPE_NOISE ?? 0.002);
 export const SLEEP_S = Number(process.env.LANDSCAPE_SLEEP_S ?? 0);
 export const FLAT = process.env.LANDSCAPE_FLAT === '1';
+export const PROGRESS_LINES = Math.max(0, Math.floor(Number(process.env.LANDSCAPE_PROGRESS ?? 10) || 0));
 
 /** The optimum of every knob (what a perfect search finds). */
 export const OPTIMUM = {
@@ -73,6 +77,19 @@ function noiseFor(seed, knobs) {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
 
+/**
+ * The made-up training loss at `progress` (0..1) of a run: decays to the true value, with a draw
+ * per run and a smaller one per line (independent of the evaluation's draw, as a real training
+ * loss is only a guess at the validation score).
+ */
+export function trainingLoss(knobs, progress, line) {
+  const seed = process.env.AUTORESEARCH_SEED ?? '0';
+  const truth = FLAT ? 1.0 : trueValue(knobs);
+  const run = NOISE_SIGMA * noiseFor(`${seed}|curve`, knobs);
+  const jitter = 0.5 * NOISE_SIGMA * noiseFor(`${seed}|curve|${line}`, knobs);
+  return truth + 0.5 * (1 - progress) ** 2 + run + jitter;
+}
+
 /** Scores knobs: the summary block, as a training run's evaluation would print it. */
 export function score(knobs) {
   const heldout = process.env.AUTORESEARCH_SPLIT === 'heldout';
@@ -89,7 +106,15 @@ export function score(knobs) {
  */
 export async function train(knobs) {
   const t0 = Date.now();
-  if (SLEEP_S > 0) await new Promise((r) => setTimeout(r, SLEEP_S * 1000));
+  const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
+  if (SLEEP_S > 0 && PROGRESS_LINES > 0) {
+    for (let i = 1; i <= PROGRESS_LINES; i++) {
+      await sleep(SLEEP_S / PROGRESS_LINES);
+      const elapsed = (Date.now() - t0) / 1000; // the loss follows the clock, as in a time-budgeted run
+      const loss = trainingLoss(knobs, Math.min(1, elapsed / SLEEP_S), i);
+      console.log(`progress: elapsed=${elapsed.toFixed(3)} step=${i} loss=${loss.toFixed(6)}`);
+    }
+  } else if (SLEEP_S > 0) await sleep(SLEEP_S);
   const out = process.env.AUTORESEARCH_OUTPUT;
   console.log('---');
   console.log(`training_seconds: ${((Date.now() - t0) / 1000).toFixed(1)}`);

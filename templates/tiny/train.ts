@@ -31,7 +31,8 @@ const BETA2 = 0.99; // Adam second-moment decay
 const ADAM_EPS = 1e-8; // Adam denominator epsilon
 const GRAD_CLIP = 1.0; // clip the global gradient norm to this (0 = off)
 const SEED = 42; // parameter init and data order (the harness adds AUTORESEARCH_SEED to it)
-const LOG_EVERY = 5; // seconds between progress lines
+const LOG_EVERY = 5; // seconds between the step lines
+const PROGRESS_EVERY = Math.max(0.2, TIME_BUDGET / 50); // seconds between "progress: elapsed=S loss=L" lines (the harness may stop a clearly worse run early)
 
 // ---- Model ------------------------------------------------------------------------------------
 // Token embeddings, DEPTH blocks of (RMSNorm -> causal self-attention -> residual, RMSNorm -> MLP
@@ -355,7 +356,7 @@ function main(): void {
   console.log(`model: depth ${DEPTH}, width ${N_EMBD}, ${N_HEAD} heads, ${(model.numParams / 1e6).toFixed(3)}M params`);
   console.log(`batch ${BATCH_SIZE} x ${SEQ_LEN} bytes, time budget ${TIME_BUDGET}s`);
 
-  let step = 0, trainSeconds = 0, nextLog = 0, smooth = 0;
+  let step = 0, trainSeconds = 0, nextLog = 0, nextProgress = 0, smooth = 0;
   while (trainSeconds < TIME_BUDGET) {
     const start = performance.now();
     nextBatch(x, y);
@@ -373,6 +374,10 @@ function main(): void {
       const tps = Math.round((step * BATCH_SIZE * SEQ_LEN) / trainSeconds);
       console.log(`step ${step} | loss ${(smooth / (1 - 0.9 ** step)).toFixed(4)} | ${trainSeconds.toFixed(1)}/${TIME_BUDGET}s | ${tps} tok/s`);
       nextLog = trainSeconds + LOG_EVERY;
+    }
+    if (trainSeconds >= nextProgress) {
+      console.log(`progress: elapsed=${trainSeconds.toFixed(2)} step=${step} loss=${(smooth / (1 - 0.9 ** step)).toFixed(5)}`);
+      nextProgress = trainSeconds + PROGRESS_EVERY;
     }
   }
 

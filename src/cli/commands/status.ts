@@ -204,7 +204,7 @@ function render(s: StudyStatus): string {
     '',
     ...s.recent.map(
       (e) =>
-        `  #${String(e.number).padStart(3)} ${e.status.padEnd(8)} ${fmtValue(e.value).padStart(10)}  ${e.description}${e.status === 'crash' || e.status === 'rejected' || e.status === 'timeout' ? `  (${e.reason.slice(0, 100)})` : ''}`,
+        `  #${String(e.number).padStart(3)} ${e.status.padEnd(8)} ${fmtValue(e.value).padStart(10)}  ${e.description}${e.status === 'crash' || e.status === 'rejected' || e.status === 'timeout' || (e.status === 'discard' && e.value === null) ? `  (${e.reason.slice(0, 100)})` : ''}`,
     ),
   ];
   if (s.journal.length)
