@@ -18,6 +18,7 @@ import { Mutex } from '../scheduler/async-queue.js';
 import { type CommitRecipe, materialise } from '../workspace/materialise.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { BestSoFar } from './events.js';
+import { MEASUREMENT, type MeasurementRecord } from './measurement.js';
 
 export interface Estimate {
   commit: string;
@@ -26,7 +27,11 @@ export interface Estimate {
   runs: number;
 }
 
-export type Advanced = { kind: 'kept'; experiment: Experiment } | { kind: 'best-moved'; best: Estimate | null };
+export type Advanced =
+  | { kind: 'kept'; experiment: Experiment }
+  | { kind: 'best-moved'; best: Estimate | null }
+  /** Several hosts: `holder` was given and another host took the experiment over; nothing written. */
+  | { kind: 'lease-lost'; holder: string | null };
 
 export class Frontier {
   readonly lock = new Mutex();
@@ -80,10 +85,17 @@ export class Frontier {
   /**
    * Records a keep (ledger, compare-and-set on the best this frontier holds), then moves the
    * study branch to it (git). 'best-moved': another host kept first; nothing was written, the
-   * frontier now holds the new best (synced). Call inside `lock`.
+   * frontier now holds the new best (synced). With `holder` (this host, on a shared ledger),
+   * only while it holds the experiment's lease: 'lease-lost' otherwise. Call inside `lock`.
    */
-  async advance(exp: Experiment, result: Omit<ExperimentResult, 'status'>, commit: string): Promise<Advanced> {
-    const r = await this.ledger.keepIfBest(exp.id, result, this.best?.commit ?? null);
+  async advance(
+    exp: Experiment,
+    result: Omit<ExperimentResult, 'status'>,
+    commit: string,
+    holder?: string,
+  ): Promise<Advanced> {
+    const r = await this.ledger.keepIfBest(exp.id, result, this.best?.commit ?? null, holder);
+    if (r.kind === 'lease-lost') return r;
     if (r.kind === 'best-moved') {
       await this.sync();
       return { kind: 'best-moved', best: this.best };
@@ -101,15 +113,30 @@ export class Frontier {
   }
 
   /**
-   * Re-reads the ledger's best; when it moved (another host kept), takes every kept estimate
-   * from the ledger, rebuilds the new best's commits here and moves the study branch to it.
-   * Returns true when the best moved. Call inside `lock` (or use `synced`).
+   * Re-reads the study (its noise estimate too) and every kept commit's estimate from the ledger:
+   * the keeps and their re-measurements (./remeasure.ts), whichever host made them, so that a
+   * decision here uses what any host measured. When the best moved (another host kept), rebuilds
+   * the new best's commits here and moves the study branch to it. Returns true when the best
+   * moved. Call inside `lock` (or use `synced`).
    */
   async sync(): Promise<boolean> {
     const study = await this.refresh();
-    if (study.bestCommit === null || study.bestCommit === (this.best?.commit ?? null)) return false;
     const all = await this.ledger.listExperiments(study.id);
+    const remeasured = await this.ledger.listRecords(study.id, MEASUREMENT);
+    this.estimates.clear();
     for (const e of all) if (e.status === 'keep' && e.value !== null) this.remember(e);
+    for (const r of remeasured) {
+      const m = r.value as Partial<MeasurementRecord>;
+      if (m.source === 'remeasure' && typeof m.commit === 'string' && Array.isArray(m.runs))
+        this.addRuns(
+          m.commit,
+          m.runs.filter((x) => typeof x === 'number' && Number.isFinite(x)),
+        );
+    }
+    if (study.bestCommit === null || study.bestCommit === (this.best?.commit ?? null)) {
+      if (this.best) this.best = this.estimates.get(this.best.commit) ?? this.best;
+      return false;
+    }
     const made = await materialise(this.workspace.git, study.bestCommit, recipes(all));
     if (!made.ok) {
       throw new Error(

@@ -22,6 +22,7 @@ import type { Slot } from '../scheduler/slots.js';
 import { hashFiles } from '../workspace/protected-files.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
+import { isLeaseStop } from './lease-keeper.js';
 import { runEnv } from './run-env.js';
 import { sandboxView } from './sandbox-view.js';
 
@@ -49,7 +50,8 @@ export const HELDOUT_CONFIRM = 'heldout_split';
 export type RunContext = Pick<
   LoopContext,
   'config' | 'ledger' | 'emit' | 'logDir' | 'runner' | 'sandbox' | 'secrets' | 'signal' | 'workspace'
->;
+> &
+  Partial<Pick<LoopContext, 'leases'>>;
 
 export interface RunRequest {
   exp: Pick<Experiment, 'id' | 'number'>;
@@ -80,6 +82,18 @@ export function outputDir(ctx: Pick<LoopContext, 'workspace' | 'config'>, slot: 
 }
 
 export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnceResult> {
+  // Several hosts: the run holds its experiment's lease; when this host can't renew it in time
+  // (./lease-keeper.ts), the run is stopped as by Ctrl-C ('interrupted': it stays `running`).
+  if (!ctx.leases || req.record) return runHeld(ctx, req);
+  const held = ctx.leases.hold(req.exp);
+  try {
+    return await runHeld({ ...ctx, signal: AbortSignal.any([ctx.signal, held.signal]) }, req);
+  } finally {
+    held.release();
+  }
+}
+
+async function runHeld(ctx: RunContext, req: RunRequest): Promise<RunOnceResult> {
   const { config, ledger, emit } = ctx;
   const { exp, study, worktree, slot } = req;
   // Every run starts from the commit exactly: nothing an earlier run left (ignored files too).
@@ -226,7 +240,8 @@ async function step(
     ctx.signal,
   );
   await Promise.all(pgidWrites);
-  await record({ pgid: null });
+  // A run stopped because the lease was lost: the experiment is another host's now, leave its row alone.
+  if (!isLeaseStop(ctx.signal.reason)) await record({ pgid: null });
   return result;
 }
 
