@@ -20,7 +20,7 @@ const notices = (events: Array<Record<string, unknown>>, re: RegExp) =>
 describe('several hosts, one study: a host cut off from the database', () => {
   it('stops its runs before the lease ends; the other host takes over and records each experiment once; the cut-off host waits and goes on', {
     timeout: 300_000,
-  }, async () => {
+  }, async (t) => {
     const db = await testDatabase('cutoff');
     const proxy = await startTcpProxy(db.url);
     const pgids: number[] = [];
@@ -75,6 +75,9 @@ describe('several hosts, one study: a host cut off from the database', () => {
         `A stopped its run ${stopS} s after the cut (3/4 of lease_s = 1.5 s after the last renewal)`,
       );
       assert.equal(notices(A.events, /^the ledger is unreachable/).length, 1, 'A says it waits for the ledger');
+      t.diagnostic(
+        `lease_s = 2: A stopped its run ${stopS.toFixed(2)} s after the cut, B took it over ${(((took.t as number) - cutAt) / 1000).toFixed(2)} s after the cut`,
+      );
       assert.equal(A.child.exitCode, null, 'A keeps running, waiting');
 
       // the database comes back for A once B has recorded the experiment; A's runs get quick
