@@ -153,7 +153,6 @@ export class LeaseKeeper {
     if (left <= 0) fire();
     else {
       h.timer = setTimeout(fire, left);
-      h.timer.unref?.();
     }
   }
 

@@ -54,7 +54,8 @@ export type RunContext = Pick<
   Partial<Pick<LoopContext, 'leases'>>;
 
 export interface RunRequest {
-  exp: Pick<Experiment, 'id' | 'number'>;
+  /** With its status when known: only a `running` experiment's runs hold its lease. */
+  exp: Pick<Experiment, 'id' | 'number'> & Partial<Pick<Experiment, 'status'>>;
   study: Study;
   worktree: Worktree;
   slot: Slot;
@@ -84,7 +85,8 @@ export function outputDir(ctx: Pick<LoopContext, 'workspace' | 'config'>, slot: 
 export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnceResult> {
   // Several hosts: the run holds its experiment's lease; when this host can't renew it in time
   // (./lease-keeper.ts), the run is stopped as by Ctrl-C ('interrupted': it stays `running`).
-  if (!ctx.leases || req.record) return runHeld(ctx, req);
+  // A finished one (a kept best re-measured, ./remeasure.ts) has no lease left to lose.
+  if (!ctx.leases || req.record || req.exp.status !== 'running') return runHeld(ctx, req);
   const held = ctx.leases.hold(req.exp);
   try {
     return await runHeld({ ...ctx, signal: AbortSignal.any([ctx.signal, held.signal]) }, req);
