@@ -9,13 +9,74 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { liveGroupMembers } from '../src/test-support/cli.ts';
-import { experiments, startHost, twoClones, until } from '../src/test-support/hosts.ts';
+import type { Experiment } from '../src/ledger/types.ts';
+import { experiments, type Host, startHost, twoClones, until } from '../src/test-support/hosts.ts';
 import { git } from '../src/test-support/landscape.ts';
 import { testDatabase } from '../src/test-support/postgres.ts';
 import { startTcpProxy } from '../src/test-support/tcp-proxy.ts';
 
 const notices = (events: Array<Record<string, unknown>>, re: RegExp) =>
   events.filter((e) => e.type === 'notice' && re.test(String(e.message)));
+
+/**
+ * Two hosts on one study: A reaches PostgreSQL through the proxy (its own route to the server: a
+ * local setting, so git is told to leave the edited autoresearch.toml alone), B directly. Each
+ * host's run time is read from a file the test can change (A: `firstSleepA` s, B: 1 s).
+ */
+async function lab(dbUrl: string, proxyUrl: string, max: number, firstSleepA = '4') {
+  const tmp = mkdtempSync(join(tmpdir(), 'ar-cutoff-'));
+  const sleepA = join(tmp, 'a');
+  const sleepB = join(tmp, 'b');
+  writeFileSync(sleepA, firstSleepA);
+  writeFileSync(sleepB, '1');
+  const [a, b] = twoClones(dbUrl, 'lease_s = 2', 'sleep "$(cat "$AUTORESEARCH_TEST_SLEEP_FILE")"; node train.mjs');
+  const toml = join(a, 'autoresearch.toml');
+  writeFileSync(toml, readFileSync(toml, 'utf8').replace(dbUrl, proxyUrl));
+  git(a, ['update-index', '--skip-worktree', 'autoresearch.toml']);
+  const args = (seed: string) => ['--max-experiments', String(max), '--seed', seed];
+  const A = startHost('host-a', a, args('1'), { AUTORESEARCH_TEST_SLEEP_FILE: sleepA });
+  await until(() => A.events.some((e) => e.type === 'study-started'), 'A to start');
+  const B = startHost('host-b', b, args('2'), { AUTORESEARCH_TEST_SLEEP_FILE: sleepB });
+  await until(() => B.events.some((e) => e.type === 'study-started'), 'B to join');
+  return { A, B, sleepA };
+}
+
+/** The process group of an experiment's run, once the ledger has it. */
+async function pgidOf(url: string, number: number): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const pgid = (await experiments(url)).find((e) => e.number === number)?.pgid ?? null;
+    if (pgid !== null) return pgid;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no process group recorded for #${number}`);
+}
+
+/** Every experiment finished, numbered without gaps, and recorded once: one finish event over both hosts. */
+async function recordedOnce(url: string, A: Host, B: Host): Promise<Experiment[]> {
+  const all = await experiments(url);
+  assert.deepEqual(
+    all.map((e) => e.number),
+    [...all.keys()],
+    'numbers 0..n-1, no gaps',
+  );
+  assert.ok(
+    all.every((e) => e.status !== 'running'),
+    'nothing left running',
+  );
+  const finishes = new Map<number, number>();
+  for (const e of [...A.events, ...B.events])
+    if (e.type === 'experiment-finished') finishes.set(e.number as number, (finishes.get(e.number as number) ?? 0) + 1);
+  assert.deepEqual(
+    [...finishes.entries()].filter(([, n]) => n !== 1),
+    [],
+    'no experiment finished twice',
+  );
+  assert.deepEqual(
+    [...finishes.keys()].sort((x, y) => x - y),
+    all.map((e) => e.number),
+  );
+  return all;
+}
 
 describe('several hosts, one study: a host cut off from the database', () => {
   it('stops its runs before the lease ends; the other host takes over and records each experiment once; the cut-off host waits and goes on', {
@@ -25,23 +86,7 @@ describe('several hosts, one study: a host cut off from the database', () => {
     const proxy = await startTcpProxy(db.url);
     const pgids: number[] = [];
     try {
-      // each host's run time comes from a file the test can change (AUTORESEARCH_* variables reach runs)
-      const tmp = mkdtempSync(join(tmpdir(), 'ar-cutoff-'));
-      const sleepA = join(tmp, 'a');
-      const sleepB = join(tmp, 'b');
-      writeFileSync(sleepA, '4');
-      writeFileSync(sleepB, '1');
-      const [a, b] = twoClones(db.url, 'lease_s = 2', 'sleep "$(cat "$AUTORESEARCH_TEST_SLEEP_FILE")"; node train.mjs');
-      // host A reaches the database through the proxy (its own route to the server: a local
-      // setting, so git is told to leave the edited autoresearch.toml alone)
-      const toml = join(a, 'autoresearch.toml');
-      writeFileSync(toml, readFileSync(toml, 'utf8').replace(db.url, proxy.url));
-      git(a, ['update-index', '--skip-worktree', 'autoresearch.toml']);
-      const args = (seed: string) => ['--max-experiments', '12', '--seed', seed];
-      const A = startHost('host-a', a, args('1'), { AUTORESEARCH_TEST_SLEEP_FILE: sleepA });
-      await until(() => A.events.some((e) => e.type === 'study-started'), 'A to start');
-      const B = startHost('host-b', b, args('2'), { AUTORESEARCH_TEST_SLEEP_FILE: sleepB });
-      await until(() => B.events.some((e) => e.type === 'study-started'), 'B to join');
+      const { A, B, sleepA } = await lab(db.url, proxy.url, 12);
       // A's experiment in flight: its run started less than 1.5 s ago (it lasts 4 s)
       const inFlight = () => {
         const last = A.events.filter((e) => e.type === 'run-started' && (e.number as number) > 0).at(-1);
@@ -50,11 +95,7 @@ describe('several hosts, one study: a host cut off from the database', () => {
       };
       await until(() => inFlight() !== null, 'A to be running an experiment');
       const victim = inFlight()!;
-      let pgid: number | null = null;
-      for (let i = 0; i < 50 && pgid === null; i++) {
-        pgid = (await experiments(db.url)).find((e) => e.number === victim)?.pgid ?? null;
-        if (pgid === null) await new Promise((r) => setTimeout(r, 50));
-      }
+      const pgid = await pgidOf(db.url, victim);
       assert.ok(pgid, 'A recorded its run’s process group');
       pgids.push(pgid);
       assert.ok(liveGroupMembers(pgid).length > 0, 'A’s run is alive before the cut');
@@ -98,32 +139,54 @@ describe('several hosts, one study: a host cut off from the database', () => {
       );
       assert.ok(!A.events.some((e) => e.type === 'experiment-finished' && e.number === victim));
 
-      const all = await experiments(db.url);
-      assert.deepEqual(
-        all.map((e) => e.number),
-        [...all.keys()],
-        'numbers 0..n-1, no gaps',
+      const all = await recordedOnce(db.url, A, B);
+      assert.equal(all.find((e) => e.number === victim)!.host, 'host-b');
+    } finally {
+      for (const g of pgids) if (liveGroupMembers(g).length) process.kill(-g, 'SIGKILL');
+      await proxy.close();
+      await db.drop();
+    }
+  });
+
+  it('cut off during its baseline: the other host runs the baseline once; the cut-off host then joins the study', {
+    timeout: 300_000,
+  }, async () => {
+    const db = await testDatabase('cutbase');
+    const proxy = await startTcpProxy(db.url);
+    const pgids: number[] = [];
+    try {
+      // A's baseline lasts 30 s (the cut stops it): B has time to join and wait for it
+      const { A, B, sleepA } = await lab(db.url, proxy.url, 8, '30');
+      await until(() => A.events.some((e) => e.type === 'run-started' && e.number === 0), 'A to run the baseline');
+      const pgid = await pgidOf(db.url, 0);
+      pgids.push(pgid);
+      await until(() => notices(B.events, /^waiting for host host-a's baseline/).length > 0, 'B to wait for it');
+      await proxy.cut();
+      await until(
+        () => B.events.some((e) => e.type === 'experiment-started' && e.number === 0),
+        'B to take the baseline',
+        60_000,
       );
+      assert.deepEqual(liveGroupMembers(pgid), [], 'A’s baseline run was stopped before B took it');
+      assert.equal(notices(A.events, /lease of experiment #0 was last renewed/).length, 1);
+      await until(
+        () => B.events.some((e) => e.type === 'experiment-finished' && e.number === 0),
+        'B to record the baseline',
+        60_000,
+      );
+      writeFileSync(sleepA, '0.2');
+      const restoredAt = Date.now();
+      await proxy.restore();
+      const codes = await Promise.all([A.exited, B.exited]);
+      assert.deepEqual(codes, [0, 0], `A: ${A.stderr()}\nB: ${B.stderr()}`);
+      assert.ok(!A.events.some((e) => e.type === 'experiment-finished' && e.number === 0), 'A did not record it');
       assert.ok(
-        all.every((e) => e.status !== 'running'),
-        'nothing left running',
+        A.events.some((e) => e.type === 'run-started' && (e.number as number) > 0 && (e.t as number) > restoredAt),
+        'A ran experiments once the database was back',
       );
-      const v = all.find((e) => e.number === victim)!;
-      assert.equal(v.host, 'host-b');
-      // every experiment was recorded once: one finish event over both hosts, and the ledger agrees
-      const finishes = new Map<number, number>();
-      for (const e of [...A.events, ...B.events])
-        if (e.type === 'experiment-finished')
-          finishes.set(e.number as number, (finishes.get(e.number as number) ?? 0) + 1);
-      assert.deepEqual(
-        [...finishes.entries()].filter(([, n]) => n !== 1),
-        [],
-        'no experiment finished twice',
-      );
-      assert.deepEqual(
-        [...finishes.keys()].sort((x, y) => x - y),
-        all.map((e) => e.number),
-      );
+      const all = await recordedOnce(db.url, A, B);
+      assert.equal(all.filter((e) => e.baseline).length, 1, 'one baseline');
+      assert.equal(all[0]!.host, 'host-b');
     } finally {
       for (const g of pgids) if (liveGroupMembers(g).length) process.kill(-g, 'SIGKILL');
       await proxy.close();
