@@ -35,7 +35,10 @@ export type Advanced =
 
 export class Frontier {
   readonly lock = new Mutex();
+  /** Every kept commit's estimate: its own runs, and its re-measurements (`addRuns`). */
   private readonly estimates = new Map<string, Estimate>();
+  /** Every kept commit's estimate from its own runs alone (as recorded with the keep). */
+  private readonly kept = new Map<string, Estimate>();
   private best: Estimate | null = null;
 
   constructor(
@@ -121,10 +124,14 @@ export class Frontier {
    */
   async sync(): Promise<boolean> {
     const study = await this.refresh();
-    const all = await this.ledger.listExperiments(study.id);
+    const target = study.bestCommit;
+    const moved = target !== null && target !== (this.best?.commit ?? null);
+    // the experiments only when the best moved (a keep always moves it); re-measurements always
+    const all = moved ? await this.ledger.listExperiments(study.id) : [];
+    for (const e of all) if (e.status === 'keep' && e.value !== null) this.remember(e);
     const remeasured = await this.ledger.listRecords(study.id, MEASUREMENT);
     this.estimates.clear();
-    for (const e of all) if (e.status === 'keep' && e.value !== null) this.remember(e);
+    for (const [commit, e] of this.kept) this.estimates.set(commit, e);
     for (const r of remeasured) {
       const m = r.value as Partial<MeasurementRecord>;
       if (m.source === 'remeasure' && typeof m.commit === 'string' && Array.isArray(m.runs))
@@ -133,18 +140,18 @@ export class Frontier {
           m.runs.filter((x) => typeof x === 'number' && Number.isFinite(x)),
         );
     }
-    if (study.bestCommit === null || study.bestCommit === (this.best?.commit ?? null)) {
+    if (!moved || target === null) {
       if (this.best) this.best = this.estimates.get(this.best.commit) ?? this.best;
       return false;
     }
-    const made = await materialise(this.workspace.git, study.bestCommit, recipes(all));
+    const made = await materialise(this.workspace.git, target, recipes(all));
     if (!made.ok) {
       throw new Error(
         `another host moved the best of study "${study.tag}" to #${study.bestNumber}, but it can't be rebuilt here: ${made.reason}`,
       );
     }
     this.best = this.bestOf(study);
-    await this.workspace.setBranch(study.branch, study.bestCommit);
+    await this.workspace.setBranch(study.branch, target);
     return true;
   }
 
@@ -180,7 +187,9 @@ export class Frontier {
 
   private remember(e: Experiment): void {
     const commit = e.commit ?? e.parentCommit;
-    this.estimates.set(commit, { commit, number: e.number, mean: e.value!, runs: e.evidence?.runs.length ?? 1 });
+    const own = { commit, number: e.number, mean: e.value!, runs: e.evidence?.runs.length ?? 1 };
+    this.kept.set(commit, own);
+    this.estimates.set(commit, own);
   }
 }
 
