@@ -23,7 +23,7 @@ const notices = (events: Array<Record<string, unknown>>, re: RegExp) =>
  * local setting, so git is told to leave the edited autoresearch.toml alone), B directly. Each
  * host's run time is read from a file the test can change (A: `firstSleepA` s, B: 1 s).
  */
-async function lab(dbUrl: string, proxyUrl: string, max: number, firstSleepA = '4') {
+async function lab(dbUrl: string, proxyUrl: string, max: number, firstSleepA: string) {
   const tmp = mkdtempSync(join(tmpdir(), 'ar-cutoff-'));
   const sleepA = join(tmp, 'a');
   const sleepB = join(tmp, 'b');
@@ -86,12 +86,14 @@ describe('several hosts, one study: a host cut off from the database', () => {
     const proxy = await startTcpProxy(db.url);
     const pgids: number[] = [];
     try {
-      const { A, B, sleepA } = await lab(db.url, proxy.url, 12);
-      // A's experiment in flight: its run started less than 1.5 s ago (it lasts 4 s)
+      const { A, B, sleepA } = await lab(db.url, proxy.url, 12, '1');
+      // once A's baseline is recorded, A's runs last 30 s: the cut comes while one is in flight
+      await until(() => A.events.some((e) => e.type === 'experiment-finished' && e.number === 0), 'the baseline');
+      const slowFrom = Date.now();
+      writeFileSync(sleepA, '30');
       const inFlight = () => {
-        const last = A.events.filter((e) => e.type === 'run-started' && (e.number as number) > 0).at(-1);
-        const done = last && A.events.some((e) => e.type === 'experiment-finished' && e.number === last.number);
-        return last && !done && Date.now() - (last.t as number) < 1500 ? (last.number as number) : null;
+        const last = A.events.filter((e) => e.type === 'run-started' && (e.t as number) > slowFrom).at(-1);
+        return last ? (last.number as number) : null;
       };
       await until(() => inFlight() !== null, 'A to be running an experiment');
       const victim = inFlight()!;
