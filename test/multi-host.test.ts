@@ -3,71 +3,12 @@
  * workspace, on one PostgreSQL ledger (a throw-away database of the test cluster).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PostgresLedger } from '../src/ledger/postgres.ts';
-import type { Experiment } from '../src/ledger/types.ts';
-import { cli, cliAsync, liveGroupMembers } from '../src/test-support/cli.ts';
-import { git, makeLandscapeRepo } from '../src/test-support/landscape.ts';
+import { cli, liveGroupMembers } from '../src/test-support/cli.ts';
+import { experiments, startHost, twoClones, until } from '../src/test-support/hosts.ts';
+import { git } from '../src/test-support/landscape.ts';
 import { testDatabase } from '../src/test-support/postgres.ts';
-
-interface Host {
-  name: string;
-  dir: string;
-  child: ChildProcess;
-  events: Array<Record<string, unknown>>;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-function startHost(name: string, dir: string, args: string[], env: Record<string, string> = {}): Host {
-  const child = cliAsync(['run', dir, '--json', ...args], { env: { AUTORESEARCH_HOST_ID: name, ...env } });
-  const events: Array<Record<string, unknown>> = [];
-  let buf = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) if (l.startsWith('{')) events.push(JSON.parse(l) as Record<string, unknown>);
-  });
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return { name, dir, child, events, exited, stderr: () => err };
-}
-
-async function until(pred: () => boolean, what: string, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A landscape workspace on the PostgreSQL ledger, and a clone of it (the second host). */
-function twoClones(url: string, extra: string, command?: string): [string, string] {
-  const a = makeLandscapeRepo({
-    sandbox: 'none',
-    ...(command ? { command } : {}),
-    extraToml: `[ledger]\nurl = "${url}"\n${extra}\n[judge]\nkind = "greedy"\nnoise_runs = 1\n[slots]\ncount = 1\ngpus = "none"\nprefetch = 0\n`,
-  });
-  const b = join(mkdtempSync(join(tmpdir(), 'ar-host-b-')), 'ws');
-  execFileSync('git', ['clone', '--quiet', a, b]);
-  return [a, b];
-}
-
-async function experiments(url: string): Promise<Experiment[]> {
-  const l = await PostgresLedger.open(url);
-  try {
-    const s = await l.getStudy('test');
-    return s ? await l.listExperiments(s.id) : [];
-  } finally {
-    await l.close();
-  }
-}
 
 describe('several hosts, one study (PostgreSQL)', () => {
   it('two hosts share the frontier: numbers without gaps, one keep per best, the best improves', {

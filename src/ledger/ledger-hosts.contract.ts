@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { isLedgerError, type LedgerHarness, sha, studySpec } from './contract-fixtures.js';
+import { LeaseLostError } from './types.js';
 
 export function hostsContract(withLedger: (fn: (h: LedgerHarness) => Promise<void>) => Promise<void>): void {
   it('keepIfBest: keeps only from the expected best; a stale keeper learns the best moved', () =>
@@ -107,5 +108,54 @@ export function hostsContract(withLedger: (fn: (h: LedgerHarness) => Promise<voi
       assert.equal(await ledger.claimExperiment(e.id, newHost, 60_000), null, 'a finished one is not claimed');
       assert.deepEqual(await ledger.renewLeases(s.id, newHost, 60_000), newHost === 'B' ? [plain.id] : []);
       await assert.rejects(ledger.claimExperiment(999_999, 'A', 1000), isLedgerError);
+    }));
+
+  it('finish with a holder: only while that host holds the lease; a host that lost it writes nothing', () =>
+    withLedger(async ({ ledger }) => {
+      const s = await ledger.openStudy(studySpec('cas-lease'));
+      const base = await ledger.createExperiment(s.id, { baseline: true, parentCommit: sha('a'), proposer: 'b' });
+      await ledger.finishExperiment(base.id, { status: 'keep', value: 1, metrics: {} });
+      const make = async (c: string) => {
+        const e = await ledger.createExperiment(s.id, {
+          baseline: false,
+          parentCommit: sha('a'),
+          proposer: 'x',
+          lease: { host: 'A', ms: 1 },
+        });
+        return ledger.updateExperiment(e.id, { commit: sha(c) });
+      };
+      const [x, y, z] = [await make('x'), await make('y'), await make('z')];
+      await new Promise((r) => setTimeout(r, 30));
+      // z's lease expired but no host took it: still A's to finish
+      const zDone = await ledger.finishExperiment(z.id, { status: 'discard', value: 3, metrics: {} }, 'A');
+      assert.equal(zDone.status, 'discard');
+      // B takes x and y over after A's lease expired
+      assert.equal((await ledger.claimExperiment(x.id, 'B', 60_000))?.host, 'B');
+      assert.equal((await ledger.claimExperiment(y.id, 'B', 60_000))?.host, 'B');
+      await assert.rejects(
+        ledger.finishExperiment(x.id, { status: 'discard', value: 2, metrics: {} }, 'A'),
+        (err: unknown) => err instanceof LeaseLostError && err.holder === 'B',
+      );
+      const lost = await ledger.keepIfBest(y.id, { value: 0.5, metrics: {} }, sha('a'), 'A');
+      assert.deepEqual(lost, { kind: 'lease-lost', holder: 'B' });
+      for (const id of [x.id, y.id]) {
+        const now = await ledger.getExperiment(id);
+        assert.deepEqual([now?.status, now?.value], ['running', null], 'a refused finish writes nothing');
+      }
+      assert.equal((await ledger.getStudy('cas-lease'))?.bestCommit, sha('a'), 'the best did not move');
+      // the taker finishes them, once
+      assert.equal((await ledger.keepIfBest(y.id, { value: 0.5, metrics: {} }, sha('a'), 'B')).kind, 'kept');
+      await ledger.finishExperiment(x.id, { status: 'discard', value: 2, metrics: {} }, 'B');
+      // after that A's late finish is still refused as a lost lease (not a misuse)
+      await assert.rejects(
+        ledger.finishExperiment(x.id, { status: 'discard', value: 2, metrics: {} }, 'A'),
+        (err: unknown) => err instanceof LeaseLostError,
+      );
+      // without a holder (one host, SQLite as before) finishing is unchanged
+      const plain = await ledger.createExperiment(s.id, { baseline: false, parentCommit: sha('y'), proposer: 'p' });
+      assert.equal(
+        (await ledger.finishExperiment(plain.id, { status: 'crash', value: null, metrics: {} })).status,
+        'crash',
+      );
     }));
 }

@@ -77,6 +77,7 @@ export async function openPool(url: string, opts: PostgresOptions = {}): Promise
     max: opts.max ?? 8,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
+    keepAlive: true, // a connection to a host that went away fails instead of hanging
   });
   // An idle client whose server went away emits 'error' on the pool: without a listener Node
   // would crash the process. The next query gets a fresh connection (or fails as a LedgerError).
@@ -141,4 +142,31 @@ export async function applyPostgresMigrations(
   } finally {
     c.release();
   }
+}
+
+/**
+ * True for a failure to reach the server (refused, reset, timed out, the connection ended or the
+ * server is shutting down): transient, unlike an SQL error. node-postgres reports these as
+ * socket errors (`code` ECONN*), SQLSTATE class 08 / 57P0x, or plain "Connection terminated".
+ */
+export function isUnreachable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown[] } | null;
+  if (!e) return false;
+  if (Array.isArray(e.errors) && e.errors.some(isUnreachable)) return true; // AggregateError (every address failed)
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code))
+    return true;
+  if (/^08/.test(code) || /^57P0[123]$/.test(code)) return true;
+  const msg = typeof e.message === 'string' ? e.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error/i.test(
+    msg,
+  );
+}
+
+/** A driver error as one line (its code and message). */
+export function describeDriverError(err: unknown): string {
+  const e = err as { code?: string; message?: string; errors?: unknown[] };
+  const msg =
+    e.message || (Array.isArray(e.errors) ? e.errors.map((x) => (x as Error).message).join('; ') : String(err));
+  return e.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
 }

@@ -2,12 +2,19 @@
  * PostgreSQL ledger (several hosts, one study), on a node-postgres pool.
  */
 import type pg from 'pg';
-import { applyPostgresMigrations, openPool, type PostgresOptions } from './postgres-connect.js';
+import {
+  applyPostgresMigrations,
+  describeDriverError,
+  isUnreachable,
+  openPool,
+  type PostgresOptions,
+} from './postgres-connect.js';
 import {
   FINAL_STATUSES,
   PATCH_COLUMNS,
   finiteMetrics,
   finiteOrNull,
+  leaseLost,
   recordJson,
   rowToExperiment,
   rowToRecord,
@@ -27,7 +34,7 @@ import type {
   StudyRecord,
   StudySpec,
 } from './types.js';
-import { LedgerError } from './types.js';
+import { LedgerError, LedgerUnreachableError } from './types.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
@@ -158,21 +165,25 @@ export class PostgresLedger implements Ledger {
     });
   }
 
-  async finishExperiment(id: number, result: ExperimentResult): Promise<Experiment> {
+  async finishExperiment(id: number, result: ExperimentResult, holder?: string): Promise<Experiment> {
     if (!FINAL_STATUSES.has(result.status)) {
       throw new LedgerError(`invalid final status ${JSON.stringify(result.status)}`);
     }
-    return this.transaction('finishExperiment', async (c) => rowToExperiment(await finishRow(c, id, result)));
+    return this.transaction('finishExperiment', async (c) => rowToExperiment(await finishRow(c, id, result, holder)));
   }
 
   async keepIfBest(
     id: number,
     result: Omit<ExperimentResult, 'status'>,
     expectBest: string | null,
+    holder?: string,
   ): Promise<KeepOutcome> {
     return this.transaction('keepIfBest', async (c): Promise<KeepOutcome> => {
-      const cur = await maybe(c, 'SELECT study_id FROM experiments WHERE id = $1', [id]);
+      // The row lock orders this against a takeover (claimExperiment updates the same row).
+      const cur = await maybe(c, 'SELECT study_id, host FROM experiments WHERE id = $1 FOR UPDATE', [id]);
       if (!cur) throw new LedgerError(`unknown experiment id ${id}`);
+      if (holder !== undefined && cur.host !== holder)
+        return { kind: 'lease-lost', holder: (cur.host as string | null) ?? null };
       // The study row lock orders concurrent keepers: each one reads the best its predecessor wrote.
       const before = rowToStudy(await one(c, 'SELECT * FROM studies WHERE id = $1 FOR UPDATE', [cur.study_id]));
       if (before.bestCommit !== expectBest) return { kind: 'best-moved', study: before };
@@ -290,6 +301,13 @@ export class PostgresLedger implements Ledger {
       return await fn(this.pool);
     } catch (err) {
       if (err instanceof LedgerError) throw err;
+      if (isUnreachable(err))
+        throw new LedgerUnreachableError(
+          `${op} failed: the PostgreSQL server is unreachable (${describeDriverError(err)})`,
+          {
+            cause: err,
+          },
+        );
       throw new LedgerError(`${op} failed: ${(err as Error).message}`, { cause: err });
     }
   }
@@ -317,9 +335,11 @@ export class PostgresLedger implements Ledger {
  * Records `result` on the running experiment `id` (locked), and for a keep moves the study's best.
  * Runs inside the caller's transaction.
  */
-async function finishRow(c: pg.PoolClient, id: number, result: ExperimentResult): Promise<Row> {
+async function finishRow(c: pg.PoolClient, id: number, result: ExperimentResult, holder?: string): Promise<Row> {
   const cur = await maybe(c, 'SELECT * FROM experiments WHERE id = $1 FOR UPDATE', [id]);
   if (!cur) throw new LedgerError(`unknown experiment id ${id}`);
+  // the lease first: an experiment another host took over and finished is that host's, not a misuse
+  if (holder !== undefined && cur.host !== holder) throw leaseLost(cur, holder);
   if (cur.status !== 'running') {
     throw new LedgerError(`experiment ${id} (#${String(cur.number)}) is already finished (${String(cur.status)})`);
   }

@@ -5,7 +5,7 @@
  * BIGINT columns as strings. JSON columns are TEXT.
  */
 import type { Experiment, ExperimentPatch, ExperimentStatus, Study, StudyRecord } from './types.js';
-import { LedgerError } from './types.js';
+import { LeaseLostError, LedgerError } from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -165,3 +165,12 @@ export const PATCH_COLUMNS: ReadonlyArray<[keyof ExperimentPatch, string, (v: un
   ['evidence', 'evidence', toJson],
   ['repairs', 'repairs', (v) => JSON.stringify(v ?? [])],
 ];
+
+/** The refusal of a finish by `holder` when the row `cur` is held by another host (see `Ledger.finishExperiment`). */
+export function leaseLost(cur: Row, holder: string): LeaseLostError {
+  const now = (cur.host as string | null) ?? null;
+  return new LeaseLostError(
+    `experiment ${String(cur.id)} (#${String(cur.number)}) is held by host ${now ?? '(none)'} now, not ${holder}: its lease was taken over, the result of ${holder} is not recorded`,
+    now,
+  );
+}

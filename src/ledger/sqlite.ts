@@ -11,6 +11,7 @@ import {
   PATCH_COLUMNS,
   finiteMetrics,
   finiteOrNull,
+  leaseLost,
   recordJson,
   rowToExperiment,
   rowToRecord,
@@ -179,12 +180,12 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  async finishExperiment(id: number, result: ExperimentResult): Promise<Experiment> {
+  async finishExperiment(id: number, result: ExperimentResult, holder?: string): Promise<Experiment> {
     return this.guard('finishExperiment', (db) => {
       if (!FINAL_STATUSES.has(result.status)) {
         throw new LedgerError(`invalid final status ${JSON.stringify(result.status)}`);
       }
-      return rowToExperiment(db.transaction(() => finishRow(db, id, result)).immediate());
+      return rowToExperiment(db.transaction(() => finishRow(db, id, result, holder)).immediate());
     });
   }
 
@@ -192,11 +193,14 @@ export class SqliteLedger implements Ledger {
     id: number,
     result: Omit<ExperimentResult, 'status'>,
     expectBest: string | null,
+    holder?: string,
   ): Promise<KeepOutcome> {
     return this.guard('keepIfBest', (db) => {
       const tx = db.transaction((): KeepOutcome => {
-        const cur = db.prepare('SELECT study_id FROM experiments WHERE id = ?').get(id) as Row | undefined;
+        const cur = db.prepare('SELECT study_id, host FROM experiments WHERE id = ?').get(id) as Row | undefined;
         if (!cur) throw new LedgerError(`unknown experiment id ${id}`);
+        if (holder !== undefined && cur.host !== holder)
+          return { kind: 'lease-lost', holder: (cur.host as string | null) ?? null };
         const study = () => rowToStudy(db.prepare('SELECT * FROM studies WHERE id = ?').get(cur.study_id) as Row);
         const before = study();
         if (before.bestCommit !== expectBest) return { kind: 'best-moved', study: before };
@@ -322,9 +326,11 @@ export class SqliteLedger implements Ledger {
  * Records `result` on the running experiment `id` and, for a keep, moves the study's best.
  * Runs inside the caller's IMMEDIATE transaction.
  */
-function finishRow(db: BetterSqlite3.Database, id: number, result: ExperimentResult): Row {
+function finishRow(db: BetterSqlite3.Database, id: number, result: ExperimentResult, holder?: string): Row {
   const cur = db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
   if (!cur) throw new LedgerError(`unknown experiment id ${id}`);
+  // the lease first: an experiment another host took over and finished is that host's, not a misuse
+  if (holder !== undefined && cur.host !== holder) throw leaseLost(cur, holder);
   if (cur.status !== 'running') {
     throw new LedgerError(`experiment ${id} (#${String(cur.number)}) is already finished (${String(cur.status)})`);
   }

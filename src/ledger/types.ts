@@ -194,7 +194,9 @@ export interface Experiment {
 export type KeepOutcome =
   | { kind: 'kept'; experiment: Experiment; study: Study }
   /** The best is not the expected one any more: nothing was written; `study` has the best now. */
-  | { kind: 'best-moved'; study: Study };
+  | { kind: 'best-moved'; study: Study }
+  /** `holder` was given and another host holds the experiment now: nothing was written. */
+  | { kind: 'lease-lost'; holder: string | null };
 
 export interface Ledger {
   /** Creates the study, or returns the existing one with this tag (spec ignored then). */
@@ -209,17 +211,28 @@ export interface Ledger {
    * Records the outcome. When `result.status` is 'keep' (a baseline that ran ok is recorded as
    * 'keep', as in the original), the study's best becomes this experiment's commit (parentCommit
    * when commit is null, as for a baseline), value and number, in the same transaction.
+   * Several hosts: with `holder`, a compare-and-set on the lease: it finishes only while the
+   * experiment is still held by that host (its `host`; an expired lease that no other host took
+   * is still its own), else writes nothing and rejects with `LeaseLostError` (the host that took
+   * it over records it: nothing is recorded twice).
    */
-  finishExperiment(id: number, result: ExperimentResult): Promise<Experiment>;
+  finishExperiment(id: number, result: ExperimentResult, holder?: string): Promise<Experiment>;
   /**
    * Compare-and-set keep, one transaction: when the study's best commit is still `expectBest`
    * (null: the study has no best yet, as before the baseline), finishes the experiment as 'keep'
    * and moves the best to it, as `finishExperiment` does; otherwise writes nothing and returns
    * 'best-moved' with the study as it is now (the experiment stays running, for the caller to
    * judge again on the new best). Of N callers keeping onto the same best at once, exactly one
-   * gets 'kept'. Rejects with LedgerError for misuse, as `finishExperiment`.
+   * gets 'kept'. Rejects with LedgerError for misuse, as `finishExperiment`. With `holder`, also
+   * a compare-and-set on the lease, as `finishExperiment`: 'lease-lost' (nothing written) when
+   * another host holds the experiment now.
    */
-  keepIfBest(id: number, result: Omit<ExperimentResult, 'status'>, expectBest: string | null): Promise<KeepOutcome>;
+  keepIfBest(
+    id: number,
+    result: Omit<ExperimentResult, 'status'>,
+    expectBest: string | null,
+    holder?: string,
+  ): Promise<KeepOutcome>;
   /**
    * Takes (or renews) the lease of a running experiment for `host`, for `leaseMs` from now,
    * when it is free: never leased, already this host's, or its lease has expired. Returns the
@@ -263,5 +276,32 @@ export class LedgerError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LedgerError';
+  }
+}
+
+/**
+ * A finish refused because another host holds the experiment's lease now (`finishExperiment`
+ * with a `holder`): this host lost it (cut off from the ledger longer than the lease) and the
+ * other host re-runs and records it.
+ */
+export class LeaseLostError extends LedgerError {
+  constructor(
+    message: string,
+    /** The host that holds it now. */
+    readonly holder: string | null,
+  ) {
+    super(message);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * The ledger's server could not be reached (connection refused, reset or timed out; PostgreSQL
+ * only): a transient failure, the same call may succeed once it is back (see ./waiting.ts).
+ */
+export class LedgerUnreachableError extends LedgerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LedgerUnreachableError';
   }
 }

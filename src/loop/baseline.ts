@@ -5,13 +5,15 @@
  * gains against.
  *
  * Contract: never throws for what the command does. Returns the finished baseline, or
- * 'interrupted' (the baseline stays `running` and is re-run on resume).
+ * 'interrupted' (the baseline stays `running` and is re-run on resume; with several hosts, also
+ * when this host lost its lease: ctx.signal is not aborted then, and runStudy waits for it again).
  */
 import { poolNoise } from '../judge/pooled-noise.js';
 import { sampleStd } from '../judge/types.js';
 import type { Experiment } from '../ledger/types.js';
 import type { Slot } from '../scheduler/slots.js';
 import type { LoopContext } from './context.js';
+import { leaseLostNotice } from './leases.js';
 import { announceFinished, finishExperiment } from './record.js';
 import { runBatch, type FinishedRun } from './run-batch.js';
 import type { SlotLease, SlotPool } from './slot-pool.js';
@@ -81,16 +83,18 @@ async function baseline(
         const status = run.kind === 'tampered' ? 'rejected' : r.kind === 'timeout' ? 'timeout' : 'crash';
         const reason =
           run.kind === 'tampered' ? `the run modified protected file(s) ${run.files.join(', ')}` : (r.reason ?? r.kind);
-        return finishExperiment(ctx, exp, {
-          status,
-          value: null,
-          metrics: r.metrics,
-          reason: repeats > 1 ? `run ${i + 1}/${repeats}: ${reason}` : reason,
-          logTail: r.logTail,
-          exitCode: r.exitCode,
-          runMs,
-          env: { ...ctx.machine, ...slotFacts(slot) },
-        });
+        return lostIsInterrupted(
+          await finishExperiment(ctx, exp, {
+            status,
+            value: null,
+            metrics: r.metrics,
+            reason: repeats > 1 ? `run ${i + 1}/${repeats}: ${reason}` : reason,
+            logTail: r.logTail,
+            exitCode: r.exitCode,
+            runMs,
+            env: { ...ctx.machine, ...slotFacts(slot) },
+          }),
+        );
       }
       values.push(r.value!);
       if (repeats > 1)
@@ -123,17 +127,28 @@ async function baseline(
     env: { ...ctx.machine, ...slotFacts(slot) },
     evidence: { runs: values, mean, spread },
   };
-  const advanced = await frontier.lock.run(() => frontier.advance(exp, result, study.baseCommit));
+  const advanced = await frontier.lock.run(() => frontier.advance(exp, result, study.baseCommit, ctx.host?.id));
+  if (advanced.kind === 'lease-lost') {
+    leaseLostNotice(ctx, exp, advanced.holder);
+    return 'interrupted';
+  }
   if (advanced.kind === 'best-moved') {
     // another host's baseline of this study was recorded first (several hosts started at once)
-    return finishExperiment(ctx, exp, {
-      ...result,
-      status: 'discard',
-      reason: `another host's baseline (#${advanced.best?.number ?? '?'}) was recorded first; this one is kept as a record only`,
-    });
+    return lostIsInterrupted(
+      await finishExperiment(ctx, exp, {
+        ...result,
+        status: 'discard',
+        reason: `another host's baseline (#${advanced.best?.number ?? '?'}) was recorded first; this one is kept as a record only`,
+      }),
+    );
   }
   await announceFinished(ctx, advanced.experiment);
   return advanced.experiment;
+}
+
+/** A baseline whose lease another host took over is theirs to finish: like an interrupted one here. */
+function lostIsInterrupted(done: Experiment | null): Experiment | 'interrupted' {
+  return done ?? 'interrupted';
 }
 
 export function slotFacts(slot: Slot): Record<string, unknown> {

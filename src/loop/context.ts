@@ -12,6 +12,7 @@ import type { Gate } from '../scheduler/async-queue.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { EmitEvent } from './events.js';
 import type { Frontier } from './frontier.js';
+import type { LeaseKeeper } from './lease-keeper.js';
 import type { ResultsFiles } from './results-files.js';
 import type { SlotLease } from './slot-pool.js';
 
@@ -39,6 +40,11 @@ export interface LoopContext {
    * one-host ledger (SQLite): no leases.
    */
   host: { id: string; leaseMs: number } | null;
+  /**
+   * Several hosts: stops the runs of experiments whose lease this host could not renew in time
+   * (./lease-keeper.ts; runs hold their experiment through it, ./run-once.ts). Absent with one host.
+   */
+  leases?: LeaseKeeper;
   /** Absolute directory for this study's logs. */
   logDir: string;
   /** Facts about the machine, recorded with every experiment (per-slot GPU facts are added). */

@@ -18,6 +18,7 @@ import { Mutex } from '../scheduler/async-queue.js';
 import { type CommitRecipe, materialise } from '../workspace/materialise.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { BestSoFar } from './events.js';
+import { MEASUREMENT, type MeasurementRecord } from './measurement.js';
 
 export interface Estimate {
   commit: string;
@@ -26,11 +27,18 @@ export interface Estimate {
   runs: number;
 }
 
-export type Advanced = { kind: 'kept'; experiment: Experiment } | { kind: 'best-moved'; best: Estimate | null };
+export type Advanced =
+  | { kind: 'kept'; experiment: Experiment }
+  | { kind: 'best-moved'; best: Estimate | null }
+  /** Several hosts: `holder` was given and another host took the experiment over; nothing written. */
+  | { kind: 'lease-lost'; holder: string | null };
 
 export class Frontier {
   readonly lock = new Mutex();
+  /** Every kept commit's estimate: its own runs, and its re-measurements (`addRuns`). */
   private readonly estimates = new Map<string, Estimate>();
+  /** Every kept commit's estimate from its own runs alone (as recorded with the keep). */
+  private readonly kept = new Map<string, Estimate>();
   private best: Estimate | null = null;
 
   constructor(
@@ -80,10 +88,17 @@ export class Frontier {
   /**
    * Records a keep (ledger, compare-and-set on the best this frontier holds), then moves the
    * study branch to it (git). 'best-moved': another host kept first; nothing was written, the
-   * frontier now holds the new best (synced). Call inside `lock`.
+   * frontier now holds the new best (synced). With `holder` (this host, on a shared ledger),
+   * only while it holds the experiment's lease: 'lease-lost' otherwise. Call inside `lock`.
    */
-  async advance(exp: Experiment, result: Omit<ExperimentResult, 'status'>, commit: string): Promise<Advanced> {
-    const r = await this.ledger.keepIfBest(exp.id, result, this.best?.commit ?? null);
+  async advance(
+    exp: Experiment,
+    result: Omit<ExperimentResult, 'status'>,
+    commit: string,
+    holder?: string,
+  ): Promise<Advanced> {
+    const r = await this.ledger.keepIfBest(exp.id, result, this.best?.commit ?? null, holder);
+    if (r.kind === 'lease-lost') return r;
     if (r.kind === 'best-moved') {
       await this.sync();
       return { kind: 'best-moved', best: this.best };
@@ -101,23 +116,42 @@ export class Frontier {
   }
 
   /**
-   * Re-reads the ledger's best; when it moved (another host kept), takes every kept estimate
-   * from the ledger, rebuilds the new best's commits here and moves the study branch to it.
-   * Returns true when the best moved. Call inside `lock` (or use `synced`).
+   * Re-reads the study (its noise estimate too) and every kept commit's estimate from the ledger:
+   * the keeps and their re-measurements (./remeasure.ts), whichever host made them, so that a
+   * decision here uses what any host measured. When the best moved (another host kept), rebuilds
+   * the new best's commits here and moves the study branch to it. Returns true when the best
+   * moved. Call inside `lock` (or use `synced`).
    */
   async sync(): Promise<boolean> {
     const study = await this.refresh();
-    if (study.bestCommit === null || study.bestCommit === (this.best?.commit ?? null)) return false;
-    const all = await this.ledger.listExperiments(study.id);
+    const target = study.bestCommit;
+    const moved = target !== null && target !== (this.best?.commit ?? null);
+    // the experiments only when the best moved (a keep always moves it); re-measurements always
+    const all = moved ? await this.ledger.listExperiments(study.id) : [];
     for (const e of all) if (e.status === 'keep' && e.value !== null) this.remember(e);
-    const made = await materialise(this.workspace.git, study.bestCommit, recipes(all));
+    const remeasured = await this.ledger.listRecords(study.id, MEASUREMENT);
+    this.estimates.clear();
+    for (const [commit, e] of this.kept) this.estimates.set(commit, e);
+    for (const r of remeasured) {
+      const m = r.value as Partial<MeasurementRecord>;
+      if (m.source === 'remeasure' && typeof m.commit === 'string' && Array.isArray(m.runs))
+        this.addRuns(
+          m.commit,
+          m.runs.filter((x) => typeof x === 'number' && Number.isFinite(x)),
+        );
+    }
+    if (!moved || target === null) {
+      if (this.best) this.best = this.estimates.get(this.best.commit) ?? this.best;
+      return false;
+    }
+    const made = await materialise(this.workspace.git, target, recipes(all));
     if (!made.ok) {
       throw new Error(
         `another host moved the best of study "${study.tag}" to #${study.bestNumber}, but it can't be rebuilt here: ${made.reason}`,
       );
     }
     this.best = this.bestOf(study);
-    await this.workspace.setBranch(study.branch, study.bestCommit);
+    await this.workspace.setBranch(study.branch, target);
     return true;
   }
 
@@ -153,7 +187,9 @@ export class Frontier {
 
   private remember(e: Experiment): void {
     const commit = e.commit ?? e.parentCommit;
-    this.estimates.set(commit, { commit, number: e.number, mean: e.value!, runs: e.evidence?.runs.length ?? 1 });
+    const own = { commit, number: e.number, mean: e.value!, runs: e.evidence?.runs.length ?? 1 };
+    this.kept.set(commit, own);
+    this.estimates.set(commit, own);
   }
 }
 

@@ -9,8 +9,52 @@
  * Contract: never throws; ledger failures during a beat are notices, and the next beat retries.
  * With a one-host ledger (ctx.host null) every running experiment is this host's, as before.
  */
-import type { Experiment } from '../ledger/types.js';
+import type { Experiment, Ledger } from '../ledger/types.js';
 import type { LoopContext } from './context.js';
+
+/**
+ * Claims (or renews) experiment `id` for this host (`Ledger.claimExperiment`) and tells the lease
+ * keeper (./lease-keeper.ts) when it succeeds. Null when another host holds it or it is finished.
+ */
+export async function claim(
+  ctx: Pick<LoopContext, 'host' | 'leases'>,
+  ledger: Ledger,
+  id: number,
+): Promise<Experiment | null> {
+  if (!ctx.host) return null;
+  const sentAt = Date.now();
+  const got = await ledger.claimExperiment(id, ctx.host.id, ctx.host.leaseMs);
+  if (got) ctx.leases?.confirm(id, sentAt);
+  return got;
+}
+
+/**
+ * Before a slot runs an experiment: true when this host (still) holds it. With a shared ledger
+ * the experiment may have been taken over while it waited in the queue (this host cut off from
+ * the ledger longer than the lease): then it is another host's to run, and this says so.
+ */
+export async function stillHeld(ctx: LoopContext, exp: Experiment): Promise<boolean> {
+  if (!ctx.host) return true;
+  if (await claim(ctx, ctx.ledger, exp.id)) return true;
+  const now = await ctx.ledger.getExperiment(exp.id);
+  ctx.emit({
+    type: 'notice',
+    t: Date.now(),
+    level: 'warn',
+    message: `experiment #${exp.number} is not run here: ${now?.status === 'running' ? `host ${now.host} took it over (this host could not renew its lease in time)` : `it is finished (${now?.status ?? 'unknown'})`}`,
+  });
+  return false;
+}
+
+/** Says that a result was not recorded because another host holds the experiment now. */
+export function leaseLostNotice(ctx: Pick<LoopContext, 'emit'>, exp: Experiment, holder: string | null): void {
+  ctx.emit({
+    type: 'notice',
+    t: Date.now(),
+    level: 'warn',
+    message: `the result of experiment #${exp.number} is not recorded: host ${holder ?? '?'} took it over (this host could not renew its lease in time) and records it`,
+  });
+}
 
 /**
  * The running experiments this host drives on start: all of them with a one-host ledger; with a
@@ -23,7 +67,7 @@ export async function claimOnStart(ctx: LoopContext, all: readonly Experiment[])
   const mine: Experiment[] = [];
   const others = new Map<string, number[]>();
   for (const e of running) {
-    const got = await ctx.ledger.claimExperiment(e.id, ctx.host.id, ctx.host.leaseMs);
+    const got = await claim(ctx, ctx.ledger, e.id);
     if (got) mine.push(got);
     else others.set(e.host ?? '?', [...(others.get(e.host ?? '?') ?? []), e.number]);
   }
@@ -47,11 +91,19 @@ export interface Heartbeat {
 }
 
 /**
- * Renews this host's leases every `leaseMs / 3`, and takes over other hosts' expired
- * experiments (not baselines: see `awaitBaseline`), handing each to `takeOver`. A no-op without
- * ctx.host.
+ * Renews this host's leases every `leaseMs / 3` (telling the lease keeper, which stops the runs
+ * of leases it could not renew in time), takes over other hosts' expired experiments (not
+ * baselines: see `awaitBaseline`), and claims again its own experiments whose runs the keeper
+ * stopped while the ledger was unreachable (when no other host took them meanwhile), handing
+ * each to `takeOver`. `ledger` is the ledger itself, not one that waits for the server (a beat
+ * must fail, not wait, while the server is unreachable). A no-op without ctx.host.
  */
-export function startHeartbeat(ctx: LoopContext, studyId: number, takeOver: (e: Experiment) => void): Heartbeat {
+export function startHeartbeat(
+  ctx: LoopContext,
+  studyId: number,
+  takeOver: (e: Experiment) => void,
+  ledger: Ledger = ctx.ledger,
+): Heartbeat {
   const host = ctx.host;
   if (!host) return { stop: async () => {} };
   let stopped = false;
@@ -60,14 +112,31 @@ export function startHeartbeat(ctx: LoopContext, studyId: number, takeOver: (e: 
   let failing = false;
   const beat = async () => {
     try {
-      await ctx.ledger.renewLeases(studyId, host.id, host.leaseMs);
-      const all = await ctx.ledger.listExperiments(studyId);
+      const sentAt = Date.now();
+      const held = await ledger.renewLeases(studyId, host.id, host.leaseMs);
+      ctx.leases?.renewed(sentAt, held);
+      for (const id of ctx.leases?.takeStopped() ?? []) {
+        if (stopped) return;
+        const e = await ledger.getExperiment(id);
+        if (e?.status !== 'running' || e.baseline) continue; // a baseline: runStudy claims it again
+        const got = await claim(ctx, ledger, id);
+        ctx.emit({
+          type: 'notice',
+          t: Date.now(),
+          level: got ? 'info' : 'warn',
+          message: got
+            ? `claimed experiment #${e.number} again (its run was stopped while the ledger was unreachable; no other host took it): it runs again here`
+            : `experiment #${e.number} is host ${e.host}'s now (it took it over while this host was cut off from the ledger)`,
+        });
+        if (got) takeOver(got);
+      }
+      const all = await ledger.listExperiments(studyId);
       const now = Date.now();
       for (const e of all) {
         if (stopped) return;
         if (e.status !== 'running' || e.baseline || e.host === null || e.host === host.id) continue;
         if (e.leaseUntil === null || e.leaseUntil >= now) continue; // the ledger's claim decides; skip live ones
-        const got = await ctx.ledger.claimExperiment(e.id, host.id, host.leaseMs);
+        const got = await claim(ctx, ledger, e.id);
         if (!got) continue;
         ctx.emit({
           type: 'notice',
@@ -130,7 +199,7 @@ export async function awaitBaseline(
     const all = await ctx.ledger.listExperiments(studyId);
     const other = all.find((e) => e.baseline && e.status === 'running');
     if (!other) return { pending: null };
-    const got = await ctx.ledger.claimExperiment(other.id, ctx.host.id, ctx.host.leaseMs);
+    const got = await claim(ctx, ctx.ledger, other.id);
     if (got) return { pending: got };
     if (!told)
       ctx.emit({

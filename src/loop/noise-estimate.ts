@@ -17,18 +17,9 @@
 import { poolNoise, type Measured } from '../judge/pooled-noise.js';
 import type { Experiment, Ledger, NoiseFloor } from '../ledger/types.js';
 import type { LoopContext } from './context.js';
+import { MEASUREMENT, type MeasurementRecord } from './measurement.js';
 
-/** The record kind that holds extra repeated measurements of one commit. */
-export const MEASUREMENT = 'measurement';
-
-export interface MeasurementRecord {
-  commit: string;
-  /** The experiment whose commit it is, when there is one. */
-  number: number | null;
-  runs: number[];
-  /** What measured it: 'remeasure', 'ablation', ... */
-  source: string;
-}
+export { MEASUREMENT, type MeasurementRecord } from './measurement.js';
 
 /** Every repeated measurement of one commit in a study (groups of one commit are merged later). */
 export async function measuredGroups(ledger: Ledger, studyId: number, all: Experiment[]): Promise<Measured[]> {

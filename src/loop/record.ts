@@ -1,16 +1,28 @@
 /**
  * Finishing an experiment: the ledger write, results.tsv, and the event — in that order.
  */
-import type { Experiment, ExperimentResult } from '../ledger/types.js';
+import { LeaseLostError, type Experiment, type ExperimentResult } from '../ledger/types.js';
 import type { LoopContext } from './context.js';
+import { leaseLostNotice } from './leases.js';
 
-/** Records a final status that does not move the best (keeps go through Frontier.advance). */
+/**
+ * Records a final status that does not move the best (keeps go through Frontier.advance).
+ * Several hosts: only while this host holds the experiment's lease (a compare-and-set in the
+ * ledger); null, with a notice, when another host took it over (it records it then).
+ */
 export async function finishExperiment(
   ctx: LoopContext,
   exp: Experiment,
   result: ExperimentResult,
-): Promise<Experiment> {
-  const done = await ctx.ledger.finishExperiment(exp.id, { endedAt: Date.now(), ...result });
+): Promise<Experiment | null> {
+  let done: Experiment;
+  try {
+    done = await ctx.ledger.finishExperiment(exp.id, { endedAt: Date.now(), ...result }, ctx.host?.id);
+  } catch (err) {
+    if (!(err instanceof LeaseLostError)) throw err;
+    leaseLostNotice(ctx, exp, err.holder);
+    return null;
+  }
   await announceFinished(ctx, done);
   return done;
 }

@@ -24,6 +24,7 @@ import { hashFiles } from '../workspace/protected-files.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { LoopContext } from './context.js';
 import { RunWatch, storeCurve } from './early-stop.js';
+import { isLeaseStop } from './lease-keeper.js';
 import { runEnv } from './run-env.js';
 import { sandboxView } from './sandbox-view.js';
 
@@ -52,10 +53,12 @@ export const HELDOUT_CONFIRM = 'heldout_split';
 export type RunContext = Pick<
   LoopContext,
   'config' | 'ledger' | 'emit' | 'logDir' | 'runner' | 'sandbox' | 'secrets' | 'signal' | 'workspace'
->;
+> &
+  Partial<Pick<LoopContext, 'leases'>>;
 
 export interface RunRequest {
-  exp: Pick<Experiment, 'id' | 'number'>;
+  /** With its status when known: only a `running` experiment's runs hold its lease. */
+  exp: Pick<Experiment, 'id' | 'number'> & Partial<Pick<Experiment, 'status'>>;
   study: Study;
   worktree: Worktree;
   slot: Slot;
@@ -88,6 +91,19 @@ export function outputDir(ctx: Pick<LoopContext, 'workspace' | 'config'>, slot: 
 }
 
 export async function runOnce(ctx: RunContext, req: RunRequest): Promise<RunOnceResult> {
+  // Several hosts: the run holds its experiment's lease; when this host can't renew it in time
+  // (./lease-keeper.ts), the run is stopped as by Ctrl-C ('interrupted': it stays `running`).
+  // A finished one (a kept best re-measured, ./remeasure.ts) has no lease left to lose.
+  if (!ctx.leases || req.record || req.exp.status !== 'running') return runWatched(ctx, req);
+  const held = ctx.leases.hold(req.exp);
+  try {
+    return await runWatched({ ...ctx, signal: AbortSignal.any([ctx.signal, held.signal]) }, req);
+  } finally {
+    held.release();
+  }
+}
+
+async function runWatched(ctx: RunContext, req: RunRequest): Promise<RunOnceResult> {
   // A study run (no `record` of its own) keeps its training curve; analysis runs keep none.
   const watch =
     req.record === undefined
@@ -267,7 +283,8 @@ async function step(
     watch ? AbortSignal.any([ctx.signal, watch.signal]) : ctx.signal,
   );
   await Promise.all(pgidWrites);
-  await record({ pgid: null });
+  // A run stopped because the lease was lost: the experiment is another host's now, leave its row alone.
+  if (!isLeaseStop(ctx.signal.reason)) await record({ pgid: null });
   return result;
 }
 

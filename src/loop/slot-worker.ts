@@ -32,6 +32,7 @@ import type { LoopContext } from './context.js';
 import { referenceFor } from './early-stop.js';
 import type { Estimate } from './frontier.js';
 import type { PipelineLimits } from './proposals.js';
+import { leaseLostNotice, stillHeld } from './leases.js';
 import { announceFinished, finishExperiment } from './record.js';
 import { learnNoise } from './noise-estimate.js';
 import { remeasureBest } from './remeasure.js';
@@ -90,6 +91,7 @@ async function runExperiment(
 ): Promise<void> {
   const { ledger, frontier } = ctx;
   const { slot, worktree: wt } = lease;
+  if (!(await stillHeld(ctx, queued))) return; // several hosts: taken over while it waited (./leases.ts)
   const resumed = queued.attempts > 1 || queued.slot !== null;
   let exp = await ledger.updateExperiment(queued.id, {
     slot: slot.index,
@@ -271,7 +273,12 @@ function decide(
     let kept: Experiment | undefined;
     if (d.decision === 'keep') {
       const { status: _keep, ...keep } = result;
-      const advanced = await frontier.advance(exp, keep, placed.commit);
+      const advanced = await frontier.advance(exp, keep, placed.commit, ctx.host?.id);
+      if (advanced.kind === 'lease-lost') {
+        // several hosts: this host lost the lease (cut off from the ledger); the taker records it
+        leaseLostNotice(ctx, exp, advanced.holder);
+        return { kind: 'done' };
+      }
       if (advanced.kind === 'best-moved') {
         // another host kept first: like any stale base, re-apply onto the new best and run again
         return {

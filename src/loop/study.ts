@@ -44,6 +44,8 @@ import { killStaleGroup } from './stale-process.js';
 import { hostId, isSharedLedger } from './host-id.js';
 import { branchPusher } from './remote.js';
 import { awaitBaseline, claimOnStart, ranHere, startHeartbeat } from './leases.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { waitForLedger } from './ledger-outage.js';
 
 export interface StudyDeps {
   config: Config;
@@ -78,7 +80,10 @@ export interface StudyLimits {
 export type StudyOutcome = Extract<StudyEvent, { type: 'study-stopped' }>;
 
 export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal: AbortSignal): Promise<StudyOutcome> {
-  const { config, workspace, ledger, emit } = deps;
+  const { config, workspace, emit } = deps;
+  // Several hosts: a host cut off from the shared ledger waits for it (./ledger-outage.ts)
+  // instead of failing; its runs are stopped meanwhile by the lease keeper.
+  const ledger = isSharedLedger(config) ? waitForLedger(deps.ledger, config, emit, userSignal) : deps.ledger;
   const started = Date.now();
   let studyId: number | null = null;
   let busy: StudyOutcome['busy'] = [];
@@ -131,6 +136,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     const { study, resumed, proposeWorktrees, slotWorktrees } = opened.session;
     studyId = study.id;
     const host = isSharedLedger(config) ? { id: hostId(config.root), leaseMs: config.ledger.lease_s * 1000 } : null;
+    const leases = host ? new LeaseKeeper(host.leaseMs, emit) : null;
     const all = await ledger.listExperiments(study.id);
     for (const e of all) {
       if (e.status === 'running' && e.pgid && ranHere({ host }, e)) {
@@ -169,6 +175,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       },
       frontier,
       host,
+      ...(leases ? { leases } : {}),
       logDir: join(workspace.stateDir, 'logs', config.study.tag),
       machine: {
         host: hostname(),
@@ -207,13 +214,16 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     // the heartbeat that keeps their leases and takes over those of hosts that stopped.
     const mine = await claimOnStart(ctx, all);
     const queue = new AsyncQueue<Experiment>(config.slots.prefetch);
-    const heartbeat = startHeartbeat(ctx, study.id, (e) => queue.push(e));
+    const heartbeat = startHeartbeat(ctx, study.id, (e) => queue.push(e), deps.ledger);
     try {
-      if (!frontier.current) {
-        const waited = await awaitBaseline(ctx, study.id, mine);
+      for (let pending = mine; !frontier.current; pending = []) {
+        const waited = await awaitBaseline(ctx, study.id, pending);
         if (waited === 'interrupted')
           return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
         const b = waited === 'ready' ? 'ready' : await runBaseline(ctx, waited.pending, pool);
+        // interrupted without Ctrl-C: this host lost the baseline's lease (cut off from the
+        // ledger); wait for it again (another host's, or claimed again here)
+        if (b === 'interrupted' && !controller.signal.aborted) continue;
         if (b === 'interrupted')
           return await stop('interrupted', 'stopped by the user; `autoresearch run` resumes the study');
         if (b !== 'ready' && b.status !== 'keep' && !frontier.current) {
@@ -268,6 +278,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
       return await stop(why, messages[why]);
     } finally {
       await heartbeat.stop();
+      leases?.close();
       await pusher.settle();
       await workspace.removeWorktreesUnder(workspace.worktreeDir(config.study.tag));
     }
