@@ -16,6 +16,14 @@
  * only from few runs. Runs of one candidate on different seeds that all gave the very same
  * value while sigma > 0 mean the code ignores the harness's seed: discarded, never kept.
  * Without a noise floor (or sigma 0) it is the greedy rule with min_delta. Pure; never throws.
+ *
+ * Paired seeds (`input.paired`, `[judge] paired = true`): the candidate's run i used the same
+ * harness-drawn seed as the best's value best[i], so the seed's luck (initialisation, data order)
+ * cancels in d_i = best[i] - cand[i] (direction-adjusted); the gain is mean(d) and its standard
+ * error sigma_d / sqrt(n), sigma_d the paired differences' standard deviation pooled over the
+ * study with its df; the same looks, bound, futility and first-look rule apply. The pinned-seed
+ * rule reads the candidate's own values in both modes: a change that ignores the seed prints one
+ * value on every seed, and against the best's varying values that would look like a steady gain.
  */
 import type { NoiseFloor } from '../ledger/types.js';
 import { dfOf } from './pooled-noise.js';
@@ -57,6 +65,12 @@ export function tieChance(values: readonly number[], sigma: number): number {
   return Math.min(1, 10 ** -decimals / (2 * Math.sqrt(Math.PI) * sigma));
 }
 
+/** Mean paired gain: the mean of best(seed_i) - cand(seed_i), direction-adjusted (positive = better). */
+export function pairedGain(input: JudgeInput, best: readonly number[]): { gain: number; diffs: number[] } {
+  const diffs = input.candidate.map((x, i) => (input.direction === 'minimize' ? best[i]! - x : x - best[i]!));
+  return { gain: diffs.reduce((s, x) => s + x, 0) / diffs.length, diffs };
+}
+
 export class SequentialJudge implements Judge {
   readonly name = 'sequential';
   readonly alpha: number;
@@ -86,30 +100,36 @@ export class SequentialJudge implements Judge {
   }
 
   decide(input: JudgeInput): Decision {
-    const { gain } = gainOf(input);
+    const paired = input.paired && input.paired.best.length === input.candidate.length ? input.paired : null;
+    const { gain } = paired ? pairedGain(input, paired.best) : gainOf(input);
     const n = input.candidate.length;
-    const runs = n > 1 ? ` over ${n} runs` : '';
-    const sigma = input.noise?.sigma ?? 0;
+    const runs = n > 1 ? ` over ${n} ${paired ? 'paired seeds' : 'runs'}` : paired ? ' on a paired seed' : '';
+    const sigma = (paired ? paired.noise.sigma : input.noise?.sigma) ?? 0;
     if (!(sigma > 0)) return this.greedy(gain, runs);
-    const noise = input.noise as NoiseFloor;
+    const noise = (paired ? paired.noise : input.noise) as NoiseFloor;
     const df = dfOf(noise);
     const q = this.bound(df);
-    const se = sigma * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
+    // paired: the best's seed luck cancels in each difference; its standard error is sigma_d / sqrt(n)
+    const se = paired ? sigma / Math.sqrt(n) : sigma * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
     const threshold = Math.max(this.minDelta, q * se);
     const rule =
       q * se >= this.minDelta
-        ? ` = ${q.toFixed(2)} x standard error, sigma ${formatDelta(sigma)}, ${df} df`
+        ? ` = ${q.toFixed(2)} x standard error, ${paired ? 'paired-difference sigma' : 'sigma'} ${formatDelta(sigma)}, ${df} df`
         : ' = min_delta';
+    // The pinned-seed rule, paired or not: the candidate's own values on different seeds (a
+    // constant against the best's varying values would otherwise look like a steady gain).
+    const runSigma = input.noise?.sigma ?? sigma;
     if (
       this.seedsVary &&
       n > 1 &&
       input.candidate.every((x) => x === input.candidate[0]) &&
-      tieChance([...noise.runs, ...input.candidate], sigma) ** (n - 1) < MAX_TIE_CHANCE
+      runSigma > 0 &&
+      tieChance([...(input.noise?.runs ?? []), ...input.candidate], runSigma) ** (n - 1) < MAX_TIE_CHANCE
     )
       return {
         decision: 'discard',
         threshold,
-        reason: `its ${n} runs on different seeds gave the very same value while the noise is sigma ${formatDelta(sigma)}: the code ignores AUTORESEARCH_SEED (a pinned seed?)`,
+        reason: `its ${n} runs on different seeds gave the very same value while the noise is sigma ${formatDelta(runSigma)}: the code ignores AUTORESEARCH_SEED (a pinned seed?)`,
       };
     if (gain <= this.futility * se)
       return {
