@@ -123,7 +123,7 @@ export const filesSchema = z.strictObject({
 });
 
 /** `[judge] paired`'s default (bench/RESULTS.md, "Paired seeds", says why). */
-const PAIRED_DEFAULT = false;
+const PAIRED_DEFAULT = true;
 
 export const judgeSchema = z
   .strictObject({

@@ -21,7 +21,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Config } from '../config/load.js';
-import { dfOf, poolNoise } from '../judge/pooled-noise.js';
+import { pairedDiffNoise } from '../judge/pooled-noise.js';
 import type { Experiment, Ledger, NoiseFloor } from '../ledger/types.js';
 
 /** Whether a study pairs its seeds: `[judge] paired` with the sequential judge and drawn seeds. */
@@ -97,7 +97,15 @@ export class PairedSeeds {
     let p = this.drawing.get(commit);
     if (!p) {
       p = (async () => {
-        const seeds = [...(have ?? [])];
+        // another host (a shared ledger) may have drawn this best's list already: use it
+        const stored = (await this.ledger.getRecord(this.studyId, PAIRED_SEEDS, commit))?.value as
+          | Partial<PairedSeedsRecord>
+          | undefined;
+        const seeds = [...(Array.isArray(stored?.seeds) ? stored.seeds : (have ?? []))];
+        if (seeds.length >= this.count) {
+          this.lists.set(commit, seeds);
+          return seeds;
+        }
         while (seeds.length < this.count) {
           const s = this.draw();
           if (!seeds.includes(s)) seeds.push(s);
@@ -149,26 +157,21 @@ export class PairedSeeds {
 }
 
 /**
- * The paired differences' standard deviation: pooled over the decided paired comparisons
- * (`evidence.pairedBest`, two or more seeds) and the candidate's own differences; the fallback
- * sqrt(2) x `runNoise` (with its df) while that has fewer df. Null without either.
+ * The paired differences' standard deviation for a decision (../judge/pooled-noise.ts
+ * `pairedDiffNoise`): the decided paired comparisons (`evidence.pairedBest`) and the candidate's
+ * own differences so far.
  */
 export function pairedNoise(
   all: readonly Experiment[],
   own: { runs: readonly number[]; best: readonly number[] } | null,
   runNoise: NoiseFloor | null,
 ): NoiseFloor | null {
-  const groups = [];
+  const diffs: number[][] = [];
   for (const e of all) {
     const ev = e.evidence;
-    if (!ev?.pairedBest || ev.pairedBest.length !== ev.runs.length || ev.runs.length < 2) continue;
-    groups.push({ commit: `#${e.number}`, runs: ev.runs.map((x, i) => x - ev.pairedBest![i]!) });
+    if (ev?.pairedBest && ev.pairedBest.length === ev.runs.length)
+      diffs.push(ev.runs.map((x, i) => x - ev.pairedBest![i]!));
   }
-  if (own && own.runs.length >= 2) groups.push({ commit: 'candidate', runs: own.runs.map((x, i) => x - own.best[i]!) });
-  const pooled = poolNoise([], groups);
-  const fallback: NoiseFloor | null =
-    runNoise && runNoise.sigma > 0 ? { sigma: Math.SQRT2 * runNoise.sigma, runs: [], df: dfOf(runNoise) } : null;
-  if (!pooled) return fallback;
-  if (fallback && dfOf(pooled) < dfOf(fallback)) return fallback;
-  return pooled;
+  if (own) diffs.push(own.runs.map((x, i) => x - own.best[i]!));
+  return pairedDiffNoise(diffs, runNoise);
 }
