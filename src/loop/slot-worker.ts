@@ -32,6 +32,7 @@ import type { Estimate } from './frontier.js';
 import type { PipelineLimits } from './proposals.js';
 import { announceFinished, finishExperiment } from './record.js';
 import { learnNoise } from './noise-estimate.js';
+import { heldoutCheckAfterKeep } from './heldout-check.js';
 import { remeasureBest } from './remeasure.js';
 import { repair } from './repair.js';
 import { runBatch } from './run-batch.js';
@@ -161,7 +162,10 @@ async function runExperiment(
       runs.push(r.result.value!);
       const step = await decide(ctx, exp, placed, runs, base, rebased);
       if (step.kind === 'done') {
-        if (step.kept) await remeasureBest(ctx, pool, lease, step.kept, placed.commit);
+        if (step.kept) {
+          await remeasureBest(ctx, pool, lease, step.kept, placed.commit);
+          await heldoutCheckAfterKeep(ctx, lease, step.kept);
+        }
         return;
       }
       if (step.kind === 'confirm') {
