@@ -108,7 +108,9 @@ describe('periodic held-out check in the loop', () => {
   });
 
   it('a workspace without an evaluate step records once that it has no held-out split, and goes on', async () => {
-    const dir = makeLandscapeRepo({ extraToml: '[slots]\nprefetch = 0\n[judge]\nkind = "greedy"\n[heldout]\nevery = 1\n' });
+    const dir = makeLandscapeRepo({
+      extraToml: '[slots]\nprefetch = 0\n[judge]\nkind = "greedy"\n[heldout]\nevery = 1\n',
+    });
     let n = 0;
     const proposer = scriptedProposer('scripted', async (ctx) => {
       const p = join(ctx.worktree, 'train.mjs');
