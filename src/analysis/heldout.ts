@@ -101,7 +101,7 @@ export function renderHeldout(h: HeldoutSummary): string {
   if (!h.supported) return `held-out check: not available: ${h.reason ?? 'no run produced a held-out value'}\n`;
   const out = [
     `validation vs held-out, per kept change (${h.runs} run(s) per step on fresh seeds; gains > 0 are improvements; gap = validation - held-out):`,
-    `  ${'change'.padEnd(44)} ${'decided on'.padEnd(10)} ${'validation'.padEnd(22)} ${'held-out'.padEnd(22)} gap`,
+    `  ${'change'.padEnd(44)} ${'decided'.padEnd(10)} ${'re-measured'.padEnd(22)} ${'held-out'.padEnd(22)} gap`,
     ...h.changes.map(
       (c) =>
         `  ${`#${c.number} ${c.description}`.slice(0, 44).padEnd(44)} ${(c.decided === null ? '-' : `${c.decided >= 0 ? '+' : ''}${c.decided.toFixed(6)}`).padEnd(10)} ${fmtGain(c.validation).padEnd(22)} ${fmtGain(c.heldout).padEnd(22)} ${fmtGain(c.gap)}`,

@@ -129,4 +129,27 @@ describe('SequentialJudge', () => {
     assert.ok(kept / N <= 0.02, `kept ${kept} of ${N}`);
     assert.ok(runs / N < 2, `runs per no-op ${runs / N}`);
   });
+
+  it("pools the candidate's own runs when they show more noise than the estimate (device, tiny: a keep on a baseline sd 10x too small)", () => {
+    // Measured on the device (bench/analysis-tiny-device-60s.txt): 3 baseline runs with sd 0.0017
+    // (2 df); BATCH_SIZE 8 -> 4 then ran 3.066819 and 3.097524 and was kept (+0.026 > 0.0158);
+    // the pooled noise later settled at 0.018 and ablation found no gain (-0.017 +- 0.061).
+    const d = new SequentialJudge().decide({
+      direction: 'minimize',
+      best: { mean: 3.1084953333333334, runs: 3 },
+      candidate: [3.066819, 3.097524],
+      noise: { sigma: 0.0017389112494124548, runs: [3.107117, 3.110449, 3.10792], df: 2 },
+    });
+    assert.equal(d.decision, 'confirm');
+    assert.match(d.reason, /within noise/);
+    assert.ok(d.threshold > 0.05, `threshold ${d.threshold}`);
+    // its own runs agreeing closely never lower the bar below the study's estimate
+    const tight = j.decide(at([0.9, 0.9000001]));
+    const loose = j.decide(at([0.9, 0.91]));
+    assert.ok(Math.abs(tight.threshold - loose.threshold) < 1e-12);
+    assert.equal(tight.decision, 'keep');
+    // and a clear gain with a noisy pair is kept once the pooled bar is cleared, saying so
+    const noisy = j.decide(at([0.9, 0.94]));
+    assert.match(noisy.reason, /with its own runs/);
+  });
 });

@@ -15,6 +15,11 @@
  * effect is ever kept by alpha, whatever the looks; the t-quantile accounts for a sigma known
  * only from few runs. Runs of one candidate on different seeds that all gave the very same
  * value while sigma > 0 mean the code ignores the harness's seed: discarded, never kept.
+ * The candidate's own runs measure the noise too: when pooling them with the study's estimate
+ * raises the bar (t-quantile x sigma), the judge uses that pooled estimate. An estimate from 2-3
+ * early runs can be far too small (measured on tiny: baseline sd 0.0017, later 0.018), and a
+ * candidate whose two runs disagree by more than that must not be kept on it. Never the other way:
+ * a change that narrows its own spread does not lower its bar.
  * Without a noise floor (or sigma 0) it is the greedy rule with min_delta. Pure; never throws.
  *
  * Paired seeds (`input.paired`, `[judge] paired = true`): the candidate's run i used the same
@@ -28,7 +33,7 @@
 import type { NoiseFloor } from '../ledger/types.js';
 import { dfOf } from './pooled-noise.js';
 import { tQuantile } from './stats.js';
-import { formatDelta, gainOf, type Decision, type Judge, type JudgeInput } from './types.js';
+import { formatDelta, gainOf, sampleStd, type Decision, type Judge, type JudgeInput } from './types.js';
 
 export interface SequentialJudgeOptions {
   /** Chance that a change with no real effect is kept (spent over the looks). Default 0.01. */
@@ -106,15 +111,21 @@ export class SequentialJudge implements Judge {
     const runs = n > 1 ? ` over ${n} ${paired ? 'paired seeds' : 'runs'}` : paired ? ' on a paired seed' : '';
     const sigma = (paired ? paired.noise.sigma : input.noise?.sigma) ?? 0;
     if (!(sigma > 0)) return this.greedy(gain, runs);
-    const noise = (paired ? paired.noise : input.noise) as NoiseFloor;
-    const df = dfOf(noise);
-    const q = this.bound(df);
+    // paired: sigma_d already pools the candidate's own differences (../loop/paired-seeds.ts);
+    // unpaired: the study's estimate, or that estimate with the candidate's runs when that raises the bar
+    const {
+      sigma: s,
+      df,
+      q,
+    } = paired
+      ? { sigma, df: dfOf(paired.noise), q: this.bound(dfOf(paired.noise)) }
+      : this.withCandidate(sigma, dfOf(input.noise as NoiseFloor), input.candidate);
     // paired: the best's seed luck cancels in each difference; its standard error is sigma_d / sqrt(n)
-    const se = paired ? sigma / Math.sqrt(n) : sigma * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
+    const se = paired ? s / Math.sqrt(n) : s * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
     const threshold = Math.max(this.minDelta, q * se);
     const rule =
       q * se >= this.minDelta
-        ? ` = ${q.toFixed(2)} x standard error, ${paired ? 'paired-difference sigma' : 'sigma'} ${formatDelta(sigma)}, ${df} df`
+        ? ` = ${q.toFixed(2)} x standard error, ${paired ? 'paired-difference sigma' : 'sigma'} ${formatDelta(s)}, ${df} df${s !== sigma ? ' with its own runs' : ''}`
         : ' = min_delta';
     // The pinned-seed rule, paired or not: the candidate's own values on different seeds (a
     // constant against the best's varying values would otherwise look like a steady gain).
@@ -162,6 +173,22 @@ export class SequentialJudge implements Judge {
       threshold,
       reason: `improved by only ${formatDelta(gain)}${runs}, within noise (<= ${formatDelta(threshold)}${rule})`,
     };
+  }
+
+  /** The study's estimate, or that estimate pooled with the candidate's runs when that raises the bar. */
+  private withCandidate(
+    sigma: number,
+    df: number,
+    candidate: readonly number[],
+  ): { sigma: number; df: number; q: number } {
+    const q = this.bound(df);
+    const n = candidate.length;
+    if (n < 2) return { sigma, df, q };
+    const own = sampleStd(candidate);
+    const df2 = df + n - 1;
+    const sigma2 = Math.sqrt((df * sigma ** 2 + (n - 1) * own ** 2) / df2);
+    const q2 = this.bound(df2);
+    return q2 * sigma2 > q * sigma ? { sigma: sigma2, df: df2, q: q2 } : { sigma, df, q };
   }
 
   private greedy(gain: number, runs: string): Decision {
