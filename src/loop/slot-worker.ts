@@ -118,7 +118,9 @@ async function runExperiment(
   for (;;) {
     exp = (await ledger.getExperiment(exp.id))!;
     const count = runs.length === 0 ? 1 : confirmationsLeft(ctx, runs.length);
-    const batch = ctx.paired
+    // paired seeds only while the metric has noise (a deterministic one has no seed luck to cancel)
+    const pairedNow = ctx.paired && (frontier.currentStudy.noise?.sigma ?? 0) > 0;
+    const batch = pairedNow
       ? await runPaired(ctx, pool, lease, exp, placed, runs.length, count)
       : await runBatch(ctx, pool, lease, { exp, commit: placed.commit, firstIndex: runs.length, count });
     if (batch === 'interrupted') return;
