@@ -16,7 +16,10 @@
  * confirmations, re-measurements of a new best, the baseline; in the real loop also confirmation
  * runs started at once on free slots that the decision did not need.
  *
- * Run: node --import tsx bench/judge-noop-keeps.ts [studies=3] [experiments=20] [sigma=0.01] [simStudies=300]
+ * `seedSigma` (LANDSCAPE_SEED_NOISE) adds a seed effect every version of the code shares; the
+ * sequential judge is run unpaired and paired ([judge] paired, the default).
+ *
+ * Run: node --import tsx bench/judge-noop-keeps.ts [studies=3] [experiments=20] [sigma=0.01] [simStudies=300] [seedSigma=0]
  */
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -32,12 +35,14 @@ const STUDIES = Number(process.argv[2] ?? 3);
 const EXPERIMENTS = Number(process.argv[3] ?? 20);
 const SIGMA = Number(process.argv[4] ?? 0.01);
 const SIM_STUDIES = Number(process.argv[5] ?? 300);
+const SEED_SIGMA = Number(process.argv[6] ?? 0);
 const TEMPLATE = new URL('../templates/landscape/', import.meta.url).pathname;
 
 const TODAY = '[judge]\nkind = "noise"\nseeds = "indexed"\n';
 const JUDGES: Array<[string, string]> = [
   ['today: noise z=2, 2 confirmations', TODAY],
-  ['sequential (defaults)', ''],
+  ['sequential, unpaired', '[judge]\npaired = false\n'],
+  ['sequential (defaults: paired)', ''],
 ];
 
 function workspace(seed: number, judgeToml: string): string {
@@ -46,7 +51,7 @@ function workspace(seed: number, judgeToml: string): string {
   writeFileSync(
     join(dir, 'autoresearch.toml'),
     `[study]\ntag = "bench"\nseed = ${seed}\n[run]\ncommand = "node train.mjs"\nevaluate = "node prepare.mjs evaluate"\ntimeout_s = 120\n` +
-      `env = { LANDSCAPE_FLAT = "1", LANDSCAPE_NOISE = "${SIGMA}" }\n[files]\neditable = ["train.mjs"]\nprotected = ["prepare.mjs"]\n` +
+      `env = { LANDSCAPE_FLAT = "1", LANDSCAPE_NOISE = "${SIGMA}", LANDSCAPE_SEED_NOISE = "${SEED_SIGMA}" }\n[files]\neditable = ["train.mjs"]\nprotected = ["prepare.mjs"]\n` +
       `[proposer]\nkind = "search"\n[slots]\ncount = 2\ngpus = "none"\n${judgeToml}`,
   );
   const git = (...a: string[]) => execFileSync('git', a, { cwd: dir });
@@ -95,7 +100,7 @@ async function realLoop(judgeToml: string): Promise<Tally> {
 
 const pct = (a: number, b: number) => `${((100 * a) / Math.max(1, b)).toFixed(1)}%`;
 console.log(
-  `no-op changes kept: landscape made flat, noise sigma ${SIGMA}, 2 slots, ${STUDIES} studies x ${EXPERIMENTS} experiments per judge (real loop); ${SIM_STUDIES} simulated studies`,
+  `no-op changes kept: landscape made flat, noise sigma ${SIGMA} (+ shared seed effect ${SEED_SIGMA}), 2 slots, ${STUDIES} studies x ${EXPERIMENTS} experiments per judge (real loop); ${SIM_STUDIES} simulated studies`,
 );
 console.log(
   `machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}, load average at start ${loadavg()
@@ -121,16 +126,30 @@ const policies: Policy[] = [
     remeasure: 0,
   },
   {
-    name: 'sequential (defaults)',
+    name: 'sequential, unpaired',
     judge: new SequentialJudge({ alpha: 0.02, maxRuns: 4, futility: 0.5 }),
     baselineRuns: 3,
     pool: true,
     remeasure: 2,
   },
+  {
+    name: 'sequential (defaults: paired)',
+    judge: new SequentialJudge({ alpha: 0.02, maxRuns: 4, futility: 0.5 }),
+    baselineRuns: 3,
+    pool: true,
+    remeasure: 2,
+    paired: { seeds: 4 },
+  },
 ];
 console.log(`\nsimulated (bench/simulate.ts, ${SIM_STUDIES} studies x ${EXPERIMENTS} experiments, 1 slot):`);
 for (const p of policies) {
-  const o = await many(p, { studies: SIM_STUDIES, experiments: EXPERIMENTS, sigma: SIGMA, flat: true });
+  const o = await many(p, {
+    studies: SIM_STUDIES,
+    experiments: EXPERIMENTS,
+    sigma: SIGMA,
+    seedSigma: SEED_SIGMA,
+    flat: true,
+  });
   const f = o.keeps / Math.max(1, o.decisions);
   const ci = 1.96 * Math.sqrt((f * (1 - f)) / Math.max(1, o.decisions));
   console.log(

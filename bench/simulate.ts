@@ -9,12 +9,18 @@
  * estimate is pooled over every commit measured more than once (src/judge/pooled-noise.ts), and
  * how many runs re-measure a new best (winner's curse) before later candidates are compared
  * with it.
+ *
+ * `seedSigma` adds a seed effect shared by all code (LANDSCAPE_SEED_NOISE: the same seed shifts
+ * every version alike, like a GPU run's initialisation and data order); `sigma` is then the part a
+ * change scrambles. A `paired` policy runs candidate and best on common seeds drawn per best
+ * (src/loop/paired-seeds.ts): the best's value on each seed measured once, reused for every
+ * candidate compared with it, and the judge tests the paired differences.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { poolNoise, type Measured } from '../src/judge/pooled-noise.js';
+import { pairedDiffNoise, poolNoise, type Measured } from '../src/judge/pooled-noise.js';
 import { sampleStd, type Judge } from '../src/judge/types.js';
 import type { Experiment, NoiseFloor } from '../src/ledger/types.js';
 import { findConstants } from '../src/proposer/search/constants.js';
@@ -32,6 +38,8 @@ export interface Policy {
   pool: boolean;
   /** Runs that re-measure a new best; its estimate is then the mean of all its runs. 0 = none. */
   remeasure: number;
+  /** Paired seeds (needs a sequential judge): the candidate's run i on the best's seed i. */
+  paired?: { seeds: number };
 }
 
 export interface Outcome {
@@ -62,13 +70,20 @@ function knobsOf(source: string): Record<string, unknown> {
 
 export async function simulate(
   policy: Policy,
-  opts: { seed: number; experiments: number; sigma: number; flat?: boolean },
+  opts: { seed: number; experiments: number; sigma: number; flat?: boolean; seedSigma?: number; scramble?: number },
 ): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'ar-sim-'));
   copyFileSync(join(TEMPLATE, 'train.mjs'), join(dir, 'train.mjs'));
   const random = rng(opts.seed * 7919 + 1);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const run = (truth: number) => truth + opts.sigma * normal();
+  // the seed effect: a fixed draw per seed (its own stream, so the unpaired runs stay as they were)
+  const seedRandom = rng(opts.seed * 104729 + 7);
+  const seedNormal = () => Math.sqrt(-2 * Math.log(1 - seedRandom())) * Math.cos(2 * Math.PI * seedRandom());
+  const seedSigma = opts.seedSigma ?? 0;
+  const newSeed = () => (seedSigma > 0 ? seedSigma * seedNormal() : 0); // a seed is its effect here
+  const run = (truth: number, seedEffect = newSeed()) => truth + seedEffect + opts.sigma * normal();
+  const pairedCount = policy.paired?.seeds ?? 0;
+  const newList = () => Array.from({ length: pairedCount }, newSeed);
   const read = () => readFileSync(join(dir, 'train.mjs'), 'utf8');
   const commitOf = (s: string) => createHash('sha1').update(s).digest('hex');
   const truthOf = (src: string): number => (opts.flat ? 1 : (trueValue(knobsOf(src)) as number));
@@ -76,7 +91,12 @@ export async function simulate(
 
   let bestSrc = read();
   let bestTruth = truthOf(bestSrc);
-  const baseRuns = Array.from({ length: policy.baselineRuns }, () => run(bestTruth));
+  let bestSeeds = newList();
+  let bestOn: Array<number | undefined> = [];
+  const baseRuns = Array.from({ length: policy.baselineRuns }, (_, i) =>
+    pairedCount && i < pairedCount ? (bestOn[i] = run(bestTruth, bestSeeds[i])) : run(bestTruth),
+  );
+  const diffs: number[][] = [];
   const measured: Measured[] = [{ commit: commitOf(bestSrc), runs: baseRuns }];
   const estimate = (): NoiseFloor | null =>
     policy.baselineRuns < 2
@@ -109,12 +129,46 @@ export async function simulate(
     if (p.kind !== 'ok') break;
     const src = read();
     const truth = truthOf(src);
-    const values = [run(truth)];
-    let d = policy.judge.decide({ direction: 'minimize', best, candidate: values, noise });
+    const values: number[] = [];
+    // a change that touches the random stream: its seed effect is a fresh draw, shared with nothing
+    const scrambles = (opts.scramble ?? 0) > 0 && seedRandom() < opts.scramble!;
+    const next = () => {
+      const k = values.length;
+      if (!pairedCount || scrambles) {
+        if (pairedCount && bestOn[k] === undefined) {
+          bestOn[k] = run(bestTruth, bestSeeds[k]);
+          measured.push({ commit: parent, runs: [bestOn[k]!] });
+          out.otherRuns++;
+        }
+        return values.push(run(truth));
+      }
+      if (bestOn[k] === undefined) {
+        bestOn[k] = run(bestTruth, bestSeeds[k]); // the best on this seed: once, reused
+        measured.push({ commit: parent, runs: [bestOn[k]!] });
+        out.otherRuns++;
+      }
+      return values.push(run(truth, bestSeeds[k]));
+    };
+    const input = () => {
+      if (!pairedCount) return { direction: 'minimize' as const, best, candidate: values, noise };
+      const pb = bestOn.slice(0, values.length) as number[];
+      const own = values.map((x, i) => x - pb[i]!);
+      const dn = pairedDiffNoise([...diffs, own], noise);
+      return {
+        direction: 'minimize' as const,
+        best,
+        candidate: values,
+        noise,
+        ...(dn ? { paired: { best: pb, noise: dn } } : {}),
+      };
+    };
+    next();
+    let d = policy.judge.decide(input());
     while (d.decision === 'confirm') {
-      values.push(run(truth));
-      d = policy.judge.decide({ direction: 'minimize', best, candidate: values, noise });
+      next();
+      d = policy.judge.decide(input());
     }
+    if (pairedCount && values.length >= 2) diffs.push(values.map((x, i) => x - bestOn[i]!));
     out.decisions++;
     out.candidateRuns += values.length;
     const commit = commitOf(src);
@@ -127,8 +181,12 @@ export async function simulate(
       bestTruth = truth;
       bestNumber = n;
       bestRuns = [...values];
+      bestSeeds = newList(); // fresh seeds for the new best
+      bestOn = [];
       if (policy.remeasure > 0 && noise && noise.sigma > 0) {
-        const again = Array.from({ length: policy.remeasure }, () => run(truth));
+        const again = Array.from({ length: policy.remeasure }, (_, i) =>
+          pairedCount && i < pairedCount ? (bestOn[i] = run(truth, bestSeeds[i])) : run(truth),
+        );
         out.otherRuns += again.length;
         bestRuns.push(...again);
         measured.push({ commit, runs: again });
@@ -189,11 +247,18 @@ function experiment(
 /** Sums outcomes over `studies` seeds. */
 export async function many(
   policy: Policy,
-  opts: { studies: number; experiments: number; sigma: number; flat?: boolean },
+  opts: { studies: number; experiments: number; sigma: number; flat?: boolean; seedSigma?: number; scramble?: number },
 ): Promise<Outcome> {
   const tot: Outcome = { decisions: 0, keeps: 0, real: 0, candidateRuns: 0, otherRuns: 0, finalTruth: 0 };
   for (let s = 0; s < opts.studies; s++) {
-    const o = await simulate(policy, { seed: s, experiments: opts.experiments, sigma: opts.sigma, flat: opts.flat });
+    const o = await simulate(policy, {
+      seed: s,
+      experiments: opts.experiments,
+      sigma: opts.sigma,
+      flat: opts.flat,
+      seedSigma: opts.seedSigma,
+      scramble: opts.scramble,
+    });
     tot.decisions += o.decisions;
     tot.keeps += o.keeps;
     tot.real += o.real;

@@ -24,7 +24,8 @@ const train = (base: number, cheat?: Cheat) =>
   'console.log("---"); console.log("val_bpb: " + (BASE + 0.01 * z).toFixed(6));\n';
 
 async function study(candidates: Array<{ base: number; cheat?: Cheat }>, extraToml = '') {
-  const dir = makeLandscapeRepo({ train: train(1.0), extraToml });
+  // unpaired: every run its own seed (paired seeds: ./paired-seeds.test.ts)
+  const dir = makeLandscapeRepo({ train: train(1.0), extraToml: `[judge]\npaired = false\n${extraToml}` });
   const seen: string[] = [];
   const p = scriptedProposer('scripted', async (ctx, call) => {
     seen.push(JSON.stringify({ history: ctx.history, best: ctx.best, inFlight: ctx.inFlight }));

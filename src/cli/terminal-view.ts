@@ -120,6 +120,13 @@ export function createTerminalView(out: NodeJS.WriteStream, live: boolean): Term
             `  #${e.number} started from an older best and beat it; re-applying onto ${e.onto.slice(0, 7)} and re-running`,
           );
           break;
+        case 'heldout-check':
+          print(
+            e.gap !== null
+              ? `held-out check of ${e.keeps ? `the best #${e.number} (${e.keeps} keeps)` : 'the baseline'}: validation ${fmtValue(e.validation!)}, held-out ${fmtValue(e.heldout!)} (gap ${e.gap >= 0 ? '+' : ''}${fmtValue(e.gap)})`
+              : `held-out check of #${e.number}: not scored (${e.reason ?? 'no value'})`,
+          );
+          break;
         case 'repair':
           print(`  #${e.number} crashed; repair attempt ${e.attempt}: ${e.description}`);
           break;

@@ -123,6 +123,9 @@ export const filesSchema = z.strictObject({
     .describe('Paths (files or folders) only the evaluate step may read: hidden from training runs by the sandbox.'),
 });
 
+/** `[judge] paired`'s default (bench/RESULTS.md, "Paired seeds", says why). */
+const PAIRED_DEFAULT = true;
+
 export const judgeSchema = z
   .strictObject({
     kind: z
@@ -177,6 +180,12 @@ export const judgeSchema = z
       .describe(
         'With vary_seed: drawn = every run gets a seed the harness draws at random when the run starts (never shown to the proposer); indexed = seed + run index (reproducible, predictable).',
       ),
+    paired: z
+      .boolean()
+      .default(PAIRED_DEFAULT)
+      .describe(
+        'sequential, with drawn seeds: candidate and best run on common seeds the harness draws afresh for each best (never shown to the proposer), and the test uses the paired differences cand(seed) - best(seed), so the seed luck both share cancels; the best is run once per seed and reused for every candidate.',
+      ),
     vary_seed: z
       .boolean()
       .default(true)
@@ -195,8 +204,22 @@ export const judgeSchema = z
     futility: 0.5,
     remeasure_runs: 2,
     seeds: 'drawn',
+    paired: PAIRED_DEFAULT,
     vary_seed: true,
   });
+
+export const heldoutSchema = z
+  .strictObject({
+    every: z
+      .number()
+      .int()
+      .min(0)
+      .default(5)
+      .describe(
+        "Score the current best on the template's held-out split every this many keeps (one run with AUTORESEARCH_SPLIT=heldout, recorded, shown by status and report as the validation-vs-held-out gap; it never drives a decision); 0 = never.",
+      ),
+  })
+  .default({ every: 5 });
 
 export const slotsSchema = z
   .strictObject({
@@ -327,6 +350,7 @@ export const configSchema = z.strictObject({
   ledger: ledgerSchema,
   results: resultsSchema,
   notify: notifySchema,
+  heldout: heldoutSchema,
 
   hub: hubSchema,
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeNoise, dfOf, poolNoise } from './pooled-noise.js';
+import { describeNoise, dfOf, pairedDiffNoise, poolNoise } from './pooled-noise.js';
 import { sampleStd } from './types.js';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
@@ -73,5 +73,41 @@ describe('poolNoise', () => {
       describeNoise({ sigma: 0.01, runs: [1, 2], df: 4, low: 0.006, high: 0.029, commits: 3, samples: 7 }, fmt),
       'sigma 0.0100 (95% 0.0060-0.0290, 4 df from 3 commits, 7 runs)',
     );
+  });
+});
+
+describe('pairedDiffNoise', () => {
+  const runs = { sigma: 0.01, runs: [1, 1.01, 0.99], df: 6 };
+
+  it('uses sqrt(2) x the runs sigma (with its df) until the differences have 3 df', () => {
+    const none = pairedDiffNoise([], runs)!;
+    close(none.sigma, Math.SQRT2 * 0.01);
+    assert.equal(none.df, 6);
+    // one comparison with 3 seeds: 2 df, not enough
+    const two = pairedDiffNoise([[0.001, 0.002, 0.0015]], runs)!;
+    close(two.sigma, Math.SQRT2 * 0.01);
+    // and one comparison of one seed adds nothing
+    assert.equal(pairedDiffNoise([[0.001, 0.002, 0.0015], [0.5]], runs)!.df, 6);
+  });
+
+  it('pools the differences around each comparison’s own mean once they have 3 df', () => {
+    const d = pairedDiffNoise(
+      [
+        [0.001, 0.003],
+        [0.1, 0.102, 0.104],
+      ],
+      runs,
+    )!;
+    assert.equal(d.df, 3);
+    // squares around the means: 2e-6 + 8e-6 over 3 df
+    close(d.sigma, Math.sqrt(1e-5 / 3), 1e-12);
+    assert.ok(d.low! < d.sigma && d.sigma < d.high!);
+  });
+
+  it('with a noise estimate of fewer than 3 df, takes the differences once they have as many', () => {
+    const few = { sigma: 0.01, runs: [1, 1.01, 0.99], df: 2 };
+    assert.equal(pairedDiffNoise([[0.001, 0.003, 0.002]], few)!.df, 2);
+    close(pairedDiffNoise([[0.001, 0.003, 0.002]], few)!.sigma, 0.001);
+    assert.equal(pairedDiffNoise([], null), null);
   });
 });

@@ -61,3 +61,26 @@ export function describeNoise(noise: NoiseFloor, fmt: (x: number) => string): st
       : `${df} df from ${noise.runs.length} baseline runs)`;
   return `sigma ${fmt(noise.sigma)}${ci}${ci === ' (' ? '' : ', '}${from}`;
 }
+
+/** Degrees of freedom the paired differences' own estimate needs before it replaces the fallback. */
+export const PAIRED_MIN_DF = 3;
+
+/**
+ * Paired seeds: the standard deviation of paired differences cand(seed_i) - best(seed_i), pooled
+ * over `diffs` (one group per comparison with two or more seeds, each around its own mean); while
+ * that has fewer than PAIRED_MIN_DF degrees of freedom (and fewer than `runNoise`), sqrt(2) x the
+ * runs' sigma with its df (the
+ * difference of two independent runs: no credit for pairing before pairing has shown its worth).
+ * Null without either.
+ */
+export function pairedDiffNoise(diffs: readonly (readonly number[])[], runNoise: NoiseFloor | null): NoiseFloor | null {
+  const pooled = poolNoise(
+    [],
+    diffs.filter((d) => d.length >= 2).map((runs, i) => ({ commit: String(i), runs })),
+  );
+  const fallback: NoiseFloor | null =
+    runNoise && runNoise.sigma > 0 ? { sigma: Math.SQRT2 * runNoise.sigma, runs: [], df: dfOf(runNoise) } : null;
+  if (!pooled) return fallback;
+  if (fallback && dfOf(pooled) < Math.min(dfOf(fallback), PAIRED_MIN_DF)) return fallback;
+  return pooled;
+}

@@ -21,6 +21,14 @@
  * candidate whose two runs disagree by more than that must not be kept on it. Never the other way:
  * a change that narrows its own spread does not lower its bar.
  * Without a noise floor (or sigma 0) it is the greedy rule with min_delta. Pure; never throws.
+ *
+ * Paired seeds (`input.paired`, `[judge] paired = true`): the candidate's run i used the same
+ * harness-drawn seed as the best's value best[i], so the seed's luck (initialisation, data order)
+ * cancels in d_i = best[i] - cand[i] (direction-adjusted); the gain is mean(d) and its standard
+ * error sigma_d / sqrt(n), sigma_d the paired differences' standard deviation pooled over the
+ * study with its df; the same looks, bound, futility and first-look rule apply. The pinned-seed
+ * rule reads the candidate's own values in both modes: a change that ignores the seed prints one
+ * value on every seed, and against the best's varying values that would look like a steady gain.
  */
 import type { NoiseFloor } from '../ledger/types.js';
 import { dfOf } from './pooled-noise.js';
@@ -62,6 +70,12 @@ export function tieChance(values: readonly number[], sigma: number): number {
   return Math.min(1, 10 ** -decimals / (2 * Math.sqrt(Math.PI) * sigma));
 }
 
+/** Mean paired gain: the mean of best(seed_i) - cand(seed_i), direction-adjusted (positive = better). */
+export function pairedGain(input: JudgeInput, best: readonly number[]): { gain: number; diffs: number[] } {
+  const diffs = input.candidate.map((x, i) => (input.direction === 'minimize' ? best[i]! - x : x - best[i]!));
+  return { gain: diffs.reduce((s, x) => s + x, 0) / diffs.length, diffs };
+}
+
 export class SequentialJudge implements Judge {
   readonly name = 'sequential';
   readonly alpha: number;
@@ -91,29 +105,42 @@ export class SequentialJudge implements Judge {
   }
 
   decide(input: JudgeInput): Decision {
-    const { gain } = gainOf(input);
+    const paired = input.paired && input.paired.best.length === input.candidate.length ? input.paired : null;
+    const { gain } = paired ? pairedGain(input, paired.best) : gainOf(input);
     const n = input.candidate.length;
-    const runs = n > 1 ? ` over ${n} runs` : '';
-    const sigma = input.noise?.sigma ?? 0;
+    const runs = n > 1 ? ` over ${n} ${paired ? 'paired seeds' : 'runs'}` : paired ? ' on a paired seed' : '';
+    const sigma = (paired ? paired.noise.sigma : input.noise?.sigma) ?? 0;
     if (!(sigma > 0)) return this.greedy(gain, runs);
-    const noise = input.noise as NoiseFloor;
-    const { sigma: s, df, q } = this.withCandidate(sigma, dfOf(noise), input.candidate);
-    const se = s * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
+    // paired: sigma_d already pools the candidate's own differences (../loop/paired-seeds.ts);
+    // unpaired: the study's estimate, or that estimate with the candidate's runs when that raises the bar
+    const {
+      sigma: s,
+      df,
+      q,
+    } = paired
+      ? { sigma, df: dfOf(paired.noise), q: this.bound(dfOf(paired.noise)) }
+      : this.withCandidate(sigma, dfOf(input.noise as NoiseFloor), input.candidate);
+    // paired: the best's seed luck cancels in each difference; its standard error is sigma_d / sqrt(n)
+    const se = paired ? s / Math.sqrt(n) : s * Math.sqrt(1 / n + 1 / Math.max(1, input.best.runs));
     const threshold = Math.max(this.minDelta, q * se);
     const rule =
       q * se >= this.minDelta
-        ? ` = ${q.toFixed(2)} x standard error, sigma ${formatDelta(s)}, ${df} df${s !== sigma ? ' with its own runs' : ''}`
+        ? ` = ${q.toFixed(2)} x standard error, ${paired ? 'paired-difference sigma' : 'sigma'} ${formatDelta(s)}, ${df} df${s !== sigma ? ' with its own runs' : ''}`
         : ' = min_delta';
+    // The pinned-seed rule, paired or not: the candidate's own values on different seeds (a
+    // constant against the best's varying values would otherwise look like a steady gain).
+    const runSigma = input.noise?.sigma ?? sigma;
     if (
       this.seedsVary &&
       n > 1 &&
       input.candidate.every((x) => x === input.candidate[0]) &&
-      tieChance([...noise.runs, ...input.candidate], sigma) ** (n - 1) < MAX_TIE_CHANCE
+      runSigma > 0 &&
+      tieChance([...(input.noise?.runs ?? []), ...input.candidate], runSigma) ** (n - 1) < MAX_TIE_CHANCE
     )
       return {
         decision: 'discard',
         threshold,
-        reason: `its ${n} runs on different seeds gave the very same value while the noise is sigma ${formatDelta(sigma)}: the code ignores AUTORESEARCH_SEED (a pinned seed?)`,
+        reason: `its ${n} runs on different seeds gave the very same value while the noise is sigma ${formatDelta(runSigma)}: the code ignores AUTORESEARCH_SEED (a pinned seed?)`,
       };
     if (gain <= this.futility * se)
       return {

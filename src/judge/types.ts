@@ -16,6 +16,13 @@ export interface JudgeInput {
   candidate: number[];
   /** The study's noise floor, when measured. */
   noise: NoiseFloor | null;
+  /**
+   * Paired seeds (`[judge] paired = true`, sequential judge only): `best[i]` is the best's value
+   * on the seed of the candidate's run i (same length as `candidate`), and `noise` the standard
+   * deviation of the paired differences cand(seed_i) - best(seed_i), pooled over the study
+   * (../loop/paired-seeds.ts). Absent: the unpaired test on the means.
+   */
+  paired?: { best: number[]; noise: NoiseFloor };
 }
 
 export interface Decision {

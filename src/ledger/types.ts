@@ -87,6 +87,11 @@ export interface Evidence {
   bestRuns?: number;
   /** The gain it had to clear. */
   threshold?: number;
+  /**
+   * Paired seeds ([judge] paired): the best's value on the seed of each of `runs` (same order);
+   * the decision used the differences. The seeds themselves are in `paired-seeds` study records.
+   */
+  pairedBest?: number[];
   /** When it started from an older best and was re-applied onto the current one. */
   rebased?: { fromParent: string; fromCommit: string | null; runs: number[] };
 }

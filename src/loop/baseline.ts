@@ -67,12 +67,15 @@ async function baseline(
   const values: number[] = [];
   let runMs = 0;
   let last: FinishedRun | null = null;
+  // Paired seeds: the baseline's runs are its values on its own seed list (./paired-seeds.ts).
+  const seeds = ctx.paired ? await ctx.paired.seedsOf(study.baseCommit, exp.number) : null;
   for (let i = 0; i < repeats; ) {
     const batch = await runBatch(ctx, pool, lease, {
       exp,
       commit: study.baseCommit,
       firstIndex: i,
       count: repeats - i,
+      ...(seeds ? { seedOf: (k: number) => seeds[k] } : {}),
     });
     if (batch === 'interrupted') return 'interrupted';
     for (const run of batch) {
@@ -97,6 +100,7 @@ async function baseline(
         );
       }
       values.push(r.value!);
+      if (seeds && seeds[i] !== undefined) await ctx.paired!.record(study.baseCommit, seeds[i]!, r.value!);
       if (repeats > 1)
         ctx.emit({
           type: 'notice',

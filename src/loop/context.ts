@@ -13,6 +13,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import type { EmitEvent } from './events.js';
 import type { Frontier } from './frontier.js';
 import type { LeaseKeeper } from './lease-keeper.js';
+import type { PairedSeeds } from './paired-seeds.js';
 import type { ResultsFiles } from './results-files.js';
 import type { SlotLease } from './slot-pool.js';
 
@@ -34,6 +35,11 @@ export interface LoopContext {
   judge: Judge;
   emit: EmitEvent;
   frontier: Frontier;
+  /**
+   * Paired seeds (`[judge] paired`, sequential judge, drawn seeds): each best's seed list and its
+   * values on them (./paired-seeds.ts). Absent or null: unpaired decisions.
+   */
+  paired?: PairedSeeds | null;
   /**
    * Several hosts (a shared PostgreSQL ledger): this host's id and the lease it takes on each
    * experiment it creates or takes over (renewed by the heartbeat, ./leases.ts). Null with a

@@ -133,6 +133,22 @@ export type StudyEvent =
       total: number;
     }
   | {
+      /**
+       * The periodic held-out check ([heldout] every, ./heldout-check.ts): the best (or the
+       * baseline, the reference) scored once on validation and on the held-out split. Never a decision.
+       */
+      type: 'heldout-check';
+      t: number;
+      number: number;
+      /** Keeps so far (0: the baseline). */
+      keeps: number;
+      validation: number | null;
+      heldout: number | null;
+      /** held-out - validation (null when either is missing). */
+      gap: number | null;
+      reason?: string;
+    }
+  | {
       type: 'study-stopped';
       t: number;
       reason: StopReason;

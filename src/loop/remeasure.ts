@@ -33,6 +33,8 @@ export async function remeasureBest(
   if (config.judge.kind !== 'sequential' || count === 0 || !((study.noise?.sigma ?? 0) > 0)) return;
   const before = frontier.estimateOf(commit);
   const first = maxRunsOf(config); // past any confirmation run's index: its own log names
+  // Paired seeds: the new best's fresh list; these runs are its values on the first seeds.
+  const seeds = ctx.paired ? await ctx.paired.seedsOf(commit, kept.number) : null;
   const batch: FinishedRun[] = [];
   while (batch.length < count) {
     const more = await runBatch(ctx, pool, lease, {
@@ -40,14 +42,17 @@ export async function remeasureBest(
       commit,
       firstIndex: first + batch.length,
       count: count - batch.length,
+      ...(seeds ? { seedOf: (k: number) => seeds[k - first] } : {}),
     });
     if (more === 'interrupted') return;
     batch.push(...more);
   }
   const runs: number[] = [];
-  for (const r of batch) {
-    if (r.kind === 'ran' && r.result.kind === 'ok' && r.result.value !== null) runs.push(r.result.value);
-    else
+  for (const [i, r] of batch.entries()) {
+    if (r.kind === 'ran' && r.result.kind === 'ok' && r.result.value !== null) {
+      runs.push(r.result.value);
+      if (seeds && seeds[i] !== undefined) await ctx.paired!.record(commit, seeds[i]!, r.result.value);
+    } else
       ctx.emit({
         type: 'notice',
         t: Date.now(),

@@ -30,6 +30,8 @@ export async function runBatch(
     count: number;
     /** The first run (on the own slot) is stopped early when clearly worse than these curves. */
     watchAgainst?: CurveReference | null;
+    /** Paired seeds: the seed of run index i (recorded as a 'seed' record); undefined = drawn. */
+    seedOf?: (runIndex: number) => number | undefined;
   },
 ): Promise<FinishedRun[] | 'interrupted'> {
   const borrowed = pool.borrow(Math.max(0, req.count - 1));
@@ -48,6 +50,7 @@ export async function runBatch(
             commit: req.commit,
             attempt: req.exp.attempts,
             ...(i === 0 && req.watchAgainst ? { watchAgainst: req.watchAgainst } : {}),
+            ...seedOption(req.seedOf?.(req.firstIndex + i)),
           }),
         ),
       ),
@@ -58,6 +61,65 @@ export async function runBatch(
       out.push({ ...r, slot: leases[i]!.slot.index });
     }
     return out;
+  } finally {
+    for (const l of borrowed) l.release();
+  }
+}
+
+function seedOption(seed: number | undefined): { seed?: number; recordSeed?: true } {
+  return seed === undefined ? {} : { seed, recordSeed: true };
+}
+
+/** One run of a plan (./paired-seeds.ts: the best on a seed it lacks, and the candidate). */
+export interface PlannedRun {
+  exp: Experiment;
+  commit: string;
+  runIndex: number;
+  seed?: number;
+  /** Stopped early when clearly worse than these curves (a candidate's first run). */
+  watchAgainst?: CurveReference | null;
+}
+
+/**
+ * Runs every run of `plan` on the slot held plus free slots borrowed for the time (several
+ * rounds when there are fewer slots than runs); results in plan order. Same contract as `runBatch`.
+ */
+export async function runPlan(
+  ctx: LoopContext,
+  pool: SlotPool,
+  own: SlotLease,
+  plan: readonly PlannedRun[],
+): Promise<FinishedRun[] | 'interrupted'> {
+  const borrowed = pool.borrow(Math.max(0, plan.length - 1));
+  const leases = [own, ...borrowed];
+  try {
+    const study = ctx.frontier.currentStudy;
+    const out: FinishedRun[] = [];
+    let next = 0;
+    let interrupted = false;
+    await Promise.all(
+      leases.map(async (l) => {
+        for (let i = next++; i < plan.length && !interrupted; i = next++) {
+          const p = plan[i]!;
+          const r = await l.timed(() =>
+            runOnce(ctx, {
+              exp: p.exp,
+              study,
+              worktree: l.worktree,
+              slot: l.slot,
+              runIndex: p.runIndex,
+              commit: p.commit,
+              attempt: p.exp.attempts,
+              ...seedOption(p.seed),
+              ...(p.watchAgainst ? { watchAgainst: p.watchAgainst } : {}),
+            }),
+          );
+          if (r.kind === 'interrupted') interrupted = true;
+          else out[i] = { ...r, slot: l.slot.index };
+        }
+      }),
+    );
+    return interrupted ? 'interrupted' : out;
   } finally {
     for (const l of borrowed) l.release();
   }

@@ -69,6 +69,8 @@ export interface RunRequest {
   attempt: number;
   /** AUTORESEARCH_SEED of this run (default: `seedFor`: drawn at run time, or as [judge] seeds says). */
   seed?: number;
+  /** Record `seed` as a 'seed' record like a drawn one (paired seeds: ./paired-seeds.ts). */
+  recordSeed?: true;
   /**
    * Also score the held-out split: a second evaluate step with AUTORESEARCH_SPLIT=heldout.
    * Analysis runs only (ablate, transfer, heldout): a study's decisions never see that split.
@@ -158,7 +160,7 @@ async function runSteps(ctx: RunContext, req: RunRequest, watch: RunWatch | unde
   // Drawn now, after the change was made and committed: nothing the proposer saw could name it.
   // (An analysis run names its own seed: ../analysis/.)
   const seed = req.seed ?? seedFor(config, req.runIndex);
-  if (req.seed === undefined && config.judge.vary_seed && config.judge.seeds === 'drawn')
+  if ((req.seed === undefined && config.judge.vary_seed && config.judge.seeds === 'drawn') || req.recordSeed)
     await ledger.putRecord(study.id, 'seed', runKey(req), {
       seed,
       commit: req.commit,

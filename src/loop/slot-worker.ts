@@ -35,9 +35,12 @@ import type { PipelineLimits } from './proposals.js';
 import { leaseLostNotice, stillHeld } from './leases.js';
 import { announceFinished, finishExperiment } from './record.js';
 import { learnNoise } from './noise-estimate.js';
+import { heldoutCheckAfterKeep } from './heldout-check.js';
 import { remeasureBest } from './remeasure.js';
 import { repair } from './repair.js';
 import { runBatch } from './run-batch.js';
+import { pairedNoise } from './paired-seeds.js';
+import { runPaired } from './paired-runs.js';
 import type { SlotLease, SlotPool } from './slot-pool.js';
 
 /**
@@ -121,8 +124,11 @@ async function runExperiment(
     const count = runs.length === 0 ? 1 : confirmationsLeft(ctx, runs.length);
     // A first run is watched against its base's curves ([early_stop]: ./early-stop.ts).
     const watchAgainst = runs.length === 0 ? await referenceFor(ctx, exp.studyId, placed.parent) : null;
-    const req = { exp, commit: placed.commit, firstIndex: runs.length, count, watchAgainst };
-    const batch = await runBatch(ctx, pool, lease, req);
+    // paired seeds only while the metric has noise (a deterministic one has no seed luck to cancel)
+    const pairedNow = ctx.paired && (frontier.currentStudy.noise?.sigma ?? 0) > 0;
+    const batch = pairedNow
+      ? await runPaired(ctx, pool, lease, exp, placed, runs.length, count, watchAgainst)
+      : await runBatch(ctx, pool, lease, { exp, commit: placed.commit, firstIndex: runs.length, count, watchAgainst });
     if (batch === 'interrupted') return;
     for (const r of batch) {
       runMs += r.result.durationMs;
@@ -168,7 +174,10 @@ async function runExperiment(
       runs.push(r.result.value!);
       const step = await decide(ctx, exp, placed, runs, base, rebased);
       if (step.kind === 'done') {
-        if (step.kept) await remeasureBest(ctx, pool, lease, step.kept, placed.commit);
+        if (step.kept) {
+          await remeasureBest(ctx, pool, lease, step.kept, placed.commit);
+          await heldoutCheckAfterKeep(ctx, lease, step.kept);
+        }
         return;
       }
       if (step.kind === 'confirm') {
@@ -229,15 +238,23 @@ function decide(
     await frontier.sync(); // another host may have moved the best: judge against the ledger's
     const study = frontier.currentStudy;
     const best = frontier.current!;
-    const input = (against: Estimate) => ({
+    const all = ctx.paired ? await ctx.ledger.listExperiments(study.id) : [];
+    const pairing = (against: Estimate) => {
+      const best = ctx.paired?.bestValues(against.commit, runs.length) ?? null;
+      const noise = best ? pairedNoise(all, { runs, best }, study.noise) : null;
+      return best && noise ? { best, noise } : null;
+    };
+    const input = (against: Estimate, paired = pairing(against)) => ({
       direction: study.direction,
       best: { mean: against.mean, runs: against.runs },
       candidate: runs,
       noise: study.noise,
+      ...(paired ? { paired } : {}),
     });
     if (placed.parent !== best.commit) {
       const own = frontier.estimateOf(placed.parent) ?? best;
-      const d = judge.decide(input(own));
+      const ownPaired = pairing(own);
+      const d = judge.decide(input(own, ownPaired));
       // Promising but not yet clear, on a base that is no longer the best: confirming it there
       // would spend runs on a commit that can't be kept; it is measured on the best instead.
       if (d.decision === 'confirm')
@@ -255,19 +272,20 @@ function decide(
         status: 'discard',
         value: mean(runs),
         reason: `${d.reason} (vs its base #${own.number})`,
-        evidence: evidence(runs, own, d, rebased),
+        evidence: evidence(runs, own, d, rebased, ownPaired?.best),
       });
       if (runs.length > 1 || rebased) await learnNoise(ctx);
       return { kind: 'done' };
     }
-    const d = judge.decide(input(best));
+    const bestPaired = pairing(best);
+    const d = judge.decide(input(best, bestPaired));
     if (d.decision === 'confirm') return { kind: 'confirm', reason: d.reason };
     const result: ExperimentResult = {
       ...base,
       status: d.decision,
       value: mean(runs),
       reason: d.reason,
-      evidence: evidence(runs, best, d, rebased),
+      evidence: evidence(runs, best, d, rebased, bestPaired?.best),
       endedAt: Date.now(),
     };
     let kept: Experiment | undefined;
@@ -370,12 +388,14 @@ function evidence(
   against: Estimate | null,
   d: Decision | undefined,
   rebased: Evidence['rebased'],
+  pairedBest?: number[],
 ): Evidence {
   return {
     runs: [...runs],
     mean: mean(runs),
     spread: sampleStd(runs),
     ...(against ? { bestMean: against.mean, bestRuns: against.runs } : {}),
+    ...(pairedBest ? { pairedBest: [...pairedBest] } : {}),
     ...(d ? { threshold: d.threshold } : {}),
     ...(rebased ? { rebased } : {}),
   };

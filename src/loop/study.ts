@@ -37,6 +37,7 @@ import { openResultsFiles } from './results-files.js';
 import { runMarker } from './run-env.js';
 import { queuedNote } from './queued.js';
 import { restoreRemeasured } from './remeasure.js';
+import { PairedSeeds, pairedCount, pairedOf } from './paired-seeds.js';
 import { openSession } from './setup.js';
 import { busyFraction, SlotPool } from './slot-pool.js';
 import { runSlotWorkers } from './slot-worker.js';
@@ -152,6 +153,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
     }
     frontier = new Frontier(study, all, ledger, workspace);
     await restoreRemeasured(ledger, study.id, frontier);
+    const paired = pairedOf(config) ? await PairedSeeds.load(ledger, study.id, pairedCount(config)) : null;
     const results = openResultsFiles(config);
     held.push(results.files);
     if (results.notice) emit({ type: 'notice', t: Date.now(), level: 'info', message: results.notice });
@@ -174,6 +176,7 @@ export async function runStudy(deps: StudyDeps, limits: StudyLimits, userSignal:
         if (e.type === 'experiment-finished' && e.status === 'keep') pusher.push();
       },
       frontier,
+      paired,
       host,
       ...(leases ? { leases } : {}),
       logDir: join(workspace.stateDir, 'logs', config.study.tag),

@@ -22,8 +22,28 @@ export function fmtNum(v: number | null | undefined): string {
 }
 
 /** The kept-chain table (HTML and Markdown alike): header and rows, as text. */
+/** Whether the kept table gets the periodic held-out check's column. */
+const withHeldout = (m: ReportModel) => m.kept.some((k) => k.heldout);
+
 export function keptHeader(m: ReportModel): string[] {
-  return ['#', 'commit', m.metric, 'gain', 'runs', 'mean', 'threshold', 'description'];
+  return [
+    '#',
+    'commit',
+    m.metric,
+    'gain',
+    'runs',
+    'mean',
+    'threshold',
+    ...(withHeldout(m) ? ['validation / held-out (gap)'] : []),
+    'description',
+  ];
+}
+
+/** "0.9912 / 1.0031 (+0.0119; baseline +0.0101)": one check's run on both splits. */
+function heldoutCell(m: ReportModel, h: { validation: number; heldout: number; gap: number } | undefined): string {
+  if (!h) return '';
+  const ref = m.heldoutBase ? `; baseline ${fmtGain(m.heldoutBase.gap)}` : '';
+  return `${fmtNum(h.validation)} / ${fmtNum(h.heldout)} (${fmtGain(h.gap)}${ref})`;
 }
 
 export function keptRows(m: ReportModel): string[][] {
@@ -35,6 +55,7 @@ export function keptRows(m: ReportModel): string[][] {
     k.runs.map(fmtNum).join(', '),
     fmtNum(k.mean),
     fmtNum(k.threshold),
+    ...(withHeldout(m) ? [heldoutCell(m, k.heldout)] : []),
     k.description,
   ]);
 }

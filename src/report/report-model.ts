@@ -16,6 +16,11 @@ export interface KeptStep {
   mean: number | null;
   threshold: number | null;
   description: string;
+  /**
+   * The loop's periodic held-out check of this kept change, when it had one ([heldout] every):
+   * validation and held-out values of one run, gap = held-out - validation.
+   */
+  heldout?: { validation: number; heldout: number; gap: number };
 }
 
 export interface RecordTable {
@@ -40,12 +45,17 @@ export interface ReportModel {
   /** Non-keep outcomes grouped by status and kind of reason, most frequent first. */
   byKind: Array<{ status: FinalStatus; kind: string; count: number }>;
   kept: KeptStep[];
+  /** The baseline's held-out check (the reference gap), when there is one. */
+  heldoutBase: { validation: number; heldout: number; gap: number } | null;
   cost: { usd: number; inputTokens: number; outputTokens: number; runHours: number };
   records: RecordTable[];
 }
 
 /** Record kinds the report shows when present (others are listed after them). */
 export const REPORT_RECORD_KINDS = ['ablation', 'transfer'] as const;
+
+/** The loop's periodic held-out checks: shown in the kept table, not as a table of their own. */
+export const HELDOUT_CHECK_KIND = 'heldout-check';
 
 // Rejections first (their reasons quote lines that may mention metrics or exit codes).
 const RULES: Array<[RegExp, string]> = [
@@ -146,6 +156,12 @@ export function buildReportModel(
   const better = (a: number, b: number) => (study.direction === 'minimize' ? a < b : a > b);
   const base = done.find((e) => e.baseline && e.status === 'keep' && e.value !== null);
   let best: number | null = base?.value ?? null;
+  const checks = new Map<number, { validation: number; heldout: number; gap: number }>();
+  for (const r of records[HELDOUT_CHECK_KIND] ?? []) {
+    const v = r.value as { number?: number; validation?: number | null; heldout?: number | null; gap?: number | null };
+    if (typeof v.number === 'number' && typeof v.validation === 'number' && typeof v.heldout === 'number')
+      checks.set(v.number, { validation: v.validation, heldout: v.heldout, gap: v.heldout - v.validation });
+  }
   const kept: KeptStep[] = [];
   for (const e of done) {
     if (e.baseline || e.status !== 'keep' || e.value === null) continue;
@@ -160,6 +176,7 @@ export function buildReportModel(
       mean: e.evidence?.mean ?? null,
       threshold: e.evidence?.threshold ?? null,
       description: e.description,
+      ...(checks.has(e.number) ? { heldout: checks.get(e.number)! } : {}),
     });
   }
   const settings: Array<[string, string]> = [
@@ -178,7 +195,10 @@ export function buildReportModel(
   const orderedKinds = [
     ...REPORT_RECORD_KINDS.filter((k) => records[k]?.length),
     ...Object.keys(records)
-      .filter((k) => !(REPORT_RECORD_KINDS as readonly string[]).includes(k) && records[k]?.length)
+      .filter(
+        (k) =>
+          !(REPORT_RECORD_KINDS as readonly string[]).includes(k) && k !== HELDOUT_CHECK_KIND && records[k]?.length,
+      )
       .sort(),
   ];
   const bestValue = study.bestValue;
@@ -202,6 +222,7 @@ export function buildReportModel(
     counts,
     byKind: [...kinds.values()].sort((a, b) => b.count - a.count || a.kind.localeCompare(b.kind)),
     kept,
+    heldoutBase: base ? (checks.get(base.number) ?? null) : null,
     cost: {
       usd: usage('costUsd'),
       inputTokens: usage('inputTokens'),

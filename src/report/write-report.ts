@@ -8,12 +8,13 @@ import type { Ledger, Study, StudyRecord } from '../ledger/types.js';
 import { progressChartPng, progressChartSvg } from './progress-chart.js';
 import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-md.js';
-import { buildReportModel, REPORT_RECORD_KINDS, type ReportModel } from './report-model.js';
+import { buildReportModel, HELDOUT_CHECK_KIND, REPORT_RECORD_KINDS, type ReportModel } from './report-model.js';
 
 export async function loadReportModel(ledger: Ledger, study: Study): Promise<ReportModel> {
   const experiments = await ledger.listExperiments(study.id);
   const records: Record<string, StudyRecord[]> = {};
-  for (const kind of REPORT_RECORD_KINDS) records[kind] = await ledger.listRecords(study.id, kind);
+  for (const kind of [...REPORT_RECORD_KINDS, HELDOUT_CHECK_KIND])
+    records[kind] = await ledger.listRecords(study.id, kind);
   return buildReportModel(study, experiments, records);
 }
 

@@ -25,6 +25,10 @@ Environment (all optional):
     AUTORESEARCH_TIME_BUDGET   training budget in seconds (default 300; the harness sets it)
     AUTORESEARCH_OUTPUT        where training leaves its checkpoint and the evaluate step reads it
     AUTORESEARCH_EVAL_TOKENS   tests only: a shorter evaluation (changes the metric)
+    AUTORESEARCH_SPLIT         (evaluate) "heldout": score the held-out split (heldout.bin: validation
+                               documents after those in val.bin, never in it) instead of val.bin; the
+                               block then says `heldout_split: 1`. Only the harness sets it, for the
+                               checks that never drive a decision (heldout, ablate, transfer, [heldout])
 
 Evaluation (after training, in a fresh process; the harness's [run].evaluate):
     python prepare.py evaluate              # val_bpb of the checkpoint in $AUTORESEARCH_OUTPUT
@@ -74,6 +78,7 @@ SPLIT_PATTERN = (
 
 DOC_SEPARATOR = "<|endoftext|>"    # splits a .txt file into documents (when present)
 VAL_EVERY = 50                     # single-file data: every 50th document is held out for val
+SPLITS = ("val", "heldout")        # what AUTORESEARCH_SPLIT may name (the evaluate step only)
 
 # ---------------------------------------------------------------------------
 # Named datasets (downloaded on first use when online)
@@ -643,6 +648,9 @@ def _take_chars(docs, limit):
 # meta.json (written last: its presence means the tokens are complete). The validation tokens lie
 # apart, in <cache>/validation/<source key>/: val.bin and meta.json, written by the evaluate step
 # (or by `python prepare.py`), never by training: under the sandbox training cannot see them.
+# The held-out split lies there too: heldout.bin + heldout.json, the validation documents that
+# come after every one val.bin read (so no document is in both), written on first use by an
+# evaluate step told AUTORESEARCH_SPLIT=heldout.
 # Every document is cut into pieces of at most MAX_SEQ_LEN tokens and each piece starts with
 # BOS, so a long document fills whole rows and every row starts at a BOS.
 
@@ -677,9 +685,11 @@ class _Lock:
         self.f.close()
 
 
-def _write_tokens(docs, tokenizer, path_for, limit=None, label=""):
+def _write_tokens(docs, tokenizer, path_for, limit=None, label="", consumed=None):
     """Tokenizes documents into flat token files (a new file every SHARD_TOKENS tokens).
-    path_for(k) names file k. Stops after `limit` tokens when given. Returns (files, tokens)."""
+    path_for(k) names file k. Stops after `limit` tokens when given. Returns (files, tokens);
+    `consumed`, when given (a one-item list), gets how many documents were written: the first
+    consumed[0] documents of `docs`, the rest untouched."""
     t0, files, total, chars = time.time(), [], 0, 0
     buf = array(TOKEN_TYPECODE)
 
@@ -698,6 +708,8 @@ def _write_tokens(docs, tokenizer, path_for, limit=None, label=""):
     def encode_batch():
         nonlocal total, chars, done
         for ids in tokenizer.encode_batch(batch):
+            if consumed is not None:
+                consumed[0] += 1
             for i in range(0, len(ids), MAX_SEQ_LEN):
                 piece = ids[i:i + MAX_SEQ_LEN]
                 buf.append(BOS_ID)
@@ -802,18 +814,81 @@ def prepare_validation(source=None):
             source.download("val")
         os.makedirs(folder, exist_ok=True)
         tokenizer = Tokenizer.load(os.path.join(train_folder, "tokenizer.txt"))
+        consumed = [0]
         _, val_tokens = _write_tokens(
             source.documents("val"), tokenizer, lambda k: os.path.join(folder, "val.bin" if k == 0 else f"val_{k}.bin"),
-            limit=2 * EVAL_TOKENS, label="val")
+            limit=2 * EVAL_TOKENS, label="val", consumed=consumed)
         if val_tokens < EVAL_TOKENS:
             print(f"  warning: only {val_tokens} validation tokens (EVAL_TOKENS={EVAL_TOKENS}); val_bpb uses all of them")
         meta = {"version": FORMAT_VERSION, "signature": source.signature, "val_tokens": val_tokens,
+                "val_docs": consumed[0],
                 "holdout": source.holdout, "val_files": source.val_files}
         with open(meta_path + ".tmp", "w") as f:
             json.dump(meta, f, indent=1)
         os.replace(meta_path + ".tmp", meta_path)
         print(f"  done in {time.time() - t0:.0f}s: {val_tokens / 1e6:.2f}M validation tokens")
     return folder
+
+
+def prepare_heldout(source=None):
+    """Makes sure the held-out tokens of `source` exist: heldout.bin in the validation folder,
+    from the validation documents after the `val_docs` that val.bin's preparation read (disjoint
+    from val.bin, and from training as the validation documents are), up to 2 * EVAL_TOKENS.
+    Returns the folder. Called only by an evaluate step told AUTORESEARCH_SPLIT=heldout."""
+    source = source or resolve_source()
+    folder = prepare_validation(source)
+    path = os.path.join(folder, "heldout.json")
+
+    def ready():
+        try:
+            with open(path) as f:
+                return json.load(f).get("signature") == source.signature
+        except (OSError, ValueError):
+            return False
+
+    if ready():
+        return folder
+    with _Lock(folder + ".heldout.lock"):
+        if ready():
+            return folder
+        tokenizer = load_tokenizer(source)
+        vmeta = _validation_meta(source)
+        skip = vmeta.get("val_docs")
+        if skip is None:
+            # validation prepared before the held-out split existed: count the documents val.bin
+            # holds again (the same documents, up to its token count), writing them nowhere that counts
+            consumed, scratch = [0], os.path.join(folder, "heldout.count.tmp")
+            _write_tokens(source.documents("val"), tokenizer, lambda k: scratch,
+                          limit=vmeta.get("val_tokens") or 2 * EVAL_TOKENS, label="val (count)", consumed=consumed)
+            os.remove(scratch)
+            skip = consumed[0]
+        print(f"Preparing the held-out split of {source.description} (validation documents after the first {skip})")
+        if source.download:
+            source.download("val")
+        docs = source.documents("val")
+        for _ in range(skip):
+            if next(docs, None) is None:
+                break
+        _, tokens = _write_tokens(docs, tokenizer,
+                                  lambda k: os.path.join(folder, "heldout.bin" if k == 0 else f"heldout_{k}.bin"),
+                                  limit=2 * EVAL_TOKENS, label="heldout")
+        if tokens <= 1:
+            raise SystemExit(f"no held-out documents: the validation data of {source.description} has none after the "
+                             f"{skip} that val.bin uses; give more validation data (AUTORESEARCH_VAL_DATA)")
+        with open(path + ".tmp", "w") as f:
+            json.dump({"version": FORMAT_VERSION, "signature": source.signature, "skipped_docs": skip,
+                       "heldout_tokens": tokens}, f, indent=1)
+        os.replace(path + ".tmp", path)
+        print(f"  done: {tokens / 1e6:.2f}M held-out tokens")
+    return folder
+
+
+def eval_split():
+    """The split the evaluate step scores: AUTORESEARCH_SPLIT ("heldout"), else "val"."""
+    split = (os.environ.get("AUTORESEARCH_SPLIT") or "val").strip() or "val"
+    if split not in SPLITS:
+        raise SystemExit(f'AUTORESEARCH_SPLIT must be "heldout" (or unset), got {split!r}')
+    return split
 
 
 def load_tokenizer(source=None):
@@ -956,8 +1031,10 @@ def validation_rows():
     global _VAL_ROWS
     if _VAL_ROWS is None:
         import numpy as np
-        folder = prepare_validation()
-        table = DocTable([load_token_file(os.path.join(folder, "val.bin"))])
+        # the held-out split (AUTORESEARCH_SPLIT=heldout, the evaluate step only) in its place
+        heldout = eval_split() == "heldout"
+        folder = prepare_heldout() if heldout else prepare_validation()
+        table = DocTable([load_token_file(os.path.join(folder, "heldout.bin" if heldout else "val.bin"))])
         rows = np.empty((EVAL_TOKENS // MAX_SEQ_LEN, MAX_SEQ_LEN + 1), dtype=np.int64)
         n = Packer(table, range(len(table)), MAX_SEQ_LEN + 1).fill(rows)
         if n == 0:
@@ -1307,7 +1384,8 @@ def evaluate_main(argv):
                          f"eval_seconds:     {result['eval_seconds']:.1f}\n"
                          f"eval_total_s:     {time.time() - t0:.1f}\n"
                          f"eval_tokens:      {result['eval_tokens']}\n"
-                         f"eval_seq_len:     {MAX_SEQ_LEN}\n").encode())
+                         f"eval_seq_len:     {MAX_SEQ_LEN}\n"
+                         + ("heldout_split:    1\n" if eval_split() == "heldout" else "")).encode())
     os._exit(1 if problem else 0)
 
 

@@ -15,6 +15,10 @@
 // Knobs the harness controls through the environment:
 //   LANDSCAPE_NOISE    noise standard deviation (default 0.002, about the run-to-run spread of
 //                      the original's 5-minute GPU runs)
+//   LANDSCAPE_SEED_NOISE standard deviation of a seed effect shared by all code (default 0): like
+//                      a GPU run's initialisation and data order, the same seed shifts every
+//                      version of the code alike (LANDSCAPE_NOISE is then the part a change
+//                      scrambles); the spread over seeds is sqrt(SEED_NOISE^2 + NOISE^2)
 //   LANDSCAPE_SLEEP_S  seconds each "training run" takes (default 0)
 //   LANDSCAPE_PROGRESS progress lines a run of LANDSCAPE_SLEEP_S > 0 prints (default 10; 0: none):
 //                      `progress: elapsed=S loss=L`, a made-up training curve that decays to the
@@ -32,6 +36,7 @@ import { pathToFileURL } from 'node:url';
 // ---- Fixed constants ----------------------------------------------------------------------------
 
 export const NOISE_SIGMA = Number(process.env.LANDSCAPE_NOISE ?? 0.002);
+export const SEED_NOISE = Number(process.env.LANDSCAPE_SEED_NOISE ?? 0);
 export const SLEEP_S = Number(process.env.LANDSCAPE_SLEEP_S ?? 0);
 export const FLAT = process.env.LANDSCAPE_FLAT === '1';
 export const PROGRESS_LINES = Math.max(0, Math.floor(Number(process.env.LANDSCAPE_PROGRESS ?? 10) || 0));
@@ -95,7 +100,7 @@ export function score(knobs) {
   const heldout = process.env.AUTORESEARCH_SPLIT === 'heldout';
   const seed = `${process.env.AUTORESEARCH_SEED ?? '0'}${heldout ? '|heldout' : ''}`;
   const truth = FLAT ? 1.0 : trueValue(knobs);
-  const value = truth + NOISE_SIGMA * noiseFor(seed, knobs);
+  const value = truth + NOISE_SIGMA * noiseFor(seed, knobs) + (SEED_NOISE > 0 ? SEED_NOISE * noiseFor(seed, 'seed') : 0);
   return { value, truth };
 }
 

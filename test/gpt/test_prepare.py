@@ -408,5 +408,85 @@ class PrepareTest(TempDir):
         self.assertTrue((a[:, 0] == prepare.BOS_ID).all())
 
 
+
+class HeldoutSplitTest(TempDir):
+    """The held-out split (AUTORESEARCH_SPLIT=heldout, evaluate step only): its documents are in
+    neither val.bin nor the training tokens."""
+
+    def markers(self, path):
+        import re
+        import numpy as np
+        arr = np.asarray(prepare.load_token_file(path))
+        text = prepare.load_tokenizer().decode(arr[arr != prepare.BOS_ID].tolist())
+        return set(re.findall(r"\bmark(\d+)x\b", text))
+
+    def corpus(self):
+        import random
+        rng = random.Random(1)
+        words = TEXT.split()
+        doc = lambda i: f"mark{i}x " + " ".join(rng.choice(words) for _ in range(rng.randint(20, 300)))
+        self.write_jsonl("corpus/train.jsonl", [doc(i) for i in range(200)])
+        self.write_jsonl("corpus/val.jsonl", [doc(i) for i in range(1000, 1400)])
+        os.environ["AUTORESEARCH_DATA"] = os.path.join(self.dir, "corpus")
+
+    def setUp(self):
+        super().setUp()
+        self.eval_tokens = prepare.EVAL_TOKENS
+        prepare.EVAL_TOKENS = 8 * prepare.MAX_SEQ_LEN      # a short evaluation: the val source has more
+
+    def tearDown(self):
+        prepare.EVAL_TOKENS = self.eval_tokens
+        super().tearDown()
+
+    def test_heldout_is_disjoint_from_val_and_train(self):
+        import numpy as np
+        self.corpus()
+        train = self.markers(os.path.join(prepare.prepare_data(), "train_0000.bin"))
+        vfolder = prepare.prepare_validation()
+        val = self.markers(os.path.join(vfolder, "val.bin"))
+        self.assertFalse(os.path.exists(os.path.join(vfolder, "heldout.bin")), "made on first use only")
+        folder = prepare.prepare_heldout()
+        self.assertEqual(folder, vfolder)                    # hidden from training with the validation folder
+        held = self.markers(os.path.join(folder, "heldout.bin"))
+        self.assertGreater(len(held), 10)
+        self.assertGreater(len(val), 10)
+        self.assertEqual(held & val, set())
+        self.assertEqual(held & train, set())
+        self.assertTrue(all(1000 <= int(m) < 1400 for m in held | val))
+        # the evaluation reads it only when told: validation_rows() scores val.bin, then heldout.bin
+        a = prepare.validation_rows().copy()
+        prepare._VAL_ROWS = None
+        os.environ["AUTORESEARCH_SPLIT"] = "heldout"
+        b = prepare.validation_rows()
+        self.assertEqual(a.shape, b.shape)
+        self.assertFalse(np.array_equal(a, b))
+        prepare._VAL_ROWS = None
+        os.environ["AUTORESEARCH_SPLIT"] = "test"
+        with self.assertRaises(SystemExit):
+            prepare.validation_rows()
+
+    def test_validation_prepared_before_the_split_existed(self):
+        # an older cache: meta.json without val_docs; the held-out split counts what val.bin read
+        self.corpus()
+        vfolder = prepare.prepare_validation()
+        meta_path = os.path.join(vfolder, "meta.json")
+        with open(meta_path) as f:
+            meta = json.load(f)
+        skipped = meta.pop("val_docs")
+        with open(meta_path, "w") as f:
+            json.dump(meta, f)
+        prepare.prepare_heldout()
+        with open(os.path.join(vfolder, "heldout.json")) as f:
+            self.assertEqual(json.load(f)["skipped_docs"], skipped)
+        self.assertEqual(self.markers(os.path.join(vfolder, "heldout.bin")) & self.markers(os.path.join(vfolder, "val.bin")), set())
+
+    def test_too_little_validation_data_says_so(self):
+        self.corpus()
+        self.write_jsonl("corpus/val.jsonl", ["mark1x a short one", "mark2x another"])
+        with self.assertRaises(SystemExit) as e:
+            prepare.prepare_heldout()
+        self.assertIn("no held-out documents", str(e.exception))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -149,6 +149,28 @@ class EvaluateStepTest(unittest.TestCase):
         self.assertAlmostEqual(float(block["val_bpb"]), self.true_bpb, places=5)
         self.assertEqual(block["eval_tokens"], str(EVAL_ROWS * 2048))
         self.assertEqual(block["eval_seq_len"], "2048")
+        self.assertNotIn("heldout_split", block)
+
+    def test_the_heldout_split_only_when_the_harness_asks(self):
+        # AUTORESEARCH_SPLIT=heldout (the harness's held-out checks): other documents, the same model
+        env = dict(self.ws.env, AUTORESEARCH_SPLIT="heldout")
+        r = subprocess.run([sys.executable, "prepare.py", "evaluate"], cwd=self.ws.root, env=env,
+                           capture_output=True, text=True, timeout=300)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, out[-3000:])
+        block = last_block(out)
+        self.assertEqual(block.get("heldout_split"), "1", out[-3000:])
+        self.assertEqual(block["eval_tokens"], str(EVAL_ROWS * 2048))
+        held = float(block["val_bpb"])
+        self.assertTrue(1 < held < 30 and abs(held - self.true_bpb) > 1e-6, (held, self.true_bpb))
+        vfolder = [os.path.join(dp) for dp, _, files in os.walk(self.ws.root) if "heldout.bin" in files]
+        self.assertEqual(len(vfolder), 1)
+        self.assertIn(os.sep + "validation" + os.sep, vfolder[0] + os.sep)   # hidden from training with val.bin
+        env["AUTORESEARCH_SPLIT"] = "train"
+        r = subprocess.run([sys.executable, "prepare.py", "evaluate"], cwd=self.ws.root, env=env,
+                           capture_output=True, text=True, timeout=300)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("AUTORESEARCH_SPLIT must be", r.stdout + r.stderr)
 
     def test_importing_train_does_not_train(self):
         r = self.ws.python("import time; t = time.time(); import train; print('imported', round(time.time() - t))")

@@ -1,6 +1,7 @@
 /** `autoresearch status [dir] [--json]`: where a study stands. */
 import type { Command } from 'commander';
 import { type HeldoutSummary, renderHeldout } from '../../analysis/heldout.js';
+import { listHeldoutChecks, renderHeldoutChecks } from '../../loop/heldout-check.js';
 import { join } from 'node:path';
 import { describeNoise } from '../../judge/pooled-noise.js';
 import type { Experiment, FinalStatus, NoiseFloor, Study } from '../../ledger/types.js';
@@ -86,10 +87,13 @@ Examples:
         );
         // the last held-out check (`autoresearch heldout`): validation vs held-out gap per kept change
         const held = (await ledger.getRecord(study.id, 'heldout', 'summary'))?.value as HeldoutSummary | undefined;
+        // the loop's periodic checks ([heldout] every): one run of the best per check
+        const checks = await listHeldoutChecks(ledger, study.id);
+        const periodic = renderHeldoutChecks(checks, fmtValue);
         process.stdout.write(
           flags.json
-            ? JSON.stringify({ ...status, heldout: held ?? null }, null, 2) + '\n'
-            : render(status) + (held ? `\n${renderHeldout(held)}` : ''),
+            ? JSON.stringify({ ...status, heldout: held ?? null, heldoutChecks: checks }, null, 2) + '\n'
+            : render(status) + (held ? `\n${renderHeldout(held)}` : '') + (periodic ? `\n${periodic}` : ''),
         );
       } finally {
         await ledger.close();
