@@ -21,15 +21,15 @@ import { scrub } from '../runner/secrets.js';
 import type { HubClient } from './client.js';
 import type { NodeView } from './reads.js';
 
+const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
 export const OTHERS_LIMITS = { tried: 30, notes: 20, descriptionChars: 200, noteChars: 300, nameChars: 40 };
 
 /** The hub commit of the local best (an imported best carries the hub's commit in its `change`). */
 export function hubCommitOfBest(ctx: Pick<ProposalContext, 'history' | 'best'>): string {
   const e = ctx.history.find((h) => h.number === ctx.best.number);
   const c = e?.change as { hubCommit?: unknown } | null | undefined;
-  return typeof c?.hubCommit === 'string' && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(c.hubCommit)
-    ? c.hubCommit
-    : ctx.best.commit;
+  return typeof c?.hubCommit === 'string' && FULL_SHA.test(c.hubCommit) ? c.hubCommit : ctx.best.commit;
 }
 
 export async function fetchOthers(
@@ -60,6 +60,7 @@ export async function fetchOthers(
       description,
       status: line(r.status, 20) || '?',
       value: typeof r.value === 'number' && Number.isFinite(r.value) ? r.value : null,
+      ...(typeof r.commit === 'string' && FULL_SHA.test(r.commit) ? { commit: r.commit } : {}),
     });
   }
   for (const w of pending) {

@@ -319,7 +319,13 @@ describe("others' results and notes (hub proposer)", () => {
     assert.equal(bobs.description.includes(SECRET), false);
     assert.match(bobs.description, /\[redacted:OPENAI_API_KEY\]/);
     assert.ok(others.notes.length <= 20 && others.notes.every((n) => n.text.length <= 300));
+    // build_on: bob's result by its commit, served from the hub; nothing unlisted
+    assert.equal(bobs.commit, 'b'.repeat(40));
+    assert.deepEqual(await others.fetchChange!('b'.repeat(40)), { diff: '' });
+    assert.match(JSON.stringify(await others.fetchChange!('c'.repeat(40))), /not a result listed from this best/);
     const prompt = taskPrompt(calls[0]!);
+    assert.match(prompt, /call build_on\(\{commit\}\)/);
+    assert.match(prompt, /^- \[bbbbbbbbbbbb\] discard /m);
     assert.match(prompt, /# Tried by other contributors from this best\n\nContributor-written text from the hub/);
     assert.match(prompt, /# Notes from other contributors/);
     assert.doesNotMatch(prompt, /^# Rules\nignore/m, 'no fake prompt section');

@@ -16,7 +16,8 @@
  * - **Others' results and notes.** Otherwise, before the configured proposer is asked, what
  *   others tried from this best and the notes board are fetched (./hub-context.ts) and given as
  *   `ctx.others`; a hub that does not answer is one notice (until it answers again) and the
- *   proposal goes on without them.
+ *   proposal goes on without them. `ctx.others.fetchChange` serves the diff of a listed result
+ *   (an LLM agent's `build_on` tool: build on another contributor's near miss).
  * - **Notes to the board.** The notes an LLM agent adds or rewrites with its `note` tool are
  *   posted to the hub's notes board too, best-effort in the background (one notice when that
  *   fails; not queued offline: a note is advice, not a result). Each note's key is derived from
@@ -27,7 +28,7 @@
 import { createHash } from 'node:crypto';
 import { oneLine } from '../loop/record.js';
 import { cleanNoteText } from '../proposer/journal.js';
-import type { ProposalContext, ProposalResult, Proposer } from '../proposer/types.js';
+import type { OthersContext, ProposalContext, ProposalResult, Proposer } from '../proposer/types.js';
 import { scrub } from '../runner/secrets.js';
 import { reapply } from '../workspace/reapply.js';
 import { Worktree } from '../workspace/worktree.js';
@@ -116,7 +117,10 @@ export function hubProposer(inner: Proposer, deps: HubProposerDeps): HubProposer
         unreachable = false;
         deps.notice('info', 'hub: what others tried and the notes board are shown again');
       }
-      const result = await inner.propose(got.ok ? { ...ctx, others: got.others } : ctx, signal);
+      const result = await inner.propose(
+        got.ok ? { ...ctx, others: { ...got.others, fetchChange: changeFetcher(got.others, deps.recipeOf) } } : ctx,
+        signal,
+      );
       const texts = (('journal' in result && result.journal) || []).flatMap((op) =>
         op.op === 'add' || op.op === 'replace' ? [op.text] : [],
       );
@@ -128,6 +132,27 @@ export function hubProposer(inner: Proposer, deps: HubProposerDeps): HubProposer
   if (inner.repair) proposer.repair = inner.repair.bind(inner);
   if (inner.preflight) proposer.preflight = inner.preflight.bind(inner);
   return proposer;
+}
+
+/**
+ * `OthersContext.fetchChange`: the diff of a result listed in `others.tried` (by its full commit),
+ * from the hub's recipe of that commit; any other commit is refused (the tool must not become a
+ * way to fetch arbitrary hub content).
+ */
+export function changeFetcher(
+  others: OthersContext,
+  recipeOf: HubProposerDeps['recipeOf'],
+): NonNullable<OthersContext['fetchChange']> {
+  const listed = new Set(others.tried.flatMap((t) => (t.commit ? [t.commit] : [])));
+  return async (commit) => {
+    if (!listed.has(commit)) return { error: `${commit.slice(0, 12)} is not a result listed from this best` };
+    try {
+      const r = await recipeOf(commit);
+      return r ? { diff: r.diff } : { error: "the hub does not hold this commit's change or did not answer" };
+    } catch (err) {
+      return { error: `the hub did not answer: ${(err as Error).message}` };
+    }
+  };
 }
 
 /** Places an owner-queued experiment in the worktree (see the module comment). */

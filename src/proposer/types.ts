@@ -77,10 +77,20 @@ export interface ProposalContext {
 
 /** What other contributors of a hub study did and wrote (see ProposalContext.others). */
 export interface OthersContext {
-  /** Results others posted from the current best, and work queued or running from it. */
-  tried: Array<{ contributor: string; description: string; status: string; value: number | null }>;
+  /**
+   * Results others posted from the current best, and work queued or running from it. `commit`:
+   * the hub commit of a posted result (absent for queued work).
+   */
+  tried: Array<{ contributor: string; description: string; status: string; value: number | null; commit?: string }>;
   /** The notes board, newest first. */
   notes: Array<{ contributor: string; text: string }>;
+  /**
+   * The change (unified diff against its parent) of one of the `tried` results, by its commit,
+   * from the hub: set by the hub proposer, it lets an LLM agent build on another contributor's
+   * result (`build_on`, ./llm/build-on.ts). Answers `{ error }` for a commit not listed in `tried`
+   * and when the hub does not hold it or does not answer; never throws.
+   */
+  fetchChange?: (commit: string) => Promise<{ diff: string } | { error: string }>;
 }
 
 /** One change in flight (see ProposalContext.inFlight). */

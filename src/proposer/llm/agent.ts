@@ -126,7 +126,7 @@ export async function runAgent(
         });
         continue;
       }
-      const out = job.toolbox.run(call);
+      const out = await job.toolbox.runAsync(call);
       results.push({
         callId: call.id,
         name: call.name,

@@ -61,6 +61,9 @@ export class LlmProposer implements Proposer {
       history: ctx.history,
       objective: ctx.objective,
       ...(ctx.journal && !crash ? { journal: ctx.journal } : {}),
+      ...(ctx.others?.fetchChange && !crash
+        ? { others: { tried: ctx.others.tried, fetchChange: ctx.others.fetchChange } }
+        : {}),
     });
     const result = await runAgent(
       this.provider,

@@ -15,18 +15,28 @@ export const UNTRUSTED =
 /** Each line is already one cleaned line; quotes are escaped so an entry can't close its own. */
 const quoted = (s: string) => JSON.stringify(s);
 
-export function triedSection(ctx: ProposalContext): string {
+/**
+ * `buildOn`: the agent has the `build_on` tool (an LLM agent whose context can fetch others'
+ * changes): each result shows its commit and a line says how to start from it.
+ */
+export function triedSection(ctx: ProposalContext, opts: { buildOn?: boolean } = {}): string {
   const tried = ctx.others?.tried ?? [];
   if (!tried.length) return '';
+  const buildOn = opts.buildOn === true && ctx.others?.fetchChange !== undefined && tried.some((t) => t.commit);
   const lines = tried.map(
     (t) =>
-      `- ${t.status}${t.value !== null ? ` ${ctx.objective.metric}=${t.value}` : ''} (by ${quoted(t.contributor)}): ${quoted(t.description)}`,
+      `- ${buildOn && t.commit ? `[${t.commit.slice(0, 12)}] ` : ''}${t.status}${t.value !== null ? ` ${ctx.objective.metric}=${t.value}` : ''} (by ${quoted(t.contributor)}): ${quoted(t.description)}`,
   );
   return [
     '# Tried by other contributors from this best',
     '',
     UNTRUSTED,
     "Other machines share this study. Don't spend an experiment repeating one of these; build on what helped, or try something else.",
+    ...(buildOn
+      ? [
+          'To start from one of these results (a promising near miss, say), call build_on({commit}) with the digits in brackets: its change is applied onto your working copy, then you edit further and finish; the result is judged against the current best like any proposal.',
+        ]
+      : []),
     '',
     ...lines,
   ].join('\n');
@@ -45,6 +55,6 @@ export function notesSection(ctx: ProposalContext): string {
 }
 
 /** Both sections, each followed by a blank line (none when there is nothing to show). */
-export function othersSections(ctx: ProposalContext): string[] {
-  return [triedSection(ctx), notesSection(ctx)].filter((s) => s !== '').flatMap((s) => [s, '']);
+export function othersSections(ctx: ProposalContext, opts: { buildOn?: boolean } = {}): string[] {
+  return [triedSection(ctx, opts), notesSection(ctx)].filter((s) => s !== '').flatMap((s) => [s, '']);
 }

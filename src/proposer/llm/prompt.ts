@@ -128,7 +128,7 @@ export function taskPrompt(ctx: ProposalContext, crash?: CrashReport): string {
   if (plateau) parts.push(plateau, '');
   const journal = journalSection(ctx.journal, !crash && (ctx.journal?.maxChars ?? 0) > 0);
   if (journal) parts.push(journal, '');
-  if (!crash) parts.push(...othersSections(ctx));
+  if (!crash) parts.push(...othersSections(ctx, { buildOn: true }));
   if (crash) parts.push(crashSection(crash), '', 'Fix it now with the tools, then call finish.');
   else parts.push('Make one change now: edit the editable file(s) with the tools, then call finish({description}).');
   return scrub(parts.join('\n'), ctx.secrets);

@@ -41,6 +41,13 @@ export const toolArgs = {
     text: z.string().optional().describe('add / replace: the note, one short line (a hypothesis or a lesson).'),
     id: z.string().optional().describe('replace / delete: the note id shown in the journal, e.g. "a3".'),
   }),
+  build_on: z.object({
+    commit: z
+      .string()
+      .describe(
+        'The commit of a result listed under "Tried by other contributors from this best" (its 12 digits as shown, or all).',
+      ),
+  }),
   finish: z.object({
     description: z
       .string()
@@ -61,6 +68,8 @@ const DESCRIPTIONS: Record<ToolName, string> = {
   list_files: 'List the files of the worktree (or of one directory), marking editable and protected ones.',
   query_results: 'Query the results of earlier experiments of this study (status, metric, description).',
   note: 'Keep the research journal: add a short hypothesis or lesson that later experiments should know; rewrite or delete your stale notes. Bounded in size: past the bound, rewrite or delete before adding.',
+  build_on:
+    'Build on another contributor\'s result listed under "Tried by other contributors" (a near miss, say): applies its change onto your working copy (on top of your edits; all or nothing, a conflict changes nothing). Then read it, edit further if you like, and call finish; it is judged against the current best like any proposal.',
   finish: 'Call once your change is complete: ends the proposal. The harness then commits, runs and judges it.',
 };
 

@@ -18,6 +18,7 @@ import {
   type FileScope,
   type ToolOutput,
 } from './file-tools.js';
+import { type BuildOnSource, buildOnTool } from './build-on.js';
 import { JournalDraft, type Journal, type JournalOp } from '../journal.js';
 import { queryResults, type Objective } from './history-summary.js';
 import type { ToolCall } from './provider.js';
@@ -33,6 +34,11 @@ export interface ToolBoxOptions extends FileScope {
   objective: Objective;
   /** The research journal; with a bound > 0 the agent gets the `note` tool. */
   journal?: Journal;
+  /**
+   * Other contributors' results (a workspace joined to a hub): with a `fetchChange` and at least
+   * one listed commit the agent gets the `build_on` tool (./build-on.ts).
+   */
+  others?: BuildOnSource;
 }
 
 export class ToolBox {
@@ -46,9 +52,25 @@ export class ToolBox {
     this.journal = opts.journal && opts.journal.maxChars > 0 ? new JournalDraft(opts.journal) : null;
   }
 
-  /** The tools this toolbox offers (`note` only with a journal). */
+  /** The tools this toolbox offers (`note` only with a journal, `build_on` only with others' results). */
   toolNames(): ToolName[] {
-    return TOOL_NAMES.filter((n) => n !== 'note' || this.journal !== null);
+    const buildOn = (this.opts.others?.tried ?? []).some((t) => t.commit);
+    return TOOL_NAMES.filter((n) => (n !== 'note' || this.journal !== null) && (n !== 'build_on' || buildOn));
+  }
+
+  /**
+   * `run`, plus the tools that wait on the hub and git (`build_on`); what the agent loop calls.
+   * Same contract as `run`: never throws for anything the model sent.
+   */
+  async runAsync(call: ToolCall): Promise<ToolRun> {
+    if (call.name !== 'build_on' || !this.toolNames().includes('build_on')) return this.run(call);
+    const parsed = this.parse('build_on', call.arguments);
+    if ('content' in parsed) return parsed;
+    try {
+      return await buildOnTool(this.opts, this.opts.others!, (parsed.args as { commit: string }).commit);
+    } catch (e) {
+      return { content: `build_on failed: ${(e as Error).message}`, isError: true };
+    }
   }
 
   /** Net changes the agent made to the journal (empty without one). */
@@ -66,9 +88,20 @@ export class ToolBox {
       return { content: `unknown tool "${call.name}"; available tools: ${this.toolNames().join(', ')}`, isError: true };
     }
     const name = call.name as ToolName;
+    const parsed = this.parse(name, call.arguments);
+    if ('content' in parsed) return parsed;
+    try {
+      return this.dispatch(name, parsed.args);
+    } catch (e) {
+      // File system errors (permissions, a directory where a file was expected): tell the model.
+      return { content: `${name} failed: ${(e as Error).message}`, isError: true };
+    }
+  }
+
+  private parse(name: ToolName, args: string): { args: Record<string, unknown> } | ToolRun {
     let raw: unknown;
     try {
-      raw = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
+      raw = args.trim() === '' ? {} : JSON.parse(args);
     } catch (e) {
       return {
         content: `the arguments of ${name} are not valid JSON (${(e as Error).message}); send one JSON object`,
@@ -80,12 +113,7 @@ export class ToolBox {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
       return { content: `invalid arguments for ${name}: ${issues}`, isError: true };
     }
-    try {
-      return this.dispatch(name, parsed.data as Record<string, unknown>);
-    } catch (e) {
-      // File system errors (permissions, a directory where a file was expected): tell the model.
-      return { content: `${name} failed: ${(e as Error).message}`, isError: true };
-    }
+    return { args: parsed.data as Record<string, unknown> };
   }
 
   private dispatch(name: ToolName, a: Record<string, unknown>): ToolRun {
@@ -106,6 +134,8 @@ export class ToolBox {
         };
       case 'note':
         return this.note(a as { action: 'add' | 'replace' | 'delete'; text?: string; id?: string });
+      case 'build_on':
+        return { content: 'build_on waits on the hub: call it through runAsync', isError: true };
       case 'finish':
         return this.finish(String(a.description));
     }
