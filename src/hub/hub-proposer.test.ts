@@ -322,7 +322,9 @@ describe("others' results and notes (hub proposer)", () => {
     // build_on: bob's result by its commit, served from the hub; nothing unlisted
     assert.equal(bobs.commit, 'b'.repeat(40));
     assert.deepEqual(await others.fetchChange!('b'.repeat(40)), { diff: '' });
-    assert.match(JSON.stringify(await others.fetchChange!('c'.repeat(40))), /not a result listed from this best/);
+    const unlisted = '0123456789abcdef'.repeat(3).slice(0, 40);
+    assert.ok(!others.tried.some((t) => t.commit === unlisted));
+    assert.match(JSON.stringify(await others.fetchChange!(unlisted)), /not a result listed from this best/);
     const prompt = taskPrompt(calls[0]!);
     assert.match(prompt, /call build_on\(\{commit\}\)/);
     assert.match(prompt, /^- \[bbbbbbbbbbbb\] discard /m);
