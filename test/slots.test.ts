@@ -305,7 +305,9 @@ describe('stale bases', () => {
       sandbox: 'none',
       extraToml: `${GREEDY_FAST}[slots]\ncount = 2\ngpus = "none"\nprefetch = 0\n[proposer]\nconcurrency = 1\n`,
     });
-    const B = 8;
+    // 12 Bs: how many are kept during one run of A depends on scheduling (two, sometimes three),
+    // so 8 gave 3 moves in some CI runs; 12 leave room for 4 or more
+    const B = 12;
     const p = scriptedProposer('scripted', async (ctx, call) => {
       const f = join(ctx.worktree, 'train.mjs');
       const src = readFileSync(f, 'utf8');
@@ -329,7 +331,7 @@ describe('stale bases', () => {
     assert.equal(a.status, 'keep', `${a.status}: ${a.reason}`);
     assert.equal(a.parentCommit, all.at(-1)!.commit, 'on the last B');
     assert.ok(Math.abs(a.value! - (1.5 - 0.1 * B)) < 1e-9, `A re-run on top of every B: ${a.value}`);
-    assert.match(git(dir, ['show', 'autoresearch/test:train.mjs']), /const X = 1\.5;[\s\S]*const Y = 0\.8;/);
+    assert.match(git(dir, ['show', 'autoresearch/test:train.mjs']), /const X = 1\.5;[\s\S]*const Y = 1\.2;/);
   });
 });
 
