@@ -75,6 +75,18 @@ describe('owner-queued experiments and a hub restart mid-study (real processes)'
     const alice = join(tmp, 'alice');
     assert.equal((await cliCollect(['join', url, alice], as('alice'))).code, 0);
     const base = git(owner, 'rev-parse', 'HEAD');
+    // alice's own search never touches DEPTH or the lines next to it: a kept or tried move there
+    // would make the sound change a conflict or a duplicate, and this test is about the hub's part.
+    const aliceToml = join(alice, 'autoresearch.toml');
+    const exclude = 'exclude = ["DEPTH", "WIDTH", "WARMUP_RATIO"]';
+    const toml = readFileSync(aliceToml, 'utf8');
+    writeFileSync(
+      aliceToml,
+      /^\[proposer\]$/m.test(toml)
+        ? toml.replace(/^\[proposer\]$/m, `[proposer]\n${exclude}`)
+        : `${toml}\n[proposer]\n${exclude}\n`,
+    );
+    assert.ok(loadConfig(alice).ok, 'the edited config loads');
 
     const sound = diffIn(owner, { 'train.mjs': (t) => t.replace('const DEPTH = 3;', 'const DEPTH = 4;') });
     const cheat = diffIn(owner, {
