@@ -113,11 +113,17 @@ function pct(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const load0 = loadavg();
-  const cluster = await startCluster();
+  // HUB_BENCH_PG_STATS=1: pg_stat_statements on; the statements that took the most time in the
+  // measured window are printed after the figures (where PostgreSQL's time goes).
+  const pgStats = process.env.HUB_BENCH_PG_STATS === '1';
+  const cluster = await startCluster(
+    pgStats ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {},
+  );
   let hubProc: ChildProcess | null = null;
+  const pool = new pg.Pool({ connectionString: cluster.url, max: 4 });
   try {
-    const pool = new pg.Pool({ connectionString: cluster.url, max: 4 });
     await migrateHub(pool);
+    if (pgStats) await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     process.stderr.write(`creating ${N} contributors...\n`);
     const tokens: string[] = [];
     for (let i = 0; i < N; i++) {
@@ -204,7 +210,6 @@ async function main(): Promise<void> {
        FROM generate_series(1, $4) g`,
       [study, base.commit, Date.now(), QUEUED, DIFF],
     );
-    await pool.end();
 
     const workMs: number[] = [];
     const postMs: number[] = [];
@@ -237,6 +242,7 @@ async function main(): Promise<void> {
           client: process.cpuUsage(),
         };
         codes.clear();
+        if (pgStats) void pool.query('SELECT pg_stat_statements_reset()');
         resolve();
       }, WARMUP * 1000),
     );
@@ -329,10 +335,26 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgBefore: load0, loadavgAfter: loadavg() },
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (pgStats) {
+      const top = await pool.query(
+        `SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
+           round(max_exec_time::numeric, 1) AS max_ms, shared_blks_hit AS hit, shared_blks_read AS read,
+           left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
+         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`,
+      );
+      process.stdout.write('PostgreSQL time in the window, by statement (pg_stat_statements):\n');
+      for (const r of top.rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+      const tables = await pool.query(
+        `SELECT relname, n_live_tup, n_dead_tup, autovacuum_count, autoanalyze_count
+         FROM pg_stat_user_tables WHERE relname LIKE 'hub_%' ORDER BY relname`,
+      );
+      for (const r of tables.rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+    }
     process.stdout.write(
       `results accepted/s: ${summary.resultsPerSecond} (target >= 200); give-me-work p99: ${summary.giveMeWork.p99} ms (target < 50)\n`,
     );
   } finally {
+    await pool.end();
     hubProc?.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
     cluster.stop();

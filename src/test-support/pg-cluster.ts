@@ -59,7 +59,8 @@ function asPostgresUser(bin: string, args: string[]): void {
   }
 }
 
-export async function startCluster(): Promise<PgCluster> {
+/** `settings`: extra server settings (`-c name=value` each), e.g. for a benchmark's statistics. */
+export async function startCluster(settings: Record<string, string> = {}): Promise<PgCluster> {
   const bin = pgBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'ar-pg-'));
   if (process.getuid?.() === 0) {
@@ -70,7 +71,11 @@ export async function startCluster(): Promise<PgCluster> {
   const data = join(dir, 'data');
   asPostgresUser(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=300`;
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=300${Object.entries(
+    settings,
+  )
+    .map(([k, v]) => ` -c ${k}=${v}`)
+    .join('')}`;
   asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start']);
   let stopped = false;
   return {
