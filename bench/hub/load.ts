@@ -19,7 +19,8 @@ import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { migrateHub } from '../../src/hub/schema.js';
 import { createContributor } from '../../src/hub/tokens.js';
-import type { Platform } from '../../src/hub/wire.js';
+import { HAND_OUT, HAND_OUT_SETTINGS } from '../../src/hub/work.js';
+import { type Platform, platformKey } from '../../src/hub/wire.js';
 import { makeBaseline } from '../../src/test-support/hub.js';
 import { startCluster } from '../../src/test-support/pg-cluster.js';
 
@@ -105,6 +106,26 @@ function postgresPids(port: number): number[] {
   });
   if (!master) return [];
   return [master.pid, ...all.filter((p) => p.ppid === master.pid).map((p) => p.pid)];
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of one hand-out to contributor c1 on `platform` (the hub function's statement under its settings), rolled back. */
+async function explainHandOut(pool: pg.Pool, study: string, platform: Platform): Promise<string> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    for (const [k, v] of Object.entries(HAND_OUT_SETTINGS)) await c.query(`SET LOCAL ${k} = ${v}`);
+    const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+    const id = (await c.query("SELECT id FROM hub_contributors WHERE name = 'c1'")).rows[0].id;
+    await c.query(`PREPARE probe(uuid, text, bigint, bigint, bigint) AS ${HAND_OUT}`);
+    const r = await c.query(
+      `EXPLAIN (ANALYZE, BUFFERS) EXECUTE probe(${lit(study)}, ${lit(platformKey(platform))}, ${id}, ${Date.now()}, 600000)`,
+    );
+    return r.rows.map((row) => row['QUERY PLAN']).join('\n');
+  } finally {
+    await c.query('ROLLBACK').catch(() => {});
+    await c.query('DEALLOCATE ALL').catch(() => {});
+    c.release();
+  }
 }
 
 function pct(sorted: number[], p: number): number {
@@ -289,7 +310,28 @@ async function main(): Promise<void> {
         await sleep(THINK * (0.5 + Math.random()));
       }
     };
-    await Promise.all([snapshot, ...[...Array(N).keys()].map(contributor)]);
+    // Mid-window (HUB_BENCH_PG_STATS=1): the queue's make-up and one hand-out explained, in a
+    // transaction rolled back (contributor 1's first platform; what the hub's statement does now).
+    const probe = !pgStats
+      ? Promise.resolve()
+      : new Promise<void>((resolve) =>
+          setTimeout(
+            async () => {
+              try {
+                const counts = await pool.query(
+                  `SELECT kind, state, platform_key IS NOT NULL AS platform, count(*) FROM hub_work GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+                );
+                for (const r of counts.rows) process.stderr.write(`queue mid-window: ${JSON.stringify(r)}\n`);
+                process.stderr.write(`probe: ${await explainHandOut(pool, study, PLATFORMS[0]!)}\n`);
+              } catch (err) {
+                process.stderr.write(`probe failed: ${(err as Error).message}\n`);
+              }
+              resolve();
+            },
+            (WARMUP + SECONDS / 2) * 1000,
+          ),
+        );
+    await Promise.all([snapshot, probe, ...[...Array(N).keys()].map(contributor)]);
     const elapsed = (lastEnd - measureFrom) / 1000;
     const pgNow = postgresPids(cluster.port);
     const cpu = {

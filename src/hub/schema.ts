@@ -4,6 +4,7 @@
  * `pg_advisory_xact_lock`, so two hub processes starting together never race.
  */
 import type pg from 'pg';
+import { HAND_OUT_FUNCTION } from './work.js';
 
 const MIGRATIONS: Array<{ version: number; sql: string }> = [
   {
@@ -99,6 +100,13 @@ CREATE INDEX hub_notes_study ON hub_notes (study_id, id);
     // The newest results of a study (results --hub, status --hub, the dashboard's hub page).
     version: 2,
     sql: 'CREATE INDEX IF NOT EXISTS hub_results_study_seq ON hub_results (study_id, seq)',
+  },
+  {
+    // "Give me work" as a function whose plan does not depend on how fresh the statistics are
+    // (./work.ts says why), and the verifications of a claim by index (read on every verification).
+    version: 3,
+    sql: `${HAND_OUT_FUNCTION}
+CREATE INDEX IF NOT EXISTS hub_results_verifies ON hub_results (verifies) WHERE verifies IS NOT NULL;`,
   },
 ];
 
