@@ -13,7 +13,6 @@ import { tokenBuckets } from './rate-limit.js';
 import { contributors, frontier, leaves, nodesAt, triedFrom } from './reads.js';
 import { MAX_RESULTS_LIMIT, recentResults } from './recent.js';
 import { postResult } from './results.js';
-import { Mutex } from '../scheduler/async-queue.js';
 import { getBundle, getStudy, publishStudy, type StudyRow } from './studies.js';
 import { studySummary } from './summary.js';
 import { authenticateHash, type Contributor, hashToken, type TokenOwner, tokenOwners } from './tokens.js';
@@ -64,10 +63,6 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
   // Published studies never change: one read each per process (unknown ids are not remembered).
   const studies = new Map<string, StudyRow>();
   const owners = tokenOwners();
-  // One hand-out at a time per study in this process: concurrent `SKIP LOCKED` hand-outs scan the
-  // same head of the queue (each other's locked and just-leased rows), which made PostgreSQL's
-  // cost per hand-out grow with the number in flight; in line, each is one short index probe.
-  const handOuts = new Map<string, Mutex>();
   const app = new Hono<Env>();
   const small = sizeLimit(limits.bodyBytes, `request body over ${limits.bodyBytes} bytes`);
   const large = sizeLimit(limits.publishBytes, `study upload over ${limits.publishBytes} bytes (bundle too large)`);
@@ -189,10 +184,7 @@ export function createHubApp(deps: HubDeps): Hono<Env> {
   app.post('/studies/:id/work', small, async (c) => {
     const s = await study(c);
     const b = await body(c, workRequestSchema);
-    let line = handOuts.get(s.id);
-    if (!line) handOuts.set(s.id, (line = new Mutex()));
-    const who = c.get('owner').id;
-    const work = await line.run(() => handOutWork(db, s.id, who, b.platform, clock(), limits.leaseMs));
+    const work = await handOutWork(db, s.id, c.get('owner').id, b.platform, clock(), limits.leaseMs);
     if (work?.kind === 'revoked') return revoked(c);
     return c.json({ work });
   });
