@@ -123,7 +123,7 @@ async function explainHandOut(pool: pg.Pool, study: string, platform: Platform):
     return r.rows.map((row) => row['QUERY PLAN']).join('\n');
   } finally {
     await c.query('ROLLBACK').catch(() => {});
-    await c.query('DEALLOCATE ALL').catch(() => {});
+    await c.query('DEALLOCATE probe').catch(() => {});
     c.release();
   }
 }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { CPU, fakeSha, type HubFixture, hubFixture, type Loose } from '../test-support/hub.ts';
 import { startHub } from './serve.ts';
+import { HAND_OUT, HAND_OUT_SETTINGS } from './work.ts';
 import { createContributor } from './tokens.ts';
 
 let hub: HubFixture;
@@ -121,5 +122,55 @@ describe('hub restart', () => {
     } finally {
       await running.close();
     }
+  });
+});
+
+describe('hub work: the hand-out plan', () => {
+  it('hands out in priority order from a queue of thousands with one ordered index probe, bitmap scans off whatever the statistics say', async () => {
+    const owner = await hub.token('plan-owner');
+    const s = await hub.publish(owner);
+    // A batch queued at once, as `bench:hub` does: the statistics have not seen it (no ANALYZE).
+    await hub.pool.query(
+      `INSERT INTO hub_work (study_id, kind, priority, payload, state, created_at)
+       SELECT $1, 'experiment', 1, jsonb_build_object('parent', $2::text, 'diff', repeat('+x', 500) || g, 'description', 'idea ' || g), 'queued', 0
+       FROM generate_series(1, 5000) g`,
+      [s, hub.base.commit],
+    );
+    // The function carries its settings (a plan picked under stale statistics once scanned and
+    // sorted the whole queue for every hand-out: ./work.ts).
+    const fn = await hub.pool.query("SELECT proconfig FROM pg_proc WHERE proname = 'hub_hand_out'");
+    assert.deepEqual(
+      fn.rows[0]?.proconfig,
+      Object.entries(HAND_OUT_SETTINGS).map(([k, v]) => `${k}=${v}`),
+    );
+    // Its statement, generic plan (what a prepared statement settles on), under those settings.
+    const c = await hub.pool.connect();
+    try {
+      await c.query('BEGIN');
+      for (const [k, v] of Object.entries(HAND_OUT_SETTINGS)) await c.query(`SET LOCAL ${k} = ${v}`);
+      await c.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await c.query(`PREPARE plan_probe(uuid, text, bigint, bigint, bigint) AS ${HAND_OUT}`);
+      const r = await c.query(`EXPLAIN EXECUTE plan_probe('${s}', 'k', 1, ${hub.now.ms}, 1000)`);
+      const plan = r.rows.map((x) => x['QUERY PLAN']).join('\n');
+      assert.match(plan, /Index Scan using hub_work_queued/, plan);
+      assert.doesNotMatch(plan, /Bitmap|Sort/, plan);
+    } finally {
+      await c.query('ROLLBACK').catch(() => {});
+      await c.query('DEALLOCATE plan_probe').catch(() => {});
+      c.release();
+    }
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const w = await hub.call('POST', `/studies/${s}/work`, owner, { platform: CPU });
+      assert.equal(w.status, 200, JSON.stringify(w.json));
+      got.push(w.json.work.id);
+    }
+    const first = await hub.pool.query('SELECT id FROM hub_work WHERE study_id = $1 ORDER BY priority, id LIMIT 3', [
+      s,
+    ]);
+    assert.deepEqual(
+      got,
+      first.rows.map((x) => Number(x.id)),
+    );
   });
 });
