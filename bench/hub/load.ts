@@ -9,7 +9,8 @@
  * Knobs: HUB_BENCH_CONTRIBUTORS (1000), HUB_BENCH_SECONDS (20, measured after HUB_BENCH_WARMUP_SECONDS, 10), HUB_BENCH_THINK_MS (mean think
  * time per contributor between cycles, default 2000), HUB_BENCH_QUEUED (20000 experiments queued),
  * HUB_BENCH_POOL (the hub's `--pool`, default 20), HUB_BENCH_NODE_ARGS (e.g. --cpu-prof for the hub),
- * HUB_BENCH_DIFF_BYTES (size of each posted and queued diff, default 2000).
+ * HUB_BENCH_DIFF_BYTES (size of each posted and queued diff, default 2000), HUB_BENCH_PG_STATS=1 (where
+ * PostgreSQL's time went: pg_stat_statements over the window, dead tuples, one hand-out explained).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
