@@ -51,10 +51,13 @@ describe('WaitingLedger', () => {
       const creating = ledger.createExperiment(s.id, { baseline: false, parentCommit: 'p', proposer: 'x' });
       await new Promise((r) => setTimeout(r, 700));
       assert.equal(answered, false, 'still waiting while cut off');
-      assert.equal(notes.length, 1);
+      assert.equal(notes.length, 1, notes.join('\n'));
       assert.match(notes[0]!, /^down: .*unreachable/);
       await proxy.restore();
-      assert.equal((await listing).length, 1);
+      // The three waiting calls retry independently once the server is back: the listing sees
+      // the baseline, and the new experiment too when its retry landed first.
+      const listed = (await listing).map((x) => x.number);
+      assert.ok(listed.length >= 1 && listed.every((n, i) => n === i) && listed.length <= 2, String(listed));
       assert.equal((await finishing).status, 'keep');
       const created = await creating;
       assert.equal(created.number, 1);

@@ -48,6 +48,15 @@ export async function testDatabase(prefix = 'ar'): Promise<TestDatabase> {
       const c = new pg.Client({ connectionString: admin });
       await c.connect();
       try {
+        // A pool's end() resolves once its clients are told to end, before their backends have
+        // gone: a FORCE drop then terminates them, and a client still closing raises "terminating
+        // connection due to administrator command" in the test that closed it. Wait for them first
+        // (a connection left open on purpose is still terminated after 5 s).
+        for (let waited = 0; waited < 5000; waited += 25) {
+          const r = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (r.rows[0].n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await c.end();
