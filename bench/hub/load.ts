@@ -14,16 +14,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { migrateHub } from '../../src/hub/schema.js';
 import { createContributor } from '../../src/hub/tokens.js';
-import { HAND_OUT, HAND_OUT_SETTINGS } from '../../src/hub/work.js';
-import { type Platform, platformKey } from '../../src/hub/wire.js';
+import type { Platform } from '../../src/hub/wire.js';
 import { makeBaseline } from '../../src/test-support/hub.js';
 import { startCluster } from '../../src/test-support/pg-cluster.js';
+import { cpuSeconds, explainHandOut, postgresPids, withDescendants } from './measure.js';
 
 const N = Number(process.env.HUB_BENCH_CONTRIBUTORS ?? 1000);
 const SECONDS = Number(process.env.HUB_BENCH_SECONDS ?? 20);
@@ -44,90 +43,6 @@ const PLATFORMS: Platform[] = [
   { cpu: { model: 'Bench CPU A' }, frameworks: { node: '20' } },
   { gpu: { model: 'H200', count: 1 }, frameworks: { torch: '2.11' } },
 ];
-
-const TICK = 100; // USER_HZ on Linux
-
-/**
- * CPU seconds (user + system) used so far by these processes (from /proc; exited ones count 0),
- * plus, with `children`, what their exited children used (a postmaster's ended backends).
- */
-function cpuSeconds(pids: number[], children = false): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-      if (children) ticks += Number(fields[13]) + Number(fields[14]);
-    } catch {
-      // gone
-    }
-  }
-  return ticks / TICK;
-}
-
-/** `pid` and its live descendants (a hub run with several worker processes). */
-function withDescendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-    } catch {
-      // gone
-    }
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
-  return out;
-}
-
-/** Our PostgreSQL server's processes: its postmaster (started with `-p <port>`) and its children. */
-function postgresPids(port: number): number[] {
-  const all: Array<{ pid: number; ppid: number; comm: string }> = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const comm = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
-      all.push({ pid: Number(name), ppid: Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]), comm });
-    } catch {
-      // gone
-    }
-  }
-  const master = all.find((p) => {
-    if (p.comm !== 'postgres') return false;
-    try {
-      return readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').join(' ').includes(`-p ${port} `);
-    } catch {
-      return false;
-    }
-  });
-  if (!master) return [];
-  return [master.pid, ...all.filter((p) => p.ppid === master.pid).map((p) => p.pid)];
-}
-
-/** EXPLAIN (ANALYZE, BUFFERS) of one hand-out to contributor c1 on `platform` (the hub function's statement under its settings), rolled back. */
-async function explainHandOut(pool: pg.Pool, study: string, platform: Platform): Promise<string> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    for (const [k, v] of Object.entries(HAND_OUT_SETTINGS)) await c.query(`SET LOCAL ${k} = ${v}`);
-    const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
-    const id = (await c.query("SELECT id FROM hub_contributors WHERE name = 'c1'")).rows[0].id;
-    await c.query(`PREPARE probe(uuid, text, bigint, bigint, bigint) AS ${HAND_OUT}`);
-    const r = await c.query(
-      `EXPLAIN (ANALYZE, BUFFERS) EXECUTE probe(${lit(study)}, ${lit(platformKey(platform))}, ${id}, ${Date.now()}, 600000)`,
-    );
-    return r.rows.map((row) => row['QUERY PLAN']).join('\n');
-  } finally {
-    await c.query('ROLLBACK').catch(() => {});
-    await c.query('DEALLOCATE probe').catch(() => {});
-    c.release();
-  }
-}
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;

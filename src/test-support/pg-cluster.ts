@@ -71,11 +71,10 @@ export async function startCluster(settings: Record<string, string> = {}): Promi
   const data = join(dir, 'data');
   asPostgresUser(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=300${Object.entries(
-    settings,
-  )
+  const extra = Object.entries(settings)
     .map(([k, v]) => ` -c ${k}=${v}`)
-    .join('')}`;
+    .join('');
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=300${extra}`;
   asPostgresUser(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start']);
   let stopped = false;
   return {
