@@ -58,7 +58,10 @@ describe('paired seeds in the loop ([judge] paired = true)', () => {
     const [base, kept, worse] = all;
     assert.equal(kept!.status, 'keep', kept!.reason);
     assert.match(kept!.reason, /paired seeds/);
-    assert.equal(kept!.evidence!.runs.length, 3, 'kept at the third paired seed (its own differences, 2 df)');
+    // At the second paired seed (bar: sqrt(2) x the baseline's sigma) when the 3 baseline runs drew a
+    // narrow sample sigma, else at the third (its own differences, 2 df): both seen in CI.
+    const runs = kept!.evidence!.runs.length;
+    assert.ok(runs === 2 || runs === 3, `kept at the second or third paired seed, not after ${runs}`);
     // one list per best, drawn fresh: the baseline's and the kept change's share no seed
     const baseList = lists.find((l) => l.commit === base!.parentCommit)!;
     const keptList = lists.find((l) => l.commit === kept!.commit)!;
